@@ -1,0 +1,151 @@
+# cgstat — build, test and run.
+#   make            build the daemon, the client and the BPF objects
+#   make test       unit + integration tests (root for integration; CI=true never skips)
+#   make run        build and run cgstatd in the foreground with default settings
+#   make bench      benchmarks (ratios against baselines measured in the same run)
+#   V=1             show commands
+
+OUTPUT ?= build
+ARCH ?= $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/' -e 's/ppc64le/powerpc/')
+VMLINUX := vmlinux/$(ARCH)/vmlinux.h
+CLANG ?= clang
+BPFTOOL ?= bpftool
+CC ?= gcc
+
+ifeq ($(V),1)
+Q =
+msg =
+else
+Q = @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+.DELETE_ON_ERROR:
+.SECONDARY:
+.SUFFIXES:
+
+SANITIZE ?=
+CFLAGS ?= -O2 -g
+CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Werror=undef -Wshadow -Wno-unused-parameter \
+	  -D_GNU_SOURCE -I$(OUTPUT) -Ibpf -Iuser -Icgroup $(SANITIZE)
+LDFLAGS += $(SANITIZE)
+LIBS := -lbpf -lelf -lz -levent -lm
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror=undef -Ivmlinux/$(ARCH) -Ibpf
+
+BPF_SRCS := $(wildcard bpf/*.bpf.c)
+BPF_OBJS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.bpf.o,$(BPF_SRCS))
+SKELS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.skel.h,$(BPF_SRCS))
+
+MAINS := user/cgstatd.c user/cgstat.c
+LIB_SRCS := $(filter-out $(MAINS),$(wildcard user/*.c cgroup/*.c))
+LIB_OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(LIB_SRCS))
+LIB := $(OUTPUT)/libcgstat.a
+
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
+INTEG_SRCS := $(wildcard tests/integration/test_*.c)
+INTEG_BINS := $(patsubst tests/integration/%.c,$(OUTPUT)/tests/%,$(INTEG_SRCS))
+BENCH_SRCS := $(wildcard tests/bench/bench_*.c)
+BENCH_BINS := $(patsubst tests/bench/%.c,$(OUTPUT)/tests/%,$(BENCH_SRCS))
+TEST_HELPERS := $(filter-out $(INTEG_SRCS) $(BENCH_SRCS),$(wildcard tests/integration/*.c tests/bench/*.c))
+TEST_HELPER_OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(TEST_HELPERS))
+
+BINS := $(OUTPUT)/cgstatd $(OUTPUT)/cgstat
+
+.PHONY: all deps test unit integration bench run vmlinux clean format lint asan valgrind
+
+all: $(BINS)
+
+deps:
+	$(Q)bash scripts/deps.sh
+
+$(OUTPUT) $(OUTPUT)/user $(OUTPUT)/cgroup $(OUTPUT)/tests $(OUTPUT)/tests/integration $(OUTPUT)/tests/bench:
+	$(Q)mkdir -p $@
+
+$(OUTPUT)/%.bpf.o: bpf/%.bpf.c bpf/cgstat.h $(VMLINUX) | $(OUTPUT)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< > $@
+
+$(OUTPUT)/user/%.o: user/%.c $(wildcard user/*.h bpf/cgstat.h cgroup/*.h) $(SKELS) | $(OUTPUT)/user
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(OUTPUT)/cgroup/%.o: cgroup/%.c $(wildcard cgroup/*.h) | $(OUTPUT)/cgroup
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(LIB): $(LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(OUTPUT)/cgstatd: $(OUTPUT)/user/cgstatd.o $(LIB)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(LIBS) -o $@
+
+$(OUTPUT)/cgstat: $(OUTPUT)/user/cgstat.o $(LIB)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(LIBS) -o $@
+
+$(OUTPUT)/tests/integration/%.o: tests/integration/%.c $(wildcard tests/integration/*.h user/*.h cgroup/*.h) $(SKELS) | $(OUTPUT)/tests/integration
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -Itests/integration -c $< -o $@
+
+$(OUTPUT)/tests/bench/%.o: tests/bench/%.c $(wildcard tests/integration/*.h user/*.h cgroup/*.h) $(SKELS) | $(OUTPUT)/tests/bench
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -Itests/integration -c $< -o $@
+
+$(OUTPUT)/tests/test_%: tests/unit/test_%.c $(LIB) $(wildcard user/*.h cgroup/*.h) | $(OUTPUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $< $(LIB) $(LIBS) -lcmocka -o $@
+
+$(OUTPUT)/tests/test_%: $(OUTPUT)/tests/integration/test_%.o $(TEST_HELPER_OBJS) $(LIB) | $(OUTPUT)/tests
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(LIBS) -lpthread -o $@
+
+$(OUTPUT)/tests/bench_%: $(OUTPUT)/tests/bench/bench_%.o $(TEST_HELPER_OBJS) $(LIB) | $(OUTPUT)/tests
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(LIBS) -lpthread -o $@
+
+# The README's test command. Unit tests need no privileges; integration tests
+# need root and BPF and, under CI=true, fail rather than skip without them.
+test: deps all $(UNIT_BINS) $(INTEG_BINS)
+	$(Q)OUTPUT=$(OUTPUT) bash tests/run.sh $(UNIT_BINS) -- $(INTEG_BINS) -- $(wildcard tests/integration/*.sh)
+
+unit: $(UNIT_BINS)
+	$(Q)OUTPUT=$(OUTPUT) bash tests/run.sh $(UNIT_BINS) -- --
+
+integration: all $(INTEG_BINS)
+	$(Q)OUTPUT=$(OUTPUT) bash tests/run.sh -- $(INTEG_BINS) -- $(wildcard tests/integration/*.sh)
+
+bench: deps all $(BENCH_BINS)
+	$(Q)for b in $(BENCH_BINS); do echo "== $$b"; $$b || exit 1; done
+	$(Q)bash tests/bench/bench_http.sh $(OUTPUT)
+
+run: deps all
+	$(OUTPUT)/cgstatd $(CGSTATD_FLAGS)
+
+asan:
+	$(Q)$(MAKE) OUTPUT=build/asan SANITIZE="-fsanitize=address,undefined -fno-omit-frame-pointer" CFLAGS="-O1 -g" test
+
+valgrind: $(UNIT_BINS)
+	$(Q)for t in $(UNIT_BINS); do valgrind -q --error-exitcode=1 --leak-check=full $$t >/dev/null || exit 1; done; echo "valgrind: clean"
+
+vmlinux:
+	$(Q)mkdir -p vmlinux/$(ARCH)
+	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/$(ARCH)/vmlinux.h
+
+format:
+	$(Q)clang-format -i $(wildcard bpf/*.c bpf/*.h user/*.c user/*.h cgroup/*.c cgroup/*.h tests/*/*.c tests/*/*.h)
+
+lint: $(SKELS)
+	$(Q)cppcheck -q --error-exitcode=1 --enable=warning,performance,portability \
+		--suppress=missingIncludeSystem -I$(OUTPUT) -Ibpf -Iuser -Icgroup user cgroup
+	$(Q)clang-tidy -quiet $(LIB_SRCS) $(MAINS) -- $(CFLAGS) 2>/dev/null | grep -E 'warning|error' && exit 1 || true
+
+clean:
+	$(call msg,CLEAN,$(OUTPUT))
+	$(Q)rm -rf $(OUTPUT)

@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The one place where every map value and event shared between the BPF
+ * programs and user space is laid out. No includes: the BPF side gets the
+ * __u64 family from vmlinux.h, user space from <linux/types.h>. Fields are
+ * ordered so that no struct has hidden padding; user space pins the sizes with
+ * _Static_assert.
+ */
+#ifndef CGSTAT_H
+#define CGSTAT_H
+
+/* log2 buckets of run-queue wait in microseconds: slot i counts waits in
+ * [2^i, 2^(i+1)) us, slot 0 also takes [0, 1) us; the last slot is open. */
+#define CGS_RUNQ_SLOTS 26
+/* Upper bound on CPUs the snapshot iterator reports in-flight slices for. */
+#define CGS_MAX_CPUS 512
+#define CGS_COMM_LEN 16
+
+/* Per-cgroup counters: the value of the cgroup storage map. Counted for the
+ * cgroup itself; descendants that were removed are folded in when the kernel
+ * releases them. All counters only ever grow. */
+struct cgs_counters {
+	__u64 cpu_ns; /* on-CPU time, from the kernel's own sum_exec_runtime */
+	__u64 user_ns; /* tick-sampled user time (task utime) */
+	__u64 sys_ns; /* tick-sampled system time (task stime) */
+	__u64 nvcsw; /* voluntary context switches (the task blocked) */
+	__u64 nivcsw; /* involuntary context switches (preempted) */
+	__u64 runq_ns; /* run-queue wait: from wakeup or preemption to running */
+	__u64 runq_cnt; /* slices that waited */
+	__u64 forks; /* processes created (thread-group leaders) */
+	__u64 exits; /* processes exited (counted once, when the group dies) */
+	__u64 thread_exits; /* other thread exits */
+	__u64 oom_kills; /* tasks chosen by the OOM killer */
+	__u64 runq_hist[CGS_RUNQ_SLOTS];
+};
+
+/* One cgroup as the snapshot iterator reports it, in pre-order. */
+struct cgs_entry {
+	__u64 id; /* cgroup id (kernfs node id) */
+	__u32 level; /* depth below the cgroup2 root (root = 0) */
+	__u32 has_stats; /* 1 if the cgroup has counters */
+	struct cgs_counters c;
+};
+
+/* Per-CPU state of the slice that is running: set when a task is switched
+ * in, consumed when it is switched out. */
+struct cgs_slot {
+	__u64 task; /* address of the task_struct switched in, 0 if none */
+	__u64 sum_exec; /* its se.sum_exec_runtime at switch-in */
+	__u64 run_delay; /* its sched_info.run_delay at switch-in */
+	__u64 utime;
+	__u64 stime;
+	__u32 pid;
+	__u32 pad;
+};
+
+/* A slice in progress when the snapshot was taken. */
+struct cgs_inflight {
+	__u64 cgid;
+	__u64 cpu_ns;
+};
+
+#define CGS_EXIT_LEADER (1U << 0) /* the exiting task is the thread-group leader */
+#define CGS_EXIT_OOM (1U << 1) /* the process was an OOM-kill victim */
+#define CGS_EXIT_SIGNALED (1U << 2) /* ended by a signal: sig in exit_code & 0x7f */
+#define CGS_EXIT_COREDUMP (1U << 3)
+
+/* Ring buffer record: one per process exit (when its thread group dies). */
+struct cgs_exit_event {
+	__u64 cgid;
+	__u64 ts_ns; /* CLOCK_MONOTONIC */
+	__u64 cpu_ns; /* CPU time of the whole process */
+	__u32 pid; /* the exiting thread */
+	__u32 tgid;
+	__u32 exit_code; /* raw wait status: code << 8, or the signal */
+	__u32 flags; /* CGS_EXIT_* */
+	char comm[CGS_COMM_LEN];
+};
+
+/* Global counters kept in .bss, read directly by user space. */
+struct cgs_drops {
+	__u64 events; /* exit events lost: ring buffer full */
+	__u64 storage; /* counter updates lost: storage could not be allocated */
+	__u64 snapshot; /* cgroups left out of a snapshot: array full */
+};
+
+#endif /* CGSTAT_H */

@@ -1,0 +1,317 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <linux/magic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include "loader.h"
+#include "cgstat.skel.h"
+
+struct loader {
+	struct cgstat_bpf *skel;
+	struct bpf_link *iter_link;
+	struct ring_buffer *rb;
+	struct cgs_entry *entries; /* mmap of the snapshot array */
+	size_t entries_len;
+	uint32_t max_cgroups;
+	int cgroup_fd;
+	int stats_fd;
+	loader_exit_fn on_exit;
+	void *ctx;
+};
+
+static bool has_cap(const struct __user_cap_data_struct *d, int cap)
+{
+	return d[cap / 32].effective & (1U << (cap % 32));
+}
+
+const char *loader_missing_privilege(void)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3] = {};
+
+	if (syscall(SYS_capget, &h, d))
+		return "capabilities (capget failed)";
+	if (has_cap(d, CAP_SYS_ADMIN))
+		return NULL;
+	if (!has_cap(d, CAP_BPF) && !has_cap(d, CAP_PERFMON))
+		return "CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN)";
+	if (!has_cap(d, CAP_BPF))
+		return "CAP_BPF (or CAP_SYS_ADMIN)";
+	if (!has_cap(d, CAP_PERFMON))
+		return "CAP_PERFMON (or CAP_SYS_ADMIN)";
+	return NULL;
+}
+
+/* sched_process_exit gained a group_dead argument in 6.16; older kernels
+ * need the fallback that reads signal->live. */
+static bool exit_tp_has_group_dead(void)
+{
+	struct btf *btf = btf__load_vmlinux_btf();
+	const struct btf_type *t;
+	bool ret = false;
+	int id;
+
+	if (!btf)
+		return false;
+	id = btf__find_by_name_kind(btf, "btf_trace_sched_process_exit", BTF_KIND_TYPEDEF);
+	if (id > 0) {
+		t = btf__type_by_id(btf, btf__resolve_type(btf, id));
+		if (t && btf_is_ptr(t))
+			t = btf__type_by_id(btf, t->type);
+		ret = t && btf_is_func_proto(t) && btf_vlen(t) >= 3;
+	}
+	btf__free(btf);
+	return ret;
+}
+
+static int ensure_bpffs(const char *pin_path)
+{
+	char dir[4096];
+	struct statfs st;
+	char *slash;
+
+	if (strlen(pin_path) >= sizeof(dir))
+		return -ENAMETOOLONG;
+	strcpy(dir, pin_path);
+	slash = strrchr(dir, '/');
+	if (!slash || slash == dir)
+		return -EINVAL;
+	*slash = '\0';
+	if (statfs(dir, &st))
+		return -errno;
+	if (st.f_type != BPF_FS_MAGIC && mount("bpf", dir, "bpf", 0, "mode=0700"))
+		return -errno;
+	if (mkdir(pin_path, 0700) && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+static int handle_exit(void *ctx, void *data, size_t len)
+{
+	struct loader *l = ctx;
+
+	if (len < sizeof(struct cgs_exit_event) || !l->on_exit)
+		return 0;
+	return l->on_exit(data, l->ctx);
+}
+
+int loader_open(const struct loader_opts *o, struct loader **ret)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, oo, .pin_root_path = o->pin_path);
+	union bpf_iter_link_info linfo = {};
+	LIBBPF_OPTS(bpf_iter_attach_opts, io, .link_info = &linfo, .link_info_len = sizeof(linfo));
+	struct loader *l;
+	int ncpus, err;
+	void *m;
+
+	if (loader_missing_privilege())
+		return -EPERM;
+	l = calloc(1, sizeof(*l));
+	if (!l)
+		return -ENOMEM;
+	l->cgroup_fd = -1;
+	l->stats_fd = -1;
+	l->on_exit = o->on_exit;
+	l->ctx = o->ctx;
+	l->max_cgroups = o->max_cgroups ? o->max_cgroups : LOADER_DEFAULT_MAX_CGROUPS;
+
+	if (o->pin_path) {
+		err = ensure_bpffs(o->pin_path);
+		if (err)
+			goto fail;
+	}
+	l->cgroup_fd = open(o->cgroup_mount, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (l->cgroup_fd < 0) {
+		err = -errno;
+		goto fail;
+	}
+	l->skel = cgstat_bpf__open_opts(&oo);
+	if (!l->skel) {
+		err = -errno;
+		goto fail;
+	}
+	ncpus = libbpf_num_possible_cpus();
+	if (ncpus < 0) {
+		err = ncpus;
+		goto fail;
+	}
+	if (!o->pin_path) {
+		bpf_map__set_pin_path(l->skel->maps.cgs_counters, NULL);
+		bpf_map__set_pin_path(l->skel->maps.cgs_slots, NULL);
+	}
+	l->skel->rodata->nr_cpus = ncpus;
+	l->skel->rodata->exit_has_group_dead = exit_tp_has_group_dead();
+	err = bpf_map__set_max_entries(l->skel->maps.cgs_snapshot, l->max_cgroups);
+	if (err)
+		goto fail;
+	bpf_program__set_autoattach(l->skel->progs.cgs_snapshot_iter, false);
+	err = cgstat_bpf__load(l->skel);
+	if (err)
+		goto fail;
+	err = cgstat_bpf__attach(l->skel);
+	if (err)
+		goto fail;
+
+	linfo.cgroup.cgroup_fd = l->cgroup_fd;
+	linfo.cgroup.order = BPF_CGROUP_ITER_DESCENDANTS_PRE;
+	l->iter_link = bpf_program__attach_iter(l->skel->progs.cgs_snapshot_iter, &io);
+	if (!l->iter_link) {
+		err = -errno;
+		goto fail;
+	}
+	l->entries_len = (size_t)l->max_cgroups * sizeof(struct cgs_entry);
+	l->entries_len = (l->entries_len + 4095) & ~(size_t)4095;
+	m = mmap(NULL, l->entries_len, PROT_READ, MAP_SHARED,
+		 bpf_map__fd(l->skel->maps.cgs_snapshot), 0);
+	if (m == MAP_FAILED) {
+		err = -errno;
+		goto fail;
+	}
+	l->entries = m;
+	l->rb = ring_buffer__new(bpf_map__fd(l->skel->maps.cgs_exits), handle_exit, l, NULL);
+	if (!l->rb) {
+		err = -errno;
+		goto fail;
+	}
+	*ret = l;
+	return 0;
+fail:
+	loader_close(l);
+	return err < 0 ? err : -EINVAL;
+}
+
+void loader_close(struct loader *l)
+{
+	if (!l)
+		return;
+	ring_buffer__free(l->rb);
+	if (l->entries)
+		munmap(l->entries, l->entries_len);
+	bpf_link__destroy(l->iter_link);
+	cgstat_bpf__destroy(l->skel);
+	if (l->cgroup_fd >= 0)
+		close(l->cgroup_fd);
+	if (l->stats_fd >= 0)
+		close(l->stats_fd);
+	free(l);
+}
+
+int loader_unpin(const char *pin_path)
+{
+	static const char *const maps[] = { "cgs_counters", "cgs_slots" };
+	char p[4096];
+	size_t i;
+	int err = 0;
+
+	for (i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
+		if (snprintf(p, sizeof(p), "%s/%s", pin_path, maps[i]) >= (int)sizeof(p))
+			return -ENAMETOOLONG;
+		if (unlink(p) && errno != ENOENT)
+			err = -errno;
+	}
+	if (rmdir(pin_path) && errno != ENOENT && !err)
+		err = -errno;
+	return err;
+}
+
+static uint64_t now_ns(clockid_t clk)
+{
+	struct timespec ts;
+
+	clock_gettime(clk, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+int loader_snapshot(struct loader *l, struct snapshot *s)
+{
+	char buf[64];
+	ssize_t r;
+	uint32_t n, ninf;
+	int fd, err;
+
+	fd = bpf_iter_create(bpf_link__fd(l->iter_link));
+	if (fd < 0)
+		return fd;
+	/* The program writes nothing; one read() runs the whole walk. */
+	while ((r = read(fd, buf, sizeof(buf))) > 0)
+		;
+	err = r < 0 ? -errno : 0;
+	close(fd);
+	if (err)
+		return err;
+	n = l->skel->bss->snapshot_len;
+	if (n > l->max_cgroups)
+		n = l->max_cgroups;
+	ninf = l->skel->bss->inflight_len;
+	if (ninf > CGS_MAX_CPUS)
+		ninf = CGS_MAX_CPUS;
+	err = snapshot_build(s, l->entries, n, l->skel->bss->inflight, ninf);
+	if (err)
+		return err;
+	s->dropped = l->skel->bss->drops.snapshot;
+	s->mono_ns = now_ns(CLOCK_MONOTONIC);
+	s->real_ns = now_ns(CLOCK_REALTIME);
+	return 0;
+}
+
+int loader_events_fd(const struct loader *l)
+{
+	return ring_buffer__epoll_fd(l->rb);
+}
+
+int loader_events_consume(struct loader *l)
+{
+	return ring_buffer__consume(l->rb);
+}
+
+int loader_events_poll(struct loader *l, int timeout_ms)
+{
+	return ring_buffer__poll(l->rb, timeout_ms);
+}
+
+int loader_enable_stats(struct loader *l)
+{
+	if (l->stats_fd >= 0)
+		return 0;
+	l->stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+	return l->stats_fd < 0 ? -errno : 0;
+}
+
+size_t loader_prog_stats(const struct loader *l, struct loader_prog_stat *ret, size_t n)
+{
+	struct bpf_program *p;
+	size_t i = 0;
+
+	bpf_object__for_each_program(p, l->skel->obj)
+	{
+		struct bpf_prog_info info = {};
+		__u32 len = sizeof(info);
+
+		if (i >= n)
+			break;
+		if (bpf_program__fd(p) < 0 || bpf_obj_get_info_by_fd(bpf_program__fd(p), &info, &len))
+			continue;
+		ret[i].name = bpf_program__name(p);
+		ret[i].run_cnt = info.run_cnt;
+		ret[i].run_time_ns = info.run_time_ns;
+		i++;
+	}
+	return i;
+}
+
+void loader_drops(const struct loader *l, struct cgs_drops *ret)
+{
+	*ret = l->skel->bss->drops;
+}

@@ -1,0 +1,55 @@
+/* Loads cgstat's BPF programs, keeps their counters pinned, reads snapshots
+ * and exit events. Library code: returns -errno, never logs. */
+#ifndef CGSTAT_LOADER_H
+#define CGSTAT_LOADER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <linux/types.h>
+#include "cgstat.h"
+#include "snapshot.h"
+
+#define LOADER_DEFAULT_PIN_PATH "/sys/fs/bpf/cgstat"
+#define LOADER_DEFAULT_MAX_CGROUPS 16384
+
+typedef int (*loader_exit_fn)(const struct cgs_exit_event *e, void *ctx);
+
+struct loader_opts {
+	const char *pin_path; /* bpffs directory for the pinned maps; NULL: nothing pinned */
+	const char *cgroup_mount; /* cgroup2 root the snapshot walks */
+	uint32_t max_cgroups; /* snapshot capacity; 0: LOADER_DEFAULT_MAX_CGROUPS */
+	loader_exit_fn on_exit; /* may be NULL */
+	void *ctx;
+};
+
+struct loader_prog_stat {
+	const char *name;
+	uint64_t run_cnt;
+	uint64_t run_time_ns;
+};
+
+struct loader;
+
+/* Names what is missing to load and attach the programs ("CAP_BPF", ...),
+ * or returns NULL when the process has what it needs. */
+const char *loader_missing_privilege(void);
+/* Opens, loads and attaches. -EPERM when not privileged (see above). */
+int loader_open(const struct loader_opts *o, struct loader **ret);
+/* Detaches and frees; pinned maps stay (that is what keeps the totals). */
+void loader_close(struct loader *l);
+/* Removes the pinned maps under pin_path and the directory itself. */
+int loader_unpin(const char *pin_path);
+/* One walk of every cgroup under the mount: one read() of the iterator. */
+int loader_snapshot(struct loader *l, struct snapshot *s);
+/* The ring buffer's epoll fd, and a non-blocking drain of it. */
+int loader_events_fd(const struct loader *l);
+int loader_events_consume(struct loader *l);
+int loader_events_poll(struct loader *l, int timeout_ms);
+/* Per-program bpf_stats (counted only while stats are enabled). */
+size_t loader_prog_stats(const struct loader *l, struct loader_prog_stat *ret, size_t n);
+/* Turns on kernel bpf_stats for as long as the loader lives. */
+int loader_enable_stats(struct loader *l);
+void loader_drops(const struct loader *l, struct cgs_drops *ret);
+
+#endif

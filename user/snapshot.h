@@ -1,0 +1,33 @@
+/* A point-in-time view of every counted cgroup, with subtree totals. */
+#ifndef CGSTAT_SNAPSHOT_H
+#define CGSTAT_SNAPSHOT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <linux/types.h>
+#include "cgstat.h"
+
+struct cg_sample {
+	uint64_t id;
+	uint32_t level;
+	uint32_t has_stats;
+	struct cgs_counters total; /* the cgroup and all its descendants, live or removed */
+};
+
+struct snapshot {
+	uint64_t mono_ns; /* CLOCK_MONOTONIC when it was read */
+	uint64_t real_ns; /* wall clock, for timestamps in records */
+	size_t n, cap;
+	struct cg_sample *v; /* sorted by id */
+	uint64_t dropped; /* cgroups left out: snapshot capacity reached */
+};
+
+void counters_add(struct cgs_counters *dst, const struct cgs_counters *src);
+/* Builds subtree totals from a pre-order walk (entries with levels) and the
+ * slices in flight. Replaces s's previous content. 0 or -ENOMEM. */
+int snapshot_build(struct snapshot *s, const struct cgs_entry *e, size_t n,
+		   const struct cgs_inflight *inf, size_t ninf);
+const struct cg_sample *snapshot_find(const struct snapshot *s, uint64_t id);
+void snapshot_free(struct snapshot *s);
+
+#endif
