@@ -30,7 +30,7 @@ CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Werror=undef -Wshadow -Wno-unused-pa
 	  -D_GNU_SOURCE -I$(OUTPUT) -Ibpf -Iuser -Icgroup $(SANITIZE)
 LDFLAGS += $(SANITIZE)
 LIBS := -lbpf -lelf -lz -levent -lm
-BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror=undef -Ivmlinux/$(ARCH) -Ibpf
+BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Werror=undef -Ivmlinux/$(ARCH) -Ibpf
 
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
 BPF_OBJS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.bpf.o,$(BPF_SRCS))

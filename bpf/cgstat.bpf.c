@@ -237,40 +237,58 @@ int BPF_PROG(cgs_mark_victim, struct task_struct *task)
 	return 0;
 }
 
+#define MOVE(dst, src, field)                                                                    \
+	do {                                                                                     \
+		__u64 __v = __sync_lock_test_and_set(&(src)->field, 0);                          \
+		if (__v)                                                                         \
+			__sync_fetch_and_add(&(dst)->field, __v);                                \
+	} while (0)
+
 /*
- * A removed cgroup's counters are folded into its parent when the kernel
- * releases it: after that no task can run in it, and it has just left its
- * parent's list of children (under cgroup_mutex, which the snapshot iterator
- * also holds), so it is counted exactly once, before or after.
+ * A removed cgroup's counters move into its parent's. The snapshot walk skips
+ * a cgroup from the moment rmdir takes it offline, and this runs in that same
+ * cgroup_mutex section, so each count is walked exactly once, before or after.
+ * Each counter is swapped out atomically, so a CPU that still charges the
+ * dying cgroup (a zombie's last slice) loses nothing: what arrives after
+ * rmdir moves up again when the kernel releases the cgroup.
  */
-SEC("tp_btf/cgroup_release")
-int BPF_PROG(cgs_cgroup_release, struct cgroup *cgrp)
+static __always_inline void fold_into_parent(struct cgroup *cgrp)
 {
 	struct cgs_counters *c, *pc;
-	struct cgroup *parent;
 	int i;
 
 	c = bpf_cgrp_storage_get(&cgs_counters, cgrp, 0, 0);
 	if (!c || !cgrp->self.parent)
-		return 0;
-	parent = cgrp->self.parent->cgroup;
-	pc = counters_of(parent);
+		return;
+	pc = counters_of(cgrp->self.parent->cgroup);
 	if (!pc)
-		return 0;
-	__sync_fetch_and_add(&pc->cpu_ns, c->cpu_ns);
-	__sync_fetch_and_add(&pc->user_ns, c->user_ns);
-	__sync_fetch_and_add(&pc->sys_ns, c->sys_ns);
-	__sync_fetch_and_add(&pc->nvcsw, c->nvcsw);
-	__sync_fetch_and_add(&pc->nivcsw, c->nivcsw);
-	__sync_fetch_and_add(&pc->runq_ns, c->runq_ns);
-	__sync_fetch_and_add(&pc->runq_cnt, c->runq_cnt);
-	__sync_fetch_and_add(&pc->forks, c->forks);
-	__sync_fetch_and_add(&pc->exits, c->exits);
-	__sync_fetch_and_add(&pc->thread_exits, c->thread_exits);
-	__sync_fetch_and_add(&pc->oom_kills, c->oom_kills);
+		return;
+	MOVE(pc, c, cpu_ns);
+	MOVE(pc, c, user_ns);
+	MOVE(pc, c, sys_ns);
+	MOVE(pc, c, nvcsw);
+	MOVE(pc, c, nivcsw);
+	MOVE(pc, c, runq_ns);
+	MOVE(pc, c, runq_cnt);
+	MOVE(pc, c, forks);
+	MOVE(pc, c, exits);
+	MOVE(pc, c, thread_exits);
+	MOVE(pc, c, oom_kills);
 	for (i = 0; i < CGS_RUNQ_SLOTS; i++)
-		if (c->runq_hist[i])
-			__sync_fetch_and_add(&pc->runq_hist[i], c->runq_hist[i]);
+		MOVE(pc, c, runq_hist[i]);
+}
+
+SEC("tp_btf/cgroup_rmdir")
+int BPF_PROG(cgs_cgroup_rmdir, struct cgroup *cgrp)
+{
+	fold_into_parent(cgrp);
+	return 0;
+}
+
+SEC("tp_btf/cgroup_release")
+int BPF_PROG(cgs_cgroup_release, struct cgroup *cgrp)
+{
+	fold_into_parent(cgrp);
 	bpf_cgrp_storage_delete(&cgs_counters, cgrp);
 	return 0;
 }

@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * cgroup v2 helpers.
+ *
+ * All functions return 0 on success or a negative errno value. Output parameters are written
+ * only on success. A result that does not fit into a caller's buffer is -ENAMETOOLONG; a control
+ * file whose contents cannot be parsed is -EBADMSG.
+ */
+#ifndef CGSTAT_CG_H
+#define CGSTAT_CG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define CG_PATH_MAX 4096
+
+/* statfs() f_type of a cgroup2 filesystem. */
+#define CG_CGROUP2_SUPER_MAGIC 0x63677270
+
+/*
+ * Finds the cgroup2 mount point by parsing a mountinfo file (octal escapes such as \040 are
+ * decoded). mountinfo: path of the file, NULL for /proc/self/mountinfo. If several cgroup2
+ * filesystems are mounted, the first one listed wins. -ENOENT if there is none.
+ */
+int cg_find_mount(const char *mountinfo, char *ret, size_t len);
+
+/*
+ * Syntactic check of a path relative to the cgroup2 root as a client sends it ("/a/b.scope" or
+ * "a/b"; "" or "/" is the root). rel need not be NUL-terminated; exactly len bytes are examined.
+ * -EINVAL: embedded NUL, or a "." or ".." component. -ENAMETOOLONG: len >= CG_PATH_MAX, or a
+ * component longer than 255 bytes. On success ret holds the normalised form: a leading '/', no
+ * duplicate or trailing slashes, "/" for the root.
+ */
+int cg_normalize(const char *rel, size_t len, char *ret, size_t retlen);
+
+/*
+ * Resolves a relative path (validated with cg_normalize()) below mount, following symlinks.
+ * -ENOENT: does not exist. -EXDEV: resolves outside mount, or is not on a cgroup2 filesystem.
+ * -ENOTDIR: not a directory. ret_abs receives the canonical absolute path.
+ */
+int cg_resolve(const char *mount, const char *rel, char *ret_abs, size_t len);
+
+/*
+ * Lexical inverse of cg_resolve(): the path of abs relative to mount, normalised ("/" for mount
+ * itself). Nothing is looked up on disk. -EXDEV if abs is not mount or below it.
+ */
+int cg_relative(const char *mount, const char *abs, char *ret, size_t len);
+
+/*
+ * cgroup id, i.e. the kernfs node id that bpf_get_current_cgroup_id() returns, of the cgroup at
+ * abs or of an open directory fd. Falls back to the inode number when the filesystem does not
+ * support file handles. -EXDEV if the file handle is not a kernfs one (not a cgroup).
+ */
+int cg_id_from_path(const char *abs, uint64_t *ret_id);
+int cg_id_from_fd(int fd, uint64_t *ret_id);
+
+/*
+ * Absolute path of the cgroup with the given id, found through the cgroup2 filesystem mounted at
+ * mount. -ESTALE or -ENOENT if the cgroup no longer exists. Needs CAP_DAC_READ_SEARCH.
+ */
+int cg_path_from_id(const char *mount, uint64_t id, char *ret, size_t len);
+
+struct cg_cpu_stat {
+	uint64_t usage_usec, user_usec, system_usec;
+	uint64_t nr_periods, nr_throttled, throttled_usec;
+	/* true only if nr_periods etc. were present (cpu controller enabled) */
+	bool has_throttling;
+};
+
+/* Parses <abs>/cpu.stat; unknown keys are ignored, usage/user/system_usec are required. */
+int cg_read_cpu_stat(const char *abs, struct cg_cpu_stat *ret);
+
+struct cg_events {
+	bool populated;
+	bool frozen;
+};
+
+/* Parses <abs>/cgroup.events; "populated" is required, "frozen" defaults to false. */
+int cg_read_events(const char *abs, struct cg_events *ret);
+
+/*
+ * Pre-order walk of abs and all descendant directories, siblings in strcmp() order, symlinks
+ * not followed; level 0 is abs itself. The path passed to fn is valid only during the call.
+ * A non-zero return from fn stops the walk and is returned. Descendants that vanish during the
+ * walk are skipped; abs itself missing is -ENOENT.
+ */
+typedef int (*cg_walk_fn)(const char *abs, int level, void *ctx);
+int cg_walk(const char *abs, cg_walk_fn fn, void *ctx);
+
+/* mkdir with mode 0755; -EEXIST if it exists. */
+int cg_create(const char *abs);
+
+/*
+ * Removes abs and all descendants, deepest first. -EBUSY is retried with short sleeps for about
+ * one second in total, since exiting tasks leave their cgroup asynchronously. A missing cgroup
+ * is success. On failure the first error is returned, after trying the remaining directories.
+ */
+int cg_remove(const char *abs);
+
+/* Writes pid to <abs>/cgroup.procs. */
+int cg_move_pid(const char *abs, pid_t pid);
+
+/* Writes tid to <abs>/cgroup.threads (threaded cgroups). */
+int cg_move_tid(const char *abs, pid_t tid);
+
+/* Writes value to the control file <abs>/<file> in a single write(). */
+int cg_write(const char *abs, const char *file, const char *value);
+
+/* The first number in the control file <abs>/<file>; "max" reads as UINT64_MAX. */
+int cg_read_u64(const char *abs, const char *file, uint64_t *ret);
+
+#endif /* CGSTAT_CG_H */

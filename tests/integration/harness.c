@@ -1,0 +1,260 @@
+#include <errno.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "cg.h"
+#include "harness.h"
+#include "loader.h"
+
+int th_failures;
+char th_mount[4096];
+
+static const char *cur_test = "";
+static int n_pass, n_fail;
+static char cgroups[64][4096];
+static int n_cgroups;
+static pid_t pids[1024];
+static int n_pids;
+static char pin_path[256];
+
+bool th_check(bool ok, const char *file, int line, const char *name, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (ok)
+		return true;
+	th_failures++;
+	fprintf(stderr, "  %s:%d: %s: %s: ", file, line, cur_test, name);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return false;
+}
+
+bool th_near(uint64_t a, uint64_t b, double pct, double abs_ns)
+{
+	double d = (double)a - (double)b;
+
+	if (d < 0)
+		d = -d;
+	return d <= (double)b * pct / 100.0 + abs_ns;
+}
+
+uint64_t th_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+void th_burn_ns(uint64_t ns)
+{
+	uint64_t end = th_now_ns() + ns;
+	volatile uint64_t x = 0;
+
+	while (th_now_ns() < end)
+		for (int i = 0; i < 1000; i++)
+			x += i;
+}
+
+int th_pin_cpu(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	return sched_setaffinity(0, sizeof(set), &set) ? -errno : 0;
+}
+
+void th_kill_all(void)
+{
+	for (int i = 0; i < n_pids; i++) {
+		if (pids[i] > 0) {
+			kill(pids[i], SIGKILL);
+			waitpid(pids[i], NULL, 0);
+			pids[i] = 0;
+		}
+	}
+	n_pids = 0;
+}
+
+static void cleanup(void)
+{
+	th_kill_all();
+	for (int i = n_cgroups - 1; i >= 0; i--)
+		if (cg_remove(cgroups[i]) && cg_remove(cgroups[i]) != -ENOENT)
+			fprintf(stderr, "  harness: could not remove %s\n", cgroups[i]);
+	n_cgroups = 0;
+	if (pin_path[0])
+		loader_unpin(pin_path);
+}
+
+static void on_signal(int sig)
+{
+	cleanup();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static int quiet_libbpf(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (level == LIBBPF_DEBUG || !getenv("CGSTAT_TEST_VERBOSE"))
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+void th_init(const char *test_name)
+{
+	const char *missing = NULL;
+	const char *why = NULL;
+	int err;
+
+	libbpf_set_print(quiet_libbpf);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	atexit(cleanup);
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	err = cg_find_mount(NULL, th_mount, sizeof(th_mount));
+	if (geteuid() != 0)
+		why = "not root";
+	else if ((missing = loader_missing_privilege()))
+		why = missing;
+	else if (err)
+		why = "no cgroup2 mount in /proc/self/mountinfo";
+	if (why) {
+		bool ci = getenv("CI") && !strcmp(getenv("CI"), "true");
+
+		fprintf(stderr, "%s: %s: %s\n", test_name, ci ? "FAIL (CI=true never skips)" : "skip",
+			why);
+		exit(ci ? 1 : 77);
+	}
+}
+
+int th_run(const char *name, void (*fn)(void))
+{
+	int before = th_failures;
+	uint64_t t0 = th_now_ns();
+
+	cur_test = name;
+	fn();
+	cleanup();
+	if (th_failures == before) {
+		n_pass++;
+		printf("  ok   %s (%.2fs)\n", name, (th_now_ns() - t0) / 1e9);
+	} else {
+		n_fail++;
+		printf("  FAIL %s\n", name);
+	}
+	return th_failures == before ? 0 : -1;
+}
+
+int th_done(void)
+{
+	printf("  %d passed, %d failed\n", n_pass, n_fail);
+	return n_fail ? 1 : 0;
+}
+
+int th_cgroup(const char *parent, const char *name, char *ret, size_t len)
+{
+	static unsigned seq;
+	int err;
+
+	if (n_cgroups >= (int)(sizeof(cgroups) / sizeof(cgroups[0])))
+		return -ENOSPC;
+	if (parent)
+		err = snprintf(cgroups[n_cgroups], sizeof(cgroups[0]), "%.2000s/%.200s", parent, name);
+	else
+		err = snprintf(cgroups[n_cgroups], sizeof(cgroups[0]), "%.2000s/cgstat-test-%d-%u-%.200s",
+			       th_mount, getpid(), seq++, name);
+	if (err < 0)
+		return -EINVAL;
+	err = cg_create(cgroups[n_cgroups]);
+	if (err)
+		return err;
+	snprintf(ret, len, "%s", cgroups[n_cgroups]);
+	n_cgroups++;
+	return 0;
+}
+
+const char *th_pin_path(void)
+{
+	if (!pin_path[0])
+		snprintf(pin_path, sizeof(pin_path), "/sys/fs/bpf/cgstat-test-%d", getpid());
+	return pin_path;
+}
+
+pid_t th_spawn(const char *abs, int (*fn)(void *), void *arg)
+{
+	int p[2];
+	pid_t pid;
+	char c;
+
+	if (pipe(p))
+		return -errno;
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		close(p[0]);
+		if (cg_move_pid(abs, getpid()))
+			_exit(111);
+		/* Tell the parent we are in place before doing any work. */
+		if (write(p[1], "x", 1) != 1)
+			_exit(112);
+		close(p[1]);
+		_exit(fn(arg));
+	}
+	close(p[1]);
+	if (read(p[0], &c, 1) != 1) {
+		close(p[0]);
+		waitpid(pid, NULL, 0);
+		return -EIO;
+	}
+	close(p[0]);
+	if (n_pids < (int)(sizeof(pids) / sizeof(pids[0])))
+		pids[n_pids++] = pid;
+	return pid;
+}
+
+int th_wait(pid_t pid, int *ret_status)
+{
+	int st;
+
+	if (waitpid(pid, &st, 0) < 0)
+		return -errno;
+	for (int i = 0; i < n_pids; i++)
+		if (pids[i] == pid)
+			pids[i] = 0;
+	if (ret_status)
+		*ret_status = st;
+	return 0;
+}
+
+int th_count_progs(const char *prefix)
+{
+	__u32 id = 0;
+	int n = 0;
+
+	while (!bpf_prog_get_next_id(id, &id)) {
+		struct bpf_prog_info info = {};
+		__u32 len = sizeof(info);
+		int fd = bpf_prog_get_fd_by_id(id);
+
+		if (fd < 0)
+			continue;
+		if (!bpf_obj_get_info_by_fd(fd, &info, &len) &&
+		    !strncmp(info.name, prefix, strlen(prefix)))
+			n++;
+		close(fd);
+	}
+	return n;
+}

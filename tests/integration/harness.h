@@ -1,0 +1,74 @@
+/* A small test_progs-style harness for integration tests: real BPF, real
+ * cgroups, real processes. Assertions return bool so a test can jump to its
+ * cleanup; every cgroup and pin directory a test makes is removed at exit,
+ * whatever happened, and only processes the test started are killed. */
+#ifndef CGSTAT_HARNESS_H
+#define CGSTAT_HARNESS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+extern int th_failures;
+extern char th_mount[4096];
+
+bool th_check(bool ok, const char *file, int line, const char *name, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+
+/* Each operand is evaluated once. */
+#define ASSERT_TRUE(c, name) th_check(!!(c), __FILE__, __LINE__, name, "%s", #c)
+#define ASSERT_OK(e, name)                                                                       \
+	({                                                                                       \
+		long long __e = (e);                                                             \
+		th_check(__e == 0, __FILE__, __LINE__, name, "%s = %lld", #e, __e);              \
+	})
+#define TH_CMP(a, op, b, name)                                                                   \
+	({                                                                                       \
+		long long __a = (long long)(a), __b = (long long)(b);                            \
+		th_check(__a op __b, __FILE__, __LINE__, name, "%s %s %s: %lld vs %lld", #a, #op, \
+			 #b, __a, __b);                                                          \
+	})
+#define ASSERT_EQ(a, b, name) TH_CMP(a, ==, b, name)
+#define ASSERT_GE(a, b, name) TH_CMP(a, >=, b, name)
+#define ASSERT_GT(a, b, name) TH_CMP(a, >, b, name)
+/* |a - b| <= pct% of b + abs_ns */
+#define ASSERT_NEAR(a, b, pct, abs_ns, name)                                                     \
+	({                                                                                       \
+		uint64_t __a = (a), __b = (b);                                                   \
+		th_check(th_near(__a, __b, (pct), (abs_ns)), __FILE__, __LINE__, name,           \
+			 "%llu vs %llu (diff %lld ns, allowed %.0f ns)", (unsigned long long)__a, \
+			 (unsigned long long)__b, (long long)__a - (long long)__b,               \
+			 (double)__b * (pct) / 100.0 + (abs_ns));                                \
+	})
+
+bool th_near(uint64_t a, uint64_t b, double pct, double abs_ns);
+
+/* Root, BPF and cgroup2 are required. Without them: exit 77 (skip), but
+ * under CI=true exit 1 with the reason, so a privileged test never skips. */
+void th_init(const char *test_name);
+/* Registers a test function; th_main runs them and exits with the result. */
+int th_run(const char *name, void (*fn)(void));
+int th_done(void);
+
+/* A uniquely named cgroup under `parent` (NULL: the cgroup2 root),
+ * removed at exit. Writes its absolute path into ret. */
+int th_cgroup(const char *parent, const char *name, char *ret, size_t len);
+/* A pin directory under bpffs unique to this test, unpinned at exit. */
+const char *th_pin_path(void);
+
+/* Fork a child that moves itself into cgroup abs and then runs fn(arg);
+ * the child exits with fn's return value. Tracked for cleanup. */
+pid_t th_spawn(const char *abs, int (*fn)(void *), void *arg);
+int th_wait(pid_t pid, int *ret_status);
+void th_kill_all(void);
+
+/* Busy loop on the CPU for ns nanoseconds of wall time. */
+void th_burn_ns(uint64_t ns);
+uint64_t th_now_ns(void);
+/* Pin the calling process to one CPU. */
+int th_pin_cpu(int cpu);
+/* Number of BPF programs loaded in the kernel whose name starts with prefix. */
+int th_count_progs(const char *prefix);
+
+#endif

@@ -1,0 +1,420 @@
+/* The kernel accounting core against the kernel's own numbers: real BPF
+ * programs, real cgroups, real processes. */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "cg.h"
+#include "harness.h"
+#include "loader.h"
+
+#define MS 1000000ULL
+
+static struct loader *open_loader(const char *pin, loader_exit_fn fn, void *ctx)
+{
+	struct loader_opts o = {
+		.pin_path = pin, .cgroup_mount = th_mount, .on_exit = fn, .ctx = ctx
+	};
+	struct loader *l = NULL;
+	int err = loader_open(&o, &l);
+
+	ASSERT_OK(err, "loader_open");
+	return err ? NULL : l;
+}
+
+static const struct cg_sample *sample_of(struct loader *l, struct snapshot *s, const char *abs)
+{
+	uint64_t id;
+
+	if (!ASSERT_OK(cg_id_from_path(abs, &id), "cg_id") ||
+	    !ASSERT_OK(loader_snapshot(l, s), "snapshot"))
+		return NULL;
+	return snapshot_find(s, id);
+}
+
+static uint64_t cpu_of(struct loader *l, struct snapshot *s, const char *abs)
+{
+	const struct cg_sample *c = sample_of(l, s, abs);
+
+	return c ? c->total.cpu_ns : 0;
+}
+
+static uint64_t kernel_usage_ns(const char *abs)
+{
+	struct cg_cpu_stat st;
+
+	if (!ASSERT_OK(cg_read_cpu_stat(abs, &st), "cpu.stat"))
+		return 0;
+	return st.usage_usec * 1000;
+}
+
+static int burn(void *arg)
+{
+	th_burn_ns(*(uint64_t *)arg);
+	return 0;
+}
+
+/* A busy loop for 2 s: the counted CPU agrees with cpu.stat within 1% + 5 ms,
+ * also in the middle of the burn, when the slice is still running. */
+static void test_cpu_matches_cpu_stat(void)
+{
+	uint64_t dur = 2000 * MS, k0, k1, ours;
+	struct snapshot s = {};
+	struct loader *l;
+	char cg[4096];
+	pid_t pid;
+
+	if (!ASSERT_OK(th_cgroup(NULL, "burn", cg, sizeof(cg)), "cgroup"))
+		return;
+	l = open_loader(NULL, NULL, NULL);
+	if (!l)
+		return;
+	pid = th_spawn(cg, burn, &dur);
+	if (!ASSERT_GT(pid, 0, "spawn"))
+		goto out;
+	usleep(1000 * 1000);
+	/* Bracket our reading between two of the kernel's. */
+	k0 = kernel_usage_ns(cg);
+	ours = cpu_of(l, &s, cg);
+	k1 = kernel_usage_ns(cg);
+	printf("    mid-burn: cpu.stat %llu..%llu ns, cgstat %llu ns\n", (unsigned long long)k0,
+	       (unsigned long long)k1, (unsigned long long)ours);
+	ASSERT_GT(ours, 500 * MS, "mid-burn counted the running slice");
+	ASSERT_TRUE(th_near(ours, k0, 1, 5 * MS) || th_near(ours, k1, 1, 5 * MS) ||
+			    (ours >= k0 && ours <= k1),
+		    "mid-burn agrees with cpu.stat");
+	th_wait(pid, NULL);
+	k1 = kernel_usage_ns(cg);
+	ours = cpu_of(l, &s, cg);
+	printf("    end: cpu.stat %llu ns, cgstat %llu ns\n", (unsigned long long)k1,
+	       (unsigned long long)ours);
+	ASSERT_NEAR(ours, k1, 1, 5 * MS, "final agrees with cpu.stat");
+	ASSERT_GT(ours, 1500 * MS, "burned about 2 s");
+out:
+	snapshot_free(&s);
+	loader_close(l);
+}
+
+/* Two processes in two nested cgroups: the parent's total is the sum and
+ * matches its cpu.stat; removing a child does not make the total drop. */
+static void test_hierarchy(void)
+{
+	uint64_t dur = 500 * MS, p_before, p_after, a_total, b_total, id_b;
+	char p[4096], a[4096], b[4096];
+	const struct cg_sample *sp, *sa, *sb;
+	struct snapshot s = {};
+	struct loader *l;
+	pid_t pa, pb;
+	bool gone = false;
+
+	if (!ASSERT_OK(th_cgroup(NULL, "parent", p, sizeof(p)), "cgroup p") ||
+	    !ASSERT_OK(th_cgroup(p, "a", a, sizeof(a)), "cgroup a") ||
+	    !ASSERT_OK(th_cgroup(a, "b", b, sizeof(b)), "cgroup b"))
+		return;
+	l = open_loader(NULL, NULL, NULL);
+	if (!l)
+		return;
+	pa = th_spawn(a, burn, &dur);
+	pb = th_spawn(b, burn, &dur);
+	if (!ASSERT_GT(pa, 0, "spawn a") || !ASSERT_GT(pb, 0, "spawn b"))
+		goto out;
+	th_wait(pa, NULL);
+	th_wait(pb, NULL);
+	if (!ASSERT_OK(loader_snapshot(l, &s), "snapshot") || !ASSERT_OK(cg_id_from_path(b, &id_b), "id"))
+		goto out;
+	sp = sample_of(l, &s, p);
+	sa = sample_of(l, &s, a);
+	sb = sample_of(l, &s, b);
+	if (!ASSERT_TRUE(sp && sa && sb, "all three counted"))
+		goto out;
+	a_total = sa->total.cpu_ns;
+	b_total = sb->total.cpu_ns;
+	p_before = sp->total.cpu_ns;
+	printf("    parent %llu = a %llu (with b %llu); cpu.stat parent %llu\n",
+	       (unsigned long long)p_before, (unsigned long long)a_total,
+	       (unsigned long long)b_total, (unsigned long long)kernel_usage_ns(p));
+	ASSERT_EQ(p_before, a_total, "parent = a + b (a includes b)");
+	ASSERT_GT(b_total, 100 * MS, "b counted");
+	ASSERT_GT(a_total - b_total, 100 * MS, "a's own counted");
+	ASSERT_NEAR(p_before, kernel_usage_ns(p), 1, 5 * MS, "parent matches cpu.stat");
+	ASSERT_NEAR(b_total, kernel_usage_ns(b), 1, 5 * MS, "b matches cpu.stat");
+
+	if (!ASSERT_OK(cg_remove(b), "rmdir b"))
+		goto out;
+	/* The kernel releases the cgroup asynchronously; until then the dying
+	 * child is still walked. Every reading in between must not drop. */
+	for (int i = 0; i < 300; i++) {
+		p_after = cpu_of(l, &s, p);
+		if (!ASSERT_GE(p_after, p_before, "parent never drops after rmdir"))
+			goto out;
+		if (!snapshot_find(&s, id_b)) {
+			gone = true;
+			break;
+		}
+		usleep(10 * 1000);
+	}
+	ASSERT_TRUE(gone, "removed child no longer walked");
+	{
+		struct cgs_drops d;
+
+		loader_drops(l, &d);
+		ASSERT_EQ(d.storage, 0, "no counter update lost");
+	}
+	ASSERT_GE(cpu_of(l, &s, a), a_total, "a keeps b's time after the fold");
+out:
+	snapshot_free(&s);
+	loader_close(l);
+}
+
+struct exits {
+	uint64_t cgid;
+	int n, code3, killed, zero, other, leaders;
+};
+
+static int on_exit_event(const struct cgs_exit_event *e, void *ctx)
+{
+	struct exits *x = ctx;
+
+	if (e->cgid != x->cgid)
+		return 0;
+	x->n++;
+	x->leaders += !!(e->flags & CGS_EXIT_LEADER);
+	if (e->exit_code == 3 << 8)
+		x->code3++;
+	else if ((e->exit_code & 0x7f) == SIGKILL && (e->flags & CGS_EXIT_SIGNALED))
+		x->killed++;
+	else if (e->exit_code == 0)
+		x->zero++;
+	else
+		x->other++;
+	return 0;
+}
+
+static int spawn_short_lived(void *arg)
+{
+	int n = *(int *)arg, failed = 0;
+
+	for (int i = 0; i < n; i++) {
+		pid_t pid = fork();
+
+		if (pid == 0) {
+			th_burn_ns(MS);
+			if (i % 2)
+				raise(SIGKILL);
+			_exit(3);
+		}
+		if (pid < 0)
+			failed++;
+	}
+	while (wait(NULL) > 0)
+		;
+	return failed ? 1 : 0;
+}
+
+/* 200 processes that live about 1 ms each: every exit counted, every event
+ * delivered with its code. */
+static void test_short_lived_exits(void)
+{
+	struct exits x = {};
+	struct snapshot s = {};
+	const struct cg_sample *c;
+	struct loader *l;
+	int n = 200, st = 0;
+	char cg[4096];
+	pid_t pid;
+
+	if (!ASSERT_OK(th_cgroup(NULL, "exits", cg, sizeof(cg)), "cgroup") ||
+	    !ASSERT_OK(cg_id_from_path(cg, &x.cgid), "id"))
+		return;
+	l = open_loader(NULL, on_exit_event, &x);
+	if (!l)
+		return;
+	pid = th_spawn(cg, spawn_short_lived, &n);
+	if (!ASSERT_GT(pid, 0, "spawn"))
+		goto out;
+	th_wait(pid, &st);
+	ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0, "spawner ok");
+	for (int i = 0; i < 100 && x.n < n + 1; i++)
+		loader_events_poll(l, 20);
+	printf("    events %d: exit(3) %d, SIGKILL %d, exit(0) %d, other %d\n", x.n, x.code3,
+	       x.killed, x.zero, x.other);
+	ASSERT_EQ(x.n, n + 1, "every exit event arrived (200 + spawner)");
+	ASSERT_EQ(x.code3, n / 2, "exit code 3");
+	ASSERT_EQ(x.killed, n / 2, "SIGKILL");
+	ASSERT_EQ(x.zero, 1, "the spawner's exit 0");
+	ASSERT_EQ(x.leaders, n + 1, "all leaders");
+	c = sample_of(l, &s, cg);
+	if (ASSERT_TRUE(c, "counted")) {
+		ASSERT_EQ(c->total.exits, n + 1, "exit counter");
+		ASSERT_EQ(c->total.forks, n, "fork counter");
+		ASSERT_GE(c->total.cpu_ns, n * MS * 9 / 10, "short lives' CPU counted");
+	}
+	{
+		struct cgs_drops d;
+
+		loader_drops(l, &d);
+		ASSERT_EQ(d.events, 0, "no event dropped");
+	}
+out:
+	snapshot_free(&s);
+	loader_close(l);
+}
+
+static int sleeper(void *arg)
+{
+	for (int i = 0; i < 200; i++)
+		usleep(1000);
+	return 0;
+}
+
+static int pinned_burn(void *arg)
+{
+	if (th_pin_cpu(0))
+		return 1;
+	th_burn_ns(*(uint64_t *)arg);
+	return 0;
+}
+
+/* Run-queue wait: a task that sleeps and is woken has samples; two busy
+ * tasks sharing one CPU wait more than one alone. */
+static void test_runqueue_wait(void)
+{
+	uint64_t dur = 700 * MS, one, two;
+	char cs[4096], c1[4096], c2[4096];
+	const struct cg_sample *c;
+	struct snapshot s = {};
+	struct loader *l;
+	pid_t p1, p2, p3;
+
+	if (!ASSERT_OK(th_cgroup(NULL, "sleep", cs, sizeof(cs)), "cgroup") ||
+	    !ASSERT_OK(th_cgroup(NULL, "one", c1, sizeof(c1)), "cgroup") ||
+	    !ASSERT_OK(th_cgroup(NULL, "two", c2, sizeof(c2)), "cgroup"))
+		return;
+	l = open_loader(NULL, NULL, NULL);
+	if (!l)
+		return;
+	p1 = th_spawn(cs, sleeper, NULL);
+	if (ASSERT_GT(p1, 0, "spawn"))
+		th_wait(p1, NULL);
+	c = sample_of(l, &s, cs);
+	if (ASSERT_TRUE(c, "sleeper counted")) {
+		printf("    sleeper: %llu waits, %llu ns, %llu voluntary switches\n",
+		       (unsigned long long)c->total.runq_cnt, (unsigned long long)c->total.runq_ns,
+		       (unsigned long long)c->total.nvcsw);
+		ASSERT_GT(c->total.runq_cnt, 0, "woken task has run-queue samples");
+		ASSERT_GE(c->total.nvcsw, 200, "voluntary switches");
+	}
+	p1 = th_spawn(c1, pinned_burn, &dur);
+	if (ASSERT_GT(p1, 0, "spawn"))
+		th_wait(p1, NULL);
+	p2 = th_spawn(c2, pinned_burn, &dur);
+	p3 = th_spawn(c2, pinned_burn, &dur);
+	if (ASSERT_GT(p2, 0, "spawn") && ASSERT_GT(p3, 0, "spawn")) {
+		th_wait(p2, NULL);
+		th_wait(p3, NULL);
+	}
+	c = sample_of(l, &s, c1);
+	one = c ? c->total.runq_ns : 0;
+	c = sample_of(l, &s, c2);
+	two = c ? c->total.runq_ns : 0;
+	printf("    run-queue wait: one busy task %llu ns, two on one CPU %llu ns (%llu involuntary)\n",
+	       (unsigned long long)one, (unsigned long long)two,
+	       c ? (unsigned long long)c->total.nivcsw : 0ULL);
+	ASSERT_GT(two, one, "two tasks on one CPU wait longer");
+	ASSERT_GT(two, 200 * MS, "they wait about half the time");
+	snapshot_free(&s);
+	loader_close(l);
+}
+
+/* Pinned maps keep the totals across a restart of the loader, and closing
+ * leaves nothing attached; unpinning leaves nothing behind. */
+static void test_restart_keeps_totals(void)
+{
+	uint64_t dur = 300 * MS, before, after;
+	const char *pin = th_pin_path();
+	struct snapshot s = {};
+	struct loader *l;
+	char cg[4096], p[4200];
+	int progs0 = th_count_progs("cgs_");
+	pid_t pid;
+
+	if (!ASSERT_OK(th_cgroup(NULL, "restart", cg, sizeof(cg)), "cgroup"))
+		return;
+	l = open_loader(pin, NULL, NULL);
+	if (!l)
+		return;
+	ASSERT_GT(th_count_progs("cgs_"), progs0, "programs attached");
+	pid = th_spawn(cg, burn, &dur);
+	if (ASSERT_GT(pid, 0, "spawn"))
+		th_wait(pid, NULL);
+	before = cpu_of(l, &s, cg);
+	loader_close(l);
+	ASSERT_EQ(th_count_progs("cgs_"), progs0, "closed: nothing attached");
+	snprintf(p, sizeof(p), "%s/cgs_counters", pin);
+	ASSERT_OK(access(p, F_OK), "counters stay pinned");
+
+	l = open_loader(pin, NULL, NULL);
+	if (!l)
+		goto out;
+	after = cpu_of(l, &s, cg);
+	printf("    before restart %llu ns, after %llu ns\n", (unsigned long long)before,
+	       (unsigned long long)after);
+	ASSERT_GT(before, 250 * MS, "burn counted");
+	ASSERT_GE(after, before, "totals survive the restart");
+	loader_close(l);
+out:
+	ASSERT_OK(loader_unpin(pin), "unpin");
+	ASSERT_TRUE(access(pin, F_OK) && errno == ENOENT, "pin directory removed");
+	ASSERT_EQ(th_count_progs("cgs_"), progs0, "nothing left attached");
+	snapshot_free(&s);
+}
+
+/* Without privileges: a clear error naming what is missing, nothing attached. */
+static void test_unprivileged(void)
+{
+	int progs0 = th_count_progs("cgs_"), st = 0, fd[2];
+	char msg[256] = "";
+	pid_t pid;
+
+	if (!ASSERT_OK(pipe(fd), "pipe"))
+		return;
+	pid = fork();
+	if (pid == 0) {
+		struct loader_opts o = { .cgroup_mount = th_mount };
+		struct loader *l = NULL;
+		const char *missing;
+		int err;
+
+		close(fd[0]);
+		if (setgid(65534) || setuid(65534))
+			_exit(2);
+		missing = loader_missing_privilege();
+		dprintf(fd[1], "%s", missing ? missing : "(nothing)");
+		err = loader_open(&o, &l);
+		_exit(err == -EPERM && !l ? 0 : 1);
+	}
+	close(fd[1]);
+	if (read(fd[0], msg, sizeof(msg) - 1) < 0)
+		msg[0] = 0;
+	close(fd[0]);
+	waitpid(pid, &st, 0);
+	printf("    unprivileged: missing %s\n", msg);
+	ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0, "loader_open fails with -EPERM");
+	ASSERT_TRUE(strstr(msg, "CAP_BPF") != NULL, "names the missing capability");
+	ASSERT_EQ(th_count_progs("cgs_"), progs0, "nothing attached");
+}
+
+int main(void)
+{
+	th_init("test_accounting");
+	th_run("cpu_matches_cpu_stat", test_cpu_matches_cpu_stat);
+	th_run("hierarchy", test_hierarchy);
+	th_run("short_lived_exits", test_short_lived_exits);
+	th_run("runqueue_wait", test_runqueue_wait);
+	th_run("restart_keeps_totals", test_restart_keeps_totals);
+	th_run("unprivileged", test_unprivileged);
+	return th_done();
+}
