@@ -1,0 +1,723 @@
+/* Benchmarks of cgstat's kernel side, as ratios against baselines measured in
+ * the same run (the machines this runs on are noisy; nothing here asserts a
+ * timing, the exit status only says whether everything loaded and ran):
+ *
+ *  1. sched_switch: ns per event of cgstat's program next to an empty
+ *     program on the same tracepoint (build/baseline.skel.h), both attached
+ *     at once, under a pipe ping-pong; and the ping-pong's round trips/s with
+ *     nothing attached against with both attached, interleaved round by round.
+ *  2. loader_snapshot() at 100, 1,000 and 10,000 cgroups, next to reading
+ *     every one of those cgroups' cpu.stat, with the cost per cgroup and the
+ *     memory of the snapshot array.
+ *
+ * Everything the bench makes is removed on every path: the cgroups (one
+ * parent registered with the harness, children made under it), the programs
+ * (checked by id at the end), and nothing is pinned. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "baseline.skel.h"
+#include "cg.h"
+#include "harness.h"
+#include "loader.h"
+
+#define ROUNDS 3
+#define ROUND_NS 2000000000ULL
+#define SNAP_RUNS 20
+#define CPUSTAT_RUNS 5
+#define BENCH_MAX_CGROUPS 32768
+#define MAX_PROGS 16
+#define MAX_IDS 64
+
+#ifndef CLONE_INTO_CGROUP
+#define CLONE_INTO_CGROUP 0x200000000ULL
+#endif
+
+static int failed;
+
+#define FAIL(...)                                                                                \
+	do {                                                                                     \
+		fprintf(stderr, "bench_bpf: " __VA_ARGS__);                                      \
+		fputc('\n', stderr);                                                             \
+		failed = 1;                                                                      \
+	} while (0)
+
+/* ---- small helpers ---------------------------------------------------- */
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static uint64_t median_u64(uint64_t *v, size_t n)
+{
+	qsort(v, n, sizeof(*v), cmp_u64);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+static int cmp_d(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double median_d(double *v, size_t n)
+{
+	qsort(v, n, sizeof(*v), cmp_d);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+static double div_or0(double a, double b)
+{
+	return b != 0 ? a / b : 0;
+}
+
+/* Program ids this process holds fds for: read back from /proc/self/fdinfo,
+ * so they are exactly ours even when others load programs of the same name. */
+static size_t own_prog_ids(uint32_t *ids, size_t max)
+{
+	DIR *d = opendir("/proc/self/fdinfo");
+	struct dirent *de;
+	size_t n = 0;
+
+	if (!d)
+		return 0;
+	while ((de = readdir(d))) {
+		char path[300], line[256];
+		FILE *f;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/fdinfo/%s", de->d_name);
+		f = fopen(path, "re");
+		if (!f)
+			continue;
+		while (fgets(line, sizeof(line), f)) {
+			unsigned id;
+			bool dup = false;
+
+			if (sscanf(line, "prog_id: %u", &id) != 1)
+				continue;
+			for (size_t i = 0; i < n; i++)
+				dup |= ids[i] == id;
+			if (!dup && n < max)
+				ids[n++] = id;
+		}
+		fclose(f);
+	}
+	closedir(d);
+	return n;
+}
+
+static uint32_t bench_ids[MAX_IDS];
+static size_t n_bench_ids;
+
+static void note_prog_ids(void)
+{
+	uint32_t ids[MAX_IDS];
+	size_t n = own_prog_ids(ids, MAX_IDS);
+
+	for (size_t i = 0; i < n; i++) {
+		bool dup = false;
+
+		for (size_t j = 0; j < n_bench_ids; j++)
+			dup |= bench_ids[j] == ids[i];
+		if (!dup && n_bench_ids < MAX_IDS)
+			bench_ids[n_bench_ids++] = ids[i];
+	}
+}
+
+static int prog_stats_fd(int fd, uint64_t *cnt, uint64_t *ns)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		return -errno;
+	*cnt = info.run_cnt;
+	*ns = info.run_time_ns;
+	return 0;
+}
+
+/* Accumulated run_cnt/run_time_ns deltas of cgstat's programs, by name. */
+struct prog_acc {
+	char name[64];
+	uint64_t cnt, ns;
+};
+
+struct prog_table {
+	struct prog_acc p[MAX_PROGS];
+	size_t n;
+};
+
+static void snap_progs(struct loader *l, struct prog_table *t)
+{
+	struct loader_prog_stat st[MAX_PROGS];
+	size_t n = loader_prog_stats(l, st, MAX_PROGS);
+
+	t->n = 0;
+	for (size_t i = 0; i < n; i++) {
+		snprintf(t->p[i].name, sizeof(t->p[i].name), "%s", st[i].name);
+		t->p[i].cnt = st[i].run_cnt;
+		t->p[i].ns = st[i].run_time_ns;
+		t->n++;
+	}
+}
+
+static struct prog_acc *acc_find(struct prog_table *t, const char *name)
+{
+	for (size_t i = 0; i < t->n; i++)
+		if (!strcmp(t->p[i].name, name))
+			return &t->p[i];
+	if (t->n >= MAX_PROGS)
+		return NULL;
+	snprintf(t->p[t->n].name, sizeof(t->p[0].name), "%s", name);
+	t->p[t->n].cnt = t->p[t->n].ns = 0;
+	return &t->p[t->n++];
+}
+
+static void acc_delta(struct prog_table *acc, const struct prog_table *before,
+		      const struct prog_table *after)
+{
+	for (size_t i = 0; i < after->n; i++) {
+		struct prog_acc *a = acc_find(acc, after->p[i].name);
+		uint64_t c0 = 0, n0 = 0;
+
+		for (size_t j = 0; j < before->n; j++)
+			if (!strcmp(before->p[j].name, after->p[i].name)) {
+				c0 = before->p[j].cnt;
+				n0 = before->p[j].ns;
+			}
+		if (a) {
+			a->cnt += after->p[i].cnt - c0;
+			a->ns += after->p[i].ns - n0;
+		}
+	}
+}
+
+static void print_progs(const char *title, const struct prog_table *t, const char *skip)
+{
+	for (size_t i = 0; i < t->n; i++) {
+		if (skip && !strcmp(t->p[i].name, skip))
+			continue;
+		if (!t->p[i].cnt)
+			continue;
+		printf("  %s %-24s ns/event %8.1f   events %llu\n", title, t->p[i].name,
+		       div_or0((double)t->p[i].ns, (double)t->p[i].cnt),
+		       (unsigned long long)t->p[i].cnt);
+	}
+}
+
+static struct loader *open_loader(uint32_t max_cgroups)
+{
+	struct loader_opts o = { .pin_path = NULL,
+				 .cgroup_mount = th_mount,
+				 .max_cgroups = max_cgroups };
+	struct loader *l = NULL;
+	int err = loader_open(&o, &l);
+
+	if (err) {
+		FAIL("loader_open: %s", strerror(-err));
+		return NULL;
+	}
+	note_prog_ids();
+	return l;
+}
+
+/* ---- 1. sched_switch under a pipe ping-pong ----------------------------- */
+
+static int bench_cpu(void)
+{
+	cpu_set_t set;
+
+	if (sched_getaffinity(0, sizeof(set), &set))
+		return 0;
+	for (int i = 0; i < CPU_SETSIZE; i++)
+		if (CPU_ISSET(i, &set))
+			return i;
+	return 0;
+}
+
+static void child_setup(int cpu)
+{
+	cpu_set_t set;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	sched_setaffinity(0, sizeof(set), &set);
+}
+
+/* Two processes on one CPU pass a byte back and forth over two pipes for
+ * dur_ns: every round trip is two context switches. Returns round trips/s,
+ * or a negative value on failure. */
+static double pingpong(uint64_t dur_ns, int cpu, uint64_t *ret_trips)
+{
+	volatile uint64_t *shared;
+	int ab[2], ba[2], st;
+	pid_t echo, drv;
+	double rate = -1;
+
+	shared = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (shared == MAP_FAILED)
+		return -1;
+	shared[0] = shared[1] = 0;
+	if (pipe2(ab, O_CLOEXEC)) {
+		munmap((void *)shared, 4096);
+		return -1;
+	}
+	if (pipe2(ba, O_CLOEXEC)) {
+		close(ab[0]);
+		close(ab[1]);
+		munmap((void *)shared, 4096);
+		return -1;
+	}
+	echo = fork();
+	if (echo == 0) {
+		char c;
+
+		child_setup(cpu);
+		close(ab[1]);
+		close(ba[0]);
+		while (read(ab[0], &c, 1) == 1)
+			if (write(ba[1], &c, 1) != 1)
+				break;
+		_exit(0);
+	}
+	drv = echo < 0 ? -1 : fork();
+	if (drv == 0) {
+		uint64_t n = 0, t0, t1, end;
+		char c = 'x';
+
+		child_setup(cpu);
+		close(ab[0]);
+		close(ba[1]);
+		t0 = th_now_ns();
+		end = t0 + dur_ns;
+		for (;;) {
+			if (write(ab[1], &c, 1) != 1 || read(ba[0], &c, 1) != 1)
+				_exit(1);
+			n++;
+			if (!(n & 255) && th_now_ns() >= end)
+				break;
+		}
+		t1 = th_now_ns();
+		shared[0] = n;
+		shared[1] = t1 - t0;
+		_exit(0);
+	}
+	close(ab[0]);
+	close(ab[1]);
+	close(ba[0]);
+	close(ba[1]);
+	if (drv > 0 && waitpid(drv, &st, 0) == drv && WIFEXITED(st) && !WEXITSTATUS(st) &&
+	    shared[1])
+		rate = (double)shared[0] * 1e9 / (double)shared[1];
+	else if (drv > 0)
+		kill(drv, SIGKILL), waitpid(drv, NULL, 0);
+	if (echo > 0) {
+		/* The driver's exit closed the pipe: the echo sees EOF. */
+		if (drv <= 0)
+			kill(echo, SIGKILL);
+		waitpid(echo, NULL, 0);
+	}
+	if (ret_trips)
+		*ret_trips = shared[0];
+	munmap((void *)shared, 4096);
+	return rate;
+}
+
+static void bench_sched_switch(void)
+{
+	uint64_t base_cnt = 0, base_ns = 0, cgs_cnt = 0, cgs_ns = 0, trips;
+	double rate_none[ROUNDS], rate_both[ROUNDS];
+	struct prog_table acc = {};
+	int cpu = bench_cpu();
+	int r;
+
+	printf("[1] sched_switch: pipe ping-pong, 2 processes pinned to CPU %d, %d rounds x "
+	       "(%.1f s nothing attached, then %.1f s baseline+cgstat attached)\n",
+	       cpu, ROUNDS, ROUND_NS / 1e9, ROUND_NS / 1e9);
+	for (r = 0; r < ROUNDS; r++) {
+		struct prog_table before, after;
+		uint64_t b0c = 0, b0n = 0, b1c = 0, b1n = 0;
+		struct baseline_bpf *skel;
+		struct loader *l;
+		int bfd, err;
+
+		rate_none[r] = pingpong(ROUND_NS, cpu, &trips);
+		if (rate_none[r] < 0) {
+			FAIL("ping-pong (nothing attached) failed");
+			return;
+		}
+		skel = baseline_bpf__open_and_load();
+		if (!skel) {
+			FAIL("baseline_bpf__open_and_load: %s", strerror(errno));
+			return;
+		}
+		err = baseline_bpf__attach(skel);
+		if (err) {
+			FAIL("baseline_bpf__attach: %s", strerror(-err));
+			baseline_bpf__destroy(skel);
+			return;
+		}
+		note_prog_ids();
+		l = open_loader(0);
+		if (!l) {
+			baseline_bpf__destroy(skel);
+			return;
+		}
+		bfd = bpf_program__fd(skel->progs.baseline_sched_switch);
+		snap_progs(l, &before);
+		err = prog_stats_fd(bfd, &b0c, &b0n);
+		rate_both[r] = pingpong(ROUND_NS, cpu, &trips);
+		err = err ?: prog_stats_fd(bfd, &b1c, &b1n);
+		snap_progs(l, &after);
+		loader_close(l);
+		baseline_bpf__destroy(skel);
+		if (err) {
+			FAIL("bpf_obj_get_info_by_fd(baseline): %s", strerror(-err));
+			return;
+		}
+		if (rate_both[r] < 0) {
+			FAIL("ping-pong (attached) failed");
+			return;
+		}
+		acc_delta(&acc, &before, &after);
+		base_cnt += b1c - b0c;
+		base_ns += b1n - b0n;
+		{
+			struct prog_table one = {};
+
+			acc_delta(&one, &before, &after);
+			struct prog_acc *s = acc_find(&one, "cgs_sched_switch");
+
+			printf("  round %d: round trips/s none %.0f, attached %.0f (%.3f); "
+			       "ns/event baseline %.1f, cgstat %.1f\n",
+			       r + 1, rate_none[r], rate_both[r],
+			       div_or0(rate_both[r], rate_none[r]),
+			       div_or0((double)(b1n - b0n), (double)(b1c - b0c)),
+			       s ? div_or0((double)s->ns, (double)s->cnt) : 0.0);
+		}
+	}
+	{
+		struct prog_acc *s = acc_find(&acc, "cgs_sched_switch");
+		double b = div_or0((double)base_ns, (double)base_cnt);
+		double c, mn, mb;
+
+		if (!s || !s->cnt || !base_cnt) {
+			FAIL("no sched_switch events counted (bpf_stats not counting?)");
+			return;
+		}
+		cgs_cnt = s->cnt;
+		cgs_ns = s->ns;
+		c = div_or0((double)cgs_ns, (double)cgs_cnt);
+		printf("  sched_switch baseline (empty prog) ns/event: %.1f\n", b);
+		printf("  sched_switch cgstat ns/event:                %.1f\n", c);
+		printf("  sched_switch cgstat/baseline ratio:          %.2f\n", div_or0(c, b));
+		printf("  sched_switch cgstat added ns/event (c - b):  %.1f\n", c - b);
+		printf("  sched_switch events counted: baseline %llu, cgstat %llu\n",
+		       (unsigned long long)base_cnt, (unsigned long long)cgs_cnt);
+		mn = median_d(rate_none, ROUNDS);
+		mb = median_d(rate_both, ROUNDS);
+		printf("  ping-pong round trips/s, median: none %.0f, baseline+cgstat %.0f, "
+		       "ratio %.3f (%.1f%% slower)\n",
+		       mn, mb, div_or0(mb, mn), (1 - div_or0(mb, mn)) * 100);
+		printf("  other cgstat programs that ran during [1]:\n");
+		print_progs("", &acc, "cgs_sched_switch");
+	}
+}
+
+/* ---- 2. snapshot cost against cpu.stat ---------------------------------- */
+
+/* A process born in the cgroup (clone3 CLONE_INTO_CGROUP, no migration) that
+ * exits at once: fork and exit give the cgroup counters. */
+struct clone_args_v2 {
+	uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls,
+		set_tid, set_tid_size, cgroup;
+};
+
+static int populate(const char *abs)
+{
+	struct clone_args_v2 ca = { .flags = CLONE_INTO_CGROUP, .exit_signal = SIGCHLD };
+	int fd, st;
+	long pid;
+
+	fd = open(abs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ca.cgroup = (uint64_t)fd;
+	pid = syscall(SYS_clone3, &ca, sizeof(ca));
+	if (pid == 0)
+		_exit(0);
+	close(fd);
+	if (pid < 0) {
+		/* No clone3 into a cgroup: fork and move. */
+		pid = fork();
+		if (pid == 0)
+			_exit(cg_move_pid(abs, getpid()) ? 1 : 0);
+		if (pid < 0)
+			return -errno;
+	}
+	if (waitpid((pid_t)pid, &st, 0) != pid)
+		return -errno;
+	return WIFEXITED(st) && !WEXITSTATUS(st) ? 0 : -EIO;
+}
+
+static void child_path(char *buf, size_t len, const char *parent, int i)
+{
+	snprintf(buf, len, "%.3000s/c%05d", parent, i);
+}
+
+static void bench_snapshot(void)
+{
+	static const int sizes[] = { 100, 1000, 10000 };
+	struct prog_table before, after, acc = {};
+	struct snapshot s = {};
+	char parent[4096], path[4096];
+	uint64_t t0, base_n;
+	struct loader *l;
+	int made = 0, err;
+	bool removed = false;
+	size_t k;
+
+	printf("[2] snapshot: loader_snapshot() of the whole cgroup2 tree (%s) vs cg_read_cpu_stat() "
+	       "of each bench cgroup; median of %d / %d runs\n",
+	       th_mount, SNAP_RUNS, CPUSTAT_RUNS);
+	l = open_loader(BENCH_MAX_CGROUPS);
+	if (!l)
+		return;
+	snprintf(path, sizeof(path), "cgstat-bench-%d", getpid());
+	err = th_cgroup(th_mount, path, parent, sizeof(parent));
+	if (err) {
+		FAIL("th_cgroup(%s): %s", path, strerror(-err));
+		loader_close(l);
+		return;
+	}
+	err = loader_snapshot(l, &s);
+	if (err) {
+		FAIL("loader_snapshot: %s", strerror(-err));
+		goto out;
+	}
+	base_n = s.n;
+	printf("  cgroups in the tree before (incl. root and bench parent): %zu\n", s.n);
+	snap_progs(l, &before);
+
+	for (k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+		int n = sizes[k], with_stats = 0;
+		uint64_t snap[SNAP_RUNS], rd[CPUSTAT_RUNS], t_create, t_pop, msnap, mrd, iter_ns;
+		struct prog_table it0, it1;
+		uint64_t id;
+		const struct cg_sample *cs;
+
+		t0 = th_now_ns();
+		for (; made < n; made++) {
+			child_path(path, sizeof(path), parent, made);
+			err = cg_create(path);
+			if (err) {
+				FAIL("cg_create(%s): %s", path, strerror(-err));
+				goto out;
+			}
+		}
+		t_create = th_now_ns() - t0;
+		t0 = th_now_ns();
+		for (int i = k ? sizes[k - 1] : 0; i < n; i++) {
+			child_path(path, sizeof(path), parent, i);
+			err = populate(path);
+			if (err) {
+				FAIL("populating %s: %s", path, strerror(-err));
+				goto out;
+			}
+		}
+		t_pop = th_now_ns() - t0;
+
+		/* One unmeasured run, then the measured ones. */
+		err = loader_snapshot(l, &s);
+		snap_progs(l, &it0);
+		for (int i = 0; !err && i < SNAP_RUNS; i++) {
+			t0 = th_now_ns();
+			err = loader_snapshot(l, &s);
+			snap[i] = th_now_ns() - t0;
+		}
+		snap_progs(l, &it1);
+		{
+			struct prog_table d = {};
+			struct prog_acc *a;
+
+			acc_delta(&d, &it0, &it1);
+			a = acc_find(&d, "cgs_snapshot_iter");
+			iter_ns = a ? a->ns / SNAP_RUNS : 0;
+		}
+		if (err) {
+			FAIL("loader_snapshot: %s", strerror(-err));
+			goto out;
+		}
+		for (int r = 0; r < CPUSTAT_RUNS; r++) {
+			t0 = th_now_ns();
+			for (int i = 0; i < n; i++) {
+				struct cg_cpu_stat cst;
+
+				child_path(path, sizeof(path), parent, i);
+				err = cg_read_cpu_stat(path, &cst);
+				if (err) {
+					FAIL("cg_read_cpu_stat(%s): %s", path, strerror(-err));
+					goto out;
+				}
+			}
+			rd[r] = th_now_ns() - t0;
+		}
+		for (size_t i = 0; i < s.n; i++)
+			with_stats += !!s.v[i].has_stats;
+		child_path(path, sizeof(path), parent, n - 1);
+		cs = cg_id_from_path(path, &id) ? NULL : snapshot_find(&s, id);
+		if (!cs || !cs->has_stats || cs->total.forks != 1 || cs->total.exits != 1)
+			FAIL("%s: not in the snapshot or counters wrong (forks %llu exits %llu)", path,
+			     cs ? (unsigned long long)cs->total.forks : 0ULL,
+			     cs ? (unsigned long long)cs->total.exits : 0ULL);
+		if (s.dropped)
+			FAIL("snapshot dropped %llu cgroups", (unsigned long long)s.dropped);
+		msnap = median_u64(snap, SNAP_RUNS);
+		mrd = median_u64(rd, CPUSTAT_RUNS);
+		printf("  N=%-5d bench cgroups (all %d populated by one fork+exit; created in %.2f s, "
+		       "populated in %.2f s)\n",
+		       n, n, t_create / 1e9, t_pop / 1e9);
+		printf("    snapshot entries: %zu (with counters %d, dropped %llu)\n", s.n, with_stats,
+		       (unsigned long long)s.dropped);
+		printf("    loader_snapshot median:            %10.3f ms  (min %.3f, max %.3f)\n",
+		       msnap / 1e6, snap[0] / 1e6, snap[SNAP_RUNS - 1] / 1e6);
+		printf("    of which BPF iter program (bpf_stats, mean): %.3f ms (%.1f%%)\n",
+		       iter_ns / 1e6, div_or0((double)iter_ns, (double)msnap) * 100);
+		printf("    cpu.stat of %5d cgroups median:   %10.3f ms  (min %.3f, max %.3f)\n", n,
+		       mrd / 1e6, rd[0] / 1e6, rd[CPUSTAT_RUNS - 1] / 1e6);
+		printf("    ratio cpu.stat / snapshot:          %10.2f  (snapshot/cpu.stat %.3f)\n",
+		       div_or0((double)mrd, (double)msnap), div_or0((double)msnap, (double)mrd));
+		printf("    snapshot ns/cgroup:                 %10.1f  (cpu.stat ns/cgroup %.1f)\n",
+		       div_or0((double)msnap, (double)s.n), div_or0((double)mrd, (double)n));
+	}
+	(void)base_n;
+	t0 = th_now_ns();
+	err = cg_remove(parent);
+	removed = !err;
+	if (err)
+		FAIL("cg_remove(%s): %s", parent, strerror(-err));
+	else
+		printf("  removed %d bench cgroups + parent in %.2f s (cgstat attached)\n", made,
+		       (th_now_ns() - t0) / 1e9);
+	snap_progs(l, &after);
+	acc_delta(&acc, &before, &after);
+	printf("  cgstat programs during [2] incl. removal (bpf_stats; cgroup_release is async):\n");
+	print_progs("", &acc, NULL);
+	printf("  snapshot array memory: max_cgroups %u x sizeof(struct cgs_entry) %zu = %zu bytes "
+	       "(%.2f MiB); default max_cgroups %u = %.2f MiB\n",
+	       BENCH_MAX_CGROUPS, sizeof(struct cgs_entry),
+	       (size_t)BENCH_MAX_CGROUPS * sizeof(struct cgs_entry),
+	       (double)BENCH_MAX_CGROUPS * sizeof(struct cgs_entry) / (1 << 20),
+	       LOADER_DEFAULT_MAX_CGROUPS,
+	       (double)LOADER_DEFAULT_MAX_CGROUPS * sizeof(struct cgs_entry) / (1 << 20));
+out:
+	if (!removed) {
+		err = cg_remove(parent);
+		if (err)
+			FAIL("cg_remove(%s): %s", parent, strerror(-err));
+	}
+	snapshot_free(&s);
+	loader_close(l);
+}
+
+/* ---- leftovers ---------------------------------------------------------- */
+
+static int count_bench_cgroups(void)
+{
+	DIR *d = opendir(th_mount);
+	struct dirent *de;
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while ((de = readdir(d)))
+		n += !strncmp(de->d_name, "cgstat-bench-", 13);
+	closedir(d);
+	return n;
+}
+
+static int count_pins(void)
+{
+	DIR *d = opendir("/sys/fs/bpf");
+	struct dirent *de;
+	int n = 0;
+
+	if (!d)
+		return 0;
+	while ((de = readdir(d)))
+		n += !strncmp(de->d_name, "cgstat-bench", 12);
+	closedir(d);
+	return n;
+}
+
+static void check_leftovers(void)
+{
+	size_t alive = 0;
+
+	/* Tracing programs are freed from a work item after the last close. */
+	for (int tries = 0; tries < 50; tries++) {
+		alive = 0;
+		for (size_t i = 0; i < n_bench_ids; i++) {
+			int fd = bpf_prog_get_fd_by_id(bench_ids[i]);
+
+			if (fd >= 0) {
+				alive++;
+				close(fd);
+			}
+		}
+		if (!alive)
+			break;
+		usleep(100 * 1000);
+	}
+	printf("[check] bench programs loaded: %zu, still loaded after close: %zu; "
+	       "cgstat-bench-* cgroups left: %d; pins left: %d\n",
+	       n_bench_ids, alive, count_bench_cgroups(), count_pins());
+	if (alive)
+		FAIL("%zu bench programs still loaded", alive);
+	if (count_bench_cgroups())
+		FAIL("cgstat-bench-* cgroups left under %s", th_mount);
+	if (count_pins())
+		FAIL("pins left under /sys/fs/bpf");
+}
+
+int main(void)
+{
+	uint64_t t0;
+	int stats_fd;
+
+	th_init("bench_bpf");
+	t0 = th_now_ns();
+	printf("bench_bpf: cgroup2 at %s, %ld CPUs online\n", th_mount, sysconf(_SC_NPROCESSORS_ONLN));
+	stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+	if (stats_fd < 0) {
+		FAIL("bpf_enable_stats: %s", strerror(errno));
+		return 1;
+	}
+	bench_sched_switch();
+	if (!failed)
+		bench_snapshot();
+	close(stats_fd);
+	check_leftovers();
+	printf("bench_bpf: %s in %.1f s\n", failed ? "FAILED" : "done", (th_now_ns() - t0) / 1e9);
+	return failed ? 1 : 0;
+}

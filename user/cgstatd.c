@@ -1,0 +1,337 @@
+/* cgstatd: per-cgroup CPU, scheduling and exit statistics from BPF, served
+ * over a unix socket. One event loop, no threads. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/libbpf.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include "daemon.h"
+#include "duration.h"
+#include "http.h"
+#include "log.h"
+#include "routes.h"
+#include "streams.h"
+#include "tracker.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: cgstatd [OPTIONS]\n"
+		"Serves per-cgroup CPU, scheduling and exit statistics over a unix socket.\n\n"
+		"  --socket PATH       unix socket (default %s)\n"
+		"  --group NAME        group that may use the socket (mode 0660)\n"
+		"  --pin-path DIR      bpffs directory for the pinned counters (default %s)\n"
+		"  --ttl DURATION      cache TTL: the maps are read at most once per TTL (default 250ms)\n"
+		"  --retention DURATION how long an exited task's final record stays (default 5m)\n"
+		"  --max-cgroups N     cgroups one snapshot can hold (default %d)\n"
+		"  --no-collect        attach no BPF program and read no map; stats answer 503\n"
+		"  --bpf-stats         enable kernel bpf_stats to report ns/event per program\n"
+		"  --log-level LEVEL   debug, info, warn or error (default info)\n"
+		"  -h, --help          this help\n"
+		"  --version           print the version\n",
+		DAEMON_DEFAULT_SOCKET, LOADER_DEFAULT_PIN_PATH, LOADER_DEFAULT_MAX_CGROUPS);
+}
+
+static int parse_args(int argc, char **argv, struct daemon_config *c)
+{
+	enum { O_SOCKET = 256, O_GROUP, O_PIN, O_TTL, O_RETENTION, O_MAXCG, O_NOCOLLECT,
+	       O_BPFSTATS, O_LOGLEVEL, O_VERSION };
+	static const struct option opts[] = {
+		{ "socket", required_argument, NULL, O_SOCKET },
+		{ "group", required_argument, NULL, O_GROUP },
+		{ "pin-path", required_argument, NULL, O_PIN },
+		{ "ttl", required_argument, NULL, O_TTL },
+		{ "retention", required_argument, NULL, O_RETENTION },
+		{ "max-cgroups", required_argument, NULL, O_MAXCG },
+		{ "no-collect", no_argument, NULL, O_NOCOLLECT },
+		{ "bpf-stats", no_argument, NULL, O_BPFSTATS },
+		{ "log-level", required_argument, NULL, O_LOGLEVEL },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, O_VERSION },
+		{ 0 },
+	};
+	enum log_level lvl;
+	char *end;
+	int o;
+
+	while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (o) {
+		case O_SOCKET: c->socket_path = optarg; break;
+		case O_GROUP: c->socket_group = optarg; break;
+		case O_PIN: c->pin_path = optarg; break;
+		case O_TTL:
+			if (duration_parse(optarg, &c->ttl_ns) || !c->ttl_ns) {
+				fprintf(stderr, "cgstatd: --ttl: invalid duration '%s' (e.g. 250ms, 1s)\n", optarg);
+				return 2;
+			}
+			break;
+		case O_RETENTION:
+			if (duration_parse(optarg, &c->retention_ns)) {
+				fprintf(stderr, "cgstatd: --retention: invalid duration '%s'\n", optarg);
+				return 2;
+			}
+			break;
+		case O_MAXCG:
+			errno = 0;
+			c->max_cgroups = strtoul(optarg, &end, 10);
+			if (errno || *end || !c->max_cgroups || c->max_cgroups > (1U << 22)) {
+				fprintf(stderr, "cgstatd: --max-cgroups: expected 1..4194304\n");
+				return 2;
+			}
+			break;
+		case O_NOCOLLECT: c->collect = false; break;
+		case O_BPFSTATS: c->bpf_stats = true; break;
+		case O_LOGLEVEL:
+			if (log_parse_level(optarg, &lvl)) {
+				fprintf(stderr, "cgstatd: --log-level: expected debug, info, warn or error\n");
+				return 2;
+			}
+			log_set_level(lvl);
+			break;
+		case 'h': usage(stdout); return 0;
+		case O_VERSION: printf("cgstatd %s\n", CGSTATD_VERSION); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "cgstatd: unexpected argument '%s'\n", argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+	return -1;
+}
+
+int daemon_fill(void *arg)
+{
+	struct daemon *d = arg;
+	struct snapshot tmp = d->prev;
+	int err;
+
+	d->prev = d->cur;
+	d->cur = tmp;
+	err = loader_snapshot(d->loader, &d->cur);
+	if (err) {
+		/* Keep serving the previous reading. */
+		tmp = d->cur;
+		d->cur = d->prev;
+		d->prev = tmp;
+	}
+	return err;
+}
+
+const struct snapshot *daemon_snapshot(struct daemon *d, int *ret_err)
+{
+	int err;
+
+	if (!d->cache) {
+		*ret_err = -ENODEV;
+		return NULL;
+	}
+	err = cache_refresh(d->cache);
+	if (err) {
+		*ret_err = err;
+		return NULL;
+	}
+	return &d->cur;
+}
+
+static int on_exit_event(const struct cgs_exit_event *e, void *arg)
+{
+	struct daemon *d = arg;
+
+	d->exits_seen++;
+	tracker_on_exit_event(d, e);
+	streams_publish_exit(d, e);
+	return 0;
+}
+
+static void on_ringbuf(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+
+	loader_events_consume(d->loader);
+	tracker_run_pending(d);
+}
+
+static void on_stop_flushed(evutil_socket_t fd, short what, void *arg)
+{
+	event_base_loopexit(((struct daemon *)arg)->base, NULL);
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct daemon *d = arg;
+	struct watched *w;
+	struct timeval tv = { 0, 200000 };
+
+	if (sig == SIGHUP) {
+		/* Nothing to reopen (logs go to stderr); re-check every watched
+		 * cgroup, in case a notification was missed. */
+		log_info("SIGHUP: re-checking watched cgroups", NULL);
+		LIST_FOREACH(w, &d->watched, link)
+			w->check_pending = true;
+		tracker_run_pending(d);
+		return;
+	}
+	if (d->stopping)
+		return;
+	log_info("stopping", "signal=%d", (int)sig);
+	d->stopping = true;
+	evhttp_del_accept_socket(d->http, NULL);
+	/* End every stream properly, then give the replies a moment to flush. */
+	streams_end_all(d);
+	event_base_once(d->base, -1, EV_TIMEOUT, on_stop_flushed, d, &tv);
+}
+
+static int setup(struct daemon *d)
+{
+	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP };
+	struct evhttp_bound_socket *bs;
+	const char *missing;
+	int err, i;
+
+	err = cg_find_mount(NULL, d->mount, sizeof(d->mount));
+	if (err) {
+		log_error("no cgroup2 mount found in /proc/self/mountinfo", NULL);
+		return err;
+	}
+	d->base = event_base_new();
+	d->http = d->base ? evhttp_new(d->base) : NULL;
+	if (!d->http)
+		return -ENOMEM;
+	err = tracker_init(d);
+	if (err)
+		return err;
+	if (d->cfg.collect) {
+		struct loader_opts o = {
+			.pin_path = d->cfg.pin_path,
+			.cgroup_mount = d->mount,
+			.max_cgroups = d->cfg.max_cgroups,
+			.on_exit = on_exit_event,
+			.ctx = d,
+		};
+
+		missing = loader_missing_privilege();
+		if (missing) {
+			log_error("cannot load BPF programs: missing privilege", "need=\"%s\"", missing);
+			return -EPERM;
+		}
+		err = loader_open(&o, &d->loader);
+		if (err) {
+			log_error("cannot load BPF programs", "err=\"%s\"", strerror(-err));
+			return err;
+		}
+		if (d->cfg.bpf_stats && loader_enable_stats(d->loader))
+			log_warn("cannot enable bpf_stats", NULL);
+		err = cache_new(d->clk, d->cfg.ttl_ns, daemon_fill, d, &d->cache);
+		if (err)
+			return err;
+		d->events_ev = event_new(d->base, loader_events_fd(d->loader), EV_READ | EV_PERSIST,
+					 on_ringbuf, d);
+		if (!d->events_ev || event_add(d->events_ev, NULL))
+			return -ENOMEM;
+	} else {
+		log_info("collection disabled: no BPF program attached, no map read", NULL);
+	}
+	d->listen_fd = http_listen_unix(d->cfg.socket_path, d->cfg.socket_group);
+	if (d->listen_fd < 0) {
+		err = d->listen_fd;
+		if (err == -EADDRINUSE)
+			log_error("another cgstatd is already serving this socket", "socket=%s",
+				  d->cfg.socket_path);
+		else
+			log_error("cannot listen", "socket=%s err=\"%s\"", d->cfg.socket_path,
+				  strerror(-err));
+		return err;
+	}
+	evhttp_set_max_headers_size(d->http, 16384);
+	evhttp_set_max_body_size(d->http, 65536);
+	evhttp_set_allowed_methods(d->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
+						    EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
+						    EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE |
+						    EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
+	evhttp_set_gencb(d->http, routes_handle, d);
+	bs = evhttp_accept_socket_with_handle(d->http, d->listen_fd);
+	if (!bs)
+		return -ENOMEM;
+	for (i = 0; i < 3; i++) {
+		d->sig_ev[i] = evsignal_new(d->base, sigs[i], on_signal, d);
+		if (!d->sig_ev[i] || event_add(d->sig_ev[i], NULL))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static void teardown(struct daemon *d)
+{
+	int i;
+
+	if (d->base)
+		streams_end_all(d);
+	if (d->http)
+		evhttp_free(d->http); /* closes the listening socket */
+	else if (d->listen_fd >= 0)
+		close(d->listen_fd);
+	if (d->listen_fd >= 0)
+		unlink(d->cfg.socket_path);
+	tracker_free(d);
+	for (i = 0; i < 3; i++)
+		if (d->sig_ev[i])
+			event_free(d->sig_ev[i]);
+	if (d->events_ev)
+		event_free(d->events_ev);
+	cache_free(d->cache);
+	loader_close(d->loader); /* the counters stay pinned */
+	snapshot_free(&d->cur);
+	snapshot_free(&d->prev);
+	if (d->base)
+		event_base_free(d->base);
+}
+
+static int print_libbpf(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	return log_libbpf_print(level, fmt, ap);
+}
+
+int main(int argc, char **argv)
+{
+	struct daemon d = {
+		.cfg = {
+			.socket_path = DAEMON_DEFAULT_SOCKET,
+			.pin_path = LOADER_DEFAULT_PIN_PATH,
+			.ttl_ns = 250000000ULL,
+			.retention_ns = 300000000000ULL,
+			.collect = true,
+		},
+		.clk = &clock_monotonic,
+		.listen_fd = -1,
+		.inotify_fd = -1,
+	};
+	int ret, err;
+
+	ret = parse_args(argc, argv, &d.cfg);
+	if (ret >= 0)
+		return ret;
+	signal(SIGPIPE, SIG_IGN);
+	libbpf_set_print(print_libbpf);
+	LIST_INIT(&d.watched);
+	LIST_INIT(&d.event_clients);
+	d.start_mono_ns = clock_now(d.clk);
+	err = setup(&d);
+	if (err) {
+		teardown(&d);
+		return 1;
+	}
+	log_info("cgstatd started", "version=%s socket=%s cgroup2=%s collection=%s ttl_ms=%llu",
+		 CGSTATD_VERSION, d.cfg.socket_path, d.mount, d.cfg.collect ? "on" : "off",
+		 (unsigned long long)(d.cfg.ttl_ns / 1000000));
+	event_base_dispatch(d.base);
+	teardown(&d);
+	log_info("cgstatd stopped", NULL);
+	return 0;
+}

@@ -1,0 +1,91 @@
+/* The state of one cgstatd: what the event loop, the routes, the tracker of
+ * attached cgroups and the streams share. One thread; nothing here locks. */
+#ifndef CGSTAT_DAEMON_H
+#define CGSTAT_DAEMON_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/queue.h>
+#include "cache.h"
+#include "cg.h"
+#include "clock.h"
+#include "loader.h"
+#include "snapshot.h"
+
+#define CGSTATD_VERSION "0.1.0"
+#define DAEMON_DEFAULT_SOCKET "/run/cgstat/cgstat.sock"
+#define DAEMON_MAX_ATTACHED 4096
+#define DAEMON_MAX_STREAMS 8192
+#define DAEMON_MAX_OUTPUT (1 << 20) /* bytes queued to one slow client before it is dropped */
+
+struct daemon_config {
+	const char *socket_path;
+	const char *socket_group; /* NULL: root's group */
+	const char *pin_path;
+	uint64_t ttl_ns;
+	uint64_t retention_ns;
+	bool collect;
+	bool bpf_stats;
+	uint32_t max_cgroups;
+};
+
+struct exit_info {
+	bool valid;
+	uint32_t pid, tgid;
+	uint32_t exit_code, flags;
+	char comm[CGS_COMM_LEN + 1];
+	uint64_t cpu_ns;
+};
+
+struct stream_client;
+
+enum watch_state { WATCH_IDLE, WATCH_RUNNING, WATCH_EXITED };
+
+/* A cgroup cgstatd watches: attached by a client, or implicitly by a stream. */
+struct watched {
+	LIST_ENTRY(watched) link;
+	char path[CG_PATH_MAX]; /* relative, normalised */
+	char abs[CG_PATH_MAX];
+	uint64_t id;
+	bool attached; /* by PUT; else only while streams are open on it */
+	enum watch_state state;
+	int wd; /* inotify watch on cgroup.events, -1 if none */
+	struct exit_info last_exit;
+	bool check_pending; /* an exit event arrived: read cgroup.events */
+	const char *exit_reason;
+	uint64_t exited_real_ns;
+	uint64_t expires_mono_ns; /* retention end once exited */
+	char *final_record; /* the exit record, kept for the retention period */
+	/* Last totals seen, for a cgroup removed before its final reading. */
+	struct cg_sample last;
+	uint64_t last_mono_ns;
+	bool have_last;
+	LIST_HEAD(, stream_client) streams;
+};
+
+struct daemon {
+	struct daemon_config cfg;
+	struct event_base *base;
+	struct evhttp *http;
+	const struct clock *clk;
+	char mount[CG_PATH_MAX];
+	struct loader *loader; /* NULL when collection is off */
+	struct cache *cache; /* NULL when collection is off */
+	struct snapshot cur, prev; /* the last two fills */
+	uint64_t start_mono_ns;
+	int listen_fd;
+	int inotify_fd;
+	struct event *inotify_ev, *events_ev, *retention_ev, *sig_ev[3];
+	LIST_HEAD(, watched) watched;
+	unsigned n_attached, n_watched, n_streams;
+	LIST_HEAD(, stream_client) event_clients;
+	uint64_t exits_seen;
+	bool stopping;
+};
+
+/* cache fill: one walk of the maps into d->cur, keeping the previous one. */
+int daemon_fill(void *d);
+/* The current snapshot after a cache refresh; NULL with *ret_err on failure. */
+const struct snapshot *daemon_snapshot(struct daemon *d, int *ret_err);
+
+#endif

@@ -1,0 +1,384 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json.h"
+
+#define JSON_MIN_CAP 256
+
+void json_init(struct json *j)
+{
+	memset(j, 0, sizeof(*j));
+}
+
+void json_reset(struct json *j)
+{
+	j->len = 0;
+	j->err = 0;
+	j->depth = 0;
+	j->first = 0;
+	j->after_key = false;
+	if (j->buf)
+		j->buf[0] = '\0';
+}
+
+void json_free(struct json *j)
+{
+	free(j->buf);
+	json_init(j);
+}
+
+int json_error(const struct json *j)
+{
+	return j->err;
+}
+
+const char *json_cstr(const struct json *j)
+{
+	/* A partial document after a failure must never be mistaken for a response. */
+	if (j->err || !j->buf)
+		return "";
+	return j->buf;
+}
+
+/* Make room for n more bytes plus the terminating NUL; false (and sticky error) if not. */
+static bool reserve(struct json *j, size_t n)
+{
+	size_t need, cap;
+	char *p;
+
+	if (j->err)
+		return false;
+	if (n > SIZE_MAX - 1 - j->len) {
+		j->err = -ENOMEM;
+		return false;
+	}
+	need = j->len + n + 1;
+	if (need <= j->cap)
+		return true;
+	cap = j->cap ? j->cap : JSON_MIN_CAP;
+	while (cap < need)
+		cap = cap > SIZE_MAX / 2 ? need : cap * 2;
+	p = realloc(j->buf, cap);
+	if (!p) {
+		j->err = -ENOMEM;
+		return false;
+	}
+	j->buf = p;
+	j->cap = cap;
+	return true;
+}
+
+static void put(struct json *j, const char *s, size_t n)
+{
+	if (!reserve(j, n))
+		return;
+	memcpy(j->buf + j->len, s, n);
+	j->len += n;
+	j->buf[j->len] = '\0';
+}
+
+static void putc_(struct json *j, char c)
+{
+	put(j, &c, 1);
+}
+
+/* Separator before a value or key: none after a key or for the first item of a container. */
+static void sep(struct json *j)
+{
+	uint64_t bit;
+
+	if (j->err)
+		return;
+	if (j->after_key) {
+		j->after_key = false;
+		return;
+	}
+	if (j->depth == 0)
+		return;
+	bit = 1ull << j->depth;
+	if (j->first & bit)
+		j->first &= ~bit;
+	else
+		putc_(j, ',');
+}
+
+static void begin(struct json *j, char c)
+{
+	sep(j);
+	if (j->err)
+		return;
+	if (j->depth >= JSON_MAX_DEPTH) {
+		j->err = -EINVAL;
+		return;
+	}
+	putc_(j, c);
+	j->depth++;
+	j->first |= 1ull << j->depth;
+}
+
+static void end(struct json *j, char c)
+{
+	if (j->err)
+		return;
+	if (j->depth <= 0 || j->after_key) {
+		j->err = -EINVAL;
+		return;
+	}
+	j->first &= ~(1ull << j->depth);
+	j->depth--;
+	putc_(j, c);
+}
+
+void json_obj_begin(struct json *j)
+{
+	begin(j, '{');
+}
+
+void json_obj_end(struct json *j)
+{
+	end(j, '}');
+}
+
+void json_arr_begin(struct json *j)
+{
+	begin(j, '[');
+}
+
+void json_arr_end(struct json *j)
+{
+	end(j, ']');
+}
+
+/*
+ * Length of the valid UTF-8 sequence at s (at most n bytes), or 0 if the
+ * first byte does not start one. Follows RFC 3629: no overlongs, no
+ * surrogates, nothing above U+10FFFF, no truncated sequences.
+ */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+	unsigned char c = s[0], lo = 0x80, hi = 0xbf;
+	size_t len, i;
+
+	if (c >= 0xc2 && c <= 0xdf) {
+		len = 2;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		len = 3;
+		if (c == 0xe0)
+			lo = 0xa0; /* overlong */
+		else if (c == 0xed)
+			hi = 0x9f; /* UTF-16 surrogates */
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		len = 4;
+		if (c == 0xf0)
+			lo = 0x90; /* overlong */
+		else if (c == 0xf4)
+			hi = 0x8f; /* above U+10FFFF */
+	} else {
+		return 0;
+	}
+	if (n < len || s[1] < lo || s[1] > hi)
+		return 0;
+	for (i = 2; i < len; i++)
+		if (s[i] < 0x80 || s[i] > 0xbf)
+			return 0;
+	return len;
+}
+
+/* Bytes below 0x80 with a two-character escape; any other control byte becomes \u00XX. */
+static const char short_esc[0x80] = {
+	['"'] = '"', ['\\'] = '\\', ['\n'] = 'n', ['\r'] = 'r', ['\t'] = 't', ['\b'] = 'b', ['\f'] = 'f',
+};
+
+static void put_escaped(struct json *j, const char *str, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *s = (const unsigned char *)str;
+	size_t i = 0, run = 0, ulen;
+	char esc[7];
+
+	putc_(j, '"');
+	while (i < n && !j->err) {
+		unsigned char c = s[i];
+		const char *e = NULL;
+		size_t elen = 0;
+
+		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
+			i++;
+			continue;
+		}
+		if (c >= 0x80) {
+			ulen = utf8_len(s + i, n - i);
+			/*
+			 * U+2028/U+2029 are valid JSON but end lines in JavaScript;
+			 * escape them like Go does so responses can be embedded.
+			 */
+			if (ulen == 3 && c == 0xe2 && s[i + 1] == 0x80 &&
+			    (s[i + 2] == 0xa8 || s[i + 2] == 0xa9)) {
+				e = s[i + 2] == 0xa8 ? "\\u2028" : "\\u2029";
+				elen = 6;
+			} else if (ulen) {
+				i += ulen;
+				continue;
+			} else {
+				e = "\\ufffd";
+				elen = 6;
+				ulen = 1;
+			}
+		} else {
+			ulen = 1;
+			esc[0] = '\\';
+			if (short_esc[c]) {
+				esc[1] = short_esc[c];
+				elen = 2;
+			} else {
+				memcpy(esc + 1, "u00", 3);
+				esc[4] = hex[c >> 4];
+				esc[5] = hex[c & 0xf];
+				elen = 6;
+			}
+			e = esc;
+		}
+		/* Flush the pending run of bytes that need no escaping in one copy. */
+		put(j, str + run, i - run);
+		put(j, e, elen);
+		i += ulen;
+		run = i;
+	}
+	put(j, str + run, i - run);
+	putc_(j, '"');
+}
+
+void json_key(struct json *j, const char *key)
+{
+	sep(j);
+	if (j->err)
+		return;
+	if (!key)
+		key = "";
+	put_escaped(j, key, strlen(key));
+	putc_(j, ':');
+	j->after_key = true;
+}
+
+void json_strn(struct json *j, const char *s, size_t n)
+{
+	sep(j);
+	put_escaped(j, s ? s : "", s ? n : 0);
+}
+
+void json_str(struct json *j, const char *s)
+{
+	if (!s) {
+		json_null(j);
+		return;
+	}
+	json_strn(j, s, strlen(s));
+}
+
+static void put_fmt_value(struct json *j, const char *s, int n)
+{
+	sep(j);
+	if (n > 0)
+		put(j, s, (size_t)n);
+}
+
+void json_u64(struct json *j, uint64_t v)
+{
+	char b[24];
+
+	put_fmt_value(j, b, snprintf(b, sizeof(b), "%" PRIu64, v));
+}
+
+void json_i64(struct json *j, int64_t v)
+{
+	char b[24];
+
+	put_fmt_value(j, b, snprintf(b, sizeof(b), "%" PRId64, v));
+}
+
+void json_double(struct json *j, double v, int decimals)
+{
+	int n, i;
+	char *p;
+
+	if (!isfinite(v)) {
+		json_null(j);
+		return;
+	}
+	if (decimals < 0)
+		decimals = 0;
+	if (decimals > 17)
+		decimals = 17;
+	sep(j);
+	/* %f of a huge double runs to ~310 digits: size it first instead of guessing. */
+	n = snprintf(NULL, 0, "%.*f", decimals, v);
+	if (n <= 0 || !reserve(j, (size_t)n))
+		return;
+	p = j->buf + j->len;
+	snprintf(p, (size_t)n + 1, "%.*f", decimals, v);
+	/* A non-C LC_NUMERIC would give a decimal comma, which is not JSON. */
+	for (i = 0; i < n; i++)
+		if (p[i] != '-' && (p[i] < '0' || p[i] > '9'))
+			p[i] = '.';
+	j->len += (size_t)n;
+}
+
+void json_bool(struct json *j, bool v)
+{
+	sep(j);
+	if (v)
+		put(j, "true", 4);
+	else
+		put(j, "false", 5);
+}
+
+void json_null(struct json *j)
+{
+	sep(j);
+	put(j, "null", 4);
+}
+
+void json_raw(struct json *j, const char *raw)
+{
+	if (!raw) {
+		json_null(j);
+		return;
+	}
+	sep(j);
+	put(j, raw, strlen(raw));
+}
+
+void json_kv_str(struct json *j, const char *k, const char *v)
+{
+	json_key(j, k);
+	json_str(j, v);
+}
+
+void json_kv_u64(struct json *j, const char *k, uint64_t v)
+{
+	json_key(j, k);
+	json_u64(j, v);
+}
+
+void json_kv_i64(struct json *j, const char *k, int64_t v)
+{
+	json_key(j, k);
+	json_i64(j, v);
+}
+
+void json_kv_double(struct json *j, const char *k, double v, int decimals)
+{
+	json_key(j, k);
+	json_double(j, v, decimals);
+}
+
+void json_kv_bool(struct json *j, const char *k, bool v)
+{
+	json_key(j, k);
+	json_bool(j, v);
+}

@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Streaming JSON writer into a growable buffer; renders every API response.
+ *
+ * Commas are inserted automatically. Errors are sticky: after the first
+ * failure every call is a no-op and json_error() reports it, so callers can
+ * render a whole document and check once at the end.
+ *
+ * Strings are always emitted as valid JSON whatever bytes they hold (cgroup
+ * names can contain anything): bytes that are not part of valid UTF-8 become
+ * U+FFFD, as Go's encoding/json does.
+ */
+#ifndef CGSTAT_JSON_H
+#define CGSTAT_JSON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Deepest nesting supported: one bit of json.first per level. */
+#define JSON_MAX_DEPTH 63
+
+struct json {
+	char *buf;
+	size_t len, cap;
+	int err;
+	int depth;
+	uint64_t first; /* bit per depth: next item is first */
+	bool after_key;
+};
+
+/* Empty; no allocation happens until the first write. */
+void json_init(struct json *j);
+/* Forget the output and state but keep the buffer, to reuse it for the next response. */
+void json_reset(struct json *j);
+void json_free(struct json *j);
+
+void json_obj_begin(struct json *j);
+void json_obj_end(struct json *j);
+void json_arr_begin(struct json *j);
+void json_arr_end(struct json *j);
+
+void json_key(struct json *j, const char *key);
+/* NULL renders as null. */
+void json_str(struct json *j, const char *s);
+/* May contain NUL bytes, rendered as \u0000. */
+void json_strn(struct json *j, const char *s, size_t n);
+void json_u64(struct json *j, uint64_t v);
+void json_i64(struct json *j, int64_t v);
+/* Fixed decimals (0..17), e.g. 12.50; NaN and infinities render as null. */
+void json_double(struct json *j, double v, int decimals);
+void json_bool(struct json *j, bool v);
+void json_null(struct json *j);
+/* A pre-rendered JSON value, copied verbatim; NULL renders as null. */
+void json_raw(struct json *j, const char *raw);
+
+/* Conveniences: key + value. */
+void json_kv_str(struct json *j, const char *k, const char *v);
+void json_kv_u64(struct json *j, const char *k, uint64_t v);
+void json_kv_i64(struct json *j, const char *k, int64_t v);
+void json_kv_double(struct json *j, const char *k, double v, int decimals);
+void json_kv_bool(struct json *j, const char *k, bool v);
+
+/*
+ * 0; -ENOMEM if an allocation failed; -EINVAL on misuse (nesting deeper than
+ * JSON_MAX_DEPTH, an end without a begin, a key with no value). Either way
+ * the output is unusable.
+ */
+int json_error(const struct json *j);
+/* NUL-terminated output; "" if empty or after an error. */
+const char *json_cstr(const struct json *j);
+
+#endif /* CGSTAT_JSON_H */

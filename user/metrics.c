@@ -1,0 +1,209 @@
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include "daemon.h"
+#include "http.h"
+#include "json.h"
+#include "metrics.h"
+
+void metrics_label(struct evbuffer *b, const char *v)
+{
+	for (; *v; v++) {
+		if (*v == '\\')
+			evbuffer_add(b, "\\\\", 2);
+		else if (*v == '"')
+			evbuffer_add(b, "\\\"", 2);
+		else if (*v == '\n')
+			evbuffer_add(b, "\\n", 2);
+		else
+			evbuffer_add(b, v, 1);
+	}
+}
+
+struct family {
+	const char *name, *type, *help;
+	size_t off; /* offset in struct cgs_counters */
+	double scale;
+};
+
+#define F(n, t, h, field, s) { n, t, h, offsetof(struct cgs_counters, field), s }
+static const struct family families[] = {
+	F("cgstat_cpu_usage_seconds_total", "counter", "CPU time of the cgroup and its descendants.",
+	  cpu_ns, 1e-9),
+	F("cgstat_voluntary_context_switches_total", "counter", "Switches where a task blocked.",
+	  nvcsw, 1),
+	F("cgstat_involuntary_context_switches_total", "counter", "Switches where a task was preempted.",
+	  nivcsw, 1),
+	F("cgstat_forks_total", "counter", "Processes created.", forks, 1),
+	F("cgstat_exits_total", "counter", "Processes exited.", exits, 1),
+	F("cgstat_thread_exits_total", "counter", "Non-final thread exits.", thread_exits, 1),
+	F("cgstat_oom_kills_total", "counter", "Tasks chosen by the OOM killer.", oom_kills, 1),
+};
+
+static void sample_line(struct evbuffer *b, const char *name, const char *path, const char *extra,
+			double v)
+{
+	evbuffer_add_printf(b, "%s{cgroup=\"", name);
+	metrics_label(b, path);
+	evbuffer_add_printf(b, "\"%s} %.9g\n", extra ? extra : "", v);
+}
+
+static const struct cg_sample *sample_of(struct daemon *d, const struct snapshot *s,
+					 struct watched *w)
+{
+	const struct cg_sample *c = NULL;
+
+	if (w->state != WATCH_EXITED && s)
+		c = snapshot_find(s, w->id);
+	if (c) {
+		w->last = *c;
+		w->last_mono_ns = s->mono_ns;
+		w->have_last = true;
+	}
+	return w->have_last ? &w->last : c;
+}
+
+int metrics_render(struct daemon *d, struct evbuffer *b)
+{
+	const struct snapshot *s = NULL;
+	struct cache_stats cs = { 0 };
+	struct watched *w;
+	size_t i;
+	int err = 0;
+
+	evbuffer_add_printf(b, "# HELP cgstat_collection_enabled 1 when BPF collection is on.\n"
+			       "# TYPE cgstat_collection_enabled gauge\ncgstat_collection_enabled %d\n",
+			    d->cfg.collect);
+	if (!d->cfg.collect)
+		return 0;
+	s = daemon_snapshot(d, &err);
+	cache_get_stats(d->cache, &cs);
+	evbuffer_add_printf(b,
+			    "# HELP cgstat_cache_fills_total Reads of the BPF maps.\n"
+			    "# TYPE cgstat_cache_fills_total counter\ncgstat_cache_fills_total %llu\n"
+			    "# HELP cgstat_cache_hits_total Reads served from the cache.\n"
+			    "# TYPE cgstat_cache_hits_total counter\ncgstat_cache_hits_total %llu\n",
+			    (unsigned long long)cs.fills, (unsigned long long)cs.hits);
+	for (i = 0; i < sizeof(families) / sizeof(families[0]); i++) {
+		const struct family *f = &families[i];
+
+		evbuffer_add_printf(b, "# HELP %s %s\n# TYPE %s %s\n", f->name, f->help, f->name, f->type);
+		LIST_FOREACH(w, &d->watched, link) {
+			const struct cg_sample *c = w->attached ? sample_of(d, s, w) : NULL;
+
+			if (c)
+				sample_line(b, f->name, w->path, NULL,
+					    (double)*(const __u64 *)((const char *)&c->total + f->off) *
+						    f->scale);
+		}
+	}
+	evbuffer_add_printf(b, "# HELP cgstat_runqueue_wait_seconds Run-queue wait per slice.\n"
+			       "# TYPE cgstat_runqueue_wait_seconds histogram\n");
+	LIST_FOREACH(w, &d->watched, link) {
+		const struct cg_sample *c = w->attached ? sample_of(d, s, w) : NULL;
+		uint64_t acc = 0;
+		char le[48];
+
+		if (!c)
+			continue;
+		for (i = 0; i < CGS_RUNQ_SLOTS; i++) {
+			acc += c->total.runq_hist[i];
+			snprintf(le, sizeof(le), ",le=\"%.6g\"", (double)(1ULL << (i + 1)) * 1e-6);
+			sample_line(b, "cgstat_runqueue_wait_seconds_bucket", w->path, le, (double)acc);
+		}
+		sample_line(b, "cgstat_runqueue_wait_seconds_bucket", w->path, ",le=\"+Inf\"",
+			    (double)acc);
+		sample_line(b, "cgstat_runqueue_wait_seconds_sum", w->path, NULL,
+			    (double)c->total.runq_ns * 1e-9);
+		sample_line(b, "cgstat_runqueue_wait_seconds_count", w->path, NULL, (double)acc);
+	}
+	evbuffer_add_printf(b, "# HELP cgstat_task_exited 1 once the cgroup's task has exited.\n"
+			       "# TYPE cgstat_task_exited gauge\n");
+	LIST_FOREACH(w, &d->watched, link)
+		if (w->attached)
+			sample_line(b, "cgstat_task_exited", w->path, NULL, w->state == WATCH_EXITED);
+	if (d->loader) {
+		struct loader_prog_stat ps[16];
+		struct cgs_drops dr;
+		size_t n = loader_prog_stats(d->loader, ps, 16);
+
+		loader_drops(d->loader, &dr);
+		evbuffer_add_printf(b,
+				    "# HELP cgstat_drops_total Updates lost to full or failed maps.\n"
+				    "# TYPE cgstat_drops_total counter\n"
+				    "cgstat_drops_total{what=\"events\"} %llu\n"
+				    "cgstat_drops_total{what=\"storage\"} %llu\n"
+				    "cgstat_drops_total{what=\"snapshot\"} %llu\n",
+				    (unsigned long long)dr.events, (unsigned long long)dr.storage,
+				    (unsigned long long)dr.snapshot);
+		evbuffer_add_printf(b, "# HELP cgstat_bpf_run_seconds_total Time in cgstat's BPF programs (bpf_stats).\n"
+				       "# TYPE cgstat_bpf_run_seconds_total counter\n");
+		for (i = 0; i < n; i++)
+			evbuffer_add_printf(b, "cgstat_bpf_run_seconds_total{prog=\"%s\"} %.9g\n",
+					    ps[i].name, ps[i].run_time_ns * 1e-9);
+		evbuffer_add_printf(b, "# HELP cgstat_bpf_runs_total Runs of cgstat's BPF programs (bpf_stats).\n"
+				       "# TYPE cgstat_bpf_runs_total counter\n");
+		for (i = 0; i < n; i++)
+			evbuffer_add_printf(b, "cgstat_bpf_runs_total{prog=\"%s\"} %llu\n", ps[i].name,
+					    (unsigned long long)ps[i].run_cnt);
+	}
+	return s ? 0 : err;
+}
+
+void metrics_reply(struct daemon *d, struct evhttp_request *req)
+{
+	struct evbuffer *b = evbuffer_new();
+
+	if (!b) {
+		http_error(req, 500, "out of memory");
+		return;
+	}
+	if (metrics_render(d, b)) {
+		evbuffer_free(b);
+		http_error(req, 503, "cannot read the BPF maps");
+		return;
+	}
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+			  "text/plain; version=0.0.4; charset=utf-8");
+	evhttp_send_reply(req, 200, "OK", b);
+	evbuffer_free(b);
+}
+
+void metrics_health_bpf(struct daemon *d, struct json *j)
+{
+	struct loader_prog_stat ps[16];
+	struct cgs_drops dr = { 0 };
+	size_t n = 0, i;
+
+	if (d->loader) {
+		n = loader_prog_stats(d->loader, ps, 16);
+		loader_drops(d->loader, &dr);
+	}
+	json_key(j, "drops");
+	json_obj_begin(j);
+	json_kv_u64(j, "events", dr.events);
+	json_kv_u64(j, "storage", dr.storage);
+	json_kv_u64(j, "snapshot", dr.snapshot);
+	json_obj_end(j);
+	json_key(j, "bpf");
+	json_obj_begin(j);
+	json_kv_bool(j, "stats_enabled", d->cfg.bpf_stats);
+	json_key(j, "programs");
+	json_arr_begin(j);
+	for (i = 0; i < n; i++) {
+		json_obj_begin(j);
+		json_kv_str(j, "name", ps[i].name);
+		json_kv_u64(j, "run_cnt", ps[i].run_cnt);
+		json_kv_u64(j, "run_time_ns", ps[i].run_time_ns);
+		json_key(j, "ns_per_event");
+		if (ps[i].run_cnt)
+			json_double(j, (double)ps[i].run_time_ns / (double)ps[i].run_cnt, 1);
+		else
+			json_null(j);
+		json_obj_end(j);
+	}
+	json_arr_end(j);
+	json_obj_end(j);
+}

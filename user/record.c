@@ -1,0 +1,172 @@
+#include <stdio.h>
+#include <time.h>
+#include "daemon.h"
+#include "record.h"
+
+uint64_t record_percentile_us(const __u64 *hist, int slots, double p)
+{
+	uint64_t total = 0, acc = 0;
+	int i;
+
+	for (i = 0; i < slots; i++)
+		total += hist[i];
+	if (!total)
+		return 0;
+	for (i = 0; i < slots; i++) {
+		acc += hist[i];
+		if ((double)acc >= (double)total * p / 100.0)
+			break;
+	}
+	if (i >= slots)
+		i = slots - 1;
+	return 1ULL << (i + 1);
+}
+
+void record_timestamp(char *buf, size_t len, uint64_t real_ns)
+{
+	time_t s = (time_t)(real_ns / 1000000000ULL);
+	struct tm tm;
+
+	gmtime_r(&s, &tm);
+	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ", tm.tm_year + 1900, tm.tm_mon + 1,
+		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+		 (unsigned)(real_ns / 1000000ULL % 1000));
+}
+
+/* The kernel samples user and system time on ticks and scales them to the
+ * exact runtime (cputime_adjust); do the same with the counted ns. */
+static void split_user_sys(const struct cgs_counters *c, uint64_t *ret_user, uint64_t *ret_sys)
+{
+	uint64_t u = c->user_ns, s = c->sys_ns;
+
+	if (!s) {
+		*ret_user = c->cpu_ns;
+	} else if (!u) {
+		*ret_user = 0;
+	} else {
+		*ret_user = (uint64_t)((double)c->cpu_ns * (double)u / (double)(u + s));
+	}
+	if (*ret_user > c->cpu_ns)
+		*ret_user = c->cpu_ns;
+	*ret_sys = c->cpu_ns - *ret_user;
+}
+
+static void pct(struct json *j, const char *k, uint64_t now, uint64_t then, uint64_t dt, bool ok)
+{
+	if (!ok || !dt || now < then)
+		json_kv_double(j, k, 0.0 / 0.0, 0);
+	else
+		json_kv_double(j, k, 100.0 * (double)(now - then) / (double)dt, 2);
+}
+
+void record_exit_info(struct json *j, const struct exit_info *e)
+{
+	bool sig = e->flags & CGS_EXIT_SIGNALED;
+
+	json_kv_u64(j, "pid", e->pid);
+	json_kv_u64(j, "tgid", e->tgid);
+	json_kv_str(j, "comm", e->comm);
+	json_key(j, "code");
+	if (sig)
+		json_null(j);
+	else
+		json_u64(j, (e->exit_code >> 8) & 0xff);
+	json_key(j, "signal");
+	if (sig)
+		json_u64(j, e->exit_code & 0x7f);
+	else
+		json_null(j);
+	json_kv_bool(j, "core_dumped", e->flags & CGS_EXIT_COREDUMP);
+	json_kv_bool(j, "oom", e->flags & CGS_EXIT_OOM);
+	json_kv_bool(j, "leader", e->flags & CGS_EXIT_LEADER);
+	json_kv_u64(j, "cpu_ns", e->cpu_ns);
+}
+
+void record_render(struct json *j, const struct record_in *r)
+{
+	const struct cgs_counters *c = &r->cur->total, *b = r->base ? &r->base->total : NULL;
+	uint64_t dt = r->base && r->cur_mono_ns > r->base_mono_ns ? r->cur_mono_ns - r->base_mono_ns : 0;
+	uint64_t u, s, bu = 0, bs = 0;
+	char ts[40];
+
+	split_user_sys(c, &u, &s);
+	if (b)
+		split_user_sys(b, &bu, &bs);
+	record_timestamp(ts, sizeof(ts), r->cur_real_ns);
+	json_obj_begin(j);
+	json_kv_str(j, "type", r->type);
+	json_kv_str(j, "path", r->path);
+	json_kv_u64(j, "id", r->id);
+	json_kv_str(j, "state", r->exited ? "exited" : "running");
+	json_kv_str(j, "ts", ts);
+	json_kv_u64(j, "ts_ns", r->cur_real_ns);
+	json_key(j, "interval_ns");
+	if (dt)
+		json_u64(j, dt);
+	else
+		json_null(j);
+	if (r->raised_from_ns)
+		json_kv_u64(j, "interval_raised_from_ns", r->raised_from_ns);
+
+	json_key(j, "cpu");
+	json_obj_begin(j);
+	json_kv_u64(j, "usage_ns", c->cpu_ns);
+	json_kv_u64(j, "user_ns", u);
+	json_kv_u64(j, "system_ns", s);
+	pct(j, "usage_pct", c->cpu_ns, b ? b->cpu_ns : 0, dt, b);
+	pct(j, "user_pct", u, bu, dt, b);
+	pct(j, "system_pct", s, bs, dt, b);
+	json_obj_end(j);
+
+	json_key(j, "ctx_switches");
+	json_obj_begin(j);
+	json_kv_u64(j, "voluntary", c->nvcsw);
+	json_kv_u64(j, "involuntary", c->nivcsw);
+	json_obj_end(j);
+
+	json_key(j, "runq");
+	json_obj_begin(j);
+	json_kv_u64(j, "wait_ns", c->runq_ns);
+	json_kv_u64(j, "count", c->runq_cnt);
+	json_kv_u64(j, "p50_us", record_percentile_us(c->runq_hist, CGS_RUNQ_SLOTS, 50));
+	json_kv_u64(j, "p90_us", record_percentile_us(c->runq_hist, CGS_RUNQ_SLOTS, 90));
+	json_kv_u64(j, "p99_us", record_percentile_us(c->runq_hist, CGS_RUNQ_SLOTS, 99));
+	json_obj_end(j);
+
+	json_key(j, "throttling");
+	if (r->cpu_stat && r->cpu_stat->has_throttling) {
+		json_obj_begin(j);
+		json_kv_u64(j, "periods", r->cpu_stat->nr_periods);
+		json_kv_u64(j, "throttled_periods", r->cpu_stat->nr_throttled);
+		json_kv_u64(j, "throttled_ns", r->cpu_stat->throttled_usec * 1000);
+		json_obj_end(j);
+	} else {
+		json_null(j);
+	}
+
+	json_key(j, "tasks");
+	json_obj_begin(j);
+	json_kv_u64(j, "forks", c->forks);
+	json_kv_u64(j, "exits", c->exits);
+	json_kv_u64(j, "thread_exits", c->thread_exits);
+	json_kv_u64(j, "oom_kills", c->oom_kills);
+	json_obj_end(j);
+	json_kv_u64(j, "cache_age_ns", r->cache_age_ns);
+
+	if (r->exit_reason) {
+		json_key(j, "exit");
+		json_obj_begin(j);
+		json_kv_str(j, "reason", r->exit_reason);
+		json_kv_u64(j, "at_ns", r->exit_real_ns);
+		json_key(j, "last");
+		if (r->last_exit && r->last_exit->valid) {
+			json_obj_begin(j);
+			record_exit_info(j, r->last_exit);
+			json_obj_end(j);
+		} else {
+			json_null(j);
+		}
+		json_obj_end(j);
+	}
+	json_obj_end(j);
+}

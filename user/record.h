@@ -1,0 +1,38 @@
+/* Renders stats records and exit events as JSON (docs/api.md). */
+#ifndef CGSTAT_RECORD_H
+#define CGSTAT_RECORD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "cg.h"
+#include "json.h"
+#include "snapshot.h"
+
+struct exit_info;
+
+struct record_in {
+	const char *type; /* "stats" or "exit" */
+	const char *path;
+	uint64_t id;
+	bool exited;
+	const struct cg_sample *cur;
+	uint64_t cur_mono_ns, cur_real_ns;
+	const struct cg_sample *base; /* earlier reading for percentages, or NULL */
+	uint64_t base_mono_ns;
+	const struct cg_cpu_stat *cpu_stat; /* throttling, or NULL */
+	uint64_t cache_age_ns;
+	uint64_t raised_from_ns; /* requested interval when it was raised, else 0 */
+	/* exit records only */
+	const char *exit_reason;
+	uint64_t exit_real_ns;
+	const struct exit_info *last_exit;
+};
+
+/* Percentile p (0..100) of a log2 histogram of microseconds: the upper
+ * bound of the bucket it falls in, 0 when empty. */
+uint64_t record_percentile_us(const __u64 *hist, int slots, double p);
+void record_render(struct json *j, const struct record_in *r);
+void record_exit_info(struct json *j, const struct exit_info *e);
+void record_timestamp(char *buf, size_t len, uint64_t real_ns);
+
+#endif

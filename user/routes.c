@@ -1,0 +1,437 @@
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/utsname.h>
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include "duration.h"
+#include "http.h"
+#include "log.h"
+#include "metrics.h"
+#include "record.h"
+#include "routes.h"
+#include "streams.h"
+#include "tracker.h"
+
+#define CGROUPS_PREFIX "/v1/cgroups"
+
+struct query {
+	bool stream;
+	uint64_t interval_ns;
+	bool has_interval;
+	const char *cgroup;
+	char cgroup_buf[CG_PATH_MAX];
+};
+
+/* Unknown parameters are errors: a typo must not silently do something else. */
+static int parse_query(const char *q, struct query *ret, const char **ret_msg)
+{
+	struct evkeyvalq kv;
+	struct evkeyval *e;
+	int err = 0;
+
+	memset(ret, 0, sizeof(*ret));
+	if (!q || !*q)
+		return 0;
+	TAILQ_INIT(&kv);
+	if (evhttp_parse_query_str(q, &kv)) {
+		*ret_msg = "malformed query string";
+		return -EINVAL;
+	}
+	TAILQ_FOREACH(e, &kv, next) {
+		if (!strcmp(e->key, "stream")) {
+			if (!strcmp(e->value, "true") || !strcmp(e->value, "1")) {
+				ret->stream = true;
+			} else if (!strcmp(e->value, "false") || !strcmp(e->value, "0")) {
+				ret->stream = false;
+			} else {
+				*ret_msg = "stream must be true or false";
+				err = -EINVAL;
+			}
+		} else if (!strcmp(e->key, "interval")) {
+			if (duration_parse(e->value, &ret->interval_ns) || !ret->interval_ns) {
+				*ret_msg = "interval must be a positive duration such as 250ms, 1s or 2m";
+				err = -EINVAL;
+			}
+			ret->has_interval = true;
+		} else if (!strcmp(e->key, "cgroup")) {
+			snprintf(ret->cgroup_buf, sizeof(ret->cgroup_buf), "%s", e->value);
+			if (strlen(e->value) >= sizeof(ret->cgroup_buf)) {
+				*ret_msg = "cgroup path too long";
+				err = -ENAMETOOLONG;
+			}
+			ret->cgroup = ret->cgroup_buf;
+		} else {
+			*ret_msg = "unknown query parameter";
+			err = -EINVAL;
+		}
+		if (err)
+			break;
+	}
+	evhttp_clear_headers(&kv);
+	return err;
+}
+
+/* Decodes, checks and resolves a cgroup path from the URL. On failure the
+ * reply has been sent. */
+static int resolve_path(struct daemon *d, struct evhttp_request *req, const char *raw,
+			char *ret_rel, char *ret_abs, bool must_exist)
+{
+	size_t len = 0;
+	char *dec = evhttp_uridecode(raw, 0, &len);
+	char msg[CG_PATH_MAX + 64];
+	int err;
+
+	if (!dec) {
+		http_error(req, 400, "malformed path encoding");
+		return -EINVAL;
+	}
+	err = cg_normalize(dec, len, ret_rel, CG_PATH_MAX);
+	free(dec);
+	if (err == -ENAMETOOLONG) {
+		http_error(req, 400, "cgroup path too long");
+		return err;
+	}
+	if (err) {
+		http_error(req, 400, "invalid cgroup path: no '..', '.', or NUL allowed");
+		return err;
+	}
+	err = cg_resolve(d->mount, ret_rel, ret_abs, CG_PATH_MAX);
+	if (!err || !must_exist)
+		return err;
+	switch (err) {
+	case -ENOENT:
+		snprintf(msg, sizeof(msg), "no such cgroup: %s", ret_rel);
+		http_error(req, 404, msg);
+		break;
+	case -ENOTDIR:
+		http_error(req, 400, "not a cgroup");
+		break;
+	case -EXDEV:
+		http_error(req, 400, "path resolves outside the cgroup2 mount");
+		break;
+	default:
+		http_error(req, 400, "cannot resolve cgroup path");
+	}
+	return err;
+}
+
+static void reply_health(struct daemon *d, struct evhttp_request *req)
+{
+	struct utsname u;
+	struct rusage ru;
+	struct json j;
+
+	uname(&u);
+	getrusage(RUSAGE_SELF, &ru);
+	json_init(&j);
+	json_obj_begin(&j);
+	json_kv_str(&j, "status", "ok");
+	json_kv_str(&j, "version", CGSTATD_VERSION);
+	json_kv_str(&j, "kernel", u.release);
+	json_kv_str(&j, "cgroup2_mount", d->mount);
+	json_kv_str(&j, "collection", d->cfg.collect ? "enabled" : "disabled");
+	json_kv_u64(&j, "uptime_ns", clock_now(d->clk) - d->start_mono_ns);
+	json_kv_str(&j, "socket", d->cfg.socket_path);
+	json_key(&j, "cache");
+	json_obj_begin(&j);
+	{
+		struct cache_stats cs = { .ttl_ns = d->cfg.ttl_ns };
+
+		if (d->cache)
+			cache_get_stats(d->cache, &cs);
+		json_kv_u64(&j, "ttl_ns", d->cfg.ttl_ns);
+		json_kv_u64(&j, "fills", cs.fills);
+		json_kv_u64(&j, "hits", cs.hits);
+		json_kv_u64(&j, "misses", cs.misses);
+		json_kv_u64(&j, "fill_errors", cs.fill_errors);
+		json_key(&j, "age_ns");
+		if (d->cache && cache_has_data(d->cache))
+			json_u64(&j, cache_age_ns(d->cache));
+		else
+			json_null(&j);
+	}
+	json_obj_end(&j);
+	json_kv_u64(&j, "attached", d->n_attached);
+	json_kv_u64(&j, "watched", d->n_watched);
+	json_kv_u64(&j, "streams", d->n_streams);
+	json_kv_u64(&j, "exits_seen", d->exits_seen);
+	metrics_health_bpf(d, &j);
+	json_key(&j, "self");
+	json_obj_begin(&j);
+	json_kv_u64(&j, "cpu_ns", ((uint64_t)ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000000ULL +
+					  ((uint64_t)ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000ULL);
+	json_kv_u64(&j, "max_rss_bytes", (uint64_t)ru.ru_maxrss * 1024);
+	json_obj_end(&j);
+	json_obj_end(&j);
+	http_reply_json(req, 200, &j);
+	json_free(&j);
+}
+
+static bool collection_off(struct daemon *d, struct evhttp_request *req)
+{
+	if (d->cfg.collect)
+		return false;
+	http_error(req, 503, "collection disabled");
+	return true;
+}
+
+static void reply_list(struct daemon *d, struct evhttp_request *req)
+{
+	struct watched *w;
+	struct json j;
+
+	json_init(&j);
+	json_obj_begin(&j);
+	json_key(&j, "cgroups");
+	json_arr_begin(&j);
+	LIST_FOREACH(w, &d->watched, link)
+		if (w->attached)
+			tracker_render(d, w, &j);
+	json_arr_end(&j);
+	json_obj_end(&j);
+	http_reply_json(req, 200, &j);
+	json_free(&j);
+}
+
+/* A one-off record for a cgroup that is not watched. */
+static void reply_unwatched(struct daemon *d, struct evhttp_request *req, const char *rel,
+			    const char *abs)
+{
+	const struct cg_sample *c, *base = NULL;
+	const struct snapshot *s;
+	struct cg_sample zero = { 0 };
+	struct cg_cpu_stat cs;
+	struct record_in r = { .type = "stats", .path = rel };
+	struct json j;
+	int err;
+
+	if (cg_id_from_path(abs, &r.id)) {
+		http_error(req, 404, "no such cgroup");
+		return;
+	}
+	s = daemon_snapshot(d, &err);
+	if (!s) {
+		http_error(req, 503, "cannot read the BPF maps");
+		return;
+	}
+	c = snapshot_find(s, r.id);
+	if (!c) {
+		/* Created after the last fill: nothing counted yet. */
+		zero.id = r.id;
+		c = &zero;
+	}
+	if (d->prev.n)
+		base = snapshot_find(&d->prev, r.id);
+	r.cur = c;
+	r.cur_mono_ns = s->mono_ns;
+	r.cur_real_ns = s->real_ns;
+	r.base = base;
+	r.base_mono_ns = d->prev.mono_ns;
+	r.cache_age_ns = cache_age_ns(d->cache);
+	if (!cg_read_cpu_stat(abs, &cs))
+		r.cpu_stat = &cs;
+	json_init(&j);
+	record_render(&j, &r);
+	http_reply_json(req, 200, &j);
+	json_free(&j);
+}
+
+static void handle_cgroup(struct daemon *d, struct evhttp_request *req, const char *raw,
+			  const struct query *q)
+{
+	enum evhttp_cmd_type m = evhttp_request_get_command(req);
+	char rel[CG_PATH_MAX], abs[CG_PATH_MAX];
+	struct watched *w;
+	uint64_t id, interval;
+	struct json j;
+	int err;
+
+	if (m != EVHTTP_REQ_GET && m != EVHTTP_REQ_PUT && m != EVHTTP_REQ_DELETE) {
+		http_error(req, 405, "method not allowed: use GET, PUT or DELETE");
+		return;
+	}
+	if ((q->stream || q->has_interval) && m != EVHTTP_REQ_GET) {
+		http_error(req, 400, "stream and interval apply to GET only");
+		return;
+	}
+	if (q->cgroup) {
+		http_error(req, 400, "unknown query parameter");
+		return;
+	}
+	if (collection_off(d, req))
+		return;
+	/* Exited cgroups stay readable for the retention period, even once
+	 * their directory is gone. */
+	err = resolve_path(d, req, raw, rel, abs, false);
+	if (err && err != -ENOENT && err != -ENOTDIR && err != -EXDEV)
+		return;
+	w = tracker_find_path(d, rel);
+	if (m == EVHTTP_REQ_DELETE) {
+		if (!w || !w->attached) {
+			http_error(req, 404, "cgroup is not attached");
+			return;
+		}
+		log_info("detached cgroup", "path=%s", rel);
+		tracker_detach(d, w);
+		json_init(&j);
+		json_obj_begin(&j);
+		json_kv_str(&j, "detached", rel);
+		json_obj_end(&j);
+		http_reply_json(req, 200, &j);
+		json_free(&j);
+		return;
+	}
+	if (w && w->state == WATCH_EXITED && m == EVHTTP_REQ_GET) {
+		/* A stream on an exited task gets its final record and ends. */
+		json_init(&j);
+		tracker_render(d, w, &j);
+		if (q->stream) {
+			http_stream_start(req);
+			http_stream_line(req, json_cstr(&j), SIZE_MAX);
+			evhttp_send_reply_end(req);
+		} else {
+			http_reply_json(req, 200, &j);
+		}
+		json_free(&j);
+		return;
+	}
+	if (err) {
+		resolve_path(d, req, raw, rel, abs, true);
+		return;
+	}
+	if (m == EVHTTP_REQ_GET && !q->stream) {
+		if (w)
+			goto reply_record;
+		reply_unwatched(d, req, rel, abs);
+		return;
+	}
+	err = cg_id_from_path(abs, &id);
+	if (!err)
+		err = tracker_watch(d, rel, abs, id, m == EVHTTP_REQ_PUT, &w);
+	if (err == -ENOSPC) {
+		http_error(req, 429, "too many watched cgroups");
+		return;
+	}
+	if (err) {
+		http_error(req, err == -ENOENT ? 404 : 500, "cannot watch cgroup");
+		return;
+	}
+	if (m == EVHTTP_REQ_PUT) {
+		log_info("attached cgroup", "path=%s id=%llu", rel, (unsigned long long)id);
+		json_init(&j);
+		json_obj_begin(&j);
+		json_key(&j, "attached");
+		tracker_render(d, w, &j);
+		json_obj_end(&j);
+		http_reply_json(req, 201, &j);
+		json_free(&j);
+		return;
+	}
+	interval = q->has_interval ? q->interval_ns : 1000000000ULL;
+	err = streams_start_stats(d, req, w,
+				  interval < d->cfg.ttl_ns ? d->cfg.ttl_ns : interval,
+				  interval < d->cfg.ttl_ns ? interval : 0);
+	if (err) {
+		tracker_release(d, w);
+		http_error(req, 429, "too many streams");
+	}
+	return;
+reply_record:
+	json_init(&j);
+	tracker_render(d, w, &j);
+	http_reply_json(req, 200, &j);
+	json_free(&j);
+}
+
+static void handle_events(struct daemon *d, struct evhttp_request *req, const struct query *q)
+{
+	char rel[CG_PATH_MAX], abs[CG_PATH_MAX];
+	uint64_t id = 0;
+
+	if (q->stream || q->has_interval) {
+		http_error(req, 400, "unknown query parameter");
+		return;
+	}
+	if (collection_off(d, req))
+		return;
+	if (q->cgroup) {
+		char *enc = evhttp_encode_uri(q->cgroup);
+
+		if (!enc) {
+			http_error(req, 500, "out of memory");
+			return;
+		}
+		if (resolve_path(d, req, enc, rel, abs, true)) {
+			free(enc);
+			return;
+		}
+		free(enc);
+		if (cg_id_from_path(abs, &id)) {
+			http_error(req, 404, "no such cgroup");
+			return;
+		}
+	}
+	if (streams_start_events(d, req, id))
+		http_error(req, 429, "too many streams");
+}
+
+void routes_handle(struct evhttp_request *req, void *arg)
+{
+	struct daemon *d = arg;
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+	enum evhttp_cmd_type m = evhttp_request_get_command(req);
+	const char *msg = NULL;
+	struct query q;
+
+	if (d->stopping) {
+		http_error(req, 503, "shutting down");
+		return;
+	}
+	if (!path) {
+		http_error(req, 400, "malformed request target");
+		return;
+	}
+	if (parse_query(evhttp_uri_get_query(uri), &q, &msg)) {
+		http_error(req, 400, msg);
+		return;
+	}
+	if (!strcmp(path, CGROUPS_PREFIX) || !strcmp(path, CGROUPS_PREFIX "/")) {
+		if (m != EVHTTP_REQ_GET) {
+			http_error(req, 405, "method not allowed: use GET");
+			return;
+		}
+		if (q.stream || q.has_interval || q.cgroup)
+			http_error(req, 400, "unknown query parameter");
+		else if (!collection_off(d, req))
+			reply_list(d, req);
+		return;
+	}
+	if (!strncmp(path, CGROUPS_PREFIX "/", strlen(CGROUPS_PREFIX "/"))) {
+		handle_cgroup(d, req, path + strlen(CGROUPS_PREFIX), &q);
+		return;
+	}
+	if (!strcmp(path, "/v1/health") || !strcmp(path, "/metrics") || !strcmp(path, "/v1/events")) {
+		if (m != EVHTTP_REQ_GET && m != EVHTTP_REQ_HEAD) {
+			http_error(req, 405, "method not allowed: use GET");
+			return;
+		}
+		if (path[1] == 'm') {
+			if (q.stream || q.has_interval || q.cgroup)
+				http_error(req, 400, "unknown query parameter");
+			else
+				metrics_reply(d, req);
+		} else if (!strcmp(path, "/v1/events")) {
+			handle_events(d, req, &q);
+		} else if (q.stream || q.has_interval || q.cgroup) {
+			http_error(req, 400, "unknown query parameter");
+		} else {
+			reply_health(d, req);
+		}
+		return;
+	}
+	http_error(req, 404, "no such route");
+}

@@ -1,0 +1,306 @@
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include "http.h"
+#include "log.h"
+#include "record.h"
+#include "source.h"
+#include "stream.h"
+#include "streams.h"
+#include "tracker.h"
+
+/* One client's stream: a stats stream on a watched cgroup, or an exit-event
+ * stream. Its source reads through the daemon's shared cache, so any number
+ * of streams cost one fill per TTL. */
+struct stream_client {
+	LIST_ENTRY(stream_client) link;
+	struct source src;
+	struct daemon *d;
+	struct evhttp_request *req;
+	struct evhttp_connection *conn;
+	struct watched *w; /* NULL for an event stream */
+	uint64_t filter_id;
+	struct stream sched;
+	struct event *timer;
+	struct json out;
+	struct cg_sample base; /* the previous record's reading, for percentages */
+	uint64_t base_mono_ns;
+	bool have_base;
+	uint64_t raised_from_ns;
+};
+
+static void client_free(struct stream_client *c)
+{
+	struct daemon *d = c->d;
+	struct watched *w = c->w;
+
+	if (c->conn)
+		evhttp_connection_set_closecb(c->conn, NULL, NULL);
+	if (c->timer)
+		event_free(c->timer);
+	LIST_REMOVE(c, link);
+	d->n_streams--;
+	json_free(&c->out);
+	free(c);
+	if (w)
+		tracker_release(d, w);
+}
+
+/* Ends the chunked reply properly (zero-length chunk): the connection stays
+ * usable for the next request. */
+static void client_end(struct stream_client *c, const char *last_line)
+{
+	if (last_line)
+		http_stream_line(c->req, last_line, SIZE_MAX);
+	evhttp_send_reply_end(c->req);
+	client_free(c);
+}
+
+static void on_close(struct evhttp_connection *conn, void *arg)
+{
+	struct stream_client *c = arg;
+
+	c->conn = NULL;
+	client_free(c);
+}
+
+static int stats_poll(struct source *s, struct source_update *ret)
+{
+	struct stream_client *c = (struct stream_client *)((char *)s - offsetof(struct stream_client, src));
+	struct daemon *d = c->d;
+	struct watched *w = c->w;
+	const struct snapshot *snap;
+	const struct cg_sample *cur, *base = NULL;
+	struct cg_cpu_stat cs;
+	struct record_in r = { .type = "stats", .path = w->path, .id = w->id };
+	int err;
+
+	if (w->state == WATCH_EXITED)
+		return SOURCE_EXITED;
+	snap = daemon_snapshot(d, &err);
+	if (!snap)
+		return err;
+	cur = snapshot_find(snap, w->id);
+	if (!cur)
+		return SOURCE_CLOSED; /* not walked: being removed; inotify ends it */
+	if (c->have_base) {
+		base = &c->base;
+		r.base_mono_ns = c->base_mono_ns;
+	} else if (d->prev.n) {
+		base = snapshot_find(&d->prev, w->id);
+		r.base_mono_ns = d->prev.mono_ns;
+	}
+	r.cur = cur;
+	r.base = base;
+	r.cur_mono_ns = snap->mono_ns;
+	r.cur_real_ns = snap->real_ns;
+	r.cache_age_ns = cache_age_ns(d->cache);
+	r.raised_from_ns = c->raised_from_ns;
+	c->raised_from_ns = 0;
+	if (!cg_read_cpu_stat(w->abs, &cs))
+		r.cpu_stat = &cs;
+	json_reset(&c->out);
+	record_render(&c->out, &r);
+	if (json_error(&c->out))
+		return -ENOMEM;
+	c->base = *cur;
+	c->base_mono_ns = snap->mono_ns;
+	c->have_base = true;
+	ret->ts_ns = snap->mono_ns;
+	ret->payload = (void *)json_cstr(&c->out);
+	return SOURCE_UPDATE;
+}
+
+static void arm(struct stream_client *c)
+{
+	uint64_t delay = stream_next_delay(&c->sched, clock_now(c->d->clk));
+	struct timeval tv = { .tv_sec = delay / 1000000000ULL,
+			      .tv_usec = delay % 1000000000ULL / 1000 };
+
+	if (delay != UINT64_MAX)
+		evtimer_add(c->timer, &tv);
+}
+
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct stream_client *c = arg;
+	struct source_update u;
+	enum stream_action a;
+
+	a = stream_step(&c->sched, clock_now(c->d->clk), &c->src, &u);
+	if (stream_just_failed(&c->sched))
+		log_warn("stats source failing, retrying with backoff", "path=%s err=%d", c->w->path,
+			 c->sched.last_status);
+	if (stream_just_recovered(&c->sched))
+		log_info("stats source recovered", "path=%s", c->w->path);
+	switch (a) {
+	case STREAM_EMIT:
+		if (http_stream_line(c->req, u.payload, DAEMON_MAX_OUTPUT)) {
+			log_info("dropping slow stream client", "path=%s", c->w->path);
+			evhttp_connection_free(c->conn);
+			return;
+		}
+		break;
+	case STREAM_EMIT_FINAL:
+		client_end(c, c->w->final_record);
+		return;
+	case STREAM_WAIT:
+		break;
+	}
+	arm(c);
+}
+
+static struct stream_client *client_new(struct daemon *d, struct evhttp_request *req)
+{
+	struct stream_client *c;
+
+	if (d->n_streams >= DAEMON_MAX_STREAMS)
+		return NULL;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	c->d = d;
+	c->req = req;
+	c->conn = evhttp_request_get_connection(req);
+	json_init(&c->out);
+	d->n_streams++;
+	return c;
+}
+
+int streams_start_stats(struct daemon *d, struct evhttp_request *req, struct watched *w,
+			uint64_t interval_ns, uint64_t raised_from_ns)
+{
+	struct stream_client *c = client_new(d, req);
+	struct backoff proto;
+	int err;
+
+	if (!c)
+		return -ENOSPC;
+	LIST_INSERT_HEAD(&w->streams, c, link);
+	c->w = w;
+	c->src.poll = stats_poll;
+	c->raised_from_ns = raised_from_ns;
+	err = backoff_init(&proto, 100000000ULL, 5000000000ULL, 2.0, 0.2, backoff_random_seed());
+	if (!err)
+		err = stream_init(&c->sched, interval_ns, &proto, clock_now(d->clk));
+	c->timer = evtimer_new(d->base, on_tick, c);
+	if (err || !c->timer) {
+		c->conn = NULL;
+		client_free(c);
+		return err ? err : -ENOMEM;
+	}
+	evhttp_connection_set_closecb(c->conn, on_close, c);
+	http_stream_start(req);
+	/* The first record goes out now, the next ones on the interval. */
+	on_tick(-1, 0, c);
+	return 0;
+}
+
+int streams_start_events(struct daemon *d, struct evhttp_request *req, uint64_t filter_id)
+{
+	struct stream_client *c = client_new(d, req);
+
+	if (!c)
+		return -ENOSPC;
+	LIST_INSERT_HEAD(&d->event_clients, c, link);
+	c->filter_id = filter_id;
+	evhttp_connection_set_closecb(c->conn, on_close, c);
+	http_stream_start(req);
+	return 0;
+}
+
+void streams_end_watched(struct daemon *d, struct watched *w, const char *reason)
+{
+	/* A detach has no final record of its own: render one for the streams. */
+	if (!w->final_record && !LIST_EMPTY(&w->streams)) {
+		struct json j;
+
+		json_init(&j);
+		json_obj_begin(&j);
+		json_kv_str(&j, "type", "exit");
+		json_kv_str(&j, "path", w->path);
+		json_kv_u64(&j, "id", w->id);
+		json_kv_str(&j, "state", w->state == WATCH_EXITED ? "exited" : "running");
+		json_key(&j, "exit");
+		json_obj_begin(&j);
+		json_kv_str(&j, "reason", reason);
+		json_kv_u64(&j, "at_ns", clock_realtime_ns());
+		json_obj_end(&j);
+		json_obj_end(&j);
+		while (!LIST_EMPTY(&w->streams)) {
+			struct stream_client *c = LIST_FIRST(&w->streams);
+
+			c->w = NULL; /* w is going away with this detach */
+			client_end(c, json_error(&j) ? NULL : json_cstr(&j));
+		}
+		json_free(&j);
+		return;
+	}
+	while (!LIST_EMPTY(&w->streams)) {
+		struct stream_client *c = LIST_FIRST(&w->streams);
+
+		stream_cancel(&c->sched);
+		client_end(c, w->final_record);
+	}
+}
+
+void streams_publish_exit(struct daemon *d, const struct cgs_exit_event *e)
+{
+	struct stream_client *c, *tmp;
+	char rel[CG_PATH_MAX], abs[CG_PATH_MAX];
+	const char *path = NULL;
+	struct exit_info info = { .valid = true };
+	struct watched *w;
+	struct json j;
+
+	if (LIST_EMPTY(&d->event_clients))
+		return;
+	w = tracker_find_id(d, e->cgid);
+	if (w)
+		path = w->path;
+	else if (!cg_path_from_id(d->mount, e->cgid, abs, sizeof(abs)) &&
+		 !cg_relative(d->mount, abs, rel, sizeof(rel)))
+		path = rel;
+	info.pid = e->pid;
+	info.tgid = e->tgid;
+	info.exit_code = e->exit_code;
+	info.flags = e->flags;
+	info.cpu_ns = e->cpu_ns;
+	memcpy(info.comm, e->comm, CGS_COMM_LEN);
+	json_init(&j);
+	json_obj_begin(&j);
+	json_kv_str(&j, "type", "exit");
+	json_kv_u64(&j, "ts_ns", clock_realtime_ns());
+	json_key(&j, "cgroup");
+	json_str(&j, path);
+	json_kv_u64(&j, "cgroup_id", e->cgid);
+	record_exit_info(&j, &info);
+	json_obj_end(&j);
+	for (c = LIST_FIRST(&d->event_clients); c; c = tmp) {
+		tmp = LIST_NEXT(c, link);
+		if (c->filter_id && c->filter_id != e->cgid)
+			continue;
+		if (json_error(&j) || http_stream_line(c->req, json_cstr(&j), DAEMON_MAX_OUTPUT)) {
+			log_info("dropping slow event client", NULL);
+			evhttp_connection_free(c->conn);
+		}
+	}
+	json_free(&j);
+}
+
+void streams_end_all(struct daemon *d)
+{
+	struct watched *w;
+
+	LIST_FOREACH(w, &d->watched, link)
+		while (!LIST_EMPTY(&w->streams)) {
+			struct stream_client *c = LIST_FIRST(&w->streams);
+
+			c->w = NULL;
+			client_end(c, NULL);
+		}
+	while (!LIST_EMPTY(&d->event_clients))
+		client_end(LIST_FIRST(&d->event_clients), NULL);
+}

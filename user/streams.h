@@ -1,0 +1,23 @@
+/* NDJSON stats streams and exit-event streams over chunked HTTP replies,
+ * driven by the stream scheduler and the shared cache. */
+#ifndef CGSTAT_STREAMS_H
+#define CGSTAT_STREAMS_H
+
+#include <stdint.h>
+#include "daemon.h"
+
+struct evhttp_request;
+
+/* Starts a stats stream on w (the reply is taken over). */
+int streams_start_stats(struct daemon *d, struct evhttp_request *req, struct watched *w,
+			uint64_t interval_ns, uint64_t raised_from_ns);
+/* Starts an exit-event stream; filter_id 0 means every cgroup. */
+int streams_start_events(struct daemon *d, struct evhttp_request *req, uint64_t filter_id);
+/* Ends every stream on w with its exit record. */
+void streams_end_watched(struct daemon *d, struct watched *w, const char *reason);
+/* Sends an exit event to the event streams that want it. */
+void streams_publish_exit(struct daemon *d, const struct cgs_exit_event *e);
+/* Ends every stream (daemon shutdown). */
+void streams_end_all(struct daemon *d);
+
+#endif

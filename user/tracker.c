@@ -1,0 +1,363 @@
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <unistd.h>
+#include <event2/event.h>
+#include "log.h"
+#include "record.h"
+#include "streams.h"
+#include "tracker.h"
+
+struct watched *tracker_find_path(struct daemon *d, const char *path)
+{
+	struct watched *w;
+
+	LIST_FOREACH(w, &d->watched, link)
+		if (!strcmp(w->path, path))
+			return w;
+	return NULL;
+}
+
+struct watched *tracker_find_id(struct daemon *d, uint64_t id)
+{
+	struct watched *w;
+
+	LIST_FOREACH(w, &d->watched, link)
+		if (w->id == id && w->state != WATCH_EXITED)
+			return w;
+	return NULL;
+}
+
+static void arm_retention(struct daemon *d)
+{
+	uint64_t now = clock_now(d->clk), next = UINT64_MAX;
+	struct watched *w;
+	struct timeval tv;
+
+	LIST_FOREACH(w, &d->watched, link)
+		if (w->state == WATCH_EXITED && w->expires_mono_ns < next)
+			next = w->expires_mono_ns;
+	if (next == UINT64_MAX) {
+		event_del(d->retention_ev);
+		return;
+	}
+	next = next > now ? next - now : 0;
+	tv.tv_sec = next / 1000000000ULL;
+	tv.tv_usec = next % 1000000000ULL / 1000 + 1;
+	event_add(d->retention_ev, &tv);
+}
+
+static void free_watched(struct daemon *d, struct watched *w)
+{
+	if (w->wd >= 0)
+		inotify_rm_watch(d->inotify_fd, w->wd);
+	LIST_REMOVE(w, link);
+	d->n_watched--;
+	if (w->attached)
+		d->n_attached--;
+	free(w->final_record);
+	free(w);
+}
+
+static void on_retention(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+	uint64_t now = clock_now(d->clk);
+	struct watched *w, *tmp;
+
+	for (w = LIST_FIRST(&d->watched); w; w = tmp) {
+		tmp = LIST_NEXT(w, link);
+		if (w->state == WATCH_EXITED && w->expires_mono_ns <= now && LIST_EMPTY(&w->streams)) {
+			log_debug("forgot exited cgroup", "path=%s", w->path);
+			free_watched(d, w);
+		}
+	}
+	arm_retention(d);
+}
+
+static struct watched *find_wd(struct daemon *d, int wd)
+{
+	struct watched *w;
+
+	LIST_FOREACH(w, &d->watched, link)
+		if (w->wd == wd)
+			return w;
+	return NULL;
+}
+
+static void end_task(struct daemon *d, struct watched *w, const char *reason);
+
+static void on_inotify(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	ssize_t n;
+
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		for (char *p = buf; p < buf + n;) {
+			const struct inotify_event *ev = (const struct inotify_event *)p;
+			struct watched *w = find_wd(d, ev->wd);
+
+			p += sizeof(*ev) + ev->len;
+			if (!w)
+				continue;
+			if (ev->mask & IN_IGNORED) {
+				/* The cgroup was removed. */
+				w->wd = -1;
+				if (w->state != WATCH_EXITED)
+					end_task(d, w, "removed");
+			} else {
+				tracker_check(d, w);
+			}
+		}
+	}
+}
+
+int tracker_init(struct daemon *d)
+{
+	LIST_INIT(&d->watched);
+	d->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (d->inotify_fd < 0)
+		return -errno;
+	d->inotify_ev = event_new(d->base, d->inotify_fd, EV_READ | EV_PERSIST, on_inotify, d);
+	d->retention_ev = evtimer_new(d->base, on_retention, d);
+	if (!d->inotify_ev || !d->retention_ev || event_add(d->inotify_ev, NULL))
+		return -ENOMEM;
+	return 0;
+}
+
+void tracker_free(struct daemon *d)
+{
+	while (!LIST_EMPTY(&d->watched))
+		free_watched(d, LIST_FIRST(&d->watched));
+	if (d->inotify_ev)
+		event_free(d->inotify_ev);
+	if (d->retention_ev)
+		event_free(d->retention_ev);
+	if (d->inotify_fd >= 0)
+		close(d->inotify_fd);
+}
+
+int tracker_watch(struct daemon *d, const char *path, const char *abs, uint64_t id, bool attached,
+		  struct watched **ret)
+{
+	char events[CG_PATH_MAX + 32];
+	struct cg_events ev;
+	struct watched *w = tracker_find_path(d, path);
+
+	if (w && w->state == WATCH_EXITED && w->id != id) {
+		/* A new cgroup under a retained name: the old one is history. */
+		if (!LIST_EMPTY(&w->streams))
+			return -EBUSY;
+		free_watched(d, w);
+		w = NULL;
+	}
+	if (w) {
+		if (attached && !w->attached) {
+			w->attached = true;
+			d->n_attached++;
+		}
+		*ret = w;
+		return 0;
+	}
+	if (d->n_watched >= DAEMON_MAX_ATTACHED)
+		return -ENOSPC;
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	snprintf(w->path, sizeof(w->path), "%s", path);
+	snprintf(w->abs, sizeof(w->abs), "%s", abs);
+	w->id = id;
+	w->attached = attached;
+	LIST_INIT(&w->streams);
+	snprintf(events, sizeof(events), "%s/cgroup.events", abs);
+	w->wd = inotify_add_watch(d->inotify_fd, events, IN_MODIFY);
+	if (w->wd < 0) {
+		int err = -errno;
+
+		free(w);
+		return err;
+	}
+	w->state = !cg_read_events(abs, &ev) && ev.populated ? WATCH_RUNNING : WATCH_IDLE;
+	LIST_INSERT_HEAD(&d->watched, w, link);
+	d->n_watched++;
+	if (attached)
+		d->n_attached++;
+	*ret = w;
+	return 0;
+}
+
+void tracker_release(struct daemon *d, struct watched *w)
+{
+	if (!w->attached && LIST_EMPTY(&w->streams) && w->state != WATCH_EXITED)
+		free_watched(d, w);
+}
+
+void tracker_detach(struct daemon *d, struct watched *w)
+{
+	streams_end_watched(d, w, "detached");
+	free_watched(d, w);
+}
+
+/* Reads the cgroup's counters from the cache; remembers them so a cgroup
+ * removed before its final reading still has totals. */
+static const struct cg_sample *current_sample(struct daemon *d, struct watched *w,
+					      const struct snapshot **ret_snap)
+{
+	const struct snapshot *s;
+	const struct cg_sample *c;
+	int err;
+
+	s = daemon_snapshot(d, &err);
+	if (!s)
+		return w->have_last ? &w->last : NULL;
+	c = snapshot_find(s, w->id);
+	if (c) {
+		w->last = *c;
+		w->last_mono_ns = s->mono_ns;
+		w->have_last = true;
+		*ret_snap = s;
+		return c;
+	}
+	return w->have_last ? &w->last : NULL;
+}
+
+static int render(struct daemon *d, struct watched *w, struct json *j, const char *type,
+		  const char *reason)
+{
+	const struct snapshot *s = NULL;
+	const struct cg_sample *c = current_sample(d, w, &s), *base = NULL;
+	struct cg_sample zero = { .id = w->id };
+	struct cg_cpu_stat cs;
+	struct record_in r = {
+		.type = type,
+		.path = w->path,
+		.id = w->id,
+		.exited = reason != NULL,
+		.exit_reason = reason,
+		.exit_real_ns = w->exited_real_ns,
+		.last_exit = &w->last_exit,
+	};
+
+	if (!c)
+		c = &zero;
+	r.cur = c;
+	r.cur_mono_ns = s ? s->mono_ns : w->last_mono_ns;
+	r.cur_real_ns = s ? s->real_ns : clock_realtime_ns();
+	if (s && d->prev.n) {
+		base = snapshot_find(&d->prev, w->id);
+		r.base = base;
+		r.base_mono_ns = d->prev.mono_ns;
+	}
+	r.cache_age_ns = d->cache ? cache_age_ns(d->cache) : 0;
+	if (!cg_read_cpu_stat(w->abs, &cs))
+		r.cpu_stat = &cs;
+	record_render(j, &r);
+	return json_error(j);
+}
+
+int tracker_render(struct daemon *d, struct watched *w, struct json *j)
+{
+	if (w->state == WATCH_EXITED && w->final_record) {
+		json_raw(j, w->final_record);
+		return json_error(j);
+	}
+	return render(d, w, j, "stats", NULL);
+}
+
+static void end_task(struct daemon *d, struct watched *w, const char *reason)
+{
+	struct json j;
+
+	/* Exit events queued in the ring buffer name the last process. */
+	if (d->loader)
+		loader_events_consume(d->loader);
+	if (w->state == WATCH_EXITED)
+		return;
+	/* The final totals are read now, not up to a TTL ago. */
+	if (d->cache)
+		cache_invalidate(d->cache);
+	w->exited_real_ns = clock_realtime_ns();
+	json_init(&j);
+	render(d, w, &j, "exit", reason);
+	w->state = WATCH_EXITED;
+	w->exit_reason = reason;
+	w->expires_mono_ns = clock_now(d->clk) + d->cfg.retention_ns;
+	free(w->final_record);
+	w->final_record = json_error(&j) ? NULL : strdup(json_cstr(&j));
+	json_free(&j);
+	if (w->wd >= 0) {
+		inotify_rm_watch(d->inotify_fd, w->wd);
+		w->wd = -1;
+	}
+	if (w->last_exit.valid) {
+		if (w->last_exit.flags & CGS_EXIT_SIGNALED)
+			log_info("task exited", "path=%s reason=%s signal=%u pid=%u", w->path, reason,
+				 w->last_exit.exit_code & 0x7f, w->last_exit.tgid);
+		else
+			log_info("task exited", "path=%s reason=%s code=%u pid=%u", w->path, reason,
+				 (w->last_exit.exit_code >> 8) & 0xff, w->last_exit.tgid);
+	} else {
+		log_info("task exited", "path=%s reason=%s", w->path, reason);
+	}
+	streams_end_watched(d, w, reason);
+	arm_retention(d);
+}
+
+void tracker_check(struct daemon *d, struct watched *w)
+{
+	struct cg_events ev;
+	int err;
+
+	if (w->state == WATCH_EXITED)
+		return;
+	err = cg_read_events(w->abs, &ev);
+	if (err == -ENOENT) {
+		end_task(d, w, "removed");
+		return;
+	}
+	if (err)
+		return;
+	if (ev.populated) {
+		w->state = WATCH_RUNNING;
+		return;
+	}
+	/* Empty: an exit if it ever ran while watched (a task that lives 1 ms
+	 * may come and go between two notifications, but not without an exit
+	 * event). */
+	if (w->state == WATCH_RUNNING || w->last_exit.valid)
+		end_task(d, w, "exited");
+}
+
+void tracker_on_exit_event(struct daemon *d, const struct cgs_exit_event *e)
+{
+	struct watched *w = tracker_find_id(d, e->cgid);
+
+	if (!w)
+		return;
+	w->last_exit.valid = true;
+	w->last_exit.pid = e->pid;
+	w->last_exit.tgid = e->tgid;
+	w->last_exit.exit_code = e->exit_code;
+	w->last_exit.flags = e->flags;
+	w->last_exit.cpu_ns = e->cpu_ns;
+	memcpy(w->last_exit.comm, e->comm, CGS_COMM_LEN);
+	w->last_exit.comm[CGS_COMM_LEN] = '\0';
+	w->check_pending = true;
+}
+
+/* Runs after the ring buffer has been drained, never from inside its
+ * callback: ending a task drains it again. */
+void tracker_run_pending(struct daemon *d)
+{
+	struct watched *w, *tmp;
+
+	for (w = LIST_FIRST(&d->watched); w; w = tmp) {
+		tmp = LIST_NEXT(w, link);
+		if (w->check_pending) {
+			w->check_pending = false;
+			tracker_check(d, w);
+		}
+	}
+}

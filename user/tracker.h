@@ -1,0 +1,28 @@
+/* The cgroups cgstatd watches: attach/detach, exit detection (cgroup.events
+ * through inotify, confirmed by the ring buffer's exit events), the final
+ * record and its retention. */
+#ifndef CGSTAT_TRACKER_H
+#define CGSTAT_TRACKER_H
+
+#include "daemon.h"
+
+int tracker_init(struct daemon *d);
+void tracker_free(struct daemon *d);
+struct watched *tracker_find_path(struct daemon *d, const char *path);
+struct watched *tracker_find_id(struct daemon *d, uint64_t id);
+/* Watches a cgroup (attached=true: by PUT). -ENOSPC past the limit. */
+int tracker_watch(struct daemon *d, const char *path, const char *abs, uint64_t id, bool attached,
+		  struct watched **ret);
+/* Drops a watch that nobody needs any more (not attached, no streams, not
+ * retained as exited). */
+void tracker_release(struct daemon *d, struct watched *w);
+void tracker_detach(struct daemon *d, struct watched *w);
+/* An exit event from the ring buffer. */
+void tracker_on_exit_event(struct daemon *d, const struct cgs_exit_event *e);
+void tracker_run_pending(struct daemon *d);
+/* Renders the current record of a watched cgroup (or its final one). */
+int tracker_render(struct daemon *d, struct watched *w, struct json *j);
+/* Reads cgroup.events and ends the task if it has exited. */
+void tracker_check(struct daemon *d, struct watched *w);
+
+#endif
