@@ -182,7 +182,11 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 		return;
 	log_info("stopping", "signal=%d", (int)sig);
 	d->stopping = true;
-	evhttp_del_accept_socket(d->http, NULL);
+	/* No new connections; the listener closes the socket. */
+	if (d->bound) {
+		evhttp_del_accept_socket(d->http, d->bound);
+		d->bound = NULL;
+	}
 	/* End every stream properly, then give the replies a moment to flush. */
 	streams_end_all(d);
 	event_base_once(d->base, -1, EV_TIMEOUT, on_stop_flushed, d, &tv);
@@ -191,7 +195,6 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 static int setup(struct daemon *d)
 {
 	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP };
-	struct evhttp_bound_socket *bs;
 	const char *missing;
 	int err, i;
 
@@ -256,8 +259,8 @@ static int setup(struct daemon *d)
 						    EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE |
 						    EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
 	evhttp_set_gencb(d->http, routes_handle, d);
-	bs = evhttp_accept_socket_with_handle(d->http, d->listen_fd);
-	if (!bs)
+	d->bound = evhttp_accept_socket_with_handle(d->http, d->listen_fd);
+	if (!d->bound)
 		return -ENOMEM;
 	for (i = 0; i < 3; i++) {
 		d->sig_ev[i] = evsignal_new(d->base, sigs[i], on_signal, d);

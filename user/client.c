@@ -489,18 +489,15 @@ void client_response_free(struct client_response *r)
 	r->body_len = 0;
 }
 
-int client_request(const char *socket_path, const char *method, const char *target,
-		   const volatile sig_atomic_t *cancel, struct client_response *ret)
+int client_exchange(int fd, const char *method, const char *target,
+		    const volatile sig_atomic_t *cancel, struct client_response *ret)
 {
 	struct client_conn *c;
-	int fd, r;
+	int r;
 
 	ret->status = 0;
 	ret->body = NULL;
 	ret->body_len = 0;
-	r = client_connect(socket_path, &fd);
-	if (r < 0)
-		return r;
 	c = malloc(sizeof(*c));
 	if (!c) {
 		close(fd);
@@ -517,6 +514,20 @@ int client_request(const char *socket_path, const char *method, const char *targ
 	client_conn_close(c);
 	free(c);
 	return r;
+}
+
+int client_request(const char *socket_path, const char *method, const char *target,
+		   const volatile sig_atomic_t *cancel, struct client_response *ret)
+{
+	int fd, r;
+
+	ret->status = 0;
+	ret->body = NULL;
+	ret->body_len = 0;
+	r = client_connect(socket_path, &fd);
+	if (r < 0)
+		return r;
+	return client_exchange(fd, method, target, cancel, ret);
 }
 
 /* ---- URLs ---- */

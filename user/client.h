@@ -93,6 +93,10 @@ struct client_response {
 	size_t body_len;
 };
 
+/* Send the request on fd (taken over and closed) and read the whole response. */
+int client_exchange(int fd, const char *method, const char *target,
+		    const volatile sig_atomic_t *cancel, struct client_response *ret);
+/* client_connect() + client_exchange(). */
 int client_request(const char *socket_path, const char *method, const char *target,
 		   const volatile sig_atomic_t *cancel, struct client_response *ret);
 void client_response_free(struct client_response *r);

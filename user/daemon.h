@@ -67,6 +67,7 @@ struct daemon {
 	struct daemon_config cfg;
 	struct event_base *base;
 	struct evhttp *http;
+	struct evhttp_bound_socket *bound;
 	const struct clock *clk;
 	char mount[CG_PATH_MAX];
 	struct loader *loader; /* NULL when collection is off */
