@@ -52,7 +52,7 @@ TEST_HELPER_OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(TEST_HELPERS))
 
 BINS := $(OUTPUT)/cgstatd $(OUTPUT)/cgstat
 
-.PHONY: all deps test unit integration bench run vmlinux clean format lint asan valgrind
+.PHONY: all deps test unit integration bench run vmlinux clean format lint asan valgrind stress
 
 all: $(BINS)
 
@@ -124,6 +124,10 @@ integration: all $(INTEG_BINS)
 bench: deps all $(BENCH_BINS)
 	$(Q)for b in $(BENCH_BINS); do echo "== $$b"; $$b || exit 1; done
 	$(Q)bash tests/bench/bench_http.sh $(OUTPUT)
+
+# The periodic-stream exit test, 500 times in a row: it must never flake.
+stress: all $(OUTPUT)/tests/test_streams
+	$(Q)time TH_ONLY=stream_ends_on_exit TH_REPEAT=$${REPEAT:-500} $(OUTPUT)/tests/test_streams
 
 run: deps all
 	$(OUTPUT)/cgstatd $(CGSTATD_FLAGS)

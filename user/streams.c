@@ -1,6 +1,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include "http.h"
@@ -74,6 +75,7 @@ static int stats_poll(struct source *s, struct source_update *ret)
 	const struct snapshot *snap;
 	const struct cg_sample *cur, *base = NULL;
 	struct cg_cpu_stat cs;
+	struct cg_sample zero;
 	struct record_in r = { .type = "stats", .path = w->path, .id = w->id };
 	int err;
 
@@ -83,8 +85,15 @@ static int stats_poll(struct source *s, struct source_update *ret)
 	if (!snap)
 		return err;
 	cur = snapshot_find(snap, w->id);
-	if (!cur)
-		return SOURCE_CLOSED; /* not walked: being removed; inotify ends it */
+	if (!cur) {
+		/* Created after the cached walk: nothing counted yet. A cgroup
+		 * being removed is not walked either; inotify ends that one. */
+		if (access(w->abs, F_OK))
+			return SOURCE_CLOSED;
+		memset(&zero, 0, sizeof(zero));
+		zero.id = w->id;
+		cur = &zero;
+	}
 	if (c->have_base) {
 		base = &c->base;
 		r.base_mono_ns = c->base_mono_ns;
@@ -130,9 +139,12 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	enum stream_action a;
 
 	a = stream_step(&c->sched, clock_now(c->d->clk), &c->src, &u);
+	/* Once per failure run, not per attempt. A closed source (its cgroup
+	 * going away) is ordinary; a failing map read is not. */
 	if (stream_just_failed(&c->sched))
-		log_warn("stats source failing, retrying with backoff", "path=%s err=%d", c->w->path,
-			 c->sched.last_status);
+		log_emit(c->sched.last_status < 0 ? LOG_WARN : LOG_INFO,
+			 "stats source unavailable, retrying with backoff", "path=%s status=%d",
+			 c->w->path, c->sched.last_status);
 	if (stream_just_recovered(&c->sched))
 		log_info("stats source recovered", "path=%s", c->w->path);
 	switch (a) {

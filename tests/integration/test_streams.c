@@ -1,0 +1,365 @@
+/* Streams end cleanly on task exit, event streams, many streams sharing one
+ * fill per TTL, and a watcher that survives a daemon restart. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "cg.h"
+#include "client.h"
+#include "daemon.h"
+#include "harness.h"
+
+#define MS 1000000ULL
+
+static struct th_daemon dmn;
+
+static void target(char *buf, size_t len, const char *abs, const char *query)
+{
+	snprintf(buf, len, "/v1/cgroups%s%s%s", abs + strlen(th_mount), query ? "?" : "",
+		 query ? query : "");
+}
+
+struct child_ctl {
+	int go[2];
+	int code; /* exit code, or -signal */
+	volatile uint64_t *exit_ns; /* shared with the parent */
+};
+
+/* Waits for "go", works a little, notes the time and exits. */
+static int child_task(void *arg)
+{
+	struct child_ctl *c = arg;
+	char b;
+
+	close(c->go[1]);
+	if (read(c->go[0], &b, 1) != 1)
+		return 100;
+	th_burn_ns(20 * MS);
+	*c->exit_ns = th_now_ns();
+	if (c->code < 0)
+		raise(-c->code);
+	_exit(c->code);
+}
+
+struct watch {
+	struct child_ctl *ctl;
+	int lines, after_exit;
+	bool released;
+	uint64_t exit_arrival;
+	char exit_line[8192];
+};
+
+static int watch_line(const char *line, size_t len, void *arg)
+{
+	struct watch *w = arg;
+
+	w->lines++;
+	if (w->exit_arrival) {
+		w->after_exit++;
+		return 0;
+	}
+	if (strstr(line, "\"type\":\"exit\"")) {
+		w->exit_arrival = th_now_ns();
+		snprintf(w->exit_line, sizeof(w->exit_line), "%.*s", (int)len, line);
+		return 0;
+	}
+	if (!w->released) {
+		/* The stream is up: let the task run to its exit. */
+		w->released = true;
+		if (write(w->ctl->go[1], "g", 1) != 1)
+			return -EIO;
+	}
+	return 0;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* One watched task exiting with code 7: one exit record with code 7 and the
+ * final totals, the chunked reply ended properly, the connection reusable,
+ * a GET right after returns the same totals, nothing logged above info. */
+static bool one_exit(uint64_t *ret_latency)
+{
+	volatile uint64_t *shared = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	struct child_ctl ctl = { .code = 7, .exit_ns = shared };
+	struct client_response r = { 0 };
+	struct client_conn *c = calloc(1, sizeof(*c));
+	struct watch w = { .ctl = &ctl };
+	char cg[4096], t[4400], req[256];
+	uint64_t code = 99, usage_stream, usage_get;
+	bool ok = false;
+	int fd = -1, n, err;
+	pid_t pid = 0;
+
+	if (!ASSERT_TRUE(shared != MAP_FAILED && c, "alloc") ||
+	    !ASSERT_OK(th_cgroup(NULL, "exit", cg, sizeof(cg)), "cgroup") ||
+	    !ASSERT_OK(pipe(ctl.go), "pipe"))
+		goto out;
+	pid = th_spawn(cg, child_task, &ctl);
+	close(ctl.go[0]);
+	if (!ASSERT_GT(pid, 0, "spawn"))
+		goto out;
+	target(t, sizeof(t), cg, NULL);
+	if (!ASSERT_OK(th_get(&dmn, "PUT", t, &r), "attach") || !ASSERT_EQ(r.status, 201, "201"))
+		goto out;
+	target(t, sizeof(t), cg, "stream=true&interval=100ms");
+	if (!ASSERT_OK(client_connect(dmn.sock, &fd), "connect"))
+		goto out;
+	client_conn_init(c, fd, NULL);
+	/* keep-alive: send by hand so the connection can be reused after */
+	n = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: localhost\r\n\r\n", t);
+	if (!ASSERT_EQ(write(fd, req, n), n, "send") || !ASSERT_OK(client_read_head(c), "head") ||
+	    !ASSERT_EQ(c->status, 200, "stream 200"))
+		goto out;
+	err = client_read_lines(c, watch_line, &w);
+	if (!ASSERT_OK(err, "stream ends with a proper last chunk"))
+		goto out;
+	ASSERT_TRUE(w.exit_arrival, "exit record arrived");
+	ASSERT_EQ(w.after_exit, 0, "nothing after the exit record");
+	ASSERT_OK(client_json_get_u64(w.exit_line, "exit.last.code", &code), "exit code present");
+	ASSERT_EQ(code, 7, "exit code 7");
+	ASSERT_TRUE(strstr(w.exit_line, "\"state\":\"exited\"") != NULL, "state exited");
+	*ret_latency = w.exit_arrival - *shared;
+
+	/* The same connection serves the next request. */
+	n = snprintf(req, sizeof(req), "GET /v1/health HTTP/1.1\r\nHost: localhost\r\n\r\n");
+	ASSERT_EQ(write(fd, req, n), n, "reuse send");
+	client_conn_init(c, fd, NULL);
+	fd = -1;
+	if (ASSERT_OK(client_read_head(c), "reuse head"))
+		ASSERT_EQ(c->status, 200, "connection reusable");
+
+	client_response_free(&r);
+	memset(&r, 0, sizeof(r));
+	target(t, sizeof(t), cg, NULL);
+	if (ASSERT_OK(th_get(&dmn, "GET", t, &r), "GET after") && ASSERT_EQ(r.status, 200, "200")) {
+		usage_stream = 0;
+		usage_get = 1;
+		client_json_get_u64(w.exit_line, "cpu.usage_ns", &usage_stream);
+		client_json_get_u64(r.body, "cpu.usage_ns", &usage_get);
+		ASSERT_EQ(usage_get, usage_stream, "GET right after has the final totals");
+		ASSERT_GT(usage_stream, 15 * MS, "the task's CPU is in the totals");
+	}
+	ok = true;
+out:
+	if (pid > 0)
+		th_wait(pid, NULL);
+	if (c)
+		client_conn_close(c);
+	else if (fd >= 0)
+		close(fd);
+	free(c);
+	client_response_free(&r);
+	if (shared != MAP_FAILED)
+		munmap((void *)shared, 4096);
+	close(ctl.go[1]);
+	return ok;
+}
+
+static void test_stream_ends_on_exit(void)
+{
+	static const char *const args[] = { "--ttl", "100ms", NULL };
+	int i, n = getenv("TH_REPEAT") ? atoi(getenv("TH_REPEAT")) : 20, done = 0;
+	uint64_t *lat = calloc(n > 0 ? n : 1, sizeof(*lat)), t0 = th_now_ns();
+
+	if (!lat || th_daemon_start(&dmn, args))
+		goto out;
+	for (i = 0; i < n; i++) {
+		int before = th_failures;
+
+		if (!one_exit(&lat[done]) || th_failures != before) {
+			fprintf(stderr, "    iteration %d failed\n", i);
+			break;
+		}
+		done++;
+		th_kill_all();
+	}
+	ASSERT_EQ(done, n, "every iteration passed");
+	if (done) {
+		qsort(lat, done, sizeof(*lat), cmp_u64);
+		printf("    %d exits in %.1f s; exit -> exit record latency: p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.2f ms\n",
+		       done, (th_now_ns() - t0) / 1e9, lat[done / 2] / 1e6, lat[done * 9 / 10] / 1e6,
+		       lat[done * 99 / 100] / 1e6, lat[done - 1] / 1e6);
+		/* Generous bound against a noisy VM; the distribution is reported. */
+		ASSERT_TRUE(lat[done / 2] < 10 * MS, "median within 10 ms");
+		ASSERT_TRUE(lat[done - 1] < 250 * MS, "every exit record within 250 ms");
+	}
+	ASSERT_EQ(th_daemon_stop(&dmn), 0, "clean stop");
+	ASSERT_EQ(th_daemon_log_count(&dmn, "warn"), 0, "no warn line for a normal exit");
+	ASSERT_EQ(th_daemon_log_count(&dmn, "error"), 0, "no error line for a normal exit");
+out:
+	free(lat);
+	th_daemon_cleanup(&dmn);
+}
+
+struct ev_lines {
+	int n, code7, sigkill;
+};
+
+static int event_line(const char *line, size_t len, void *arg)
+{
+	struct ev_lines *e = arg;
+	uint64_t v;
+
+	e->n++;
+	if (!client_json_get_u64(line, "code", &v) && v == 7)
+		e->code7++;
+	if (!client_json_get_u64(line, "signal", &v) && v == SIGKILL)
+		e->sigkill++;
+	return e->n >= 2 ? 1 : 0;
+}
+
+/* /v1/events?cgroup=...: exit events with codes and signals, as they happen. */
+static void test_events_stream(void)
+{
+	volatile uint64_t *shared = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	struct child_ctl a = { .code = 7, .exit_ns = shared }, b = { .code = -SIGKILL, .exit_ns = shared + 1 };
+	struct client_conn *c = calloc(1, sizeof(*c));
+	struct ev_lines e = { 0 };
+	char cg[4096], t[4400];
+	pid_t pa, pb;
+	int fd;
+
+	if (!ASSERT_TRUE(c && shared != MAP_FAILED, "alloc") || th_daemon_start(&dmn, NULL) ||
+	    !ASSERT_OK(th_cgroup(NULL, "events", cg, sizeof(cg)), "cgroup") ||
+	    !ASSERT_OK(pipe(a.go), "pipe") || !ASSERT_OK(pipe(b.go), "pipe"))
+		goto out;
+	snprintf(t, sizeof(t), "/v1/events?cgroup=%s", cg + strlen(th_mount));
+	if (!ASSERT_OK(client_connect(dmn.sock, &fd), "connect"))
+		goto out;
+	client_conn_init(c, fd, NULL);
+	if (!ASSERT_OK(client_send_request(c, "GET", t), "send") ||
+	    !ASSERT_OK(client_read_head(c), "head") || !ASSERT_EQ(c->status, 200, "200"))
+		goto out;
+	pa = th_spawn(cg, child_task, &a);
+	pb = th_spawn(cg, child_task, &b);
+	close(a.go[0]);
+	close(b.go[0]);
+	if (write(a.go[1], "g", 1) != 1 || write(b.go[1], "g", 1) != 1)
+		goto out;
+	client_read_lines(c, event_line, &e);
+	th_wait(pa, NULL);
+	th_wait(pb, NULL);
+	ASSERT_EQ(e.code7, 1, "exit code 7 event");
+	ASSERT_EQ(e.sigkill, 1, "SIGKILL event");
+out:
+	if (c)
+		client_conn_close(c);
+	free(c);
+	th_daemon_stop(&dmn);
+	th_daemon_cleanup(&dmn);
+	if (shared != MAP_FAILED)
+		munmap((void *)shared, 4096);
+}
+
+static int sleeper(void *arg)
+{
+	sleep(60);
+	return 0;
+}
+
+/* 1,000 concurrent streams on one cgroup for 10 s: one fill per TTL, not
+ * one per stream; the daemon's CPU is reported. */
+static void test_thousand_streams(void)
+{
+	static const char *const args[] = { "--ttl", "250ms", NULL };
+	enum { N = 1000 };
+	struct pollfd *pfd = calloc(N, sizeof(*pfd));
+	struct client_response r = { 0 };
+	uint64_t t0, t1, f0, f1, cpu0, cpu1, lines = 0;
+	char cg[4096], t[4400], req[4600], buf[65536];
+	int i, open_ok = 0, reqlen, min_lines = 1 << 30;
+	int *per = calloc(N, sizeof(int));
+	pid_t pid;
+
+	if (!ASSERT_TRUE(pfd && per, "alloc") || th_daemon_start(&dmn, args) ||
+	    !ASSERT_OK(th_cgroup(NULL, "many", cg, sizeof(cg)), "cgroup"))
+		goto out;
+	pid = th_spawn(cg, sleeper, NULL);
+	ASSERT_GT(pid, 0, "spawn");
+	target(t, sizeof(t), cg, "stream=true&interval=1s");
+	reqlen = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: localhost\r\n\r\n", t);
+	th_get(&dmn, "GET", "/v1/health", &r);
+	f0 = th_json_u64(r.body, "cache.fills");
+	client_response_free(&r);
+	memset(&r, 0, sizeof(r));
+	cpu0 = th_proc_cpu_ns(dmn.pid);
+	t0 = th_now_ns();
+	for (i = 0; i < N; i++) {
+		pfd[i].fd = -1;
+		if (client_connect(dmn.sock, &pfd[i].fd))
+			continue;
+		if (write(pfd[i].fd, req, reqlen) != reqlen)
+			continue;
+		pfd[i].events = POLLIN;
+		open_ok++;
+	}
+	ASSERT_EQ(open_ok, N, "1000 streams open");
+	while (th_now_ns() < t0 + 10000 * MS) {
+		int k = poll(pfd, N, 100);
+
+		for (i = 0; k > 0 && i < N; i++) {
+			ssize_t n;
+
+			if (!(pfd[i].revents & (POLLIN | POLLHUP)))
+				continue;
+			n = read(pfd[i].fd, buf, sizeof(buf));
+			if (n <= 0) {
+				pfd[i].events = 0;
+				continue;
+			}
+			for (ssize_t j = 0; j < n; j++)
+				if (buf[j] == '\n' && j > 0 && buf[j - 1] == '}') {
+					lines++;
+					per[i]++;
+				}
+		}
+	}
+	t1 = th_now_ns();
+	cpu1 = th_proc_cpu_ns(dmn.pid);
+	th_get(&dmn, "GET", "/v1/health", &r);
+	f1 = th_json_u64(r.body, "cache.fills");
+	for (i = 0; i < N; i++)
+		if (per[i] < min_lines)
+			min_lines = per[i];
+	printf("    1000 streams x %.1f s: %llu records (min %d per stream), %llu fills (bound %llu), daemon CPU %.2f%% of one core\n",
+	       (t1 - t0) / 1e9, (unsigned long long)lines, min_lines, (unsigned long long)(f1 - f0),
+	       (unsigned long long)((t1 - t0) / (250 * MS) + 1), 100.0 * (cpu1 - cpu0) / (t1 - t0));
+	ASSERT_TRUE(f1 - f0 <= (t1 - t0) / (250 * MS) + 1, "fills <= elapsed/TTL + 1");
+	ASSERT_GE(min_lines, 9, "every stream got a record per second");
+out:
+	for (i = 0; pfd && i < N; i++)
+		if (pfd[i].fd >= 0)
+			close(pfd[i].fd);
+	free(pfd);
+	free(per);
+	client_response_free(&r);
+	th_daemon_stop(&dmn);
+	th_daemon_cleanup(&dmn);
+}
+
+int main(void)
+{
+	struct rlimit rl;
+
+	th_init("test_streams");
+	if (!getrlimit(RLIMIT_NOFILE, &rl)) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	th_run("stream_ends_on_exit", test_stream_ends_on_exit);
+	th_run("events_stream", test_events_stream);
+	th_run("thousand_streams", test_thousand_streams);
+	th_daemon_cleanup(&dmn);
+	return th_done();
+}
