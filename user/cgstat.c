@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,15 +55,22 @@ static void usage(FILE *f)
 	      f);
 }
 
-static int usage_error(const char *fmt, const char *arg)
+static int usage_exit(void)
 {
-	if (fmt) {
-		fputs("cgstat: ", stderr);
-		fprintf(stderr, fmt, arg);
-		fputc('\n', stderr);
-	}
 	usage(stderr);
 	return 2;
+}
+
+__attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("cgstat: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return usage_exit();
 }
 
 /* ---- errors ---- */
@@ -504,11 +512,11 @@ static int cmd_watch(int argc, char **argv)
 			usage(stdout);
 			return 0;
 		default:
-			return usage_error(NULL, NULL);
+			return usage_exit();
 		}
 	}
 	if (argc - optind != 1)
-		return usage_error("watch takes one cgroup PATH", NULL);
+		return usage_error("watch takes one cgroup PATH");
 	ctx.path = argv[optind];
 	if (cgroup_target(ctx.path, query, &target) < 0)
 		return usage_error("invalid cgroup path '%s'", ctx.path);
@@ -715,7 +723,7 @@ int main(int argc, char **argv)
 		switch (opt) {
 		case 's':
 			if (!*optarg)
-				return usage_error("--socket needs a path", NULL);
+				return usage_error("--socket needs a path");
 			socket_path = optarg;
 			break;
 		case 'j':
@@ -728,11 +736,11 @@ int main(int argc, char **argv)
 			printf("cgstat %s\n", CLIENT_VERSION);
 			return 0;
 		default:
-			return usage_error(NULL, NULL);
+			return usage_exit();
 		}
 	}
 	if (optind >= argc)
-		return usage_error("missing COMMAND", NULL);
+		return usage_error("missing COMMAND");
 	cmd = argv[optind];
 	args = argv + optind;	/* args[0] is the command */
 	nargs = argc - optind - 1;
@@ -752,7 +760,7 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "events")) {
 		if (nargs > 1)
-			return usage_error("events takes at most one cgroup PATH", NULL);
+			return usage_error("events takes at most one cgroup PATH");
 		return cmd_events(nargs ? args[1] : NULL);
 	}
 	if (!strcmp(cmd, "ls") || !strcmp(cmd, "health")) {

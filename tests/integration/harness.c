@@ -189,6 +189,20 @@ int th_cgroup(const char *parent, const char *name, char *ret, size_t len)
 	return 0;
 }
 
+int th_cgroup_drop(const char *abs)
+{
+	int err = cg_remove(abs);
+
+	for (int i = 0; i < n_cgroups; i++) {
+		if (strcmp(cgroups[i], abs))
+			continue;
+		memmove(cgroups[i], cgroups[i + 1], (size_t)(n_cgroups - i - 1) * sizeof(cgroups[0]));
+		n_cgroups--;
+		break;
+	}
+	return err;
+}
+
 const char *th_pin_path(void)
 {
 	if (!pin_path[0])

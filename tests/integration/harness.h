@@ -54,6 +54,8 @@ int th_done(void);
 /* A uniquely named cgroup under `parent` (NULL: the cgroup2 root),
  * removed at exit. Writes its absolute path into ret. */
 int th_cgroup(const char *parent, const char *name, char *ret, size_t len);
+/* Removes a cgroup made by th_cgroup now (and forgets it). */
+int th_cgroup_drop(const char *abs);
 /* A pin directory under bpffs unique to this test, unpinned at exit. */
 const char *th_pin_path(void);
 
