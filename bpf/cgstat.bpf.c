@@ -44,6 +44,24 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } cgs_slots SEC(".maps");
 
+/* Pinned too: each task's counters as of its last switch-out carry its
+ * slices across a restart. Freed with the task. */
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct cgs_task);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} cgs_tasks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct cgs_pending);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} cgs_pending SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 256 * 1024);
@@ -65,17 +83,91 @@ __u32 snapshot_len;
 __u32 inflight_len;
 struct cgs_inflight inflight[CGS_MAX_CPUS];
 
-extern struct task_struct *bpf_task_from_pid(s32 pid) __ksym;
-extern void bpf_task_release(struct task_struct *p) __ksym;
+
+extern struct cgroup *bpf_cgroup_from_id(u64 cgid) __ksym;
+extern void bpf_cgroup_release(struct cgroup *cgrp) __ksym;
+
+/* Cold path: the storage lock is taken (a storage user was preempted on
+ * this CPU), so count into this CPU's pending slot instead of losing it. */
+static __noinline struct cgs_counters *pending_for(__u64 cgid)
+{
+	__u32 zero = 0;
+	struct cgs_pending *p = bpf_map_lookup_elem(&cgs_pending, &zero);
+	struct cgs_slot *s = bpf_map_lookup_elem(&cgs_slots, &zero);
+
+	if (!p || !s || (p->cgid && p->cgid != cgid)) {
+		__sync_fetch_and_add(&drops.storage, 1);
+		return NULL;
+	}
+	p->cgid = cgid;
+	s->pending = 1;
+	__sync_fetch_and_add(&drops.deferred, 1);
+	return &p->c;
+}
 
 static __always_inline struct cgs_counters *counters_of(struct cgroup *cgrp)
 {
 	struct cgs_counters *c;
 
 	c = bpf_cgrp_storage_get(&cgs_counters, cgrp, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (!c)
-		__sync_fetch_and_add(&drops.storage, 1);
-	return c;
+	if (c)
+		return c;
+	return pending_for(cgrp->kn->id);
+}
+
+#define MOVE(dst, src, field)                                                                    \
+	do {                                                                                     \
+		__u64 __v = __sync_lock_test_and_set(&(src)->field, 0);                          \
+		if (__v)                                                                         \
+			__sync_fetch_and_add(&(dst)->field, __v);                                \
+	} while (0)
+
+static __always_inline void move_counters(struct cgs_counters *dst, struct cgs_counters *src)
+{
+	int i;
+
+	MOVE(dst, src, cpu_ns);
+	MOVE(dst, src, user_ns);
+	MOVE(dst, src, sys_ns);
+	MOVE(dst, src, nvcsw);
+	MOVE(dst, src, nivcsw);
+	MOVE(dst, src, runq_ns);
+	MOVE(dst, src, runq_cnt);
+	MOVE(dst, src, forks);
+	MOVE(dst, src, exits);
+	MOVE(dst, src, thread_exits);
+	MOVE(dst, src, oom_kills);
+	for (i = 0; i < CGS_RUNQ_SLOTS; i++)
+		MOVE(dst, src, runq_hist[i]);
+}
+
+/* Moves this CPU's pending counts into their cgroup's storage. */
+static __noinline void flush_pending(struct cgs_slot *s)
+{
+	__u32 zero = 0;
+	struct cgs_pending *p = bpf_map_lookup_elem(&cgs_pending, &zero);
+	struct cgs_counters *c;
+	struct cgroup *cg;
+
+	if (!p || !s)
+		return;
+	cg = p->cgid ? bpf_cgroup_from_id(p->cgid) : NULL;
+	if (!cg) {
+		/* Freed meanwhile: nowhere left to count it. */
+		if (p->cgid)
+			__sync_fetch_and_add(&drops.storage, 1);
+		__builtin_memset(&p->c, 0, sizeof(p->c));
+		p->cgid = 0;
+		s->pending = 0;
+		return;
+	}
+	c = bpf_cgrp_storage_get(&cgs_counters, cg, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (c) {
+		move_counters(c, &p->c);
+		p->cgid = 0;
+		s->pending = 0;
+	}
+	bpf_cgroup_release(cg);
 }
 
 static __always_inline __u32 log2_u64(__u64 v)
@@ -101,7 +193,9 @@ static __always_inline __u32 log2_u64(__u64 v)
 	return r;
 }
 
-static __always_inline void charge_slice(struct cgs_slot *s, struct task_struct *prev,
+/* Charges prev's slice: the growth of the kernel's own per-task counters
+ * since base (the task's last switch-out, or its switch-in). */
+static __always_inline void charge_slice(const struct cgs_task *base, struct task_struct *prev,
 					 bool involuntary)
 {
 	struct cgs_counters *c;
@@ -111,13 +205,13 @@ static __always_inline void charge_slice(struct cgs_slot *s, struct task_struct 
 	c = counters_of(prev->cgroups->dfl_cgrp);
 	if (!c)
 		return;
-	cpu = prev->se.sum_exec_runtime - s->sum_exec;
+	cpu = prev->se.sum_exec_runtime - base->sum_exec;
 	if ((__s64)cpu > 0)
 		__sync_fetch_and_add(&c->cpu_ns, cpu);
-	ut = prev->utime - s->utime;
+	ut = prev->utime - base->utime;
 	if ((__s64)ut > 0)
 		__sync_fetch_and_add(&c->user_ns, ut);
-	st = prev->stime - s->stime;
+	st = prev->stime - base->stime;
 	if ((__s64)st > 0)
 		__sync_fetch_and_add(&c->sys_ns, st);
 	if (involuntary)
@@ -127,7 +221,7 @@ static __always_inline void charge_slice(struct cgs_slot *s, struct task_struct 
 
 	/* run_delay grows when the task arrives on the CPU, just after this
 	 * tracepoint; so at switch-out it holds the wait before this slice. */
-	wait = prev->sched_info.run_delay - s->run_delay;
+	wait = prev->sched_info.run_delay - base->run_delay;
 	if ((__s64)wait <= 0)
 		return;
 	__sync_fetch_and_add(&c->runq_ns, wait);
@@ -138,21 +232,92 @@ static __always_inline void charge_slice(struct cgs_slot *s, struct task_struct 
 	__sync_fetch_and_add(&c->runq_hist[slot], 1);
 }
 
+/* First switch-out seen of a task that existed before cgstat was loaded (or
+ * whose storage could not be had): the base is this CPU's switch-in slot if
+ * it names the task, else the kernel's own start of the slice. */
+static __noinline void charge_first(struct cgs_slot *s, struct task_struct *prev, bool involuntary)
+{
+	struct cgs_task base;
+
+	if (s->task == (__u64)prev && s->pid == prev->pid) {
+		base.sum_exec = s->sum_exec;
+		base.run_delay = s->run_delay;
+		base.utime = s->utime;
+		base.stime = s->stime;
+		/* Keeps clang from merging both branches into loads through a
+		 * pointer that is a map value on one path and a task on the
+		 * other, which the verifier rejects. */
+		asm volatile("" ::: "memory");
+	} else {
+		__sync_fetch_and_add(&drops.unmatched, 1);
+		base.sum_exec = prev->se.prev_sum_exec_runtime;
+		base.run_delay = prev->sched_info.run_delay;
+		base.utime = prev->utime;
+		base.stime = prev->stime;
+		asm volatile("" ::: "memory");
+	}
+	charge_slice(&base, prev, involuntary);
+}
+
+#define TASK_DEAD 0x80
+
+/* The final switch-out of a process's last thread: its last slice has just
+ * been charged, so user space can now read final totals. */
+static __noinline void final_switch(struct task_struct *prev)
+{
+	struct cgs_exit_event *e;
+
+	if (BPF_CORE_READ(prev, signal, live.counter))
+		return;
+	e = bpf_ringbuf_reserve(&cgs_exits, sizeof(*e), 0);
+	if (!e) {
+		__sync_fetch_and_add(&drops.events, 1);
+		return;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	e->cgid = prev->cgroups->dfl_cgrp->kn->id;
+	e->pid = prev->pid;
+	e->tgid = prev->tgid;
+	e->flags = CGS_EVENT_FINAL_SWITCH;
+	bpf_ringbuf_submit(e, 0);
+}
+
 SEC("tp_btf/sched_switch")
 int BPF_PROG(cgs_sched_switch, bool preempt, struct task_struct *prev, struct task_struct *next,
 	     unsigned int prev_state)
 {
-	__u32 zero = 0;
+	bool involuntary = preempt || prev_state == 0;
+	struct cgs_task *t;
 	struct cgs_slot *s;
+	__u32 zero = 0;
 
 	s = bpf_map_lookup_elem(&cgs_slots, &zero);
 	if (!s)
 		return 0;
-	/* The pid check guards against a freed task_struct reused at the same
-	 * address while no program was attached (daemon restart). */
-	if (s->task == (__u64)prev && s->pid == prev->pid && prev->pid)
-		charge_slice(s, prev, preempt || prev_state == 0);
+	if (s->pending)
+		flush_pending(s);
+	if (prev->pid) {
+		t = bpf_task_storage_get(&cgs_tasks, prev, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+		if (t && t->valid) {
+			/* On the stack: the verifier wants one pointer type
+			 * per load in the inlined charge_slice. */
+			struct cgs_task base = *t;
 
+			charge_slice(&base, prev, involuntary);
+		}
+		else
+			charge_first(s, prev, involuntary);
+		if (t) {
+			t->sum_exec = prev->se.sum_exec_runtime;
+			t->run_delay = prev->sched_info.run_delay;
+			t->utime = prev->utime;
+			t->stime = prev->stime;
+			t->valid = 1;
+		}
+		if (prev_state & TASK_DEAD)
+			final_switch(prev);
+	}
+	/* For the slice in flight (snapshot_inflight) and first slices. */
 	s->task = (__u64)next;
 	s->pid = next->pid;
 	s->sum_exec = next->se.sum_exec_runtime;
@@ -166,7 +331,12 @@ SEC("tp_btf/sched_process_fork")
 int BPF_PROG(cgs_sched_process_fork, struct task_struct *parent, struct task_struct *child)
 {
 	struct cgs_counters *c;
+	struct cgs_task *t;
 
+	/* A new task's counters start at zero: that is its exact base. */
+	t = bpf_task_storage_get(&cgs_tasks, child, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (t)
+		t->valid = 1;
 	if (child->pid != child->tgid)
 		return 0;
 	c = counters_of(child->cgroups->dfl_cgrp);
@@ -237,13 +407,6 @@ int BPF_PROG(cgs_mark_victim, struct task_struct *task)
 	return 0;
 }
 
-#define MOVE(dst, src, field)                                                                    \
-	do {                                                                                     \
-		__u64 __v = __sync_lock_test_and_set(&(src)->field, 0);                          \
-		if (__v)                                                                         \
-			__sync_fetch_and_add(&(dst)->field, __v);                                \
-	} while (0)
-
 /*
  * A removed cgroup's counters move into its parent's. The snapshot walk skips
  * a cgroup from the moment rmdir takes it offline, and this runs in that same
@@ -255,27 +418,13 @@ int BPF_PROG(cgs_mark_victim, struct task_struct *task)
 static __always_inline void fold_into_parent(struct cgroup *cgrp)
 {
 	struct cgs_counters *c, *pc;
-	int i;
 
 	c = bpf_cgrp_storage_get(&cgs_counters, cgrp, 0, 0);
 	if (!c || !cgrp->self.parent)
 		return;
 	pc = counters_of(cgrp->self.parent->cgroup);
-	if (!pc)
-		return;
-	MOVE(pc, c, cpu_ns);
-	MOVE(pc, c, user_ns);
-	MOVE(pc, c, sys_ns);
-	MOVE(pc, c, nvcsw);
-	MOVE(pc, c, nivcsw);
-	MOVE(pc, c, runq_ns);
-	MOVE(pc, c, runq_cnt);
-	MOVE(pc, c, forks);
-	MOVE(pc, c, exits);
-	MOVE(pc, c, thread_exits);
-	MOVE(pc, c, oom_kills);
-	for (i = 0; i < CGS_RUNQ_SLOTS; i++)
-		MOVE(pc, c, runq_hist[i]);
+	if (pc)
+		move_counters(pc, c);
 }
 
 SEC("tp_btf/cgroup_rmdir")
@@ -295,8 +444,12 @@ int BPF_PROG(cgs_cgroup_release, struct cgroup *cgrp)
 
 /* The slices running right now, so a reading taken in the middle of a long
  * slice includes it (the kernel brings sum_exec_runtime up to date every
- * tick). Each CPU's slot names the task it switched in; while the slot still
- * names it, that task has not been switched out. */
+ * tick), and so user space can tell that a cgroup still has a task on a CPU
+ * (an exiting task runs on after its cgroup reports itself empty).
+ * While a CPU's slot still names the task it switched in, that task is the
+ * one running there, and it cannot be freed before an RCU grace period,
+ * which this program (in an RCU read section) holds off; a task that is
+ * already unhashed by pid is still found this way. */
 static __always_inline void snapshot_inflight(void)
 {
 	__u32 zero = 0, n = 0, cpu;
@@ -304,21 +457,18 @@ static __always_inline void snapshot_inflight(void)
 	for (cpu = 0; cpu < CGS_MAX_CPUS; cpu++) {
 		struct task_struct *t;
 		struct cgs_slot *s;
+		__u64 sum;
 
 		if (cpu >= nr_cpus)
 			break;
 		s = bpf_map_lookup_percpu_elem(&cgs_slots, &zero, cpu);
-		if (!s || !s->pid)
+		if (!s || !s->pid || !s->task)
 			continue;
-		t = bpf_task_from_pid(s->pid);
-		if (!t)
-			continue;
-		if (s->task == (__u64)t) {
-			inflight[n & (CGS_MAX_CPUS - 1)].cgid = t->cgroups->dfl_cgrp->kn->id;
-			inflight[n & (CGS_MAX_CPUS - 1)].cpu_ns = t->se.sum_exec_runtime - s->sum_exec;
-			n++;
-		}
-		bpf_task_release(t);
+		t = (struct task_struct *)s->task;
+		sum = BPF_CORE_READ(t, se.sum_exec_runtime);
+		inflight[n & (CGS_MAX_CPUS - 1)].cgid = BPF_CORE_READ(t, cgroups, dfl_cgrp, kn, id);
+		inflight[n & (CGS_MAX_CPUS - 1)].cpu_ns = sum > s->sum_exec ? sum - s->sum_exec : 0;
+		n++;
 	}
 	inflight_len = n;
 }

@@ -51,7 +51,25 @@ struct cgs_slot {
 	__u64 utime;
 	__u64 stime;
 	__u32 pid;
-	__u32 pad;
+	__u32 pending; /* cgs_pending holds counts to move into storage */
+};
+
+/* Counts that could not reach a cgroup's storage at once (the storage's
+ * per-CPU lock was held by a preempted storage user on this CPU); moved in
+ * at the next sched_switch on the same CPU. */
+struct cgs_pending {
+	__u64 cgid;
+	struct cgs_counters c;
+};
+
+/* Per task: the kernel's own cumulative counters as of the task's last
+ * switch-out, so each slice is the difference, whatever switch-ins were seen. */
+struct cgs_task {
+	__u64 sum_exec;
+	__u64 run_delay;
+	__u64 utime;
+	__u64 stime;
+	__u64 valid; /* set once the fields hold a real base */
 };
 
 /* A slice in progress when the snapshot was taken. */
@@ -64,6 +82,9 @@ struct cgs_inflight {
 #define CGS_EXIT_OOM (1U << 1) /* the process was an OOM-kill victim */
 #define CGS_EXIT_SIGNALED (1U << 2) /* ended by a signal: sig in exit_code & 0x7f */
 #define CGS_EXIT_COREDUMP (1U << 3)
+/* Not an exit: the last thread of process tgid has switched out for good,
+ * so its final slice is counted. */
+#define CGS_EVENT_FINAL_SWITCH (1U << 4)
 
 /* Ring buffer record: one per process exit (when its thread group dies). */
 struct cgs_exit_event {
@@ -80,7 +101,9 @@ struct cgs_exit_event {
 /* Global counters kept in .bss, read directly by user space. */
 struct cgs_drops {
 	__u64 events; /* exit events lost: ring buffer full */
-	__u64 storage; /* counter updates lost: storage could not be allocated */
+	__u64 storage; /* counter updates lost: no storage and the pending slot taken */
+	__u64 deferred; /* counter updates that went through the pending slot */
+	__u64 unmatched; /* first slices of tasks that existed before cgstat: counted from the slice start */
 	__u64 snapshot; /* cgroups left out of a snapshot: array full */
 };
 

@@ -144,8 +144,10 @@ static int on_exit_event(const struct cgs_exit_event *e, void *arg)
 {
 	struct daemon *d = arg;
 
-	d->exits_seen++;
 	tracker_on_exit_event(d, e);
+	if (e->flags & CGS_EVENT_FINAL_SWITCH)
+		return 0;
+	d->exits_seen++;
 	streams_publish_exit(d, e);
 	return 0;
 }

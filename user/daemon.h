@@ -39,11 +39,14 @@ struct exit_info {
 
 struct stream_client;
 
-enum watch_state { WATCH_IDLE, WATCH_RUNNING, WATCH_EXITED };
+/* EXITING: the cgroup is empty but a task of it is still on a CPU (its last
+ * slice is not counted yet); the final record waits for it, briefly. */
+enum watch_state { WATCH_IDLE, WATCH_RUNNING, WATCH_EXITING, WATCH_EXITED };
 
 /* A cgroup cgstatd watches: attached by a client, or implicitly by a stream. */
 struct watched {
 	LIST_ENTRY(watched) link;
+	struct daemon *d;
 	char path[CG_PATH_MAX]; /* relative, normalised */
 	char abs[CG_PATH_MAX];
 	uint64_t id;
@@ -52,7 +55,10 @@ struct watched {
 	int wd; /* inotify watch on cgroup.events, -1 if none */
 	struct exit_info last_exit;
 	bool check_pending; /* an exit event arrived: read cgroup.events */
+	bool final_switch_seen; /* the last exited process has left the CPU */
 	const char *exit_reason;
+	struct event *exit_ev; /* re-reads while EXITING */
+	uint64_t exit_deadline_mono_ns;
 	uint64_t exited_real_ns;
 	uint64_t expires_mono_ns; /* retention end once exited */
 	char *final_record; /* the exit record, kept for the retention period */

@@ -150,6 +150,8 @@ int loader_open(const struct loader_opts *o, struct loader **ret)
 	if (!o->pin_path) {
 		bpf_map__set_pin_path(l->skel->maps.cgs_counters, NULL);
 		bpf_map__set_pin_path(l->skel->maps.cgs_slots, NULL);
+		bpf_map__set_pin_path(l->skel->maps.cgs_pending, NULL);
+		bpf_map__set_pin_path(l->skel->maps.cgs_tasks, NULL);
 	}
 	l->skel->rodata->nr_cpus = ncpus;
 	l->skel->rodata->exit_has_group_dead = exit_tp_has_group_dead();
@@ -210,7 +212,7 @@ void loader_close(struct loader *l)
 
 int loader_unpin(const char *pin_path)
 {
-	static const char *const maps[] = { "cgs_counters", "cgs_slots" };
+	static const char *const maps[] = { "cgs_counters", "cgs_slots", "cgs_pending", "cgs_tasks" };
 	char p[4096];
 	size_t i;
 	int err = 0;
@@ -306,6 +308,7 @@ size_t loader_prog_stats(const struct loader *l, struct loader_prog_stat *ret, s
 		ret[i].name = bpf_program__name(p);
 		ret[i].run_cnt = info.run_cnt;
 		ret[i].run_time_ns = info.run_time_ns;
+		ret[i].recursion_misses = info.recursion_misses;
 		i++;
 	}
 	return i;

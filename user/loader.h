@@ -27,6 +27,7 @@ struct loader_prog_stat {
 	const char *name;
 	uint64_t run_cnt;
 	uint64_t run_time_ns;
+	uint64_t recursion_misses; /* runs the kernel skipped (program already active on the CPU) */
 };
 
 struct loader;

@@ -135,9 +135,11 @@ int metrics_render(struct daemon *d, struct evbuffer *b)
 				    "# TYPE cgstat_drops_total counter\n"
 				    "cgstat_drops_total{what=\"events\"} %llu\n"
 				    "cgstat_drops_total{what=\"storage\"} %llu\n"
-				    "cgstat_drops_total{what=\"snapshot\"} %llu\n",
+				    "cgstat_drops_total{what=\"snapshot\"} %llu\n"
+				    "# HELP cgstat_unmatched_slices_total Slices counted from the kernel's slice start (switch-in not seen).\n"
+				    "# TYPE cgstat_unmatched_slices_total counter\ncgstat_unmatched_slices_total %llu\n",
 				    (unsigned long long)dr.events, (unsigned long long)dr.storage,
-				    (unsigned long long)dr.snapshot);
+				    (unsigned long long)dr.snapshot, (unsigned long long)dr.unmatched);
 		evbuffer_add_printf(b, "# HELP cgstat_bpf_run_seconds_total Time in cgstat's BPF programs (bpf_stats).\n"
 				       "# TYPE cgstat_bpf_run_seconds_total counter\n");
 		for (i = 0; i < n; i++)
@@ -186,6 +188,8 @@ void metrics_health_bpf(struct daemon *d, struct json *j)
 	json_kv_u64(j, "events", dr.events);
 	json_kv_u64(j, "storage", dr.storage);
 	json_kv_u64(j, "snapshot", dr.snapshot);
+	json_kv_u64(j, "deferred", dr.deferred);
+	json_kv_u64(j, "unmatched_slices", dr.unmatched);
 	json_obj_end(j);
 	json_key(j, "bpf");
 	json_obj_begin(j);
@@ -197,6 +201,7 @@ void metrics_health_bpf(struct daemon *d, struct json *j)
 		json_kv_str(j, "name", ps[i].name);
 		json_kv_u64(j, "run_cnt", ps[i].run_cnt);
 		json_kv_u64(j, "run_time_ns", ps[i].run_time_ns);
+		json_kv_u64(j, "recursion_misses", ps[i].recursion_misses);
 		json_key(j, "ns_per_event");
 		if (ps[i].run_cnt)
 			json_double(j, (double)ps[i].run_time_ns / (double)ps[i].run_cnt, 1);

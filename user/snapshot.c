@@ -6,6 +6,7 @@
 _Static_assert(sizeof(struct cgs_counters) % sizeof(__u64) == 0, "counters are all u64");
 _Static_assert(sizeof(struct cgs_entry) == 16 + sizeof(struct cgs_counters), "entry layout");
 _Static_assert(sizeof(struct cgs_slot) == 48, "slot layout");
+_Static_assert(sizeof(struct cgs_pending) == 8 + sizeof(struct cgs_counters), "pending layout");
 _Static_assert(sizeof(struct cgs_exit_event) == 56, "exit event layout");
 
 void counters_add(struct cgs_counters *dst, const struct cgs_counters *src)
@@ -36,7 +37,7 @@ int snapshot_build(struct snapshot *s, const struct cgs_entry *e, size_t n,
 		   const struct cgs_inflight *inf, size_t ninf)
 {
 	uint32_t *parent = NULL, stack[256];
-	struct cgs_inflight *sorted_inf = NULL;
+	struct cgs_inflight *sorted_inf;
 	size_t i;
 	int err = 0;
 
@@ -48,13 +49,23 @@ int snapshot_build(struct snapshot *s, const struct cgs_entry *e, size_t n,
 		s->v = v;
 		s->cap = n;
 	}
+	if (ninf > s->inflight_cap) {
+		struct cgs_inflight *v = realloc(s->inflight, ninf * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		s->inflight = v;
+		s->inflight_cap = ninf;
+	}
+	sorted_inf = s->inflight;
+	s->ninflight = 0;
 	parent = calloc(n ? n : 1, sizeof(*parent));
-	sorted_inf = calloc(ninf ? ninf : 1, sizeof(*sorted_inf));
-	if (!parent || !sorted_inf) {
+	if (!parent) {
 		err = -ENOMEM;
 		goto out;
 	}
 	memcpy(sorted_inf, inf, ninf * sizeof(*inf));
+	s->ninflight = ninf;
 	qsort(sorted_inf, ninf, sizeof(*sorted_inf), cmp_inflight);
 
 	for (i = 0; i < n; i++) {
@@ -91,7 +102,6 @@ out:
 	if (err)
 		s->n = 0;
 	free(parent);
-	free(sorted_inf);
 	return err;
 }
 
@@ -104,8 +114,17 @@ const struct cg_sample *snapshot_find(const struct snapshot *s, uint64_t id)
 	return bsearch(&key, s->v, s->n, sizeof(key), cmp_id);
 }
 
+bool snapshot_running(const struct snapshot *s, uint64_t id)
+{
+	struct cgs_inflight key = { .cgid = id };
+
+	return s->ninflight &&
+	       bsearch(&key, s->inflight, s->ninflight, sizeof(key), cmp_inflight) != NULL;
+}
+
 void snapshot_free(struct snapshot *s)
 {
+	free(s->inflight);
 	free(s->v);
 	memset(s, 0, sizeof(*s));
 }

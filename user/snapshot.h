@@ -2,6 +2,7 @@
 #ifndef CGSTAT_SNAPSHOT_H
 #define CGSTAT_SNAPSHOT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <linux/types.h>
@@ -20,6 +21,8 @@ struct snapshot {
 	size_t n, cap;
 	struct cg_sample *v; /* sorted by id */
 	uint64_t dropped; /* cgroups left out: snapshot capacity reached */
+	struct cgs_inflight *inflight; /* slices running at the walk, sorted by cgroup id */
+	size_t ninflight, inflight_cap;
 };
 
 void counters_add(struct cgs_counters *dst, const struct cgs_counters *src);
@@ -28,6 +31,8 @@ void counters_add(struct cgs_counters *dst, const struct cgs_counters *src);
 int snapshot_build(struct snapshot *s, const struct cgs_entry *e, size_t n,
 		   const struct cgs_inflight *inf, size_t ninf);
 const struct cg_sample *snapshot_find(const struct snapshot *s, uint64_t id);
+/* Whether a task of cgroup id was on a CPU when the snapshot was taken. */
+bool snapshot_running(const struct snapshot *s, uint64_t id);
 void snapshot_free(struct snapshot *s);
 
 #endif

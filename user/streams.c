@@ -138,6 +138,10 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	struct source_update u;
 	enum stream_action a;
 
+	/* The task is gone and its final record is being read: no stats
+	 * record may race ahead of it. The exit ends this stream. */
+	if (c->w->state == WATCH_EXITING)
+		return;
 	a = stream_step(&c->sched, clock_now(c->d->clk), &c->src, &u);
 	/* Once per failure run, not per attempt. A closed source (its cgroup
 	 * going away) is ordinary; a failing map read is not. */

@@ -52,6 +52,8 @@ static void free_watched(struct daemon *d, struct watched *w)
 {
 	if (w->wd >= 0)
 		inotify_rm_watch(d->inotify_fd, w->wd);
+	if (w->exit_ev)
+		event_free(w->exit_ev);
 	LIST_REMOVE(w, link);
 	d->n_watched--;
 	if (w->attached)
@@ -87,6 +89,7 @@ static struct watched *find_wd(struct daemon *d, int wd)
 }
 
 static void end_task(struct daemon *d, struct watched *w, const char *reason);
+static void finish_exit(struct daemon *d, struct watched *w);
 
 static void on_inotify(evutil_socket_t fd, short what, void *arg)
 {
@@ -169,6 +172,7 @@ int tracker_watch(struct daemon *d, const char *path, const char *abs, uint64_t 
 	snprintf(w->path, sizeof(w->path), "%s", path);
 	snprintf(w->abs, sizeof(w->abs), "%s", abs);
 	w->id = id;
+	w->d = d;
 	w->attached = attached;
 	LIST_INIT(&w->streams);
 	snprintf(events, sizeof(events), "%s/cgroup.events", abs);
@@ -266,43 +270,79 @@ int tracker_render(struct daemon *d, struct watched *w, struct json *j)
 	return render(d, w, j, "stats", NULL);
 }
 
-static void end_task(struct daemon *d, struct watched *w, const char *reason)
+#define EXIT_RECHECK_NS 1000000ULL /* 1 ms */
+#define EXIT_GRACE_NS 50000000ULL /* at most 50 ms */
+
+static void on_exit_recheck(evutil_socket_t fd, short what, void *arg)
 {
+	struct watched *w = arg;
+
+	finish_exit(w->d, w);
+}
+
+/*
+ * The final record. cgroup.events says "empty" as soon as the last task
+ * leaves the cgroup in do_exit, a few microseconds before that task's last
+ * switch-out charges its final slice. While the snapshot still sees a task of
+ * this cgroup on a CPU, read again 1 ms later (bounded by EXIT_GRACE_NS), so
+ * the totals are final; these extra reads happen only at a task exit.
+ */
+static void finish_exit(struct daemon *d, struct watched *w)
+{
+	const struct snapshot *s;
+	struct timeval tv = { 0, EXIT_RECHECK_NS / 1000 };
 	struct json j;
+	int err;
 
 	/* Exit events queued in the ring buffer name the last process. */
 	if (d->loader)
 		loader_events_consume(d->loader);
-	if (w->state == WATCH_EXITED)
-		return;
-	/* The final totals are read now, not up to a TTL ago. */
-	if (d->cache)
+	if (d->cache) {
 		cache_invalidate(d->cache);
+		s = daemon_snapshot(d, &err);
+		bool settling = s && (snapshot_running(s, w->id) ||
+				      (w->last_exit.valid && !w->final_switch_seen));
+
+		if (settling && clock_now(d->clk) < w->exit_deadline_mono_ns &&
+		    (w->exit_ev || (w->exit_ev = evtimer_new(d->base, on_exit_recheck, w)))) {
+			evtimer_add(w->exit_ev, &tv);
+			return;
+		}
+	}
 	w->exited_real_ns = clock_realtime_ns();
 	json_init(&j);
-	render(d, w, &j, "exit", reason);
+	render(d, w, &j, "exit", w->exit_reason);
 	w->state = WATCH_EXITED;
-	w->exit_reason = reason;
 	w->expires_mono_ns = clock_now(d->clk) + d->cfg.retention_ns;
 	free(w->final_record);
 	w->final_record = json_error(&j) ? NULL : strdup(json_cstr(&j));
 	json_free(&j);
+	if (w->last_exit.valid) {
+		if (w->last_exit.flags & CGS_EXIT_SIGNALED)
+			log_info("task exited", "path=%s reason=%s signal=%u pid=%u", w->path,
+				 w->exit_reason, w->last_exit.exit_code & 0x7f, w->last_exit.tgid);
+		else
+			log_info("task exited", "path=%s reason=%s code=%u pid=%u", w->path,
+				 w->exit_reason, (w->last_exit.exit_code >> 8) & 0xff, w->last_exit.tgid);
+	} else {
+		log_info("task exited", "path=%s reason=%s", w->path, w->exit_reason);
+	}
+	streams_end_watched(d, w, w->exit_reason);
+	arm_retention(d);
+}
+
+static void end_task(struct daemon *d, struct watched *w, const char *reason)
+{
+	if (w->state == WATCH_EXITED || w->state == WATCH_EXITING)
+		return;
+	w->state = WATCH_EXITING;
+	w->exit_reason = reason;
+	w->exit_deadline_mono_ns = clock_now(d->clk) + EXIT_GRACE_NS;
 	if (w->wd >= 0) {
 		inotify_rm_watch(d->inotify_fd, w->wd);
 		w->wd = -1;
 	}
-	if (w->last_exit.valid) {
-		if (w->last_exit.flags & CGS_EXIT_SIGNALED)
-			log_info("task exited", "path=%s reason=%s signal=%u pid=%u", w->path, reason,
-				 w->last_exit.exit_code & 0x7f, w->last_exit.tgid);
-		else
-			log_info("task exited", "path=%s reason=%s code=%u pid=%u", w->path, reason,
-				 (w->last_exit.exit_code >> 8) & 0xff, w->last_exit.tgid);
-	} else {
-		log_info("task exited", "path=%s reason=%s", w->path, reason);
-	}
-	streams_end_watched(d, w, reason);
-	arm_retention(d);
+	finish_exit(d, w);
 }
 
 void tracker_check(struct daemon *d, struct watched *w)
@@ -310,7 +350,7 @@ void tracker_check(struct daemon *d, struct watched *w)
 	struct cg_events ev;
 	int err;
 
-	if (w->state == WATCH_EXITED)
+	if (w->state == WATCH_EXITED || w->state == WATCH_EXITING)
 		return;
 	err = cg_read_events(w->abs, &ev);
 	if (err == -ENOENT) {
@@ -336,6 +376,14 @@ void tracker_on_exit_event(struct daemon *d, const struct cgs_exit_event *e)
 
 	if (!w)
 		return;
+	if (e->flags & CGS_EVENT_FINAL_SWITCH) {
+		if (w->last_exit.valid && e->tgid == w->last_exit.tgid) {
+			w->final_switch_seen = true;
+			w->check_pending = w->state == WATCH_EXITING;
+		}
+		return;
+	}
+	w->final_switch_seen = false;
 	w->last_exit.valid = true;
 	w->last_exit.pid = e->pid;
 	w->last_exit.tgid = e->tgid;
@@ -357,7 +405,10 @@ void tracker_run_pending(struct daemon *d)
 		tmp = LIST_NEXT(w, link);
 		if (w->check_pending) {
 			w->check_pending = false;
-			tracker_check(d, w);
+			if (w->state == WATCH_EXITING)
+				finish_exit(d, w);
+			else
+				tracker_check(d, w);
 		}
 	}
 }

@@ -93,6 +93,14 @@ static void test_cpu_matches_cpu_stat(void)
 	       (unsigned long long)ours);
 	ASSERT_NEAR(ours, k1, 1, 5 * MS, "final agrees with cpu.stat");
 	ASSERT_GT(ours, 1500 * MS, "burned about 2 s");
+	{
+		struct cgs_drops d;
+
+		loader_drops(l, &d);
+		printf("    drops: storage %llu, deferred %llu\n", (unsigned long long)d.storage,
+		       (unsigned long long)d.deferred);
+		ASSERT_EQ(d.storage, 0, "no counter update lost");
+	}
 out:
 	snapshot_free(&s);
 	loader_close(l);
@@ -141,6 +149,14 @@ static void test_hierarchy(void)
 	ASSERT_GT(a_total - b_total, 100 * MS, "a's own counted");
 	ASSERT_NEAR(p_before, kernel_usage_ns(p), 1, 5 * MS, "parent matches cpu.stat");
 	ASSERT_NEAR(b_total, kernel_usage_ns(b), 1, 5 * MS, "b matches cpu.stat");
+	{
+		struct cgs_drops d;
+
+		loader_drops(l, &d);
+		printf("    drops: storage %llu, deferred %llu; b: nvcsw %llu nivcsw %llu\n",
+		       (unsigned long long)d.storage, (unsigned long long)d.deferred,
+		       (unsigned long long)sb->total.nvcsw, (unsigned long long)sb->total.nivcsw);
+	}
 
 	if (!ASSERT_OK(cg_remove(b), "rmdir b"))
 		goto out;
@@ -178,7 +194,7 @@ static int on_exit_event(const struct cgs_exit_event *e, void *ctx)
 {
 	struct exits *x = ctx;
 
-	if (e->cgid != x->cgid)
+	if (e->cgid != x->cgid || (e->flags & CGS_EVENT_FINAL_SWITCH))
 		return 0;
 	x->n++;
 	x->leaders += !!(e->flags & CGS_EXIT_LEADER);

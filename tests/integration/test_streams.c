@@ -152,9 +152,16 @@ static bool one_exit(uint64_t *ret_latency)
 			struct cg_cpu_stat cs;
 
 			/* The final totals are the kernel's, not a TTL-old reading. */
-			if (ASSERT_OK(cg_read_cpu_stat(cg, &cs), "cpu.stat"))
-				ASSERT_NEAR(usage_stream, cs.usage_usec * 1000, 1, 5 * MS,
-					    "final totals agree with cpu.stat");
+			if (ASSERT_OK(cg_read_cpu_stat(cg, &cs), "cpu.stat") &&
+			    !ASSERT_NEAR(usage_stream, cs.usage_usec * 1000, 1, 5 * MS,
+					 "final totals agree with cpu.stat")) {
+				struct client_response h = { 0 };
+
+				th_get(&dmn, "GET", "/v1/health", &h);
+				fprintf(stderr, "    exit record: %s\n    health: %s\n", w.exit_line,
+					h.body ? h.body : "");
+				client_response_free(&h);
+			}
 			ASSERT_GT(usage_stream, 0, "the task's CPU is in the totals");
 		}
 	}
@@ -196,6 +203,18 @@ static void test_stream_ends_on_exit(void)
 		th_kill_all();
 	}
 	ASSERT_EQ(done, n, "every iteration passed");
+	{
+		struct client_response r = { 0 };
+
+		if (!th_get(&dmn, "GET", "/v1/health", &r)) {
+			uint64_t lost = th_json_u64(r.body, "drops.storage");
+
+			printf("    drops: storage %llu, events %llu\n", (unsigned long long)lost,
+			       (unsigned long long)th_json_u64(r.body, "drops.events"));
+			ASSERT_EQ(lost, 0, "no counter update lost");
+		}
+		client_response_free(&r);
+	}
 	if (done) {
 		qsort(lat, done, sizeof(*lat), cmp_u64);
 		printf("    %d exits in %.1f s; exit -> exit record latency: p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.2f ms\n",
