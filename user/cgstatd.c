@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 #include <bpf/libbpf.h>
 #include <event2/event.h>
@@ -324,6 +325,15 @@ int main(int argc, char **argv)
 		return ret;
 	signal(SIGPIPE, SIG_IGN);
 	libbpf_set_print(print_libbpf);
+	{
+		/* One fd per client stream: take what the hard limit allows. */
+		struct rlimit rl;
+
+		if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < rl.rlim_max) {
+			rl.rlim_cur = rl.rlim_max;
+			setrlimit(RLIMIT_NOFILE, &rl);
+		}
+	}
 	LIST_INIT(&d.watched);
 	LIST_INIT(&d.event_clients);
 	d.start_mono_ns = clock_now(d.clk);

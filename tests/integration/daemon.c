@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -42,6 +43,8 @@ int th_daemon_start(struct th_daemon *d, const char *const *args)
 	if (d->pid < 0)
 		return -errno;
 	if (d->pid == 0) {
+		/* A test that dies must not leave its daemon (and programs) behind. */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		fd = open(d->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 		if (fd < 0 || dup2(fd, 2) < 0)
 			_exit(126);

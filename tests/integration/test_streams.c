@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -378,6 +379,84 @@ out:
 	th_daemon_cleanup(&dmn);
 }
 
+static int burn_forever(void *arg)
+{
+	for (;;)
+		th_burn_ns(1000 * MS);
+	return 0;
+}
+
+/* `cgstat watch` across a daemon restart: it says once that it lost the
+ * daemon, reconnects with backoff, and the totals it prints never go
+ * backwards (the counters are pinned); it exits 0 on the exit record. */
+static void test_watch_survives_restart(void)
+{
+	static const char *const args[] = { "--ttl", "100ms", NULL };
+	char cg[4096], rel[4200], line[16384], errbuf[4096] = "";
+	uint64_t last = 0, v, t_end;
+	int out[2], errp[2], n_before = 0, n_after = 0, backwards = 0, restarted = 0, st = -1;
+	pid_t burner, watcher;
+	FILE *f;
+
+	if (th_daemon_start(&dmn, args) || !ASSERT_OK(th_cgroup(NULL, "watch", cg, sizeof(cg)), "cgroup") ||
+	    !ASSERT_OK(pipe(out), "pipe") || !ASSERT_OK(pipe(errp), "pipe"))
+		goto out;
+	snprintf(rel, sizeof(rel), "%s", cg + strlen(th_mount));
+	burner = th_spawn(cg, burn_forever, NULL);
+	if (!ASSERT_GT(burner, 0, "burner"))
+		goto out;
+	watcher = fork();
+	if (watcher == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		dup2(out[1], 1);
+		dup2(errp[1], 2);
+		execl(getenv("CGSTAT") ? getenv("CGSTAT") : "build/cgstat", "cgstat", "--socket",
+		      dmn.sock, "--json", "watch", rel, "-i", "200ms", NULL);
+		_exit(127);
+	}
+	close(out[1]);
+	close(errp[1]);
+	fcntl(errp[0], F_SETFL, O_NONBLOCK);
+	f = fdopen(out[0], "r");
+	t_end = th_now_ns() + 20000 * MS;
+	while (f && fgets(line, sizeof(line), f) && th_now_ns() < t_end) {
+		if (client_json_get_u64(line, "cpu.usage_ns", &v))
+			continue;
+		if (v < last)
+			backwards++;
+		last = v;
+		if (!restarted && ++n_before == 3) {
+			/* Restart under the watcher. */
+			ASSERT_EQ(th_daemon_stop(&dmn), 0, "daemon stops");
+			usleep(300 * 1000);
+			if (!ASSERT_OK(th_daemon_start(&dmn, args), "daemon restarts"))
+				break;
+			restarted = 1;
+		} else if (restarted && ++n_after == 3) {
+			kill(burner, SIGKILL); /* the task ends: the watcher must exit 0 */
+		}
+		if (strstr(line, "\"type\":\"exit\""))
+			break;
+	}
+	if (f)
+		fclose(f);
+	waitpid(watcher, &st, 0);
+	th_wait(burner, NULL);
+	if (read(errp[0], errbuf, sizeof(errbuf) - 1) < 0)
+		errbuf[0] = 0;
+	close(errp[0]);
+	printf("    watch: %d records before, %d after the restart; stderr: %s", n_before, n_after,
+	       errbuf);
+	ASSERT_EQ(restarted, 1, "restarted");
+	ASSERT_GE(n_after, 3, "records after reconnecting");
+	ASSERT_EQ(backwards, 0, "totals never went backwards");
+	ASSERT_TRUE(strstr(errbuf, "reconnect") != NULL, "says it reconnects");
+	ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0, "watch exits 0 after the exit record");
+out:
+	th_daemon_stop(&dmn);
+	th_daemon_cleanup(&dmn);
+}
+
 int main(void)
 {
 	struct rlimit rl;
@@ -390,6 +469,7 @@ int main(void)
 	th_run("stream_ends_on_exit", test_stream_ends_on_exit);
 	th_run("events_stream", test_events_stream);
 	th_run("thousand_streams", test_thousand_streams);
+	th_run("watch_survives_restart", test_watch_survives_restart);
 	th_daemon_cleanup(&dmn);
 	return th_done();
 }
