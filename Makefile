@@ -133,7 +133,9 @@ run: deps all
 	$(OUTPUT)/cgstatd $(CGSTATD_FLAGS)
 
 asan:
-	$(Q)$(MAKE) OUTPUT=build/asan SANITIZE="-fsanitize=address,undefined -fno-omit-frame-pointer" CFLAGS="-O1 -g" test
+	$(Q)CGSTATD=build/asan/cgstatd CGSTAT=build/asan/cgstat $(MAKE) OUTPUT=build/asan \
+		SANITIZE="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
+		CFLAGS="-O1 -g" test
 
 valgrind: $(UNIT_BINS)
 	$(Q)for t in $(UNIT_BINS); do valgrind -q --error-exitcode=1 --leak-check=full $$t >/dev/null || exit 1; done; echo "valgrind: clean"

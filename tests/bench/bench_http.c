@@ -1,0 +1,697 @@
+/* Benchmarks of cgstatd's HTTP side, as ratios against baselines measured in
+ * the same run (the machines this runs on are noisy; nothing here asserts a
+ * timing, the exit status only says whether everything started, answered
+ * and was cleaned up):
+ *
+ *  1. Latency (median, p99) of a cached GET /v1/cgroups/{path} on one
+ *     keep-alive connection, next to a raw AF_UNIX ping-pong (100 bytes
+ *     written to an echo thread and read back), measured the same way and
+ *     interleaved block by block so both see the same noise.
+ *  2. Requests/s with 1, 8 and 64 concurrent keep-alive clients on that
+ *     route, with mean latency, the daemon's CPU (utime + stime) and the
+ *     cache fills per second during each.
+ *  3. GET /metrics latency on one connection with that cgroup attached,
+ *     interleaved with the same ping-pong baseline.
+ *
+ * The daemon runs with --ttl 1s on its own socket and pin path; it is
+ * stopped and its pins removed on every path, and afterwards the bench
+ * checks that none of its BPF programs or pinned objects is left. */
+#include <dirent.h>
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include "client.h"
+#include "../integration/daemon.h"
+#include "harness.h"
+
+#define MS 1000000ULL
+#define LAT_WARMUP 1000
+#define LAT_N 20000
+#define LAT_BLOCK 1000
+#define METRICS_WARMUP 200
+#define METRICS_N 5000
+#define METRICS_BLOCK 500
+#define LOAD_NS (3000 * MS)
+#define PING_BYTES 100
+#define MAX_IDS 64
+
+static struct th_daemon dmn;
+static volatile sig_atomic_t stopping;
+static int failed;
+
+#define FAIL(...)                                                                                \
+	do {                                                                                     \
+		fprintf(stderr, "bench_http: " __VA_ARGS__);                                     \
+		fputc('\n', stderr);                                                             \
+		failed = 1;                                                                      \
+	} while (0)
+
+static void on_signal(int sig)
+{
+	stopping = 1;
+}
+
+/* ---- statistics -------------------------------------------------------- */
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+struct lat_stats {
+	size_t n;
+	double median_us, p99_us, mean_us;
+};
+
+/* Sorts v. p99 is the nearest rank. */
+static struct lat_stats lat_stats(uint64_t *v, size_t n)
+{
+	struct lat_stats s = { .n = n };
+	uint64_t sum = 0;
+
+	if (!n)
+		return s;
+	qsort(v, n, sizeof(*v), cmp_u64);
+	for (size_t i = 0; i < n; i++)
+		sum += v[i];
+	s.median_us = (n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2) / 1e3;
+	s.p99_us = v[(n * 99 + 99) / 100 - 1] / 1e3;
+	s.mean_us = sum / 1e3 / n;
+	return s;
+}
+
+static double div_or0(double a, double b)
+{
+	return b != 0 ? a / b : 0;
+}
+
+/* ---- the baseline: AF_UNIX ping-pong with an echo thread ---------------- */
+
+static void *echo_thread(void *arg)
+{
+	int fd = *(int *)arg;
+	char buf[4096];
+
+	for (;;) {
+		ssize_t n = read(fd, buf, sizeof(buf)), off = 0;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		while (off < n) {
+			ssize_t w = write(fd, buf + off, n - off);
+
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w <= 0)
+				return NULL;
+			off += w;
+		}
+	}
+	return NULL;
+}
+
+/* One round trip: write PING_BYTES, read them back. 0 or -errno. */
+static int ping(void *arg)
+{
+	int fd = *(int *)arg;
+	char buf[PING_BYTES];
+	size_t got = 0;
+
+	memset(buf, 'p', sizeof(buf));
+	if (write(fd, buf, sizeof(buf)) != (ssize_t)sizeof(buf))
+		return -EIO;
+	while (got < sizeof(buf)) {
+		ssize_t n = read(fd, buf + got, sizeof(buf) - got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n ? -errno : -ECONNRESET;
+		got += n;
+	}
+	return 0;
+}
+
+/* ---- HTTP on a keep-alive connection ---------------------------------- */
+
+/* Raw keep-alive request on an open connection: the HTTP status, or -errno.
+ * The body is returned when ret_body is not NULL, else freed. */
+static int request_on(struct client_conn *c, const char *method, const char *tgt, char **ret_body,
+		      size_t *ret_len)
+{
+	char req[4400], *body = NULL;
+	size_t len = 0;
+	int n, fd = c->fd;
+
+	n = snprintf(req, sizeof(req), "%s %s HTTP/1.1\r\nHost: localhost\r\n\r\n", method, tgt);
+	if (n < 0 || n >= (int)sizeof(req))
+		return -ENAMETOOLONG;
+	if (write(fd, req, n) != n)
+		return -EIO;
+	client_conn_init(c, fd, NULL);
+	n = client_read_head(c);
+	if (n)
+		return n;
+	n = client_read_body(c, &body, &len);
+	if (n) {
+		free(body);
+		return n;
+	}
+	if (ret_body)
+		*ret_body = body;
+	else
+		free(body);
+	if (ret_len)
+		*ret_len = len;
+	return c->status;
+}
+
+struct http_op {
+	struct client_conn *c;
+	const char *target;
+	const char *expect; /* a substring every good body has */
+	size_t last_len;
+	long bad;
+};
+
+/* One GET; a wrong status or body counts as bad, a broken connection fails. */
+static int http_get(void *arg)
+{
+	struct http_op *op = arg;
+	char *body = NULL;
+	int st = request_on(op->c, "GET", op->target, &body, &op->last_len);
+
+	if (st < 0)
+		return st;
+	if (st != 200 || !body || !strstr(body, op->expect))
+		op->bad++;
+	free(body);
+	return 0;
+}
+
+static int conn_open(struct client_conn **ret)
+{
+	struct client_conn *c = calloc(1, sizeof(*c));
+	int fd, err;
+
+	if (!c)
+		return -ENOMEM;
+	err = client_connect(dmn.sock, &fd);
+	if (err) {
+		free(c);
+		return err;
+	}
+	client_conn_init(c, fd, NULL);
+	*ret = c;
+	return 0;
+}
+
+static void conn_free(struct client_conn *c)
+{
+	if (c) {
+		client_conn_close(c);
+		free(c);
+	}
+}
+
+/* ---- interleaved latency measurement ----------------------------------- */
+
+typedef int (*op_fn)(void *arg);
+
+/* warm runs of each, then n timed runs of each, alternating in blocks of
+ * `block` (A block, B block, ...) so both see the same noise. */
+static int measure_pair(op_fn a, void *aa, op_fn b, void *ba, int warm, int n, int block,
+			uint64_t *sa, uint64_t *sb)
+{
+	int err;
+
+	for (int i = 0; i < warm && !stopping; i++)
+		if ((err = a(aa)) || (err = b(ba)))
+			return err;
+	for (int done = 0; done < n;) {
+		int m = n - done < block ? n - done : block;
+
+		if (stopping)
+			return -EINTR;
+		for (int i = 0; i < m; i++) {
+			uint64_t t0 = th_now_ns();
+
+			if ((err = a(aa)))
+				return err;
+			sa[done + i] = th_now_ns() - t0;
+		}
+		for (int i = 0; i < m; i++) {
+			uint64_t t0 = th_now_ns();
+
+			if ((err = b(ba)))
+				return err;
+			sb[done + i] = th_now_ns() - t0;
+		}
+		done += m;
+	}
+	return 0;
+}
+
+struct health {
+	uint64_t fills, hits, misses;
+};
+
+static int health(struct health *h)
+{
+	struct client_response r = { 0 };
+	int err = th_get(&dmn, "GET", "/v1/health", &r);
+
+	if (!err && r.status != 200)
+		err = -EPROTO;
+	if (!err) {
+		h->fills = th_json_u64(r.body, "cache.fills");
+		h->hits = th_json_u64(r.body, "cache.hits");
+		h->misses = th_json_u64(r.body, "cache.misses");
+	}
+	client_response_free(&r);
+	return err;
+}
+
+static void print_lat(const char *label, const struct lat_stats *s)
+{
+	printf("  %-34s median %8.1f us   p99 %8.1f us   mean %8.1f us   (n=%zu)\n", label,
+	       s->median_us, s->p99_us, s->mean_us, s->n);
+}
+
+/* ---- 1. single-connection latency -------------------------------------- */
+
+static void bench_latency(const char *target, int echo_fd, double *ret_ping_median_us,
+			  double *ret_ping_mean_us)
+{
+	uint64_t *sh = calloc(LAT_N, sizeof(*sh)), *sp = calloc(LAT_N, sizeof(*sp));
+	struct http_op op = { .target = target, .expect = "\"usage_ns\":" };
+	struct health h0 = { 0 }, h1 = { 0 };
+	struct lat_stats ls_h, ls_p;
+	int err;
+
+	printf("\n1. Latency on one keep-alive connection: GET %s (--ttl 1s)\n", target);
+	printf("   vs AF_UNIX ping-pong (%d bytes to an echo thread and back);\n", PING_BYTES);
+	printf("   %d warm-up + %d timed each, interleaved in blocks of %d\n", LAT_WARMUP, LAT_N,
+	       LAT_BLOCK);
+	if (!sh || !sp || (err = conn_open(&op.c))) {
+		FAIL("latency: cannot connect to %s", dmn.sock);
+		goto out;
+	}
+	health(&h0);
+	err = measure_pair(http_get, &op, ping, &echo_fd, LAT_WARMUP, LAT_N, LAT_BLOCK, sh, sp);
+	health(&h1);
+	if (err) {
+		FAIL("latency: request failed: %s", strerror(-err));
+		goto out;
+	}
+	ls_h = lat_stats(sh, LAT_N);
+	ls_p = lat_stats(sp, LAT_N);
+	print_lat("GET /v1/cgroups/{path}:", &ls_h);
+	print_lat("AF_UNIX ping-pong (baseline):", &ls_p);
+	printf("  ratio GET / ping-pong:             median %.2fx   p99 %.2fx   mean %.2fx\n",
+	       div_or0(ls_h.median_us, ls_p.median_us), div_or0(ls_h.p99_us, ls_p.p99_us),
+	       div_or0(ls_h.mean_us, ls_p.mean_us));
+	printf("  response body %zu bytes; bad responses %ld; cache during the run: %llu fills, "
+	       "%llu hits, %llu misses\n",
+	       op.last_len, op.bad, (unsigned long long)(h1.fills - h0.fills),
+	       (unsigned long long)(h1.hits - h0.hits), (unsigned long long)(h1.misses - h0.misses));
+	if (op.bad)
+		FAIL("latency: %ld bad responses", op.bad);
+	*ret_ping_median_us = ls_p.median_us;
+	*ret_ping_mean_us = ls_p.mean_us;
+out:
+	conn_free(op.c);
+	free(sh);
+	free(sp);
+}
+
+/* ---- 2. concurrent keep-alive clients ---------------------------------- */
+
+struct load {
+	const char *target;
+	pthread_barrier_t *start;
+	const uint64_t *until;
+	struct client_conn *c;
+	long requests, bad;
+	uint64_t lat_ns;
+	int err;
+};
+
+static void *load_client(void *arg)
+{
+	struct load *l = arg;
+	struct http_op op = { .c = l->c, .target = l->target, .expect = "\"usage_ns\":" };
+	uint64_t until;
+
+	pthread_barrier_wait(l->start);
+	until = *l->until;
+	while (!stopping) {
+		uint64_t t0 = th_now_ns(), t1;
+		int err;
+
+		if (t0 >= until)
+			break;
+		err = http_get(&op);
+		t1 = th_now_ns();
+		if (err) {
+			l->err = err;
+			break;
+		}
+		l->requests++;
+		l->lat_ns += t1 - t0;
+	}
+	l->bad = op.bad;
+	return NULL;
+}
+
+static uint64_t self_cpu_ns(void)
+{
+	struct rusage ru;
+
+	if (getrusage(RUSAGE_SELF, &ru))
+		return 0;
+	return (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000000ULL +
+	       (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000ULL;
+}
+
+static void bench_concurrent(const char *target, double ping_mean_us)
+{
+	static const int counts[] = { 1, 8, 64 };
+	double rps1 = 0;
+
+	printf("\n2. Concurrent keep-alive clients, %.0f s each, GET %s\n", LOAD_NS / 1e9, target);
+	printf("   (%ld CPUs; the clients run on the same machine as the daemon)\n",
+	       sysconf(_SC_NPROCESSORS_ONLN));
+	printf("  %7s %10s %9s %10s %11s %12s %9s %7s %5s\n", "clients", "req/s", "vs 1", "mean us",
+	       "daemon CPU", "daemon us/req", "client CPU", "fills/s", "bad");
+	for (size_t k = 0; k < sizeof(counts) / sizeof(counts[0]) && !stopping; k++) {
+		int n = counts[k], started = 0, err = 0;
+		struct load *loads = calloc(n, sizeof(*loads));
+		pthread_t *th = calloc(n, sizeof(*th));
+		pthread_barrier_t bar;
+		uint64_t until = 0, t0, t1, d0, d1, s0, s1, lat = 0;
+		struct health h0 = { 0 }, h1 = { 0 };
+		long total = 0, bad = 0;
+		double secs, rps;
+
+		if (!loads || !th) {
+			FAIL("concurrent: out of memory");
+			free(loads);
+			free(th);
+			return;
+		}
+		for (int i = 0; i < n; i++) {
+			loads[i] = (struct load){ .target = target, .until = &until };
+			if ((err = conn_open(&loads[i].c)))
+				break;
+		}
+		if (err) {
+			FAIL("concurrent: %d clients: connect: %s", n, strerror(-err));
+			goto next;
+		}
+		pthread_barrier_init(&bar, NULL, n + 1);
+		for (int i = 0; i < n; i++) {
+			loads[i].start = &bar;
+			if (pthread_create(&th[i], NULL, load_client, &loads[i]))
+				break;
+			started++;
+		}
+		if (started < n) {
+			/* Cannot happen in practice; never leave a thread at the barrier. */
+			FAIL("concurrent: %d clients: pthread_create failed", n);
+			stopping = 1;
+			for (int i = started; i < n; i++)
+				pthread_barrier_wait(&bar);
+		}
+		if (health(&h0))
+			FAIL("concurrent: health failed");
+		d0 = th_proc_cpu_ns(dmn.pid);
+		s0 = self_cpu_ns();
+		t0 = th_now_ns();
+		until = t0 + LOAD_NS;
+		pthread_barrier_wait(&bar);
+		for (int i = 0; i < started; i++)
+			pthread_join(th[i], NULL);
+		t1 = th_now_ns();
+		d1 = th_proc_cpu_ns(dmn.pid);
+		s1 = self_cpu_ns();
+		if (health(&h1))
+			FAIL("concurrent: health failed");
+		pthread_barrier_destroy(&bar);
+		for (int i = 0; i < started; i++) {
+			total += loads[i].requests;
+			bad += loads[i].bad;
+			lat += loads[i].lat_ns;
+			if (loads[i].err && !err)
+				err = loads[i].err;
+		}
+		secs = (t1 - t0) / 1e9;
+		rps = total / secs;
+		if (n == 1)
+			rps1 = rps;
+		printf("  %7d %10.0f %8.2fx %10.1f %10.0f%% %12.1f %9.0f%% %7.2f %5ld\n", n, rps,
+		       div_or0(rps, rps1), div_or0(lat / 1e3, total), 100.0 * (d1 - d0) / 1e9 / secs,
+		       div_or0((d1 - d0) / 1e3, total), 100.0 * (s1 - s0) / 1e9 / secs,
+		       (h1.fills - h0.fills) / secs, bad);
+		if (err)
+			FAIL("concurrent: %d clients: a request failed: %s", n, strerror(-err));
+		if (bad)
+			FAIL("concurrent: %d clients: %ld bad responses", n, bad);
+next:
+		for (int i = 0; i < n; i++)
+			conn_free(loads[i].c);
+		free(loads);
+		free(th);
+	}
+	if (rps1 > 0 && ping_mean_us > 0)
+		printf("  1 client req/s vs ping-pong round trips/s (1e6 / its mean %.1f us): %.2fx\n",
+		       ping_mean_us, rps1 / (1e6 / ping_mean_us));
+	printf("  (fills/s bound with --ttl 1s: 1.00 + 1 per run)\n");
+}
+
+/* ---- 3. /metrics -------------------------------------------------------- */
+
+static void bench_metrics(const char *rel, int echo_fd)
+{
+	uint64_t *sm = calloc(METRICS_N, sizeof(*sm)), *sp = calloc(METRICS_N, sizeof(*sp));
+	struct http_op op = { .target = "/metrics", .expect = "cgstat_cpu_usage_seconds_total" };
+	char tgt[4400];
+	struct lat_stats ls_m, ls_p;
+	int st, err;
+
+	printf("\n3. GET /metrics on one keep-alive connection, 1 cgroup attached\n");
+	printf("   %d warm-up + %d timed, interleaved with the ping-pong in blocks of %d\n",
+	       METRICS_WARMUP, METRICS_N, METRICS_BLOCK);
+	if (!sm || !sp || (err = conn_open(&op.c))) {
+		FAIL("metrics: cannot connect");
+		goto out;
+	}
+	snprintf(tgt, sizeof(tgt), "/v1/cgroups%s", rel);
+	st = request_on(op.c, "PUT", tgt, NULL, NULL);
+	if (st != 200 && st != 201) {
+		FAIL("metrics: PUT %s: %d", tgt, st);
+		goto out;
+	}
+	err = measure_pair(http_get, &op, ping, &echo_fd, METRICS_WARMUP, METRICS_N, METRICS_BLOCK,
+			   sm, sp);
+	if (err) {
+		FAIL("metrics: request failed: %s", strerror(-err));
+		goto out;
+	}
+	ls_m = lat_stats(sm, METRICS_N);
+	ls_p = lat_stats(sp, METRICS_N);
+	print_lat("GET /metrics:", &ls_m);
+	print_lat("AF_UNIX ping-pong (baseline):", &ls_p);
+	printf("  ratio /metrics / ping-pong:        median %.2fx   p99 %.2fx\n",
+	       div_or0(ls_m.median_us, ls_p.median_us), div_or0(ls_m.p99_us, ls_p.p99_us));
+	printf("  response body %zu bytes; bad responses %ld\n", op.last_len, op.bad);
+	if (op.bad)
+		FAIL("metrics: %ld bad responses", op.bad);
+out:
+	conn_free(op.c);
+	free(sm);
+	free(sp);
+}
+
+/* ---- cleanup checks ----------------------------------------------------- */
+
+/* Program ids a process holds fds for (programs and links name them). */
+static size_t proc_prog_ids(pid_t pid, uint32_t *ids, size_t max)
+{
+	char dir[64];
+	DIR *d;
+	struct dirent *de;
+	size_t n = 0;
+
+	snprintf(dir, sizeof(dir), "/proc/%d/fdinfo", pid);
+	d = opendir(dir);
+	if (!d)
+		return 0;
+	while ((de = readdir(d))) {
+		char path[400], line[256];
+		FILE *f;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		f = fopen(path, "re");
+		if (!f)
+			continue;
+		while (fgets(line, sizeof(line), f)) {
+			unsigned id;
+			bool dup = false;
+
+			if (sscanf(line, "prog_id: %u", &id) != 1)
+				continue;
+			for (size_t i = 0; i < n; i++)
+				dup |= ids[i] == id;
+			if (!dup && n < max)
+				ids[n++] = id;
+		}
+		fclose(f);
+	}
+	closedir(d);
+	return n;
+}
+
+/* Programs are freed after an RCU grace period: poll for a while. */
+static size_t progs_alive(const uint32_t *ids, size_t n)
+{
+	size_t alive = 0;
+
+	for (int tries = 0; tries < 50; tries++) {
+		alive = 0;
+		for (size_t i = 0; i < n; i++) {
+			int fd = bpf_prog_get_fd_by_id(ids[i]);
+
+			if (fd >= 0) {
+				alive++;
+				close(fd);
+			}
+		}
+		if (!alive)
+			break;
+		usleep(100 * 1000);
+	}
+	return alive;
+}
+
+/* Our pins under /sys/fs/bpf: cgstat-test-<our pid>-*. */
+static int own_pins_left(void)
+{
+	char prefix[64];
+	DIR *d = opendir("/sys/fs/bpf");
+	struct dirent *de;
+	int n = 0;
+
+	if (!d)
+		return 0;
+	snprintf(prefix, sizeof(prefix), "cgstat-test-%d-", getpid());
+	while ((de = readdir(d)))
+		if (!strncmp(de->d_name, prefix, strlen(prefix))) {
+			fprintf(stderr, "bench_http: left behind: /sys/fs/bpf/%s\n", de->d_name);
+			n++;
+		}
+	closedir(d);
+	return n;
+}
+
+int main(int argc, char **argv)
+{
+	static const char *const args[] = { "--ttl", "1s", NULL };
+	uint32_t ids[MAX_IDS];
+	size_t n_ids = 0, alive;
+	char cg[4096], target[4400], pin[256] = "";
+	const char *rel;
+	struct rlimit rl;
+	struct sigaction sa = { .sa_handler = on_signal };
+	double ping_median_us = 0, ping_mean_us = 0;
+	int sp[2] = { -1, -1 }, err, pins;
+	pthread_t echo;
+	bool echo_started = false;
+	uint64_t t_start = th_now_ns();
+
+	th_init("bench_http");
+	signal(SIGPIPE, SIG_IGN);
+	/* After th_init: a signal stops the measurements and goes through the
+	 * normal cleanup below (daemon stopped, pins removed). */
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+
+	printf("bench_http: cgstatd over HTTP/1.1 on a unix socket\n");
+	err = th_cgroup(NULL, "bench", cg, sizeof(cg));
+	if (err) {
+		fprintf(stderr, "bench_http: cannot create a cgroup: %s\n", strerror(-err));
+		return 1;
+	}
+	rel = cg + strlen(th_mount);
+	snprintf(target, sizeof(target), "/v1/cgroups%s", rel);
+	err = th_daemon_start(&dmn, args);
+	snprintf(pin, sizeof(pin), "%s", dmn.pin);
+	if (err) {
+		fprintf(stderr, "bench_http: cgstatd did not start: %s (log %s)\n", strerror(-err),
+			dmn.log);
+		failed = 1;
+		goto out;
+	}
+	n_ids = proc_prog_ids(dmn.pid, ids, MAX_IDS);
+	printf("cgstatd pid %d, --ttl 1s, %zu BPF programs, cgroup %s\n", dmn.pid, n_ids, rel);
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) ||
+	    pthread_create(&echo, NULL, echo_thread, &sp[1])) {
+		FAIL("cannot start the echo thread");
+		goto out;
+	}
+	echo_started = true;
+
+	bench_latency(target, sp[0], &ping_median_us, &ping_mean_us);
+	if (!stopping)
+		bench_concurrent(target, ping_mean_us);
+	if (!stopping)
+		bench_metrics(rel, sp[0]);
+	if (stopping)
+		FAIL("interrupted");
+
+out:
+	if (echo_started) {
+		shutdown(sp[0], SHUT_RDWR);
+		pthread_join(echo, NULL);
+	}
+	if (sp[0] >= 0)
+		close(sp[0]);
+	if (sp[1] >= 0)
+		close(sp[1]);
+	if (dmn.pid > 0) {
+		err = th_daemon_stop(&dmn);
+		if (err)
+			FAIL("cgstatd exited with status %d on SIGTERM", err);
+	}
+	th_daemon_cleanup(&dmn);
+	alive = progs_alive(ids, n_ids);
+	pins = own_pins_left();
+	if (pin[0] && !access(pin, F_OK))
+		pins++;
+	printf("\ncleanup: daemon stopped; %zu of its %zu BPF programs left, %d pinned objects "
+	       "left under /sys/fs/bpf/cgstat-test-%d-*\n",
+	       alive, n_ids, pins, getpid());
+	if (alive || pins)
+		FAIL("BPF objects left behind");
+	printf("bench_http: %s in %.1f s\n", failed ? "FAILED" : "done", (th_now_ns() - t_start) / 1e9);
+	return failed;
+}
