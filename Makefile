@@ -26,9 +26,9 @@ endif
 
 SANITIZE ?=
 CFLAGS ?= -O2 -g
-CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Werror=undef -Wshadow -Wno-unused-parameter \
+override CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Werror=undef -Wshadow -Wno-unused-parameter \
 	  -D_GNU_SOURCE -I$(OUTPUT) -Ibpf -Iuser -Icgroup $(SANITIZE)
-LDFLAGS += $(SANITIZE)
+override LDFLAGS += $(SANITIZE)
 LIBS := -lbpf -lelf -lz -levent -lm
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Werror=undef -Ivmlinux/$(ARCH) -Ibpf
 

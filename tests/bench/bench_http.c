@@ -394,7 +394,7 @@ static void bench_concurrent(const char *target, double ping_mean_us)
 	printf("\n2. Concurrent keep-alive clients, %.0f s each, GET %s\n", LOAD_NS / 1e9, target);
 	printf("   (%ld CPUs; the clients run on the same machine as the daemon)\n",
 	       sysconf(_SC_NPROCESSORS_ONLN));
-	printf("  %7s %10s %9s %10s %11s %12s %9s %7s %5s\n", "clients", "req/s", "vs 1", "mean us",
+	printf("  %7s %10s %9s %10s %11s %13s %10s %7s %5s\n", "clients", "req/s", "vs 1", "mean us",
 	       "daemon CPU", "daemon us/req", "client CPU", "fills/s", "bad");
 	for (size_t k = 0; k < sizeof(counts) / sizeof(counts[0]) && !stopping; k++) {
 		int n = counts[k], started = 0, err = 0;
@@ -457,11 +457,13 @@ static void bench_concurrent(const char *target, double ping_mean_us)
 			if (loads[i].err && !err)
 				err = loads[i].err;
 		}
+		if (stopping)
+			goto next; /* a partial run: nothing to print */
 		secs = (t1 - t0) / 1e9;
 		rps = total / secs;
 		if (n == 1)
 			rps1 = rps;
-		printf("  %7d %10.0f %8.2fx %10.1f %10.0f%% %12.1f %9.0f%% %7.2f %5ld\n", n, rps,
+		printf("  %7d %10.0f %8.2fx %10.1f %10.0f%% %13.1f %9.0f%% %7.2f %5ld\n", n, rps,
 		       div_or0(rps, rps1), div_or0(lat / 1e3, total), 100.0 * (d1 - d0) / 1e9 / secs,
 		       div_or0((d1 - d0) / 1e3, total), 100.0 * (s1 - s0) / 1e9 / secs,
 		       (h1.fills - h0.fills) / secs, bad);
@@ -478,7 +480,7 @@ next:
 	if (rps1 > 0 && ping_mean_us > 0)
 		printf("  1 client req/s vs ping-pong round trips/s (1e6 / its mean %.1f us): %.2fx\n",
 		       ping_mean_us, rps1 / (1e6 / ping_mean_us));
-	printf("  (fills/s bound with --ttl 1s: 1.00 + 1 per run)\n");
+	printf("  (fills/s: at most 1 per TTL, i.e. 1.00/s with --ttl 1s, plus at most 1 per run)\n");
 }
 
 /* ---- 3. /metrics -------------------------------------------------------- */
@@ -645,8 +647,8 @@ int main(int argc, char **argv)
 	err = th_daemon_start(&dmn, args);
 	snprintf(pin, sizeof(pin), "%s", dmn.pin);
 	if (err) {
-		fprintf(stderr, "bench_http: cgstatd did not start: %s (log %s)\n", strerror(-err),
-			dmn.log);
+		fprintf(stderr, "bench_http: cgstatd did not start: %s (CGSTAT_TEST_VERBOSE=1 shows its log)\n",
+			strerror(-err));
 		failed = 1;
 		goto out;
 	}

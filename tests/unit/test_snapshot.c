@@ -1,0 +1,535 @@
+// SPDX-License-Identifier: GPL-2.0
+/* snapshot_build: subtree totals from a pre-order walk plus in-flight slices. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "snapshot.h"
+
+#define NCOUNTERS (sizeof(struct cgs_counters) / sizeof(__u64))
+
+static __u64 *cnt(struct cgs_counters *c)
+{
+	return (__u64 *)c;
+}
+
+static const __u64 *ccnt(const struct cgs_counters *c)
+{
+	return (const __u64 *)c;
+}
+
+/* Every counter of e gets a distinct value: base * (k + 1) for counter k. */
+static void fill_counters(struct cgs_entry *e, __u64 base)
+{
+	size_t k;
+
+	for (k = 0; k < NCOUNTERS; k++)
+		cnt(&e->c)[k] = base * (k + 1);
+}
+
+static void set_entry(struct cgs_entry *e, __u64 id, __u32 level, __u64 base)
+{
+	memset(e, 0, sizeof(*e));
+	e->id = id;
+	e->level = level;
+	e->has_stats = 1;
+	fill_counters(e, base);
+}
+
+static void assert_sorted_unique(const struct snapshot *s)
+{
+	size_t i;
+
+	for (i = 1; i < s->n; i++)
+		assert_true(s->v[i - 1].id < s->v[i].id);
+}
+
+/* Every counter of id's total is mult * (k + 1), plus extra_cpu on cpu_ns. */
+static void assert_total(const struct snapshot *s, __u64 id, __u64 mult, __u64 extra_cpu)
+{
+	const struct cg_sample *c = snapshot_find(s, id);
+	size_t k;
+
+	assert_non_null(c);
+	assert_int_equal(c->id, id);
+	for (k = 0; k < NCOUNTERS; k++) {
+		__u64 want = mult * (k + 1) + (k == 0 ? extra_cpu : 0);
+
+		if (ccnt(&c->total)[k] != want)
+			fail_msg("id %llu counter %zu: got %llu want %llu", (unsigned long long)id, k,
+				 (unsigned long long)ccnt(&c->total)[k], (unsigned long long)want);
+	}
+}
+
+/* Ids chosen so that id order differs from walk order. */
+enum { ROOT = 50, A = 7, B = 99, C = 3, D = 60 };
+
+/*
+ * root(0)
+ *   a(1)
+ *     b(2)
+ *     c(2)
+ *   d(1)
+ */
+static size_t small_tree(struct cgs_entry *e, __u32 base_level)
+{
+	set_entry(&e[0], ROOT, base_level + 0, 1);
+	set_entry(&e[1], A, base_level + 1, 10);
+	set_entry(&e[2], B, base_level + 2, 100);
+	set_entry(&e[3], C, base_level + 2, 1000);
+	set_entry(&e[4], D, base_level + 1, 10000);
+	return 5;
+}
+
+static void check_small_tree(const struct snapshot *s)
+{
+	assert_int_equal(s->n, 5);
+	assert_sorted_unique(s);
+	assert_total(s, ROOT, 11111, 0);
+	assert_total(s, A, 1110, 0);
+	assert_total(s, B, 100, 0);
+	assert_total(s, C, 1000, 0);
+	assert_total(s, D, 10000, 0);
+}
+
+static void test_counters_add(void **state)
+{
+	struct cgs_counters a, b;
+	size_t k;
+
+	for (k = 0; k < NCOUNTERS; k++) {
+		cnt(&a)[k] = k;
+		cnt(&b)[k] = 1000 * k + 1;
+	}
+	counters_add(&a, &b);
+	for (k = 0; k < NCOUNTERS; k++) {
+		assert_int_equal(cnt(&a)[k], 1001 * k + 1);
+		assert_int_equal(cnt(&b)[k], 1000 * k + 1);
+	}
+	/* runq_hist is part of it, last bucket included. */
+	assert_int_equal(a.runq_hist[CGS_RUNQ_SLOTS - 1],
+			 1001 * (NCOUNTERS - 1) + 1);
+}
+
+static void test_subtree_sums(void **state)
+{
+	struct snapshot s = { 0 };
+	struct cgs_entry e[5];
+	const struct cg_sample *c;
+	size_t n = small_tree(e, 0);
+
+	assert_int_equal(snapshot_build(&s, e, n, NULL, 0), 0);
+	check_small_tree(&s);
+	/* Spot checks by field name, runq_hist buckets included. */
+	c = snapshot_find(&s, ROOT);
+	assert_int_equal(c->total.cpu_ns, 11111);
+	assert_int_equal(c->total.oom_kills, 11111 * 11);
+	assert_int_equal(c->total.runq_hist[0], 11111 * 12);
+	assert_int_equal(c->total.runq_hist[CGS_RUNQ_SLOTS - 1], 11111 * NCOUNTERS);
+	assert_int_equal(c->level, 0);
+	c = snapshot_find(&s, A);
+	assert_int_equal(c->total.runq_hist[5], 1110 * 17);
+	assert_int_equal(c->level, 1);
+	assert_int_equal(snapshot_find(&s, C)->level, 2);
+	/* The input is not modified. */
+	assert_int_equal(e[0].c.cpu_ns, 1);
+	assert_int_equal(e[1].c.cpu_ns, 10);
+	snapshot_free(&s);
+	assert_null(s.v);
+	assert_int_equal(s.n, 0);
+}
+
+static void test_has_stats_copied(void **state)
+{
+	struct snapshot s = { 0 };
+	struct cgs_entry e[5];
+	size_t n = small_tree(e, 0);
+
+	e[2].has_stats = 0;
+	memset(&e[2].c, 0, sizeof(e[2].c));
+	assert_int_equal(snapshot_build(&s, e, n, NULL, 0), 0);
+	assert_int_equal(snapshot_find(&s, B)->has_stats, 0);
+	assert_int_equal(snapshot_find(&s, C)->has_stats, 1);
+	assert_total(&s, B, 0, 0);
+	assert_total(&s, A, 1010, 0);
+	assert_total(&s, ROOT, 11011, 0);
+	snapshot_free(&s);
+}
+
+/* A walk of a subtree starts at the subtree's level. */
+static void test_subtree_walk_nonzero_level(void **state)
+{
+	struct snapshot s = { 0 };
+	struct cgs_entry e[5];
+	size_t n = small_tree(e, 7);
+
+	assert_int_equal(snapshot_build(&s, e, n, NULL, 0), 0);
+	check_small_tree(&s);
+	assert_int_equal(snapshot_find(&s, ROOT)->level, 7);
+	assert_int_equal(snapshot_find(&s, B)->level, 9);
+	snapshot_free(&s);
+}
+
+/* A subtree walk may go 255 levels below its start. */
+static void test_subtree_walk_deep_below_start(void **state)
+{
+	struct snapshot s = { 0 };
+	struct cgs_entry e[256];
+	size_t i;
+
+	for (i = 0; i < 256; i++)
+		set_entry(&e[i], 1000 + i, (__u32)(3 + i), 1);
+	assert_int_equal(snapshot_build(&s, e, 256, NULL, 0), 0);
+	assert_int_equal(s.n, 256);
+	for (i = 0; i < 256; i++)
+		assert_total(&s, 1000 + i, 256 - i, 0);
+	snapshot_free(&s);
+}
+
+static void test_inflight(void **state)
+{
+	struct snapshot s = { 0 };
+	struct cgs_entry e[5];
+	/* Unsorted, c on three CPUs, a on one, an unknown cgroup, the root. */
+	const struct cgs_inflight inf[] = {
+		{ .cgid = C, .cpu_ns = 5 },      { .cgid = 12345, .cpu_ns = 1000000 },
+		{ .cgid = A, .cpu_ns = 13 },     { .cgid = C, .cpu_ns = 7 },
+		{ .cgid = ROOT, .cpu_ns = 17 },  { .cgid = C, .cpu_ns = 11 },
+	};
+	const size_t ninf = sizeof(inf) / sizeof(inf[0]);
+	size_t n = small_tree(e, 0);
+
+	assert_int_equal(snapshot_build(&s, e, n, inf, ninf), 0);
+	assert_int_equal(s.n, 5);
+	/* c: 5 + 7 + 11; a: c's + 13; root: a's + 17; the unknown one nowhere. */
+	assert_total(&s, C, 1000, 23);
+	assert_total(&s, B, 100, 0);
+	assert_total(&s, A, 1110, 36);
+	assert_total(&s, D, 10000, 0);
+	assert_total(&s, ROOT, 11111, 53);
+	assert_null(snapshot_find(&s, 12345));
+
+	assert_true(snapshot_running(&s, C));
+	assert_true(snapshot_running(&s, A));
+	assert_true(snapshot_running(&s, ROOT));
+	assert_false(snapshot_running(&s, B));
+	assert_false(snapshot_running(&s, D));
+	assert_false(snapshot_running(&s, 0));
+	assert_false(snapshot_running(&s, UINT64_MAX));
+	assert_int_equal(s.ninflight, ninf);
+	snapshot_free(&s);
+}
+
+/* Slices of one cgroup at both ends of the sorted in-flight list. */
+static void test_inflight_duplicates_at_ends(void **state)
+{
+	struct snapshot s = { 0 };
+	struct cgs_entry e[3];
+	const struct cgs_inflight inf[] = {
+		{ .cgid = 900, .cpu_ns = 1 }, { .cgid = 1, .cpu_ns = 2 },  { .cgid = 900, .cpu_ns = 4 },
+		{ .cgid = 1, .cpu_ns = 8 },   { .cgid = 1, .cpu_ns = 16 }, { .cgid = 900, .cpu_ns = 32 },
+		{ .cgid = 1, .cpu_ns = 64 },
+	};
+
+	set_entry(&e[0], 500, 0, 0);
+	set_entry(&e[1], 1, 1, 0);
+	set_entry(&e[2], 900, 1, 0);
+	assert_int_equal(snapshot_build(&s, e, 3, inf, 7), 0);
+	assert_int_equal(snapshot_find(&s, 1)->total.cpu_ns, 2 + 8 + 16 + 64);
+	assert_int_equal(snapshot_find(&s, 900)->total.cpu_ns, 1 + 4 + 32);
+	assert_int_equal(snapshot_find(&s, 500)->total.cpu_ns, 127);
+	/* Only cpu_ns is touched. */
+	assert_int_equal(snapshot_find(&s, 500)->total.user_ns, 0);
+	snapshot_free(&s);
+}
+
+static void test_find(void **state)
+{
+	struct snapshot s = { 0 };
+	struct cgs_entry e[5];
+	size_t n = small_tree(e, 0);
+
+	/* Empty, never built. */
+	assert_null(snapshot_find(&s, ROOT));
+	assert_null(snapshot_find(&s, 0));
+	assert_false(snapshot_running(&s, ROOT));
+
+	/* Built from an empty walk. */
+	assert_int_equal(snapshot_build(&s, NULL, 0, NULL, 0), 0);
+	assert_int_equal(s.n, 0);
+	assert_null(snapshot_find(&s, ROOT));
+	assert_false(snapshot_running(&s, ROOT));
+
+	assert_int_equal(snapshot_build(&s, e, n, NULL, 0), 0);
+	assert_int_equal(snapshot_find(&s, ROOT)->id, ROOT);
+	assert_int_equal(snapshot_find(&s, A)->id, A);
+	assert_int_equal(snapshot_find(&s, B)->id, B);
+	assert_int_equal(snapshot_find(&s, C)->id, C);
+	assert_int_equal(snapshot_find(&s, D)->id, D);
+	assert_null(snapshot_find(&s, 0));
+	assert_null(snapshot_find(&s, 2));
+	assert_null(snapshot_find(&s, 51));
+	assert_null(snapshot_find(&s, 100));
+	assert_null(snapshot_find(&s, UINT64_MAX));
+
+	/* Emptied again by an empty walk. */
+	assert_int_equal(snapshot_build(&s, e, 0, NULL, 0), 0);
+	assert_null(snapshot_find(&s, ROOT));
+	snapshot_free(&s);
+	assert_null(snapshot_find(&s, ROOT));
+}
+
+static void build_chain(struct cgs_entry *e, size_t n, __u64 id0)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		set_entry(&e[i], id0 + i, (__u32)(i == 0 ? 0 : 1 + (i - 1) % 3), 1);
+}
+
+static void test_rebuild_larger_then_smaller(void **state)
+{
+	struct snapshot s = { 0 };
+	struct cgs_entry *e = calloc(1000, sizeof(*e));
+	struct cgs_inflight big_inf[64], one_inf = { .cgid = 2000, .cpu_ns = 9 };
+	struct cgs_entry small[5];
+	size_t i;
+
+	assert_non_null(e);
+	for (i = 0; i < 64; i++)
+		big_inf[i] = (struct cgs_inflight){ .cgid = 100 + i, .cpu_ns = 1 };
+
+	/* 1: small tree with in-flight slices. */
+	assert_int_equal(small_tree(small, 0), 5);
+	assert_int_equal(snapshot_build(&s, small, 5, big_inf, 2), 0);
+	check_small_tree(&s);
+
+	/* 2: larger (levels 0,1,2,3,1,2,3,...), more in-flight slices. */
+	build_chain(e, 1000, 100);
+	assert_int_equal(snapshot_build(&s, e, 1000, big_inf, 64), 0);
+	assert_int_equal(s.n, 1000);
+	assert_sorted_unique(&s);
+	assert_null(snapshot_find(&s, ROOT));
+	assert_null(snapshot_find(&s, C));
+	assert_int_equal(snapshot_find(&s, 100)->total.cpu_ns, 1000 + 64);
+	assert_true(snapshot_running(&s, 163));
+	assert_false(snapshot_running(&s, 164));
+
+	/* 3: smaller again, and fewer slices: nothing of 2 remains. */
+	build_chain(e, 10, 2000);
+	assert_int_equal(snapshot_build(&s, e, 10, &one_inf, 1), 0);
+	assert_int_equal(s.n, 10);
+	assert_int_equal(s.ninflight, 1);
+	assert_sorted_unique(&s);
+	for (i = 0; i < 1000; i++)
+		assert_null(snapshot_find(&s, 100 + i));
+	assert_false(snapshot_running(&s, 100));
+	assert_false(snapshot_running(&s, 163));
+	assert_true(snapshot_running(&s, 2000));
+	assert_int_equal(snapshot_find(&s, 2000)->total.cpu_ns, 10 + 9);
+	assert_int_equal(snapshot_find(&s, 2009)->total.cpu_ns, 1);
+
+	/* 4: no slices at all. */
+	assert_int_equal(snapshot_build(&s, e, 10, NULL, 0), 0);
+	assert_int_equal(s.ninflight, 0);
+	assert_false(snapshot_running(&s, 2000));
+	assert_int_equal(snapshot_find(&s, 2000)->total.cpu_ns, 10);
+
+	/* 5: the small tree again, into the same struct. */
+	assert_int_equal(snapshot_build(&s, small, 5, NULL, 0), 0);
+	check_small_tree(&s);
+	assert_null(snapshot_find(&s, 2000));
+
+	snapshot_free(&s);
+	free(e);
+}
+
+/*
+ * Large walks checked against totals computed independently: for each entry,
+ * its subtree is itself and the entries right after it with a greater level.
+ */
+static void check_large(const struct cgs_entry *e, size_t n, const struct cgs_inflight *inf,
+			size_t ninf)
+{
+	struct snapshot s = { 0 };
+	__u64 *own_cpu = calloc(n, sizeof(*own_cpu));
+	size_t i, j, k;
+
+	assert_non_null(own_cpu);
+	for (i = 0; i < n; i++) {
+		own_cpu[i] = e[i].c.cpu_ns;
+		for (k = 0; k < ninf; k++)
+			if (inf[k].cgid == e[i].id)
+				own_cpu[i] += inf[k].cpu_ns;
+	}
+	assert_int_equal(snapshot_build(&s, e, n, inf, ninf), 0);
+	assert_int_equal(s.n, n);
+	assert_sorted_unique(&s);
+	for (i = 0; i < n; i++) {
+		const struct cg_sample *c = snapshot_find(&s, e[i].id);
+		struct cgs_counters want = e[i].c;
+
+		want.cpu_ns = own_cpu[i];
+		for (j = i + 1; j < n && e[j].level > e[i].level; j++) {
+			counters_add(&want, &e[j].c);
+			want.cpu_ns += own_cpu[j] - e[j].c.cpu_ns;
+		}
+		assert_non_null(c);
+		assert_int_equal(c->level, e[i].level);
+		if (memcmp(&c->total, &want, sizeof(want)) != 0) {
+			for (k = 0; k < NCOUNTERS; k++)
+				if (ccnt(&c->total)[k] != ccnt(&want)[k])
+					fail_msg("entry %zu (id %llu) counter %zu: got %llu want %llu", i,
+						 (unsigned long long)e[i].id, k,
+						 (unsigned long long)ccnt(&c->total)[k],
+						 (unsigned long long)ccnt(&want)[k]);
+		}
+	}
+	snapshot_free(&s);
+	free(own_cpu);
+}
+
+#define LARGE_N 10000
+
+static void large_counters(struct cgs_entry *e, size_t i)
+{
+	/* Unique, not in walk order: 7919 is invertible mod the prime 100003. */
+	e->id = (__u64)i * 7919 % 100003 + 1;
+	e->has_stats = 1;
+	e->c.cpu_ns = 1;
+	e->c.nvcsw = i;
+	e->c.oom_kills = (__u64)i * i;
+	e->c.runq_cnt = 3;
+	e->c.runq_hist[i % CGS_RUNQ_SLOTS] = 1;
+	e->c.runq_hist[CGS_RUNQ_SLOTS - 1] += 2;
+}
+
+static void large_inflight(const struct cgs_entry *e, size_t n, struct cgs_inflight *inf,
+			   size_t ninf)
+{
+	size_t k;
+
+	for (k = 0; k < ninf; k++) {
+		inf[k].cgid = e[(k * 37) % n].id;
+		inf[k].cpu_ns = 1000 + k;
+	}
+	inf[ninf - 1].cgid = 100003 + 5; /* not in the walk */
+}
+
+/* Levels 0, 1..255, 254..1, 2..255, ...: a chain 255 deep, walked up and down. */
+static void test_large_deep_chain(void **state)
+{
+	struct cgs_entry *e = calloc(LARGE_N, sizeof(*e));
+	struct cgs_inflight inf[CGS_MAX_CPUS];
+	__u32 lvl = 0;
+	int dir = 1;
+	size_t i;
+
+	assert_non_null(e);
+	for (i = 0; i < LARGE_N; i++) {
+		large_counters(&e[i], i);
+		e[i].level = lvl;
+		if (lvl == 255)
+			dir = -1;
+		else if (lvl == 1 && i > 1)
+			dir = 1;
+		lvl = (__u32)((int)lvl + dir);
+	}
+	assert_int_equal(e[255].level, 255);
+	assert_int_equal(e[256].level, 254);
+	large_inflight(e, LARGE_N, inf, CGS_MAX_CPUS);
+	check_large(e, LARGE_N, inf, CGS_MAX_CPUS);
+	free(e);
+}
+
+/* A root with thousands of children, some of which have children of their own. */
+static void test_large_wide_tree(void **state)
+{
+	struct cgs_entry *e = calloc(LARGE_N, sizeof(*e));
+	struct cgs_inflight inf[64];
+	size_t i;
+
+	assert_non_null(e);
+	for (i = 0; i < LARGE_N; i++) {
+		large_counters(&e[i], i);
+		e[i].level = i == 0 ? 0 : i % 4 == 0 ? 2 : 1;
+	}
+	large_inflight(e, LARGE_N, inf, 64);
+	check_large(e, LARGE_N, inf, 64);
+	free(e);
+}
+
+/* Deeper than the 256-entry stack: an error, no crash, and an empty snapshot. */
+static void test_too_deep(void **state)
+{
+	struct snapshot s = { 0 };
+	struct cgs_entry *e = calloc(300, sizeof(*e));
+	struct cgs_entry small[5];
+	size_t i;
+
+	assert_non_null(e);
+	for (i = 0; i < 300; i++)
+		set_entry(&e[i], i + 1, (__u32)i, 1);
+
+	/* Levels 0..255 fit. */
+	assert_int_equal(snapshot_build(&s, e, 256, NULL, 0), 0);
+	assert_int_equal(s.n, 256);
+	assert_total(&s, 1, 256, 0);
+
+	/* Level 256 does not: the error leaves nothing behind. */
+	assert_int_equal(snapshot_build(&s, e, 257, NULL, 0), -EINVAL);
+	assert_int_equal(s.n, 0);
+	assert_null(snapshot_find(&s, 1));
+	assert_int_equal(snapshot_build(&s, e, 300, NULL, 0), -EINVAL);
+	assert_int_equal(s.n, 0);
+
+	/* One entry far too deep after a shallow start. */
+	set_entry(&e[2], 3, 100000, 1);
+	assert_int_equal(snapshot_build(&s, e, 3, NULL, 0), -EINVAL);
+	assert_int_equal(s.n, 0);
+	set_entry(&e[2], 3, UINT32_MAX, 1);
+	assert_int_equal(snapshot_build(&s, e, 3, NULL, 0), -EINVAL);
+	assert_int_equal(s.n, 0);
+
+	/* A subtree walk: 256 below its start is too deep as well. */
+	for (i = 0; i < 257; i++)
+		set_entry(&e[i], i + 1, (__u32)(10 + i), 1);
+	assert_int_equal(snapshot_build(&s, e, 257, NULL, 0), -EINVAL);
+	assert_int_equal(s.n, 0);
+	/* So is a level above the start (it would wrap around). */
+	set_entry(&e[1], 2, 9, 1);
+	assert_int_equal(snapshot_build(&s, e, 2, NULL, 0), -EINVAL);
+	assert_int_equal(s.n, 0);
+
+	/* The same struct is still usable. */
+	assert_int_equal(small_tree(small, 0), 5);
+	assert_int_equal(snapshot_build(&s, small, 5, NULL, 0), 0);
+	check_small_tree(&s);
+	snapshot_free(&s);
+	free(e);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_counters_add),
+		cmocka_unit_test(test_subtree_sums),
+		cmocka_unit_test(test_has_stats_copied),
+		cmocka_unit_test(test_subtree_walk_nonzero_level),
+		cmocka_unit_test(test_subtree_walk_deep_below_start),
+		cmocka_unit_test(test_inflight),
+		cmocka_unit_test(test_inflight_duplicates_at_ends),
+		cmocka_unit_test(test_find),
+		cmocka_unit_test(test_rebuild_larger_then_smaller),
+		cmocka_unit_test(test_large_deep_chain),
+		cmocka_unit_test(test_large_wide_tree),
+		cmocka_unit_test(test_too_deep),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
