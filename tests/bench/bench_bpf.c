@@ -88,50 +88,13 @@ static double div_or0(double a, double b)
 	return b != 0 ? a / b : 0;
 }
 
-/* Program ids this process holds fds for: read back from /proc/self/fdinfo,
- * so they are exactly ours even when others load programs of the same name. */
-static size_t own_prog_ids(uint32_t *ids, size_t max)
-{
-	DIR *d = opendir("/proc/self/fdinfo");
-	struct dirent *de;
-	size_t n = 0;
-
-	if (!d)
-		return 0;
-	while ((de = readdir(d))) {
-		char path[300], line[256];
-		FILE *f;
-
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "/proc/self/fdinfo/%s", de->d_name);
-		f = fopen(path, "re");
-		if (!f)
-			continue;
-		while (fgets(line, sizeof(line), f)) {
-			unsigned id;
-			bool dup = false;
-
-			if (sscanf(line, "prog_id: %u", &id) != 1)
-				continue;
-			for (size_t i = 0; i < n; i++)
-				dup |= ids[i] == id;
-			if (!dup && n < max)
-				ids[n++] = id;
-		}
-		fclose(f);
-	}
-	closedir(d);
-	return n;
-}
-
 static uint32_t bench_ids[MAX_IDS];
 static size_t n_bench_ids;
 
 static void note_prog_ids(void)
 {
 	uint32_t ids[MAX_IDS];
-	size_t n = own_prog_ids(ids, MAX_IDS);
+	size_t n = th_prog_ids(getpid(), ids, MAX_IDS);
 
 	for (size_t i = 0; i < n; i++) {
 		bool dup = false;

@@ -146,37 +146,6 @@ static int ping(void *arg)
 
 /* ---- HTTP on a keep-alive connection ---------------------------------- */
 
-/* Raw keep-alive request on an open connection: the HTTP status, or -errno.
- * The body is returned when ret_body is not NULL, else freed. */
-static int request_on(struct client_conn *c, const char *method, const char *tgt, char **ret_body,
-		      size_t *ret_len)
-{
-	char req[4400], *body = NULL;
-	size_t len = 0;
-	int n, fd = c->fd;
-
-	n = snprintf(req, sizeof(req), "%s %s HTTP/1.1\r\nHost: localhost\r\n\r\n", method, tgt);
-	if (n < 0 || n >= (int)sizeof(req))
-		return -ENAMETOOLONG;
-	if (write(fd, req, n) != n)
-		return -EIO;
-	client_conn_init(c, fd, NULL);
-	n = client_read_head(c);
-	if (n)
-		return n;
-	n = client_read_body(c, &body, &len);
-	if (n) {
-		free(body);
-		return n;
-	}
-	if (ret_body)
-		*ret_body = body;
-	else
-		free(body);
-	if (ret_len)
-		*ret_len = len;
-	return c->status;
-}
 
 struct http_op {
 	struct client_conn *c;
@@ -191,7 +160,7 @@ static int http_get(void *arg)
 {
 	struct http_op *op = arg;
 	char *body = NULL;
-	int st = request_on(op->c, "GET", op->target, &body, &op->last_len);
+	int st = th_request_on(op->c, "GET", op->target, &body, &op->last_len);
 
 	if (st < 0)
 		return st;
@@ -501,7 +470,7 @@ static void bench_metrics(const char *rel, int echo_fd)
 		goto out;
 	}
 	snprintf(tgt, sizeof(tgt), "/v1/cgroups%s", rel);
-	st = request_on(op.c, "PUT", tgt, NULL, NULL);
+	st = th_request_on(op.c, "PUT", tgt, NULL, NULL);
 	if (st != 200 && st != 201) {
 		FAIL("metrics: PUT %s: %d", tgt, st);
 		goto out;
@@ -529,46 +498,6 @@ out:
 
 /* ---- cleanup checks ----------------------------------------------------- */
 
-/* Program ids a process holds fds for (programs and links name them). */
-static size_t proc_prog_ids(pid_t pid, uint32_t *ids, size_t max)
-{
-	char dir[64];
-	DIR *d;
-	struct dirent *de;
-	size_t n = 0;
-
-	snprintf(dir, sizeof(dir), "/proc/%d/fdinfo", pid);
-	d = opendir(dir);
-	if (!d)
-		return 0;
-	while ((de = readdir(d))) {
-		char path[400], line[256];
-		FILE *f;
-
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		f = fopen(path, "re");
-		if (!f)
-			continue;
-		while (fgets(line, sizeof(line), f)) {
-			unsigned id;
-			bool dup = false;
-
-			if (sscanf(line, "prog_id: %u", &id) != 1)
-				continue;
-			for (size_t i = 0; i < n; i++)
-				dup |= ids[i] == id;
-			if (!dup && n < max)
-				ids[n++] = id;
-		}
-		fclose(f);
-	}
-	closedir(d);
-	return n;
-}
-
-/* Programs are freed after an RCU grace period: poll for a while. */
 static size_t progs_alive(const uint32_t *ids, size_t n)
 {
 	size_t alive = 0;
@@ -652,7 +581,7 @@ int main(int argc, char **argv)
 		failed = 1;
 		goto out;
 	}
-	n_ids = proc_prog_ids(dmn.pid, ids, MAX_IDS);
+	n_ids = th_prog_ids(dmn.pid, ids, MAX_IDS);
 	printf("cgstatd pid %d, --ttl 1s, %zu BPF programs, cgroup %s\n", dmn.pid, n_ids, rel);
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) ||

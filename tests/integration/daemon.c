@@ -159,3 +159,33 @@ uint64_t th_proc_cpu_ns(pid_t pid)
 		return 0;
 	return (ut + st) * (1000000000ULL / (uint64_t)sysconf(_SC_CLK_TCK));
 }
+
+int th_request_on(struct client_conn *c, const char *method, const char *tgt, char **ret_body,
+		  size_t *ret_len)
+{
+	char req[4400], *body = NULL;
+	size_t len = 0;
+	int n, fd = c->fd;
+
+	n = snprintf(req, sizeof(req), "%s %s HTTP/1.1\r\nHost: localhost\r\n\r\n", method, tgt);
+	if (n < 0 || n >= (int)sizeof(req))
+		return -ENAMETOOLONG;
+	if (write(fd, req, n) != n)
+		return -EIO;
+	client_conn_init(c, fd, NULL);
+	n = client_read_head(c);
+	if (n)
+		return n;
+	n = client_read_body(c, &body, &len);
+	if (n) {
+		free(body);
+		return n;
+	}
+	if (ret_body)
+		*ret_body = body;
+	else
+		free(body);
+	if (ret_len)
+		*ret_len = len;
+	return c->status;
+}

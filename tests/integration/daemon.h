@@ -28,6 +28,10 @@ int th_daemon_log_count(const struct th_daemon *d, const char *level);
 /* One request on a new connection. */
 int th_get(const struct th_daemon *d, const char *method, const char *target,
 	   struct client_response *ret);
+/* One request on an open keep-alive connection; returns the HTTP status or
+ * -errno. The body is returned when ret_body is not NULL, else freed. */
+int th_request_on(struct client_conn *c, const char *method, const char *tgt, char **ret_body,
+		  size_t *ret_len);
 uint64_t th_json_u64(const char *json, const char *key);
 /* Daemon CPU time (utime + stime) in ns, from /proc. */
 uint64_t th_proc_cpu_ns(pid_t pid);

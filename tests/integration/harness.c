@@ -1,3 +1,4 @@
+#include <dirent.h>
 #include <errno.h>
 #include <sched.h>
 #include <signal.h>
@@ -276,3 +277,44 @@ int th_count_progs(const char *prefix)
 	}
 	return n;
 }
+
+/* Program ids a process holds fds for (programs and links name them). */
+size_t th_prog_ids(pid_t pid, uint32_t *ids, size_t max)
+{
+	char dir[64];
+	DIR *d;
+	struct dirent *de;
+	size_t n = 0;
+
+	snprintf(dir, sizeof(dir), "/proc/%d/fdinfo", pid);
+	d = opendir(dir);
+	if (!d)
+		return 0;
+	while ((de = readdir(d))) {
+		char path[400], line[256];
+		FILE *f;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		f = fopen(path, "re");
+		if (!f)
+			continue;
+		while (fgets(line, sizeof(line), f)) {
+			unsigned id;
+			bool dup = false;
+
+			if (sscanf(line, "prog_id: %u", &id) != 1)
+				continue;
+			for (size_t i = 0; i < n; i++)
+				dup |= ids[i] == id;
+			if (!dup && n < max)
+				ids[n++] = id;
+		}
+		fclose(f);
+	}
+	closedir(d);
+	return n;
+}
+
+/* Programs are freed after an RCU grace period: poll for a while. */

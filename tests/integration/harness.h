@@ -6,6 +6,7 @@
 #define CGSTAT_HARNESS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/types.h>
@@ -70,6 +71,9 @@ void th_burn_ns(uint64_t ns);
 uint64_t th_now_ns(void);
 /* Pin the calling process to one CPU. */
 int th_pin_cpu(int cpu);
+/* Ids of the BPF programs process pid holds (from /proc/PID/fdinfo), so a
+ * check names exactly its own programs even when others load the same ones. */
+size_t th_prog_ids(pid_t pid, uint32_t *ids, size_t max);
 /* Number of BPF programs loaded in the kernel whose name starts with prefix. */
 int th_count_progs(const char *prefix);
 

@@ -53,23 +53,6 @@ static int burn(void *arg)
 	return 0;
 }
 
-/* Raw keep-alive request on an open connection. */
-static int request_on(struct client_conn *c, const char *method, const char *tgt, char **ret_body)
-{
-	char req[4400];
-	size_t len;
-	int n, fd = c->fd;
-
-	n = snprintf(req, sizeof(req), "%s %s HTTP/1.1\r\nHost: localhost\r\n\r\n", method, tgt);
-	if (write(fd, req, n) != n)
-		return -EIO;
-	client_conn_init(c, fd, NULL);
-	n = client_read_head(c);
-	if (n)
-		return n;
-	n = client_read_body(c, ret_body, &len);
-	return n ? n : c->status;
-}
 
 struct pct_lines {
 	double *pcts;
@@ -165,7 +148,7 @@ static void *keepalive_client(void *arg)
 	client_conn_init(c, fd, NULL);
 	while (th_now_ns() < l->until) {
 		char *body = NULL;
-		int st = request_on(c, "GET", l->target, &body);
+		int st = th_request_on(c, "GET", l->target, &body, NULL);
 
 		l->requests++;
 		if (st != 200 || !body || !strstr(body, "\"usage_ns\":"))
