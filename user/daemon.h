@@ -11,6 +11,7 @@
 #include "clock.h"
 #include "loader.h"
 #include "snapshot.h"
+#include "throttle.h"
 
 #define CGSTATD_VERSION "0.1.0"
 #define DAEMON_DEFAULT_SOCKET "/run/cgstat/cgstat.sock"
@@ -79,6 +80,7 @@ struct daemon {
 	struct loader *loader; /* NULL when collection is off */
 	struct cache *cache; /* NULL when collection is off */
 	struct snapshot cur, prev; /* the last two fills */
+	struct throttle_cache throttle;
 	uint64_t start_mono_ns;
 	int listen_fd;
 	int inotify_fd;

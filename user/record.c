@@ -14,7 +14,7 @@ uint64_t record_percentile_us(const __u64 *hist, int slots, double p)
 		return 0;
 	for (i = 0; i < slots; i++) {
 		acc += hist[i];
-		if ((double)acc >= (double)total * p / 100.0)
+		if (acc && (double)acc >= (double)total * p / 100.0)
 			break;
 	}
 	if (i >= slots)
@@ -114,6 +114,19 @@ void record_render(struct json *j, const struct record_in *r)
 	json_kv_u64(j, "user_ns", u);
 	json_kv_u64(j, "system_ns", s);
 	pct(j, "usage_pct", c->cpu_ns, b ? b->cpu_ns : 0, dt, b);
+	/* Each reading's split is scaled on its own, so one share can shrink
+	 * between two readings when the tick ratio shifts; the kernel keeps
+	 * both monotonic (cputime_adjust), and so does this: a share that
+	 * went back takes nothing, the other the whole interval. */
+	if (b && c->cpu_ns >= b->cpu_ns) {
+		if (u < bu) {
+			bu = u;
+			bs = s - (c->cpu_ns - b->cpu_ns);
+		} else if (s < bs) {
+			bs = s;
+			bu = u - (c->cpu_ns - b->cpu_ns);
+		}
+	}
 	pct(j, "user_pct", u, bu, dt, b);
 	pct(j, "system_pct", s, bs, dt, b);
 	json_obj_end(j);

@@ -200,15 +200,14 @@ static void reply_list(struct daemon *d, struct evhttp_request *req)
 static void reply_unwatched(struct daemon *d, struct evhttp_request *req, const char *rel,
 			    const char *abs)
 {
-	const struct cg_sample *c, *base = NULL;
 	const struct snapshot *s;
-	struct cg_sample zero = { 0 };
-	struct cg_cpu_stat cs;
-	struct record_in r = { .type = "stats", .path = rel };
+	struct cg_sample zero;
+	struct record_in r = { 0 };
+	uint64_t id;
 	struct json j;
 	int err;
 
-	if (cg_id_from_path(abs, &r.id)) {
+	if (cg_id_from_path(abs, &id)) {
 		http_error(req, 404, "no such cgroup");
 		return;
 	}
@@ -217,22 +216,9 @@ static void reply_unwatched(struct daemon *d, struct evhttp_request *req, const 
 		http_error(req, 503, "cannot read the BPF maps");
 		return;
 	}
-	c = snapshot_find(s, r.id);
-	if (!c) {
-		/* Created after the last fill: nothing counted yet. */
-		zero.id = r.id;
-		c = &zero;
-	}
-	if (d->prev.n)
-		base = snapshot_find(&d->prev, r.id);
-	r.cur = c;
-	r.cur_mono_ns = s->mono_ns;
-	r.cur_real_ns = s->real_ns;
-	r.base = base;
-	r.base_mono_ns = d->prev.mono_ns;
-	r.cache_age_ns = cache_age_ns(d->cache);
-	if (!cg_read_cpu_stat(abs, &cs))
-		r.cpu_stat = &cs;
+	tracker_record_in(d, s, id, abs, &zero, &r);
+	r.type = "stats";
+	r.path = rel;
 	json_init(&j);
 	record_render(&j, &r);
 	http_reply_json(req, 200, &j);

@@ -64,9 +64,11 @@ int snapshot_build(struct snapshot *s, const struct cgs_entry *e, size_t n,
 		err = -ENOMEM;
 		goto out;
 	}
-	memcpy(sorted_inf, inf, ninf * sizeof(*inf));
+	if (ninf) {
+		memcpy(sorted_inf, inf, ninf * sizeof(*inf));
+		qsort(sorted_inf, ninf, sizeof(*sorted_inf), cmp_inflight);
+	}
 	s->ninflight = ninf;
-	qsort(sorted_inf, ninf, sizeof(*sorted_inf), cmp_inflight);
 
 	for (i = 0; i < n; i++) {
 		struct cg_sample *c = &s->v[i];
@@ -78,7 +80,7 @@ int snapshot_build(struct snapshot *s, const struct cgs_entry *e, size_t n,
 		c->has_stats = e[i].has_stats;
 		c->total = e[i].c;
 		/* Several CPUs may run tasks of one cgroup. */
-		f = bsearch(&key, sorted_inf, ninf, sizeof(*f), cmp_inflight);
+		f = ninf ? bsearch(&key, sorted_inf, ninf, sizeof(*f), cmp_inflight) : NULL;
 		while (f && f > sorted_inf && f[-1].cgid == key.cgid)
 			f--;
 		for (; f && f < sorted_inf + ninf && f->cgid == key.cgid; f++)
@@ -86,7 +88,10 @@ int snapshot_build(struct snapshot *s, const struct cgs_entry *e, size_t n,
 		/* Pre-order: the nearest entry one level up is the parent. The
 		 * walk starts at level e[0].level, which may not be 0. */
 		lvl -= e[0].level;
-		if (lvl >= 256 || (lvl > 0 && i == 0)) {
+		/* A level more than one below the previous entry's (or above
+		 * the start) is not a pre-order walk: refuse it. */
+		if (lvl >= 256 || e[i].level < e[0].level || (i == 0 && lvl) ||
+		    (i > 0 && lvl > e[i - 1].level - e[0].level + 1)) {
 			err = -EINVAL;
 			goto out;
 		}
@@ -96,7 +101,8 @@ int snapshot_build(struct snapshot *s, const struct cgs_entry *e, size_t n,
 	for (i = n; i-- > 1;)
 		if (parent[i] != UINT32_MAX)
 			counters_add(&s->v[parent[i]].total, &s->v[i].total);
-	qsort(s->v, n, sizeof(*s->v), cmp_id);
+	if (n)
+		qsort(s->v, n, sizeof(*s->v), cmp_id);
 	s->n = n;
 out:
 	if (err)

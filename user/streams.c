@@ -73,10 +73,8 @@ static int stats_poll(struct source *s, struct source_update *ret)
 	struct daemon *d = c->d;
 	struct watched *w = c->w;
 	const struct snapshot *snap;
-	const struct cg_sample *cur, *base = NULL;
-	struct cg_cpu_stat cs;
 	struct cg_sample zero;
-	struct record_in r = { .type = "stats", .path = w->path, .id = w->id };
+	struct record_in r = { 0 };
 	int err;
 
 	if (w->state == WATCH_EXITED)
@@ -84,37 +82,24 @@ static int stats_poll(struct source *s, struct source_update *ret)
 	snap = daemon_snapshot(d, &err);
 	if (!snap)
 		return err;
-	cur = snapshot_find(snap, w->id);
-	if (!cur) {
-		/* Created after the cached walk: nothing counted yet. A cgroup
-		 * being removed is not walked either; inotify ends that one. */
-		if (access(w->abs, F_OK))
-			return SOURCE_CLOSED;
-		memset(&zero, 0, sizeof(zero));
-		zero.id = w->id;
-		cur = &zero;
-	}
+	/* A cgroup being removed is no longer walked; inotify ends it. */
+	if (!snapshot_find(snap, w->id) && access(w->abs, F_OK))
+		return SOURCE_CLOSED;
+	tracker_record_in(d, snap, w->id, w->abs, &zero, &r);
 	if (c->have_base) {
-		base = &c->base;
+		/* Percentages over this stream's own interval. */
+		r.base = &c->base;
 		r.base_mono_ns = c->base_mono_ns;
-	} else if (d->prev.n) {
-		base = snapshot_find(&d->prev, w->id);
-		r.base_mono_ns = d->prev.mono_ns;
 	}
-	r.cur = cur;
-	r.base = base;
-	r.cur_mono_ns = snap->mono_ns;
-	r.cur_real_ns = snap->real_ns;
-	r.cache_age_ns = cache_age_ns(d->cache);
+	r.type = "stats";
+	r.path = w->path;
 	r.raised_from_ns = c->raised_from_ns;
 	c->raised_from_ns = 0;
-	if (!cg_read_cpu_stat(w->abs, &cs))
-		r.cpu_stat = &cs;
 	json_reset(&c->out);
 	record_render(&c->out, &r);
 	if (json_error(&c->out))
 		return -ENOMEM;
-	c->base = *cur;
+	c->base = *r.cur;
 	c->base_mono_ns = snap->mono_ns;
 	c->have_base = true;
 	ret->ts_ns = snap->mono_ns;

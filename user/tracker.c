@@ -204,59 +204,57 @@ void tracker_detach(struct daemon *d, struct watched *w)
 	free_watched(d, w);
 }
 
-/* Reads the cgroup's counters from the cache; remembers them so a cgroup
- * removed before its final reading still has totals. */
-static const struct cg_sample *current_sample(struct daemon *d, struct watched *w,
-					      const struct snapshot **ret_snap)
+void tracker_record_in(struct daemon *d, const struct snapshot *s, uint64_t id, const char *abs,
+		       struct cg_sample *zero, struct record_in *r)
 {
-	const struct snapshot *s;
-	const struct cg_sample *c;
-	int err;
+	const struct cg_sample *c = snapshot_find(s, id);
 
-	s = daemon_snapshot(d, &err);
-	if (!s)
-		return w->have_last ? &w->last : NULL;
-	c = snapshot_find(s, w->id);
-	if (c) {
-		w->last = *c;
-		w->last_mono_ns = s->mono_ns;
-		w->have_last = true;
-		*ret_snap = s;
-		return c;
+	if (!c) {
+		/* Created after the cached walk: nothing counted yet. */
+		memset(zero, 0, sizeof(*zero));
+		zero->id = id;
+		c = zero;
 	}
-	return w->have_last ? &w->last : NULL;
+	r->id = id;
+	r->cur = c;
+	r->cur_mono_ns = s->mono_ns;
+	r->cur_real_ns = s->real_ns;
+	r->base = d->prev.n ? snapshot_find(&d->prev, id) : NULL;
+	r->base_mono_ns = d->prev.mono_ns;
+	r->cache_age_ns = d->cache ? cache_age_ns(d->cache) : 0;
+	r->cpu_stat = throttle_get(&d->throttle, id, abs, s->mono_ns);
 }
 
 static int render(struct daemon *d, struct watched *w, struct json *j, const char *type,
 		  const char *reason)
 {
-	const struct snapshot *s = NULL;
-	const struct cg_sample *c = current_sample(d, w, &s), *base = NULL;
-	struct cg_sample zero = { .id = w->id };
-	struct cg_cpu_stat cs;
-	struct record_in r = {
-		.type = type,
-		.path = w->path,
-		.id = w->id,
-		.exited = reason != NULL,
-		.exit_reason = reason,
-		.exit_real_ns = w->exited_real_ns,
-		.last_exit = &w->last_exit,
-	};
+	const struct snapshot *s;
+	struct cg_sample zero;
+	struct record_in r = { 0 };
+	int err;
 
-	if (!c)
-		c = &zero;
-	r.cur = c;
-	r.cur_mono_ns = s ? s->mono_ns : w->last_mono_ns;
-	r.cur_real_ns = s ? s->real_ns : clock_realtime_ns();
-	if (s && d->prev.n) {
-		base = snapshot_find(&d->prev, w->id);
-		r.base = base;
-		r.base_mono_ns = d->prev.mono_ns;
+	s = daemon_snapshot(d, &err);
+	if (s && snapshot_find(s, w->id)) {
+		tracker_record_in(d, s, w->id, w->abs, &zero, &r);
+		/* Remembered for a cgroup removed before its final reading. */
+		w->last = *r.cur;
+		w->last_mono_ns = s->mono_ns;
+		w->have_last = true;
+	} else {
+		memset(&zero, 0, sizeof(zero));
+		zero.id = w->id;
+		r.cur = w->have_last ? &w->last : &zero;
+		r.cur_mono_ns = w->last_mono_ns;
+		r.cur_real_ns = clock_realtime_ns();
+		r.cache_age_ns = d->cache ? cache_age_ns(d->cache) : 0;
 	}
-	r.cache_age_ns = d->cache ? cache_age_ns(d->cache) : 0;
-	if (!cg_read_cpu_stat(w->abs, &cs))
-		r.cpu_stat = &cs;
+	r.type = type;
+	r.path = w->path;
+	r.id = w->id;
+	r.exited = reason != NULL;
+	r.exit_reason = reason;
+	r.exit_real_ns = w->exited_real_ns;
+	r.last_exit = &w->last_exit;
 	record_render(j, &r);
 	return json_error(j);
 }

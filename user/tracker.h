@@ -5,6 +5,7 @@
 #define CGSTAT_TRACKER_H
 
 #include "daemon.h"
+#include "record.h"
 
 int tracker_init(struct daemon *d);
 void tracker_free(struct daemon *d);
@@ -20,6 +21,11 @@ void tracker_detach(struct daemon *d, struct watched *w);
 /* An exit event from the ring buffer. */
 void tracker_on_exit_event(struct daemon *d, const struct cgs_exit_event *e);
 void tracker_run_pending(struct daemon *d);
+/* Fills the data of a record for cgroup id from snapshot s: the sample (zeros,
+ * in *zero, if the cgroup is newer than the walk), the previous fill as the
+ * base for percentages, throttling (one cpu.stat read per fill), cache age. */
+void tracker_record_in(struct daemon *d, const struct snapshot *s, uint64_t id, const char *abs,
+		       struct cg_sample *zero, struct record_in *r);
 /* Renders the current record of a watched cgroup (or its final one). */
 int tracker_render(struct daemon *d, struct watched *w, struct json *j);
 /* Reads cgroup.events and ends the task if it has exited. */

@@ -318,3 +318,24 @@ size_t th_prog_ids(pid_t pid, uint32_t *ids, size_t max)
 }
 
 /* Programs are freed after an RCU grace period: poll for a while. */
+
+bool th_progs_gone(const uint32_t *ids, size_t n)
+{
+	/* The kernel frees programs after an RCU grace period: wait, bounded. */
+	for (int tries = 0; tries < 200; tries++) {
+		size_t alive = 0;
+
+		for (size_t i = 0; i < n; i++) {
+			int fd = bpf_prog_get_fd_by_id(ids[i]);
+
+			if (fd >= 0) {
+				alive++;
+				close(fd);
+			}
+		}
+		if (!alive)
+			return true;
+		usleep(10000);
+	}
+	return false;
+}

@@ -355,6 +355,8 @@ static void test_restart_keeps_totals(void)
 	struct loader *l;
 	char cg[4096], p[4200];
 	int progs0 = th_count_progs("cgs_");
+	uint32_t ids[64];
+	size_t nids = 0;
 	pid_t pid;
 
 	if (!ASSERT_OK(th_cgroup(NULL, "restart", cg, sizeof(cg)), "cgroup"))
@@ -363,18 +365,21 @@ static void test_restart_keeps_totals(void)
 	if (!l)
 		return;
 	ASSERT_GT(th_count_progs("cgs_"), progs0, "programs attached");
+	nids = th_prog_ids(getpid(), ids, 64);
+	ASSERT_GT(nids, 0, "own programs found");
 	pid = th_spawn(cg, burn, &dur);
 	if (ASSERT_GT(pid, 0, "spawn"))
 		th_wait(pid, NULL);
 	before = cpu_of(l, &s, cg);
 	loader_close(l);
-	ASSERT_EQ(th_count_progs("cgs_"), progs0, "closed: nothing attached");
+	ASSERT_TRUE(th_progs_gone(ids, nids), "closed: its programs are gone");
 	snprintf(p, sizeof(p), "%s/cgs_counters", pin);
 	ASSERT_OK(access(p, F_OK), "counters stay pinned");
 
 	l = open_loader(pin, NULL, NULL);
 	if (!l)
 		goto out;
+	nids = th_prog_ids(getpid(), ids, 64);
 	after = cpu_of(l, &s, cg);
 	printf("    before restart %llu ns, after %llu ns\n", (unsigned long long)before,
 	       (unsigned long long)after);
@@ -384,7 +389,7 @@ static void test_restart_keeps_totals(void)
 out:
 	ASSERT_OK(loader_unpin(pin), "unpin");
 	ASSERT_TRUE(access(pin, F_OK) && errno == ENOENT, "pin directory removed");
-	ASSERT_EQ(th_count_progs("cgs_"), progs0, "nothing left attached");
+	ASSERT_TRUE(th_progs_gone(ids, nids), "nothing left attached");
 	snapshot_free(&s);
 }
 
@@ -420,7 +425,7 @@ static void test_unprivileged(void)
 	printf("    unprivileged: missing %s\n", msg);
 	ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0, "loader_open fails with -EPERM");
 	ASSERT_TRUE(strstr(msg, "CAP_BPF") != NULL, "names the missing capability");
-	ASSERT_EQ(th_count_progs("cgs_"), progs0, "nothing attached");
+	ASSERT_TRUE(th_count_progs("cgs_") <= progs0, "nothing attached");
 }
 
 int main(void)

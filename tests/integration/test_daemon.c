@@ -432,7 +432,7 @@ static void test_unprivileged_daemon(void)
 	printf("    unprivileged: %s", out);
 	ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) != 0, "exits non-zero");
 	ASSERT_TRUE(strstr(out, "CAP_BPF") != NULL, "names CAP_BPF");
-	ASSERT_EQ(th_count_progs("cgs_"), progs0, "nothing attached");
+	ASSERT_TRUE(th_count_progs("cgs_") <= progs0, "nothing attached");
 }
 
 int main(void)
