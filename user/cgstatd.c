@@ -255,7 +255,7 @@ static int setup(struct daemon *d)
 				  strerror(-err));
 		return err;
 	}
-	evhttp_set_max_headers_size(d->http, 16384);
+	evhttp_set_max_headers_size(d->http, ROUTES_HARD_MAX_HEADERS);
 	evhttp_set_max_body_size(d->http, 65536);
 	evhttp_set_allowed_methods(d->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
 						    EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |

@@ -52,6 +52,9 @@ const char *log_quote(const char *s, char *buf, size_t len);
 
 /* Longest escape of one byte by log_quote(): \u00XX. */
 #define LOG_QUOTE_MAX(n) (6 * (n) + 3)
+/* A client-controlled value quoted for a log line, in a buffer that lives
+ * for the enclosing statement (long values are cut at 512 bytes). */
+#define log_q(s) log_quote((s), (char[LOG_QUOTE_MAX(512)]){ 0 }, LOG_QUOTE_MAX(512))
 
 /*
  * libbpf print callback: libbpf_set_print(log_libbpf_print). libbpf_level is

@@ -260,7 +260,7 @@ static void handle_cgroup(struct daemon *d, struct evhttp_request *req, const ch
 			http_error(req, 404, "cgroup is not attached");
 			return;
 		}
-		log_info("detached cgroup", "path=%s", rel);
+		log_info("detached cgroup", "path=%s", log_q(rel));
 		tracker_detach(d, w);
 		json_init(&j);
 		json_obj_begin(&j);
@@ -306,7 +306,7 @@ static void handle_cgroup(struct daemon *d, struct evhttp_request *req, const ch
 		return;
 	}
 	if (m == EVHTTP_REQ_PUT) {
-		log_info("attached cgroup", "path=%s id=%llu", rel, (unsigned long long)id);
+		log_info("attached cgroup", "path=%s id=%llu", log_q(rel), (unsigned long long)id);
 		json_init(&j);
 		json_obj_begin(&j);
 		json_key(&j, "attached");
@@ -364,6 +364,17 @@ static void handle_events(struct daemon *d, struct evhttp_request *req, const st
 		http_error(req, 429, "too many streams");
 }
 
+static size_t header_bytes(struct evhttp_request *req)
+{
+	struct evkeyvalq *h = evhttp_request_get_input_headers(req);
+	struct evkeyval *e;
+	size_t n = 0;
+
+	TAILQ_FOREACH(e, h, next)
+		n += strlen(e->key) + strlen(e->value) + 4;
+	return n;
+}
+
 void routes_handle(struct evhttp_request *req, void *arg)
 {
 	struct daemon *d = arg;
@@ -375,6 +386,16 @@ void routes_handle(struct evhttp_request *req, void *arg)
 
 	if (d->stopping) {
 		http_error(req, 503, "shutting down");
+		return;
+	}
+	/* evhttp itself stops reading past a hard cap (with a plain 400); below
+	 * it, oversize requests get a clear answer here. */
+	if (strlen(evhttp_request_get_uri(req)) > ROUTES_MAX_URI) {
+		http_error(req, 414, "request target too long");
+		return;
+	}
+	if (header_bytes(req) > ROUTES_MAX_HEADERS) {
+		http_error(req, 431, "request headers too large");
 		return;
 	}
 	if (!path) {

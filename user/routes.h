@@ -5,6 +5,12 @@
 struct daemon;
 struct evhttp_request;
 
+/* Limits on what a client may send; evhttp's own caps (in cgstatd.c) sit
+ * above them so these get a JSON answer. */
+#define ROUTES_MAX_URI 8192
+#define ROUTES_MAX_HEADERS 8192
+#define ROUTES_HARD_MAX_HEADERS 65536
+
 void routes_handle(struct evhttp_request *req, void *daemon);
 
 #endif

@@ -133,13 +133,13 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	if (stream_just_failed(&c->sched))
 		log_emit(c->sched.last_status < 0 ? LOG_WARN : LOG_INFO,
 			 "stats source unavailable, retrying with backoff", "path=%s status=%d",
-			 c->w->path, c->sched.last_status);
+			 log_q(c->w->path), c->sched.last_status);
 	if (stream_just_recovered(&c->sched))
-		log_info("stats source recovered", "path=%s", c->w->path);
+		log_info("stats source recovered", "path=%s", log_q(c->w->path));
 	switch (a) {
 	case STREAM_EMIT:
 		if (http_stream_line(c->req, u.payload, DAEMON_MAX_OUTPUT)) {
-			log_info("dropping slow stream client", "path=%s", c->w->path);
+			log_info("dropping slow stream client", "path=%s", log_q(c->w->path));
 			evhttp_connection_free(c->conn);
 			return;
 		}

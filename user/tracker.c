@@ -71,7 +71,7 @@ static void on_retention(evutil_socket_t fd, short what, void *arg)
 	for (w = LIST_FIRST(&d->watched); w; w = tmp) {
 		tmp = LIST_NEXT(w, link);
 		if (w->state == WATCH_EXITED && w->expires_mono_ns <= now && LIST_EMPTY(&w->streams)) {
-			log_debug("forgot exited cgroup", "path=%s", w->path);
+			log_debug("forgot exited cgroup", "path=%s", log_q(w->path));
 			free_watched(d, w);
 		}
 	}
@@ -317,13 +317,13 @@ static void finish_exit(struct daemon *d, struct watched *w)
 	json_free(&j);
 	if (w->last_exit.valid) {
 		if (w->last_exit.flags & CGS_EXIT_SIGNALED)
-			log_info("task exited", "path=%s reason=%s signal=%u pid=%u", w->path,
+			log_info("task exited", "path=%s reason=%s signal=%u pid=%u", log_q(w->path),
 				 w->exit_reason, w->last_exit.exit_code & 0x7f, w->last_exit.tgid);
 		else
-			log_info("task exited", "path=%s reason=%s code=%u pid=%u", w->path,
+			log_info("task exited", "path=%s reason=%s code=%u pid=%u", log_q(w->path),
 				 w->exit_reason, (w->last_exit.exit_code >> 8) & 0xff, w->last_exit.tgid);
 	} else {
-		log_info("task exited", "path=%s reason=%s", w->path, w->exit_reason);
+		log_info("task exited", "path=%s reason=%s", log_q(w->path), w->exit_reason);
 	}
 	streams_end_watched(d, w, w->exit_reason);
 	arm_retention(d);

@@ -259,7 +259,7 @@ static void test_bad_inputs(void)
 	client_response_free(&r);
 	memset(&r, 0, sizeof(r));
 	if (ASSERT_OK(th_get(&dmn, "GET", t, &r), "long path"))
-		ASSERT_TRUE(r.status == 400 || r.status == 414 || r.status == 431, "long path rejected");
+		ASSERT_TRUE(r.status == 400 && r.body && strstr(r.body, "too long"), "long path rejected");
 	/* A symlink that leads out of the mount (cgroupfs has none; a bind of
 	 * /tmp would be needed) is covered by cg_resolve's unit tests; here a
 	 * path with a control byte and quotes must come back as valid JSON. */
@@ -275,15 +275,14 @@ static void test_bad_inputs(void)
 
 		if (big && !client_connect(dmn.sock, &fd)) {
 			n = snprintf(big, 40000, "GET /v1/health HTTP/1.1\r\nHost: x\r\nX-Big: ");
-			memset(big + n, 'b', 30000);
-			memcpy(big + n + 30000, "\r\n\r\n", 5);
+			memset(big + n, 'b', 20000);
+			memcpy(big + n + 20000, "\r\n\r\n", 5);
 			n = write(fd, big, strlen(big));
 			n = read(fd, head, sizeof(head) - 1);
 			head[n > 0 ? n : 0] = 0;
 			head[strcspn(head, "\r\n")] = 0;
 			printf("    oversize headers -> %s\n", head);
-			ASSERT_TRUE(strstr(head, " 413 ") || strstr(head, " 431 ") || strstr(head, " 400 "),
-				    "oversize headers rejected");
+			ASSERT_TRUE(strstr(head, " 431 ") != NULL, "oversize headers: 431");
 			close(fd);
 		}
 		free(big);
