@@ -457,6 +457,140 @@ out:
 	th_daemon_cleanup(&dmn);
 }
 
+static int wait_go_exit3(void *arg)
+{
+	struct child_ctl *c = arg;
+	char b;
+
+	close(c->go[1]);
+	if (read(c->go[0], &b, 1) != 1)
+		return 100;
+	return 3;
+}
+
+/* Polls GET until the record says exited (bounded). */
+static bool wait_exited(const char *t, struct client_response *r)
+{
+	for (int i = 0; i < 500; i++) {
+		client_response_free(r);
+		memset(r, 0, sizeof(*r));
+		if (!th_get(&dmn, "GET", t, r) && r->status == 200 && r->body &&
+		    strstr(r->body, "\"state\":\"exited\""))
+			return true;
+		usleep(10000);
+	}
+	return false;
+}
+
+static int metrics_line_ok(const char *l)
+{
+	const char *sp;
+
+	if (*l == '#')
+		return !strncmp(l, "# HELP ", 7) || !strncmp(l, "# TYPE ", 7);
+	sp = strrchr(l, ' ');
+	if (!sp || sp == l)
+		return 0;
+	for (const char *p = l; p < sp && *p != '{'; p++)
+		if (!((*p >= 'a' && *p <= 'z') || *p == '_' || (*p >= '0' && *p <= '9')))
+			return 0;
+	return strspn(sp + 1, "0123456789.e+-") == strlen(sp + 1) && sp[1];
+}
+
+/* The final record stays for the retention period, also once the cgroup is
+ * removed, then is forgotten; DELETE ends streams with a "detached" record;
+ * /metrics is well-formed text exposition naming the attached cgroups. */
+static void test_retention_detach_metrics(void)
+{
+	static const char *const args[] = { "--ttl", "100ms", "--retention", "1s", NULL };
+	struct child_ctl ctl = { 0 };
+	struct client_response r = { 0 };
+	struct client_conn *c = calloc(1, sizeof(*c));
+	char a[4096], b[4096], ta[4400], tb[4400], exit_line[8192] = "";
+	uint64_t code = 0;
+	int fd, bad = 0, found = 0;
+	pid_t pid;
+
+	if (!c || th_daemon_start(&dmn, args) || !ASSERT_OK(th_cgroup(NULL, "ret", a, sizeof(a)), "cgroup") ||
+	    !ASSERT_OK(th_cgroup(NULL, "det", b, sizeof(b)), "cgroup") || !ASSERT_OK(pipe(ctl.go), "pipe"))
+		goto out;
+	target(ta, sizeof(ta), a, NULL);
+	target(tb, sizeof(tb), b, NULL);
+	pid = th_spawn(a, wait_go_exit3, &ctl);
+	close(ctl.go[0]);
+	th_get(&dmn, "PUT", ta, &r);
+	ASSERT_EQ(r.status, 201, "attach a");
+	client_response_free(&r);
+	memset(&r, 0, sizeof(r));
+	th_get(&dmn, "PUT", tb, &r);
+	ASSERT_EQ(r.status, 201, "attach b");
+
+	/* Metrics name both attached cgroups, and every line parses. */
+	client_response_free(&r);
+	memset(&r, 0, sizeof(r));
+	if (ASSERT_OK(th_get(&dmn, "GET", "/metrics", &r), "metrics") && r.body) {
+		for (char *l = strtok(r.body, "\n"); l; l = strtok(NULL, "\n")) {
+			bad += !metrics_line_ok(l);
+			found += !!strstr(l, a + strlen(th_mount)) &&
+				 !strncmp(l, "cgstat_cpu_usage_seconds_total{", 31);
+		}
+		ASSERT_EQ(bad, 0, "every metrics line well-formed");
+		ASSERT_EQ(found, 1, "attached cgroup has a CPU series");
+	}
+
+	/* The task exits: the record is final and retained. */
+	if (write(ctl.go[1], "g", 1) != 1 || !ASSERT_GT(pid, 0, "spawn"))
+		goto out;
+	th_wait(pid, NULL);
+	if (ASSERT_TRUE(wait_exited(ta, &r), "record turns exited")) {
+		client_json_get_u64(r.body, "exit.last.code", &code);
+		ASSERT_EQ(code, 3, "exit code in the retained record");
+		snprintf(exit_line, sizeof(exit_line), "%s", r.body);
+	}
+	ASSERT_OK(th_cgroup_drop(a), "remove the cgroup");
+	client_response_free(&r);
+	memset(&r, 0, sizeof(r));
+	th_get(&dmn, "GET", ta, &r);
+	ASSERT_TRUE(r.status == 200 && r.body && !strcmp(r.body, exit_line),
+		    "removed cgroup: the same final record within retention");
+	for (int i = 0; i < 300 && r.status != 404; i++) {
+		usleep(10000);
+		client_response_free(&r);
+		memset(&r, 0, sizeof(r));
+		th_get(&dmn, "GET", ta, &r);
+	}
+	ASSERT_EQ(r.status, 404, "forgotten after the retention period");
+
+	/* DELETE under an open stream ends it with a detached record. */
+	if (!ASSERT_OK(client_connect(dmn.sock, &fd), "connect"))
+		goto out;
+	client_conn_init(c, fd, NULL);
+	target(tb, sizeof(tb), b, "stream=true&interval=100ms");
+	if (ASSERT_OK(client_send_request(c, "GET", tb), "send") && ASSERT_OK(client_read_head(c), "head")) {
+		struct watch w = { .ctl = &ctl, .released = true };
+
+		target(tb, sizeof(tb), b, NULL);
+		client_response_free(&r);
+		memset(&r, 0, sizeof(r));
+		th_get(&dmn, "DELETE", tb, &r);
+		ASSERT_EQ(r.status, 200, "detach");
+		ASSERT_OK(client_read_lines(c, watch_line, &w), "stream ends cleanly");
+		ASSERT_TRUE(strstr(w.exit_line, "\"reason\":\"detached\"") != NULL, "detached record");
+	}
+	client_response_free(&r);
+	memset(&r, 0, sizeof(r));
+	th_get(&dmn, "GET", "/v1/cgroups", &r);
+	ASSERT_TRUE(r.body && !strstr(r.body, b + strlen(th_mount)), "detached cgroup not listed");
+out:
+	if (c)
+		client_conn_close(c);
+	free(c);
+	client_response_free(&r);
+	close(ctl.go[1]);
+	th_daemon_stop(&dmn);
+	th_daemon_cleanup(&dmn);
+}
+
 int main(void)
 {
 	struct rlimit rl;
@@ -470,6 +604,7 @@ int main(void)
 	th_run("events_stream", test_events_stream);
 	th_run("thousand_streams", test_thousand_streams);
 	th_run("watch_survives_restart", test_watch_survives_restart);
+	th_run("retention_detach_metrics", test_retention_detach_metrics);
 	th_daemon_cleanup(&dmn);
 	return th_done();
 }
