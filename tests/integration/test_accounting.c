@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include "cg.h"
@@ -428,6 +429,129 @@ static void test_unprivileged(void)
 	ASSERT_TRUE(th_count_progs("cgs_") <= progs0, "nothing attached");
 }
 
+/* A memory controller to provoke an OOM kill with: cgroup2's if it is
+ * enabled at the root, else a cgroup v1 memory hierarchy (hybrid hosts). */
+static int memory_limit_dir(const char *v2_cg, char *ret, size_t len, bool *ret_v1)
+{
+	char line[4096], mnt[4096], fstype[64], opts[1024];
+	FILE *f;
+	int err = -ENOENT;
+
+	snprintf(line, sizeof(line), "%.4000s/cgroup.subtree_control", th_mount);
+	f = fopen(line, "r");
+	if (f && fgets(line, sizeof(line), f) && strstr(line, "memory")) {
+		fclose(f);
+		snprintf(ret, len, "%s", v2_cg);
+		*ret_v1 = false;
+		return 0;
+	}
+	if (f)
+		fclose(f);
+	f = fopen("/proc/self/mountinfo", "r");
+	while (f && fgets(line, sizeof(line), f)) {
+		char *sep = strstr(line, " - ");
+
+		if (!sep || sscanf(line, "%*s %*s %*s %*s %4095s", mnt) != 1 ||
+		    sscanf(sep + 3, "%63s %*s %1023s", fstype, opts) != 2)
+			continue;
+		if (!strcmp(fstype, "cgroup") && strstr(opts, "memory")) {
+			snprintf(ret, len, "%.4000s/cgstat-test-oom-%d", mnt, getpid());
+			err = mkdir(ret, 0755) ? -errno : 0;
+			*ret_v1 = true;
+			break;
+		}
+	}
+	if (f)
+		fclose(f);
+	return err;
+}
+
+struct oom_child {
+	char memdir[4096];
+	bool v1;
+};
+
+static int eat_memory(void *arg)
+{
+	struct oom_child *o = arg;
+	char p[4200];
+	FILE *f;
+
+	if (o->v1) {
+		snprintf(p, sizeof(p), "%s/cgroup.procs", o->memdir);
+		f = fopen(p, "w");
+		if (!f || fprintf(f, "%d\n", getpid()) < 0 || fclose(f))
+			return 90;
+	}
+	for (size_t i = 0; i < 1024; i++) {
+		char *m = malloc(1 << 20);
+
+		if (!m)
+			return 91;
+		memset(m, 1, 1 << 20);
+	}
+	return 92; /* not killed */
+}
+
+static int on_oom_event(const struct cgs_exit_event *e, void *ctx)
+{
+	struct exits *x = ctx;
+
+	if (e->cgid == x->cgid && !(e->flags & CGS_EVENT_FINAL_SWITCH) &&
+	    (e->flags & CGS_EXIT_OOM) && (e->exit_code & 0x7f) == SIGKILL)
+		x->killed++;
+	return 0;
+}
+
+/* An OOM kill is counted on the task's cgroup and flagged on its exit event. */
+static void test_oom_kill(void)
+{
+	struct oom_child o = { 0 };
+	struct exits x = {};
+	struct snapshot s = {};
+	const struct cg_sample *c;
+	struct loader *l;
+	char cg[4096];
+	int st = 0;
+	pid_t pid;
+
+	if (!ASSERT_OK(th_cgroup(NULL, "oom", cg, sizeof(cg)), "cgroup") ||
+	    !ASSERT_OK(cg_id_from_path(cg, &x.cgid), "id"))
+		return;
+	if (memory_limit_dir(cg, o.memdir, sizeof(o.memdir), &o.v1)) {
+		printf("    no memory controller to limit (neither cgroup2 nor v1): OOM test not run\n");
+		return;
+	}
+	if (o.v1) {
+		ASSERT_OK(cg_write(o.memdir, "memory.limit_in_bytes", "33554432"), "v1 limit");
+		cg_write(o.memdir, "memory.swappiness", "0");
+	} else {
+		ASSERT_OK(cg_write(cg, "memory.max", "33554432"), "memory.max");
+		cg_write(cg, "memory.swap.max", "0");
+	}
+	l = open_loader(NULL, on_oom_event, &x);
+	if (!l)
+		goto out;
+	pid = th_spawn(cg, eat_memory, &o);
+	if (ASSERT_GT(pid, 0, "spawn"))
+		th_wait(pid, &st);
+	ASSERT_TRUE(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "killed by the OOM killer");
+	for (int i = 0; i < 50 && !x.killed; i++)
+		loader_events_poll(l, 20);
+	ASSERT_EQ(x.killed, 1, "exit event: SIGKILL with the OOM flag");
+	c = sample_of(l, &s, cg);
+	if (ASSERT_TRUE(c, "counted")) {
+		printf("    oom_kills %llu (limit through cgroup %s)\n",
+		       (unsigned long long)c->total.oom_kills, o.v1 ? "v1 memory" : "v2 memory.max");
+		ASSERT_EQ(c->total.oom_kills, 1, "one OOM kill counted");
+	}
+	snapshot_free(&s);
+	loader_close(l);
+out:
+	if (o.v1)
+		rmdir(o.memdir);
+}
+
 int main(void)
 {
 	th_init("test_accounting");
@@ -436,6 +560,7 @@ int main(void)
 	th_run("short_lived_exits", test_short_lived_exits);
 	th_run("runqueue_wait", test_runqueue_wait);
 	th_run("restart_keeps_totals", test_restart_keeps_totals);
+	th_run("oom_kill", test_oom_kill);
 	th_run("unprivileged", test_unprivileged);
 	return th_done();
 }
