@@ -149,7 +149,7 @@ format:
 
 lint: $(SKELS)
 	$(Q)cppcheck -q --error-exitcode=1 --enable=warning,performance,portability \
-		--suppress=missingIncludeSystem -I$(OUTPUT) -Ibpf -Iuser -Icgroup user cgroup
+		--suppress=missingIncludeSystem --include=scripts/cppcheck-macros.h -I$(OUTPUT) -Ibpf -Iuser -Icgroup user cgroup
 	$(Q)clang-tidy -quiet $(LIB_SRCS) $(MAINS) -- $(CFLAGS) 2>/dev/null | grep -E 'warning|error' && exit 1 || true
 
 clean:

@@ -3,7 +3,9 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/utsname.h>
+#include <sys/socket.h>
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include "duration.h"
@@ -364,6 +366,21 @@ static void handle_events(struct daemon *d, struct evhttp_request *req, const st
 		http_error(req, 429, "too many streams");
 }
 
+/* Who is asking, for debug logs: the socket's mode and group decide who may
+ * connect at all; SO_PEERCRED names the process behind each request. */
+static void log_peer(struct evhttp_request *req)
+{
+	struct evhttp_connection *c = evhttp_request_get_connection(req);
+	struct bufferevent *bev = c ? evhttp_connection_get_bufferevent(c) : NULL;
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+
+	if (!bev || getsockopt(bufferevent_getfd(bev), SOL_SOCKET, SO_PEERCRED, &cred, &len))
+		return;
+	log_debug("request", "method=%d uri=%s pid=%d uid=%u", (int)evhttp_request_get_command(req),
+		  log_q(evhttp_request_get_uri(req)), (int)cred.pid, (unsigned)cred.uid);
+}
+
 static size_t header_bytes(struct evhttp_request *req)
 {
 	struct evkeyvalq *h = evhttp_request_get_input_headers(req);
@@ -384,6 +401,8 @@ void routes_handle(struct evhttp_request *req, void *arg)
 	const char *msg = NULL;
 	struct query q;
 
+	if (log_get_level() <= LOG_DEBUG)
+		log_peer(req);
 	if (d->stopping) {
 		http_error(req, 503, "shutting down");
 		return;
