@@ -4,11 +4,14 @@
  * wait, forks, exits and OOM kills, and a ring buffer of process exits.
  *
  * The hot path (sched_switch) never reads a clock: the kernel already keeps
- * each task's exact on-CPU time (se.sum_exec_runtime) and run-queue wait
- * (sched_info.run_delay). A per-CPU slot remembers their values when a task
- * is switched in; at switch-out the differences are that slice's CPU time and
- * the wait that preceded it, charged to the task's cgroup in cgroup storage
- * (found from the task pointer, no hash lookup).
+ * each task's exact on-CPU time (se.sum_exec_runtime), run-queue wait
+ * (sched_info.run_delay) and user/system ticks. Task storage remembers them
+ * as of the task's last switch-out; at the next switch-out the differences
+ * are charged to the task's cgroup in cgroup storage (found from the task
+ * pointer, no hash lookup). Differences of the kernel's own cumulative
+ * counters cannot miss a slice, whichever switch-ins were seen: pairing
+ * switch-in with switch-out through a per-CPU slot alone lost slices here
+ * (the slot sometimes named another task at switch-out).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -34,8 +37,8 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } cgs_counters SEC(".maps");
 
-/* Pinned with the counters, so that the slice running across a restart is
- * charged in full rather than lost. */
+/* The task each CPU switched in last and its counters then: the base of the
+ * slice in flight for snapshots, and of a task's first slice. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
@@ -54,6 +57,7 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } cgs_tasks SEC(".maps");
 
+/* Counts waiting for their cgroup's storage (see pending_for). */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
@@ -82,7 +86,6 @@ struct cgs_drops drops;
 __u32 snapshot_len;
 __u32 inflight_len;
 struct cgs_inflight inflight[CGS_MAX_CPUS];
-
 
 extern struct cgroup *bpf_cgroup_from_id(u64 cgid) __ksym;
 extern void bpf_cgroup_release(struct cgroup *cgrp) __ksym;

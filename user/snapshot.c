@@ -83,8 +83,12 @@ int snapshot_build(struct snapshot *s, const struct cgs_entry *e, size_t n,
 		f = ninf ? bsearch(&key, sorted_inf, ninf, sizeof(*f), cmp_inflight) : NULL;
 		while (f && f > sorted_inf && f[-1].cgid == key.cgid)
 			f--;
-		for (; f && f < sorted_inf + ninf && f->cgid == key.cgid; f++)
+		c->running = 0;
+		c->pad = 0;
+		for (; f && f < sorted_inf + ninf && f->cgid == key.cgid; f++) {
 			c->total.cpu_ns += f->cpu_ns;
+			c->running++;
+		}
 		/* Pre-order: the nearest entry one level up is the parent. The
 		 * walk starts at level e[0].level, which may not be 0. */
 		lvl -= e[0].level;
@@ -98,9 +102,12 @@ int snapshot_build(struct snapshot *s, const struct cgs_entry *e, size_t n,
 		stack[lvl] = (uint32_t)i;
 		parent[i] = lvl ? stack[lvl - 1] : UINT32_MAX;
 	}
-	for (i = n; i-- > 1;)
-		if (parent[i] != UINT32_MAX)
-			counters_add(&s->v[parent[i]].total, &s->v[i].total);
+	for (i = n; i-- > 1;) {
+		if (parent[i] == UINT32_MAX)
+			continue;
+		counters_add(&s->v[parent[i]].total, &s->v[i].total);
+		s->v[parent[i]].running += s->v[i].running;
+	}
 	if (n)
 		qsort(s->v, n, sizeof(*s->v), cmp_id);
 	s->n = n;
@@ -122,10 +129,9 @@ const struct cg_sample *snapshot_find(const struct snapshot *s, uint64_t id)
 
 bool snapshot_running(const struct snapshot *s, uint64_t id)
 {
-	struct cgs_inflight key = { .cgid = id };
+	const struct cg_sample *c = snapshot_find(s, id);
 
-	return s->ninflight &&
-	       bsearch(&key, s->inflight, s->ninflight, sizeof(key), cmp_inflight) != NULL;
+	return c && c->running;
 }
 
 void snapshot_free(struct snapshot *s)

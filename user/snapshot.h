@@ -12,6 +12,8 @@ struct cg_sample {
 	uint64_t id;
 	uint32_t level;
 	uint32_t has_stats;
+	uint32_t running; /* slices in flight in the cgroup and its descendants */
+	uint32_t pad;
 	struct cgs_counters total; /* the cgroup and all its descendants, live or removed */
 };
 
@@ -31,7 +33,8 @@ void counters_add(struct cgs_counters *dst, const struct cgs_counters *src);
 int snapshot_build(struct snapshot *s, const struct cgs_entry *e, size_t n,
 		   const struct cgs_inflight *inf, size_t ninf);
 const struct cg_sample *snapshot_find(const struct snapshot *s, uint64_t id);
-/* Whether a task of cgroup id was on a CPU when the snapshot was taken. */
+/* Whether a task of cgroup id, or of a descendant, was on a CPU when the
+ * snapshot was taken. */
 bool snapshot_running(const struct snapshot *s, uint64_t id);
 void snapshot_free(struct snapshot *s);
 

@@ -222,6 +222,13 @@ static void test_inflight(void **state)
 	assert_false(snapshot_running(&s, 0));
 	assert_false(snapshot_running(&s, UINT64_MAX));
 	assert_int_equal(s.ninflight, ninf);
+
+	/* A slice in a leaf makes every ancestor "running" (an exit waits on it). */
+	assert_int_equal(snapshot_build(&s, e, n, inf, 1), 0);
+	assert_true(snapshot_running(&s, C));
+	assert_true(snapshot_running(&s, A));
+	assert_true(snapshot_running(&s, ROOT));
+	assert_false(snapshot_running(&s, B));
 	snapshot_free(&s);
 }
 
