@@ -123,7 +123,6 @@ integration: all $(INTEG_BINS)
 
 bench: deps all $(BENCH_BINS)
 	$(Q)for b in $(BENCH_BINS); do echo "== $$b"; $$b || exit 1; done
-	$(Q)bash tests/bench/bench_http.sh $(OUTPUT)
 
 # The periodic-stream exit test, 500 times in a row: it must never flake.
 stress: all $(OUTPUT)/tests/test_streams

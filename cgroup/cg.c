@@ -6,6 +6,8 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <linux/openat2.h>
+#include <sys/syscall.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -240,6 +242,31 @@ out:
 	free(res);
 	free(mreal);
 	return r;
+}
+
+int cg_open_beneath(int mount_fd, const char *rel, int *ret_fd)
+{
+	struct open_how how = {
+		.flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+		/* The kernel keeps the walk inside the mount: no "..", no absolute
+		 * or escaping symlink, no crossing into another mount. */
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV,
+	};
+	char norm[CG_PATH_MAX];
+	const char *p;
+	int fd, r;
+
+	if (mount_fd < 0 || !rel)
+		return -EINVAL;
+	r = cg_normalize(rel, strlen(rel), norm, sizeof(norm));
+	if (r)
+		return r;
+	p = strcmp(norm, "/") ? norm + 1 : ".";
+	fd = (int)syscall(SYS_openat2, mount_fd, p, &how, sizeof(how));
+	if (fd < 0)
+		return -errno;
+	*ret_fd = fd;
+	return 0;
 }
 
 int cg_relative(const char *mount, const char *abs, char *ret, size_t len)

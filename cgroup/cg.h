@@ -47,6 +47,12 @@ int cg_resolve(const char *mount, const char *rel, char *ret_abs, size_t len);
  * itself). Nothing is looked up on disk. -EXDEV if abs is not mount or below it.
  */
 int cg_relative(const char *mount, const char *abs, char *ret, size_t len);
+/*
+ * Opens (O_PATH) the cgroup at rel below the open cgroup2 root mount_fd in one openat2(): the
+ * kernel refuses a walk that leaves the mount (-EXDEV), -ENOENT if missing, -ENOTDIR if not a
+ * directory, -ENOSYS before Linux 5.6 (then use cg_resolve()). No realpath(), no races.
+ */
+int cg_open_beneath(int mount_fd, const char *rel, int *ret_fd);
 
 /*
  * cgroup id, i.e. the kernfs node id that bpf_get_current_cgroup_id() returns, of the cgroup at

@@ -1,6 +1,7 @@
 /* cgstatd: per-cgroup CPU, scheduling and exit statistics from BPF, served
  * over a unix socket. One event loop, no threads. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -206,6 +207,13 @@ static int setup(struct daemon *d)
 		log_error("no cgroup2 mount found in /proc/self/mountinfo", NULL);
 		return err;
 	}
+	d->mount_fd = open(d->mount, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (d->mount_fd < 0) {
+		err = -errno;
+		log_error("cannot open the cgroup2 mount", "path=%s err=\"%s\"", d->mount,
+			  strerror(-err));
+		return err;
+	}
 	d->base = event_base_new();
 	d->http = d->base ? evhttp_new(d->base) : NULL;
 	if (!d->http)
@@ -295,6 +303,8 @@ static void teardown(struct daemon *d)
 	loader_close(d->loader); /* the counters stay pinned */
 	snapshot_free(&d->cur);
 	snapshot_free(&d->prev);
+	if (d->mount_fd >= 0)
+		close(d->mount_fd);
 	if (d->base)
 		event_base_free(d->base);
 }
@@ -317,6 +327,7 @@ int main(int argc, char **argv)
 		.clk = &clock_monotonic,
 		.listen_fd = -1,
 		.inotify_fd = -1,
+		.mount_fd = -1,
 	};
 	int ret, err;
 

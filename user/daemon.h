@@ -77,6 +77,7 @@ struct daemon {
 	struct evhttp_bound_socket *bound;
 	const struct clock *clk;
 	char mount[CG_PATH_MAX];
+	int mount_fd; /* the cgroup2 root, for openat2() below it */
 	struct loader *loader; /* NULL when collection is off */
 	struct cache *cache; /* NULL when collection is off */
 	struct snapshot cur, prev; /* the last two fills */

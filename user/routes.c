@@ -3,6 +3,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/utsname.h>
+#include <unistd.h>
 #include <sys/socket.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -76,43 +77,66 @@ static int parse_query(const char *q, struct query *ret, const char **ret_msg)
 	return err;
 }
 
-/* Decodes, checks and resolves a cgroup path from the URL. On failure the
- * reply has been sent. */
-static int resolve_path(struct daemon *d, struct evhttp_request *req, const char *raw,
-			char *ret_rel, char *ret_abs, bool must_exist)
+/* Decodes and checks a cgroup path from the URL; no file system access. On
+ * failure the reply has been sent. */
+static int decode_path(struct evhttp_request *req, const char *raw, size_t rawlen, bool encoded,
+		       char *ret_rel)
 {
-	size_t len = 0;
-	char *dec = evhttp_uridecode(raw, 0, &len);
-	char msg[CG_PATH_MAX + 64];
+	size_t len = rawlen;
+	char *dec = encoded ? evhttp_uridecode(raw, 0, &len) : NULL;
 	int err;
 
-	if (!dec) {
+	if (encoded && !dec) {
 		http_error(req, 400, "malformed path encoding");
 		return -EINVAL;
 	}
-	err = cg_normalize(dec, len, ret_rel, CG_PATH_MAX);
+	err = cg_normalize(encoded ? dec : raw, len, ret_rel, CG_PATH_MAX);
 	free(dec);
-	if (err == -ENAMETOOLONG) {
+	if (err == -ENAMETOOLONG)
 		http_error(req, 400, "cgroup path too long");
-		return err;
-	}
-	if (err) {
+	else if (err)
 		http_error(req, 400, "invalid cgroup path: no '..', '.', or NUL allowed");
-		return err;
+	return err;
+}
+
+/* Finds the cgroup at rel below the mount, in one openat2() that the kernel
+ * keeps inside the mount; its absolute path and id. On failure the reply
+ * has been sent. */
+static int resolve_rel(struct daemon *d, struct evhttp_request *req, const char *rel,
+		       char *ret_abs, uint64_t *ret_id)
+{
+	char msg[CG_PATH_MAX + 64];
+	int fd, err;
+
+	err = cg_open_beneath(d->mount_fd, rel, &fd);
+	if (!err) {
+		err = cg_id_from_fd(fd, ret_id);
+		close(fd);
+		if (!err && snprintf(ret_abs, CG_PATH_MAX, "%s%s", d->mount, strcmp(rel, "/") ? rel : "") >=
+				    CG_PATH_MAX)
+			err = -ENAMETOOLONG;
+	} else if (err == -ENOSYS) {
+		/* Before Linux 5.6: resolve in user space. */
+		err = cg_resolve(d->mount, rel, ret_abs, CG_PATH_MAX);
+		if (!err)
+			err = cg_id_from_path(ret_abs, ret_id);
 	}
-	err = cg_resolve(d->mount, ret_rel, ret_abs, CG_PATH_MAX);
-	if (!err || !must_exist)
-		return err;
 	switch (err) {
+	case 0:
+		return 0;
 	case -ENOENT:
-		snprintf(msg, sizeof(msg), "no such cgroup: %s", ret_rel);
+		snprintf(msg, sizeof(msg), "no such cgroup: %s", rel);
 		http_error(req, 404, msg);
 		break;
 	case -ENOTDIR:
 		http_error(req, 400, "not a cgroup");
 		break;
 	case -EXDEV:
+	case -ELOOP:
 		http_error(req, 400, "path resolves outside the cgroup2 mount");
+		break;
+	case -ENAMETOOLONG:
+		http_error(req, 400, "cgroup path too long");
 		break;
 	default:
 		http_error(req, 400, "cannot resolve cgroup path");
@@ -200,19 +224,14 @@ static void reply_list(struct daemon *d, struct evhttp_request *req)
 
 /* A one-off record for a cgroup that is not watched. */
 static void reply_unwatched(struct daemon *d, struct evhttp_request *req, const char *rel,
-			    const char *abs)
+			    const char *abs, uint64_t id)
 {
 	const struct snapshot *s;
 	struct cg_sample zero;
 	struct record_in r = { 0 };
-	uint64_t id;
 	struct json j;
 	int err;
 
-	if (cg_id_from_path(abs, &id)) {
-		http_error(req, 404, "no such cgroup");
-		return;
-	}
 	s = daemon_snapshot(d, &err);
 	if (!s) {
 		http_error(req, 503, "cannot read the BPF maps");
@@ -251,10 +270,7 @@ static void handle_cgroup(struct daemon *d, struct evhttp_request *req, const ch
 	}
 	if (collection_off(d, req))
 		return;
-	/* Exited cgroups stay readable for the retention period, even once
-	 * their directory is gone. */
-	err = resolve_path(d, req, raw, rel, abs, false);
-	if (err && err != -ENOENT && err != -ENOTDIR && err != -EXDEV)
+	if (decode_path(req, raw, strlen(raw), true, rel))
 		return;
 	w = tracker_find_path(d, rel);
 	if (m == EVHTTP_REQ_DELETE) {
@@ -272,8 +288,11 @@ static void handle_cgroup(struct daemon *d, struct evhttp_request *req, const ch
 		json_free(&j);
 		return;
 	}
-	if (w && w->state == WATCH_EXITED && m == EVHTTP_REQ_GET) {
-		/* A stream on an exited task gets its final record and ends. */
+	/* A watched cgroup is answered from the tracker without touching the
+	 * file system (its removal reaches the tracker through inotify); an
+	 * exited one stays readable for the retention period, even once its
+	 * directory is gone, and a stream on it gets the final record. */
+	if (w && m == EVHTTP_REQ_GET && (!q->stream || w->state == WATCH_EXITED)) {
 		json_init(&j);
 		tracker_render(d, w, &j);
 		if (q->stream) {
@@ -286,19 +305,13 @@ static void handle_cgroup(struct daemon *d, struct evhttp_request *req, const ch
 		json_free(&j);
 		return;
 	}
-	if (err) {
-		resolve_path(d, req, raw, rel, abs, true);
+	if (resolve_rel(d, req, rel, abs, &id))
 		return;
-	}
 	if (m == EVHTTP_REQ_GET && !q->stream) {
-		if (w)
-			goto reply_record;
-		reply_unwatched(d, req, rel, abs);
+		reply_unwatched(d, req, rel, abs, id);
 		return;
 	}
-	err = cg_id_from_path(abs, &id);
-	if (!err)
-		err = tracker_watch(d, rel, abs, id, m == EVHTTP_REQ_PUT, &w);
+	err = tracker_watch(d, rel, abs, id, m == EVHTTP_REQ_PUT, &w);
 	if (err == -ENOSPC) {
 		http_error(req, 429, "too many watched cgroups");
 		return;
@@ -326,12 +339,6 @@ static void handle_cgroup(struct daemon *d, struct evhttp_request *req, const ch
 		tracker_release(d, w);
 		http_error(req, 429, "too many streams");
 	}
-	return;
-reply_record:
-	json_init(&j);
-	tracker_render(d, w, &j);
-	http_reply_json(req, 200, &j);
-	json_free(&j);
 }
 
 static void handle_events(struct daemon *d, struct evhttp_request *req, const struct query *q)
@@ -345,23 +352,9 @@ static void handle_events(struct daemon *d, struct evhttp_request *req, const st
 	}
 	if (collection_off(d, req))
 		return;
-	if (q->cgroup) {
-		char *enc = evhttp_encode_uri(q->cgroup);
-
-		if (!enc) {
-			http_error(req, 500, "out of memory");
-			return;
-		}
-		if (resolve_path(d, req, enc, rel, abs, true)) {
-			free(enc);
-			return;
-		}
-		free(enc);
-		if (cg_id_from_path(abs, &id)) {
-			http_error(req, 404, "no such cgroup");
-			return;
-		}
-	}
+	if (q->cgroup && (decode_path(req, q->cgroup, strlen(q->cgroup), false, rel) ||
+			  resolve_rel(d, req, rel, abs, &id)))
+		return;
 	if (streams_start_events(d, req, id))
 		http_error(req, 429, "too many streams");
 }

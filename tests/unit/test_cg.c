@@ -591,6 +591,38 @@ static void test_resolve_plain(void **state)
 	assert_string_equal(out, "untouched");
 }
 
+/* cg_open_beneath on a plain tree: the kernel keeps the walk inside. */
+static void test_open_beneath(void **state)
+{
+	char root[PATH_MAX], p[PATH_MAX];
+	int rfd, fd = -1;
+
+	mkdir_tmp("ben");
+	mkdir_tmp("ben/sub");
+	path_in_tmp(p, sizeof(p), "ben/file");
+	write_file(p, "");
+	path_in_tmp(p, sizeof(p), "ben/escape");
+	assert_int_equal(symlink("/tmp", p), 0);
+	path_in_tmp(p, sizeof(p), "ben/up");
+	assert_int_equal(symlink("..", p), 0);
+	path_in_tmp(root, sizeof(root), "ben");
+	rfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	assert_true(rfd >= 0);
+
+	assert_int_equal(cg_open_beneath(rfd, "/sub", &fd), 0);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(cg_open_beneath(rfd, "/", &fd), 0);
+	close(fd);
+	assert_int_equal(cg_open_beneath(rfd, "/escape", &fd), -EXDEV);
+	assert_int_equal(cg_open_beneath(rfd, "/up", &fd), -EXDEV);
+	assert_int_equal(cg_open_beneath(rfd, "/missing", &fd), -ENOENT);
+	assert_int_equal(cg_open_beneath(rfd, "/file", &fd), -ENOTDIR);
+	assert_int_equal(cg_open_beneath(rfd, "/../ben", &fd), -EINVAL);
+	assert_int_equal(cg_open_beneath(-1, "/sub", &fd), -EINVAL);
+	close(rfd);
+}
+
 static void test_create_remove_plain(void **state)
 {
 	char p[PATH_MAX];
@@ -787,6 +819,7 @@ int main(void)
 		cmocka_unit_test(test_walk),
 		cmocka_unit_test(test_walk_vanish),
 		cmocka_unit_test(test_resolve_plain),
+		cmocka_unit_test(test_open_beneath),
 		cmocka_unit_test(test_create_remove_plain),
 		cmocka_unit_test_setup_teardown(test_real_resolve_id, real_setup, real_teardown),
 		cmocka_unit_test_setup_teardown(test_real_create_move_remove, real_setup,
