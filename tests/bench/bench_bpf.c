@@ -635,23 +635,9 @@ static int count_pins(void)
 
 static void check_leftovers(void)
 {
-	size_t alive = 0;
-
 	/* Tracing programs are freed from a work item after the last close. */
-	for (int tries = 0; tries < 50; tries++) {
-		alive = 0;
-		for (size_t i = 0; i < n_bench_ids; i++) {
-			int fd = bpf_prog_get_fd_by_id(bench_ids[i]);
+	size_t alive = th_progs_alive(bench_ids, n_bench_ids);
 
-			if (fd >= 0) {
-				alive++;
-				close(fd);
-			}
-		}
-		if (!alive)
-			break;
-		usleep(100 * 1000);
-	}
 	printf("[check] bench programs loaded: %zu, still loaded after close: %zu; "
 	       "cgstat-bench-* cgroups left: %d; pins left: %d\n",
 	       n_bench_ids, alive, count_bench_cgroups(), count_pins());

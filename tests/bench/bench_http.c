@@ -498,26 +498,6 @@ out:
 
 /* ---- cleanup checks ----------------------------------------------------- */
 
-static size_t progs_alive(const uint32_t *ids, size_t n)
-{
-	size_t alive = 0;
-
-	for (int tries = 0; tries < 50; tries++) {
-		alive = 0;
-		for (size_t i = 0; i < n; i++) {
-			int fd = bpf_prog_get_fd_by_id(ids[i]);
-
-			if (fd >= 0) {
-				alive++;
-				close(fd);
-			}
-		}
-		if (!alive)
-			break;
-		usleep(100 * 1000);
-	}
-	return alive;
-}
 
 /* Our pins under /sys/fs/bpf: cgstat-test-<our pid>-*. */
 static int own_pins_left(void)
@@ -546,7 +526,6 @@ int main(int argc, char **argv)
 	size_t n_ids = 0, alive;
 	char cg[4096], target[4400], pin[256] = "";
 	const char *rel;
-	struct rlimit rl;
 	struct sigaction sa = { .sa_handler = on_signal };
 	double ping_median_us = 0, ping_mean_us = 0;
 	int sp[2] = { -1, -1 }, err, pins;
@@ -560,10 +539,6 @@ int main(int argc, char **argv)
 	 * normal cleanup below (daemon stopped, pins removed). */
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
-	}
 
 	printf("bench_http: cgstatd over HTTP/1.1 on a unix socket\n");
 	err = th_cgroup(NULL, "bench", cg, sizeof(cg));
@@ -614,7 +589,7 @@ out:
 			FAIL("cgstatd exited with status %d on SIGTERM", err);
 	}
 	th_daemon_cleanup(&dmn);
-	alive = progs_alive(ids, n_ids);
+	alive = th_progs_alive(ids, n_ids);
 	pins = own_pins_left();
 	if (pin[0] && !access(pin, F_OK))
 		pins++;

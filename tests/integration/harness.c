@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -117,10 +118,16 @@ void th_init(const char *test_name)
 {
 	const char *missing = NULL;
 	const char *why = NULL;
+	struct rlimit rl;
 	int err;
 
 	libbpf_set_print(quiet_libbpf);
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	/* Many-client tests hold a socket per client. */
+	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
 	atexit(cleanup);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
@@ -317,14 +324,13 @@ size_t th_prog_ids(pid_t pid, uint32_t *ids, size_t max)
 	return n;
 }
 
-/* Programs are freed after an RCU grace period: poll for a while. */
-
-bool th_progs_gone(const uint32_t *ids, size_t n)
+size_t th_progs_alive(const uint32_t *ids, size_t n)
 {
-	/* The kernel frees programs after an RCU grace period: wait, bounded. */
-	for (int tries = 0; tries < 200; tries++) {
-		size_t alive = 0;
+	size_t alive = 0;
 
+	/* The kernel frees programs after an RCU grace period: wait, bounded (5 s). */
+	for (int tries = 0; tries < 500; tries++) {
+		alive = 0;
 		for (size_t i = 0; i < n; i++) {
 			int fd = bpf_prog_get_fd_by_id(ids[i]);
 
@@ -334,8 +340,13 @@ bool th_progs_gone(const uint32_t *ids, size_t n)
 			}
 		}
 		if (!alive)
-			return true;
+			break;
 		usleep(10000);
 	}
-	return false;
+	return alive;
+}
+
+bool th_progs_gone(const uint32_t *ids, size_t n)
+{
+	return th_progs_alive(ids, n) == 0;
 }

@@ -74,7 +74,9 @@ int th_pin_cpu(int cpu);
 /* Ids of the BPF programs process pid holds (from /proc/PID/fdinfo), so a
  * check names exactly its own programs even when others load the same ones. */
 size_t th_prog_ids(pid_t pid, uint32_t *ids, size_t max);
-/* Whether none of these programs exists any more (waits up to 2 s). */
+/* How many of these programs still exist, after waiting up to 5 s for them
+ * to go; th_progs_gone: none. */
+size_t th_progs_alive(const uint32_t *ids, size_t n);
 bool th_progs_gone(const uint32_t *ids, size_t n);
 /* Number of BPF programs loaded in the kernel whose name starts with prefix. */
 int th_count_progs(const char *prefix);

@@ -436,13 +436,7 @@ static void test_unprivileged_daemon(void)
 
 int main(void)
 {
-	struct rlimit rl;
-
 	th_init("test_daemon");
-	if (!getrlimit(RLIMIT_NOFILE, &rl)) {
-		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
-	}
 	th_run("stats_over_socket", test_stats_over_socket);
 	th_run("concurrent_clients", test_concurrent_clients);
 	th_run("bad_inputs", test_bad_inputs);

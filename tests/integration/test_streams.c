@@ -593,13 +593,7 @@ out:
 
 int main(void)
 {
-	struct rlimit rl;
-
 	th_init("test_streams");
-	if (!getrlimit(RLIMIT_NOFILE, &rl)) {
-		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
-	}
 	th_run("stream_ends_on_exit", test_stream_ends_on_exit);
 	th_run("events_stream", test_events_stream);
 	th_run("thousand_streams", test_thousand_streams);
