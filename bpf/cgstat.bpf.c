@@ -9,9 +9,10 @@
  * as of the task's last switch-out; at the next switch-out the differences
  * are charged to the task's cgroup in cgroup storage (found from the task
  * pointer, no hash lookup). Differences of the kernel's own cumulative
- * counters cannot miss a slice, whichever switch-ins were seen: pairing
- * switch-in with switch-out through a per-CPU slot alone lost slices here
- * (the slot sometimes named another task at switch-out).
+ * counters cannot miss a slice, whichever switch-ins were seen: on this
+ * kernel a task sometimes gets the CPU without a traced sched_switch (seen:
+ * a switch from one of PID 1's threads), so pairing switch-in with switch-out
+ * through a per-CPU slot alone lost whole slices.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -468,6 +469,10 @@ static __always_inline void snapshot_inflight(void)
 		if (!s || !s->pid || !s->task)
 			continue;
 		t = (struct task_struct *)s->task;
+		/* Some switch-ins are never traced here (the slot then names a
+		 * task that left the CPU): no guess beats no slice. */
+		if (!BPF_CORE_READ(t, on_cpu))
+			continue;
 		sum = BPF_CORE_READ(t, se.sum_exec_runtime);
 		inflight[n & (CGS_MAX_CPUS - 1)].cgid = BPF_CORE_READ(t, cgroups, dfl_cgrp, kn, id);
 		inflight[n & (CGS_MAX_CPUS - 1)].cpu_ns = sum > s->sum_exec ? sum - s->sum_exec : 0;
