@@ -609,6 +609,13 @@ static void test_open_beneath(void **state)
 	rfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	assert_true(rfd >= 0);
 
+	if (cg_open_beneath(rfd, "/sub", &fd) == -ENOSYS) {
+		/* No openat2 (before Linux 5.6, or under valgrind 3.19): the
+		 * daemon falls back to cg_resolve, tested above. */
+		close(rfd);
+		skip();
+	}
+	close(fd);
 	assert_int_equal(cg_open_beneath(rfd, "/sub", &fd), 0);
 	assert_true(fd >= 0);
 	close(fd);
