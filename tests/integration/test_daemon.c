@@ -69,6 +69,12 @@ static int pct_line(const char *line, size_t len, void *arg)
 	return ++*pl->n >= 3 ? 1 : 0;
 }
 
+static int first_line(const char *line, size_t len, void *arg)
+{
+	snprintf(arg, 8192, "%.*s", (int)len, line);
+	return 1;
+}
+
 /* Stats over the socket agree with cpu.stat; percent is ~100 for one busy
  * process over a 1 s interval. */
 static void test_stats_over_socket(void)
@@ -120,6 +126,25 @@ static void test_stats_over_socket(void)
 	ASSERT_NEAR(ours, k1, 1, 5 * MS, "usage agrees with cpu.stat");
 	ASSERT_EQ(th_json_u64(r.body, "id"), ({ uint64_t id = 0; cg_id_from_path(cg, &id); id; }),
 		  "record names the cgroup id");
+	/* An interval below the TTL is raised to it, and the first record says
+	 * so (on a fresh cgroup: the one above has exited, and a stream on an
+	 * exited task gets only its final record). */
+	client_conn_close(c);
+	memset(c, 0, sizeof(*c));
+	c->fd = -1;
+	if (!ASSERT_OK(th_cgroup(NULL, "raise", cg, sizeof(cg)), "cgroup"))
+		goto out;
+	target(t, sizeof(t), cg, "stream=true&interval=50ms");
+	if (ASSERT_OK(client_connect(dmn.sock, &fd), "connect")) {
+		char first[8192] = "";
+
+		client_conn_init(c, fd, NULL);
+		if (ASSERT_OK(client_send_request(c, "GET", t), "send") &&
+		    ASSERT_OK(client_read_head(c), "head"))
+			client_read_lines(c, first_line, first);
+		ASSERT_EQ(th_json_u64(first, "interval_raised_from_ns"), 50 * MS,
+			  "raised interval reported");
+	}
 out:
 	if (c)
 		client_conn_close(c);
