@@ -1,6 +1,8 @@
 /* The kernel accounting core against the kernel's own numbers: real BPF
  * programs, real cgroups, real processes. */
 #include <errno.h>
+#include <sys/syscall.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -182,6 +184,77 @@ static void test_hierarchy(void)
 	}
 	ASSERT_GE(cpu_of(l, &s, a), a_total, "a keeps b's time after the fold");
 out:
+	snapshot_free(&s);
+	loader_close(l);
+}
+
+struct thr {
+	const char *cg;
+	uint64_t ns;
+	int err;
+};
+
+static void *thread_burn(void *arg)
+{
+	struct thr *t = arg;
+
+	t->err = cg_move_tid(t->cg, (pid_t)syscall(SYS_gettid));
+	if (!t->err)
+		th_burn_ns(t->ns);
+	return NULL;
+}
+
+static int two_threads(void *arg)
+{
+	struct thr *t = arg;
+	pthread_t a, b;
+
+	if (pthread_create(&a, NULL, thread_burn, &t[0]) || pthread_create(&b, NULL, thread_burn, &t[1]))
+		return 1;
+	pthread_join(a, NULL);
+	pthread_join(b, NULL);
+	return t[0].err || t[1].err ? 2 : 0;
+}
+
+/* Two threads of one process in two nested threaded cgroups: each cgroup
+ * and their parent match cpu.stat, and the parent holds the sum. */
+static void test_threads_in_nested_cgroups(void)
+{
+	char p[4096], a[4096], b[4096];
+	struct thr t[2] = { { .cg = a, .ns = 400 * MS }, { .cg = b, .ns = 400 * MS } };
+	const struct cg_sample *sp, *sa, *sb;
+	struct snapshot s = {};
+	struct loader *l;
+	int st = -1;
+	pid_t pid;
+
+	if (!ASSERT_OK(th_cgroup(NULL, "thr", p, sizeof(p)), "cgroup p") ||
+	    !ASSERT_OK(th_cgroup(p, "a", a, sizeof(a)), "cgroup a") ||
+	    !ASSERT_OK(th_cgroup(a, "b", b, sizeof(b)), "cgroup b") ||
+	    !ASSERT_OK(cg_write(a, "cgroup.type", "threaded"), "a threaded") ||
+	    !ASSERT_OK(cg_write(b, "cgroup.type", "threaded"), "b threaded"))
+		return;
+	l = open_loader(NULL, NULL, NULL);
+	if (!l)
+		return;
+	pid = th_spawn(p, two_threads, t);
+	if (ASSERT_GT(pid, 0, "spawn"))
+		th_wait(pid, &st);
+	ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0, "threads moved and ran");
+	sp = sample_of(l, &s, p);
+	sa = snapshot_find(&s, ({ uint64_t id = 0; cg_id_from_path(a, &id); id; }));
+	sb = snapshot_find(&s, ({ uint64_t id = 0; cg_id_from_path(b, &id); id; }));
+	if (ASSERT_TRUE(sp && sa && sb, "all three counted")) {
+		printf("    threads: parent %llu, a (with b) %llu, b %llu ns\n",
+		       (unsigned long long)sp->total.cpu_ns, (unsigned long long)sa->total.cpu_ns,
+		       (unsigned long long)sb->total.cpu_ns);
+		ASSERT_GT(sb->total.cpu_ns, 100 * MS, "thread in b counted");
+		ASSERT_GT(sa->total.cpu_ns - sb->total.cpu_ns, 100 * MS, "thread in a counted");
+		ASSERT_GE(sp->total.cpu_ns, sa->total.cpu_ns, "parent holds both");
+		ASSERT_NEAR(sb->total.cpu_ns, kernel_usage_ns(b), 1, 5 * MS, "b matches cpu.stat");
+		ASSERT_NEAR(sa->total.cpu_ns, kernel_usage_ns(a), 1, 5 * MS, "a matches cpu.stat");
+		ASSERT_NEAR(sp->total.cpu_ns, kernel_usage_ns(p), 1, 5 * MS, "parent matches cpu.stat");
+	}
 	snapshot_free(&s);
 	loader_close(l);
 }
@@ -557,6 +630,7 @@ int main(void)
 	th_init("test_accounting");
 	th_run("cpu_matches_cpu_stat", test_cpu_matches_cpu_stat);
 	th_run("hierarchy", test_hierarchy);
+	th_run("threads_in_nested_cgroups", test_threads_in_nested_cgroups);
 	th_run("short_lived_exits", test_short_lived_exits);
 	th_run("runqueue_wait", test_runqueue_wait);
 	th_run("restart_keeps_totals", test_restart_keeps_totals);
