@@ -63,6 +63,11 @@ static void on_close(struct evhttp_connection *conn, void *arg)
 {
 	struct stream_client *c = arg;
 
+	/* When the client went away mid-reply, evhttp detaches the unfinished
+	 * request from the connection and leaves it to us; when we free the
+	 * connection ourselves, the request goes with it. */
+	if (!evhttp_request_get_connection(c->req))
+		evhttp_request_free(c->req);
 	c->conn = NULL;
 	client_free(c);
 }

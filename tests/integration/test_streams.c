@@ -287,7 +287,7 @@ out:
 	if (c)
 		client_conn_close(c);
 	free(c);
-	th_daemon_stop(&dmn);
+	ASSERT_EQ(th_daemon_stop(&dmn), 0, "daemon stops cleanly");
 	th_daemon_cleanup(&dmn);
 	if (shared != MAP_FAILED)
 		munmap((void *)shared, 4096);
@@ -375,7 +375,7 @@ out:
 	free(pfd);
 	free(per);
 	client_response_free(&r);
-	th_daemon_stop(&dmn);
+	ASSERT_EQ(th_daemon_stop(&dmn), 0, "daemon stops cleanly");
 	th_daemon_cleanup(&dmn);
 }
 
@@ -453,7 +453,7 @@ static void test_watch_survives_restart(void)
 	ASSERT_TRUE(strstr(errbuf, "reconnect") != NULL, "says it reconnects");
 	ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0, "watch exits 0 after the exit record");
 out:
-	th_daemon_stop(&dmn);
+	ASSERT_EQ(th_daemon_stop(&dmn), 0, "daemon stops cleanly");
 	th_daemon_cleanup(&dmn);
 }
 
@@ -587,7 +587,7 @@ out:
 	free(c);
 	client_response_free(&r);
 	close(ctl.go[1]);
-	th_daemon_stop(&dmn);
+	ASSERT_EQ(th_daemon_stop(&dmn), 0, "daemon stops cleanly");
 	th_daemon_cleanup(&dmn);
 }
 
