@@ -7,6 +7,7 @@
 #include "http.h"
 #include "json.h"
 #include "metrics.h"
+#include "tracker.h"
 
 void metrics_label(struct evbuffer *b, const char *v)
 {
@@ -50,21 +51,6 @@ static void sample_line(struct evbuffer *b, const char *name, const char *path, 
 	evbuffer_add_printf(b, "\"%s} %.9g\n", extra ? extra : "", v);
 }
 
-static const struct cg_sample *sample_of(struct daemon *d, const struct snapshot *s,
-					 struct watched *w)
-{
-	const struct cg_sample *c = NULL;
-
-	if (w->state != WATCH_EXITED && s)
-		c = snapshot_find(s, w->id);
-	if (c) {
-		w->last = *c;
-		w->last_mono_ns = s->mono_ns;
-		w->have_last = true;
-	}
-	return w->have_last ? &w->last : c;
-}
-
 int metrics_render(struct daemon *d, struct evbuffer *b)
 {
 	const struct snapshot *s = NULL;
@@ -91,7 +77,7 @@ int metrics_render(struct daemon *d, struct evbuffer *b)
 
 		evbuffer_add_printf(b, "# HELP %s %s\n# TYPE %s %s\n", f->name, f->help, f->name, f->type);
 		LIST_FOREACH(w, &d->watched, link) {
-			const struct cg_sample *c = w->attached ? sample_of(d, s, w) : NULL;
+			const struct cg_sample *c = w->attached ? tracker_latest(w, s) : NULL;
 
 			if (c)
 				sample_line(b, f->name, w->path, NULL,
@@ -102,7 +88,7 @@ int metrics_render(struct daemon *d, struct evbuffer *b)
 	evbuffer_add_printf(b, "# HELP cgstat_runqueue_wait_seconds Run-queue wait per slice.\n"
 			       "# TYPE cgstat_runqueue_wait_seconds histogram\n");
 	LIST_FOREACH(w, &d->watched, link) {
-		const struct cg_sample *c = w->attached ? sample_of(d, s, w) : NULL;
+		const struct cg_sample *c = w->attached ? tracker_latest(w, s) : NULL;
 		uint64_t acc = 0;
 		char le[48];
 

@@ -217,33 +217,8 @@ int streams_start_events(struct daemon *d, struct evhttp_request *req, uint64_t 
 	return 0;
 }
 
-void streams_end_watched(struct daemon *d, struct watched *w, const char *reason)
+void streams_end_watched(struct daemon *d, struct watched *w)
 {
-	/* A detach has no final record of its own: render one for the streams. */
-	if (!w->final_record && !LIST_EMPTY(&w->streams)) {
-		struct json j;
-
-		json_init(&j);
-		json_obj_begin(&j);
-		json_kv_str(&j, "type", "exit");
-		json_kv_str(&j, "path", w->path);
-		json_kv_u64(&j, "id", w->id);
-		json_kv_str(&j, "state", w->state == WATCH_EXITED ? "exited" : "running");
-		json_key(&j, "exit");
-		json_obj_begin(&j);
-		json_kv_str(&j, "reason", reason);
-		json_kv_u64(&j, "at_ns", clock_realtime_ns());
-		json_obj_end(&j);
-		json_obj_end(&j);
-		while (!LIST_EMPTY(&w->streams)) {
-			struct stream_client *c = LIST_FIRST(&w->streams);
-
-			c->w = NULL; /* w is going away with this detach */
-			client_end(c, json_error(&j) ? NULL : json_cstr(&j));
-		}
-		json_free(&j);
-		return;
-	}
 	while (!LIST_EMPTY(&w->streams)) {
 		struct stream_client *c = LIST_FIRST(&w->streams);
 

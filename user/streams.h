@@ -13,8 +13,8 @@ int streams_start_stats(struct daemon *d, struct evhttp_request *req, struct wat
 			uint64_t interval_ns, uint64_t raised_from_ns);
 /* Starts an exit-event stream; filter_id 0 means every cgroup. */
 int streams_start_events(struct daemon *d, struct evhttp_request *req, uint64_t filter_id);
-/* Ends every stream on w with its exit record. */
-void streams_end_watched(struct daemon *d, struct watched *w, const char *reason);
+/* Ends every stream on w with its final record (w->final_record). */
+void streams_end_watched(struct daemon *d, struct watched *w);
 /* Sends an exit event to the event streams that want it. */
 void streams_publish_exit(struct daemon *d, const struct cgs_exit_event *e);
 /* Ends every stream (daemon shutdown). */

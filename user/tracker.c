@@ -90,6 +90,8 @@ static struct watched *find_wd(struct daemon *d, int wd)
 
 static void end_task(struct daemon *d, struct watched *w, const char *reason);
 static void finish_exit(struct daemon *d, struct watched *w);
+static int render(struct daemon *d, struct watched *w, struct json *j, const char *type,
+		  const char *reason);
 
 static void on_inotify(evutil_socket_t fd, short what, void *arg)
 {
@@ -200,7 +202,19 @@ void tracker_release(struct daemon *d, struct watched *w)
 
 void tracker_detach(struct daemon *d, struct watched *w)
 {
-	streams_end_watched(d, w, "detached");
+	/* Streams on it end the same way as on an exit, with a record of the
+	 * totals so far, marked "detached". */
+	if (!LIST_EMPTY(&w->streams) && w->state != WATCH_EXITED) {
+		struct json j;
+
+		w->exited_real_ns = clock_realtime_ns();
+		json_init(&j);
+		render(d, w, &j, "exit", "detached");
+		free(w->final_record);
+		w->final_record = json_error(&j) ? NULL : strdup(json_cstr(&j));
+		json_free(&j);
+	}
+	streams_end_watched(d, w);
 	free_watched(d, w);
 }
 
@@ -225,25 +239,37 @@ void tracker_record_in(struct daemon *d, const struct snapshot *s, uint64_t id, 
 	r->cpu_stat = throttle_get(&d->throttle, id, abs, s->mono_ns);
 }
 
+const struct cg_sample *tracker_latest(struct watched *w, const struct snapshot *s)
+{
+	const struct cg_sample *c = s && w->state != WATCH_EXITED ? snapshot_find(s, w->id) : NULL;
+
+	/* Remembered for a cgroup removed before its final reading. */
+	if (c) {
+		w->last = *c;
+		w->last_mono_ns = s->mono_ns;
+		w->have_last = true;
+		return c;
+	}
+	return w->have_last ? &w->last : NULL;
+}
+
 static int render(struct daemon *d, struct watched *w, struct json *j, const char *type,
 		  const char *reason)
 {
 	const struct snapshot *s;
+	const struct cg_sample *c;
 	struct cg_sample zero;
 	struct record_in r = { 0 };
 	int err;
 
 	s = daemon_snapshot(d, &err);
-	if (s && snapshot_find(s, w->id)) {
+	c = tracker_latest(w, s);
+	if (c && c != &w->last) {
 		tracker_record_in(d, s, w->id, w->abs, &zero, &r);
-		/* Remembered for a cgroup removed before its final reading. */
-		w->last = *r.cur;
-		w->last_mono_ns = s->mono_ns;
-		w->have_last = true;
 	} else {
 		memset(&zero, 0, sizeof(zero));
 		zero.id = w->id;
-		r.cur = w->have_last ? &w->last : &zero;
+		r.cur = c ? c : &zero;
 		r.cur_mono_ns = w->last_mono_ns;
 		r.cur_real_ns = clock_realtime_ns();
 		r.cache_age_ns = d->cache ? cache_age_ns(d->cache) : 0;
@@ -251,7 +277,7 @@ static int render(struct daemon *d, struct watched *w, struct json *j, const cha
 	r.type = type;
 	r.path = w->path;
 	r.id = w->id;
-	r.exited = reason != NULL;
+	r.exited = w->state == WATCH_EXITING || w->state == WATCH_EXITED;
 	r.exit_reason = reason;
 	r.exit_real_ns = w->exited_real_ns;
 	r.last_exit = &w->last_exit;
@@ -325,7 +351,7 @@ static void finish_exit(struct daemon *d, struct watched *w)
 	} else {
 		log_info("task exited", "path=%s reason=%s", log_q(w->path), w->exit_reason);
 	}
-	streams_end_watched(d, w, w->exit_reason);
+	streams_end_watched(d, w);
 	arm_retention(d);
 }
 

@@ -21,6 +21,9 @@ void tracker_detach(struct daemon *d, struct watched *w);
 /* An exit event from the ring buffer. */
 void tracker_on_exit_event(struct daemon *d, const struct cgs_exit_event *e);
 void tracker_run_pending(struct daemon *d);
+/* The cgroup's latest counters: from snapshot s while it is walked (and
+ * remembered), else the last ones seen; NULL if never seen. */
+const struct cg_sample *tracker_latest(struct watched *w, const struct snapshot *s);
 /* Fills the data of a record for cgroup id from snapshot s: the sample (zeros,
  * in *zero, if the cgroup is newer than the walk), the previous fill as the
  * base for percentages, throttling (one cpu.stat read per fill), cache age. */
