@@ -30,6 +30,8 @@ override CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Werror=undef -Wshadow -Wno-
 	  -D_GNU_SOURCE -I$(OUTPUT) -Ibpf -Iuser -Icgroup $(SANITIZE)
 override LDFLAGS += $(SANITIZE)
 LIBS := -lbpf -lelf -lz -levent -lm
+# Tests read JSON with a real parser (jansson), only they link it for now.
+TEST_LIBS := -ljansson
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Werror=undef -Ivmlinux/$(ARCH) -Ibpf
 
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
@@ -100,15 +102,15 @@ $(OUTPUT)/tests/bench/%.o: tests/bench/%.c $(wildcard tests/integration/*.h user
 
 $(OUTPUT)/tests/test_%: tests/unit/test_%.c $(LIB) $(wildcard user/*.h cgroup/*.h) | $(OUTPUT)/tests
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $< $(LIB) $(LIBS) -lcmocka -o $@
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $< $(LIB) $(LIBS) $(TEST_LIBS) -lcmocka -o $@
 
 $(OUTPUT)/tests/test_%: $(OUTPUT)/tests/integration/test_%.o $(TEST_HELPER_OBJS) $(LIB) | $(OUTPUT)/tests
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(LDFLAGS) $^ $(LIBS) -lpthread -o $@
+	$(Q)$(CC) $(LDFLAGS) $^ $(LIBS) $(TEST_LIBS) -lpthread -o $@
 
 $(OUTPUT)/tests/bench_%: $(OUTPUT)/tests/bench/bench_%.o $(TEST_HELPER_OBJS) $(LIB) | $(OUTPUT)/tests
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(LDFLAGS) $^ $(LIBS) -lpthread -o $@
+	$(Q)$(CC) $(LDFLAGS) $^ $(LIBS) $(TEST_LIBS) -lpthread -o $@
 
 # The README's test command. Unit tests need no privileges; integration tests
 # need root and BPF and, under CI=true, fail rather than skip without them.
@@ -147,9 +149,13 @@ format:
 	$(Q)clang-format -i $(wildcard bpf/*.c bpf/*.h user/*.c user/*.h cgroup/*.c cgroup/*.h tests/*/*.c tests/*/*.h)
 
 lint: $(SKELS)
+	$(Q)for t in cppcheck clang-tidy; do command -v $$t >/dev/null || \
+		{ echo "lint: $$t is not installed (apt-get install cppcheck clang-tidy)" >&2; exit 1; }; done
 	$(Q)cppcheck -q --error-exitcode=1 --enable=warning,performance,portability \
 		--suppress=missingIncludeSystem --include=scripts/cppcheck-macros.h -I$(OUTPUT) -Ibpf -Iuser -Icgroup user cgroup
-	$(Q)clang-tidy -quiet $(LIB_SRCS) $(MAINS) -- $(CFLAGS) 2>/dev/null | grep -E 'warning|error' && exit 1 || true
+	$(Q)out=$$(clang-tidy -quiet $(LIB_SRCS) $(MAINS) -- $(CFLAGS) 2>/dev/null); rc=$$?; \
+		if printf '%s\n' "$$out" | grep -E 'warning:|error:'; then exit 1; fi; \
+		[ $$rc -eq 0 ] || { echo "lint: clang-tidy failed (exit $$rc)" >&2; exit 1; }
 
 clean:
 	$(call msg,CLEAN,$(OUTPUT))

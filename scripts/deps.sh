@@ -3,9 +3,11 @@
 # As root it uses apt-get; otherwise it prints the exact command to run.
 set -euo pipefail
 
+# libjansson-dev: the tests read JSON with a real parser.
 pkgs=(make gcc clang llvm pkg-config libbpf-dev libelf-dev zlib1g-dev libevent-dev
-      libcmocka-dev bpftool curl)
+      libcmocka-dev libjansson-dev bpftool curl)
 [ "${1:-}" = "--test" ] && pkgs+=(valgrind)
+[ "${1:-}" = "--lint" ] && pkgs+=(cppcheck clang-tidy)
 
 missing=()
 for p in "${pkgs[@]}"; do

@@ -308,6 +308,22 @@ static void print_row(const char *rec)
 	fflush(stdout);
 }
 
+/* The daemon's cache TTL from /v1/health: an interval below it is raised to
+ * it (docs/api.md). The record's interval_ns is the time between two cache
+ * fills, not the stream's interval. */
+static int daemon_ttl(uint64_t *ret)
+{
+	struct client_response r = { 0 };
+	int err;
+
+	err = client_request(socket_path, "GET", "/v1/health", &got_signal, &r);
+	if (!err && (r.status != 200 || !r.body ||
+		     client_json_get_u64(r.body, "cache.ttl_ns", ret) < 0 || !*ret))
+		err = -EPROTO;
+	client_response_free(&r);
+	return err;
+}
+
 static void print_interval_raised(const char *rec)
 {
 	char from[DURATION_FMT_MAX], to[DURATION_FMT_MAX];
@@ -316,10 +332,10 @@ static void print_interval_raised(const char *rec)
 	if (client_json_get_u64(rec, "interval_raised_from_ns", &v) < 0 ||
 	    duration_format(v, from, sizeof(from)) < 0)
 		return;
-	if (client_json_get_u64(rec, "interval_ns", &v) < 0 ||
-	    duration_format(v, to, sizeof(to)) < 0)
-		snprintf(to, sizeof(to), "the cache TTL");
-	fprintf(stderr, "cgstat: interval raised from %s to %s (cache TTL)\n", from, to);
+	if (daemon_ttl(&v) < 0 || duration_format(v, to, sizeof(to)) < 0)
+		fprintf(stderr, "cgstat: interval raised from %s to the cache TTL\n", from);
+	else
+		fprintf(stderr, "cgstat: interval raised from %s to %s (cache TTL)\n", from, to);
 }
 
 /* ---- commands ---- */
@@ -683,15 +699,15 @@ static int cmd_health(void)
 	fmt_u64(r.body, "drops.snapshot", c, sizeof(c));
 	printf("%-14s %s events, %s storage, %s snapshot\n", "drops", a, b, c);
 	fmt_secs(r.body, "self.cpu_ns", a, sizeof(a));
-	fmt_u64(r.body, "self.rss_bytes", b, sizeof(b));
-	printf("%-14s %ss cpu, %s bytes rss\n", "self", a, b);
+	fmt_u64(r.body, "self.max_rss_bytes", b, sizeof(b));
+	printf("%-14s %ss cpu, %s bytes max rss\n", "self", a, b);
 	if (client_json_get_raw(r.body, "bpf.programs", &arr, &len) == 0 && *arr == '[') {
 		for (it = arr; client_json_array_next(&it, &prog) == 1;) {
 			if (client_json_get_str(prog, "name", name, sizeof(name)) < 0)
 				continue;
 			fmt_u64(prog, "run_cnt", a, sizeof(a));
 			fmt_u64(prog, "run_time_ns", b, sizeof(b));
-			fmt_u64(prog, "ns_per_event", e, sizeof(e));
+			fmt_pct(prog, "ns_per_event", e, sizeof(e));	/* a double, null before a run */
 			printf("%-14s %s: %s runs, %s ns, %s ns/event\n", "bpf", name, a, b, e);
 		}
 	}

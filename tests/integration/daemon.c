@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <jansson.h>
 #include "daemon.h"
 #include "harness.h"
 #include "loader.h"
@@ -15,6 +16,21 @@
 #ifndef CGSTATD_BIN
 #define CGSTATD_BIN "build/cgstatd"
 #endif
+
+/* Why a start failed, with the daemon's log, so the failure says what happened. */
+static void show_log(const struct th_daemon *d, const char *why)
+{
+	char line[4096];
+	FILE *f = fopen(d->log, "r");
+	int n = 0;
+
+	fprintf(stderr, "    th_daemon_start: %s %s\n",
+		getenv("CGSTATD") ? getenv("CGSTATD") : CGSTATD_BIN, why);
+	while (f && fgets(line, sizeof(line), f) && n++ < 20)
+		fprintf(stderr, "    daemon log: %s", line);
+	if (f)
+		fclose(f);
+}
 
 int th_daemon_start(struct th_daemon *d, const char *const *args)
 {
@@ -63,12 +79,38 @@ int th_daemon_start(struct th_daemon *d, const char *const *args)
 		}
 		client_response_free(&r);
 		if (waitpid(d->pid, &st, WNOHANG) == d->pid) {
+			char why[96];
+
+			snprintf(why, sizeof(why), "exited (%s %d) before answering /v1/health",
+				 WIFEXITED(st) ? "status" : "signal",
+				 WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
 			d->pid = 0;
+			show_log(d, WIFEXITED(st) && WEXITSTATUS(st) == 127 ? "could not be run (exec failed)" : why);
 			return -ECHILD;
 		}
 		usleep(20000);
 	}
+	show_log(d, "did not answer /v1/health within 10 s");
 	return -ETIMEDOUT;
+}
+
+size_t th_daemon_note_progs(struct th_daemon *d)
+{
+	uint32_t ids[64];
+	size_t n, max = sizeof(d->prog_ids) / sizeof(d->prog_ids[0]);
+
+	if (d->pid <= 0)
+		return 0;
+	n = th_prog_ids(d->pid, ids, 64);
+	for (size_t i = 0; i < n; i++) {
+		bool dup = false;
+
+		for (size_t k = 0; k < d->n_prog_ids; k++)
+			dup |= d->prog_ids[k] == ids[i];
+		if (!dup && d->n_prog_ids < max)
+			d->prog_ids[d->n_prog_ids++] = ids[i];
+	}
+	return n;
 }
 
 int th_daemon_stop(struct th_daemon *d)
@@ -77,6 +119,7 @@ int th_daemon_stop(struct th_daemon *d)
 
 	if (d->pid <= 0)
 		return 0;
+	th_daemon_note_progs(d);
 	kill(d->pid, SIGTERM);
 	if (waitpid(d->pid, &st, 0) < 0)
 		return -errno;
@@ -87,6 +130,7 @@ int th_daemon_stop(struct th_daemon *d)
 void th_daemon_cleanup(struct th_daemon *d)
 {
 	if (d->pid > 0) {
+		th_daemon_note_progs(d);
 		kill(d->pid, SIGKILL);
 		waitpid(d->pid, NULL, 0);
 		d->pid = 0;
@@ -103,6 +147,13 @@ void th_daemon_cleanup(struct th_daemon *d)
 		unlink(d->log);
 		rmdir(d->dir);
 		loader_unpin(d->pin);
+	}
+	if (d->n_prog_ids) {
+		size_t alive = th_progs_alive(d->prog_ids, d->n_prog_ids);
+
+		th_check(alive == 0, __FILE__, __LINE__, "daemon's BPF programs gone",
+			 "%zu of the %zu program ids the daemon held still exist", alive,
+			 d->n_prog_ids);
 	}
 	memset(d, 0, sizeof(*d));
 }
@@ -131,13 +182,172 @@ int th_get(const struct th_daemon *d, const char *method, const char *target,
 	return client_request(d->sock, method, target, NULL, ret);
 }
 
-uint64_t th_json_u64(const char *json, const char *key)
+/* The value at a dotted path of a parsed document, or NULL. */
+static json_t *json_at(json_t *root, const char *key)
+{
+	char part[256];
+	const char *dot;
+	json_t *v = root;
+
+	while (v && *key) {
+		size_t n;
+
+		dot = strchr(key, '.');
+		n = dot ? (size_t)(dot - key) : strlen(key);
+		if (n >= sizeof(part) || !json_is_object(v))
+			return NULL;
+		memcpy(part, key, n);
+		part[n] = 0;
+		v = json_object_get(v, part);
+		key += n + (dot ? 1 : 0);
+	}
+	return v;
+}
+
+static json_t *parse(const char *s)
+{
+	json_error_t e;
+
+	return s ? json_loads(s, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &e) : NULL;
+}
+
+/* Loads json and finds key: 0 with *root (to json_decref) and *ret, or -errno. */
+static int lookup(const char *json, const char *key, json_t **root, json_t **ret)
+{
+	*root = parse(json);
+	if (!*root)
+		return -EBADMSG;
+	*ret = json_at(*root, key);
+	if (!*ret) {
+		json_decref(*root);
+		*root = NULL;
+		return -ENOENT;
+	}
+	return 0;
+}
+
+bool th_json_valid(const char *s)
+{
+	json_error_t e;
+	/* Any integer size and \u0000 are valid JSON: accept them here. */
+	json_t *root = s ? json_loads(s, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL |
+						 JSON_DECODE_INT_AS_REAL,
+				      &e) :
+			   NULL;
+
+	json_decref(root);
+	return root != NULL;
+}
+
+int th_json_get_i64(const char *json, const char *key, int64_t *ret)
+{
+	json_t *root, *v;
+	int err = lookup(json, key, &root, &v);
+
+	if (err)
+		return err;
+	if (json_is_integer(v))
+		*ret = json_integer_value(v);
+	else
+		err = -EINVAL;
+	json_decref(root);
+	return err;
+}
+
+int th_json_get_u64(const char *json, const char *key, uint64_t *ret)
+{
+	int64_t v;
+	int err = th_json_get_i64(json, key, &v);
+
+	if (err)
+		return err;
+	if (v < 0)
+		return -ERANGE;
+	*ret = (uint64_t)v;
+	return 0;
+}
+
+int th_json_get_double(const char *json, const char *key, double *ret)
+{
+	json_t *root, *v;
+	int err = lookup(json, key, &root, &v);
+
+	if (err)
+		return err;
+	if (json_is_number(v))
+		*ret = json_number_value(v);
+	else
+		err = -EINVAL;
+	json_decref(root);
+	return err;
+}
+
+int th_json_get_str(const char *json, const char *key, char *buf, size_t len)
+{
+	json_t *root, *v;
+	int err = lookup(json, key, &root, &v);
+
+	if (err)
+		return err;
+	if (!json_is_string(v))
+		err = -EINVAL;
+	else if ((size_t)snprintf(buf, len, "%s", json_string_value(v)) >= len)
+		err = -ENAMETOOLONG;
+	json_decref(root);
+	return err;
+}
+
+int th_json_is_null(const char *json, const char *key)
+{
+	json_t *root, *v;
+	int err = lookup(json, key, &root, &v);
+
+	if (err)
+		return err;
+	err = json_is_null(v);
+	json_decref(root);
+	return err;
+}
+
+static bool json_fail(const char *file, int line, const char *json, const char *key, int err)
+{
+	return th_check(!err, file, line, key, "JSON key \"%s\": %s in %.300s", key,
+			err == -EBADMSG ? "not valid JSON" :
+			err == -ENOENT	? "missing" :
+			err == -ERANGE	? "negative" :
+					  "wrong type (or null)",
+			json ? json : "(no body)");
+}
+
+uint64_t th_json_u64_at(const char *file, int line, const char *json, const char *key)
 {
 	uint64_t v = 0;
 
-	if (json && !client_json_get_u64(json, key, &v))
-		return v;
-	return 0;
+	return json_fail(file, line, json, key, th_json_get_u64(json, key, &v)) ? v : 0;
+}
+
+int64_t th_json_i64_at(const char *file, int line, const char *json, const char *key)
+{
+	int64_t v = 0;
+
+	return json_fail(file, line, json, key, th_json_get_i64(json, key, &v)) ? v : 0;
+}
+
+double th_json_double_at(const char *file, int line, const char *json, const char *key)
+{
+	double v = 0;
+
+	return json_fail(file, line, json, key, th_json_get_double(json, key, &v)) ? v : 0;
+}
+
+bool th_json_str_at(const char *file, int line, const char *json, const char *key, char *buf,
+		    size_t len)
+{
+	int err = th_json_get_str(json, key, buf, len);
+
+	if (err && len)
+		buf[0] = 0;
+	return json_fail(file, line, json, key, err);
 }
 
 uint64_t th_proc_cpu_ns(pid_t pid)

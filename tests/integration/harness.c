@@ -19,7 +19,9 @@ int th_failures;
 char th_mount[4096];
 
 static const char *cur_test = "";
-static int n_pass, n_fail;
+static int n_pass, n_fail, n_skip, n_skip_kernel, case_failures;
+static bool cur_skipped;
+static char skip_reason[512];
 static char cgroups[64][4096];
 static int n_cgroups;
 static pid_t pids[1024];
@@ -157,8 +159,25 @@ int th_run(const char *name, void (*fn)(void))
 	if (only && *only && strcmp(only, name))
 		return 0;
 	cur_test = name;
+	cur_skipped = false;
 	fn();
 	cleanup();
+	case_failures += th_failures - before;
+	if (th_failures == before && cur_skipped) {
+		const char *file = getenv("TH_SKIP_FILE");
+
+		n_skip++;
+		printf("  SKIP %s: %s\n", name, skip_reason);
+		if (file && *file) {
+			FILE *f = fopen(file, "ae");
+
+			if (f) {
+				fprintf(f, "%s: %s\n", name, skip_reason);
+				fclose(f);
+			}
+		}
+		return 0;
+	}
 	if (th_failures == before) {
 		n_pass++;
 		printf("  ok   %s (%.2fs)\n", name, (th_now_ns() - t0) / 1e9);
@@ -169,10 +188,57 @@ int th_run(const char *name, void (*fn)(void))
 	return th_failures == before ? 0 : -1;
 }
 
+static bool ci(void)
+{
+	return getenv("CI") && !strcmp(getenv("CI"), "true");
+}
+
+static void skip_v(bool kernel, const char *fmt, va_list ap)
+{
+	vsnprintf(skip_reason, sizeof(skip_reason), fmt, ap);
+	if (ci() && !kernel) {
+		th_check(false, __FILE__, __LINE__, "cannot run", "CI=true never skips: %s",
+			 skip_reason);
+		return;
+	}
+	cur_skipped = true;
+	n_skip_kernel += kernel;
+}
+
+void th_skip(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	skip_v(false, fmt, ap);
+	va_end(ap);
+}
+
+void th_skip_kernel(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	skip_v(true, fmt, ap);
+	va_end(ap);
+}
+
 int th_done(void)
 {
-	printf("  %d passed, %d failed\n", n_pass, n_fail);
-	return n_fail ? 1 : 0;
+	int outside = th_failures - case_failures;
+
+	if (outside > 0)
+		printf("  FAIL %d check(s) outside any case\n", outside);
+	printf("  %d passed, %d failed, %d skipped\n", n_pass, n_fail, n_skip);
+	/* Any failed check fails the run, also one outside a case (the final
+	 * cleanup's leak check). */
+	if (th_failures || n_fail)
+		return 1;
+	/* Nothing ran: the whole program counts as skipped (77), except under CI
+	 * when only kernels lacking a feature were the reason. */
+	if (!n_pass && n_skip && !(ci() && n_skip_kernel == n_skip))
+		return 77;
+	return 0;
 }
 
 int th_cgroup(const char *parent, const char *name, char *ret, size_t len)
@@ -283,6 +349,45 @@ int th_count_progs(const char *prefix)
 		close(fd);
 	}
 	return n;
+}
+
+int th_count_progs_of_uid(uid_t uid)
+{
+	__u32 id = 0;
+	int n = 0;
+
+	while (!bpf_prog_get_next_id(id, &id)) {
+		struct bpf_prog_info info = {};
+		__u32 len = sizeof(info);
+		int fd = bpf_prog_get_fd_by_id(id);
+
+		if (fd < 0)
+			continue;
+		if (!bpf_obj_get_info_by_fd(fd, &info, &len) && info.created_by_uid == uid)
+			n++;
+		close(fd);
+	}
+	return n;
+}
+
+size_t th_prog_ids_named(pid_t pid, const char *prefix, uint32_t *ids, size_t max)
+{
+	uint32_t all[256];
+	size_t n = th_prog_ids(pid, all, 256), k = 0;
+
+	for (size_t i = 0; i < n && k < max; i++) {
+		struct bpf_prog_info info = {};
+		__u32 len = sizeof(info);
+		int fd = bpf_prog_get_fd_by_id(all[i]);
+
+		if (fd < 0)
+			continue;
+		if (!bpf_obj_get_info_by_fd(fd, &info, &len) &&
+		    !strncmp(info.name, prefix, strlen(prefix)))
+			ids[k++] = all[i];
+		close(fd);
+	}
+	return k;
 }
 
 /* Program ids a process holds fds for (programs and links name them). */

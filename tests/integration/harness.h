@@ -48,9 +48,18 @@ bool th_near(uint64_t a, uint64_t b, double pct, double abs_ns);
 /* Root, BPF and cgroup2 are required. Without them: exit 77 (skip), but
  * under CI=true exit 1 with the reason, so a privileged test never skips. */
 void th_init(const char *test_name);
-/* Registers a test function; th_main runs them and exits with the result. */
+/* Runs one test case; th_done prints the counts and returns the exit status:
+ * 1 on any failure (also one outside a case), 77 when every case skipped. */
 int th_run(const char *name, void (*fn)(void));
 int th_done(void);
+/* The running case cannot run on this machine: it is reported as skipped,
+ * never as passed ("  SKIP name: reason" on stdout, and a "name: reason"
+ * line appended to $TH_SKIP_FILE, which tests/run.sh counts in its TESTS:
+ * line). The case should return right after. Under CI=true th_skip is a
+ * failure; th_skip_kernel is for a kernel that lacks the feature (not built
+ * in), which skips under CI=true too. */
+void th_skip(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void th_skip_kernel(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* A uniquely named cgroup under `parent` (NULL: the cgroup2 root),
  * removed at exit. Writes its absolute path into ret. */
@@ -78,7 +87,15 @@ size_t th_prog_ids(pid_t pid, uint32_t *ids, size_t max);
  * to go; th_progs_gone: none. */
 size_t th_progs_alive(const uint32_t *ids, size_t n);
 bool th_progs_gone(const uint32_t *ids, size_t n);
-/* Number of BPF programs loaded in the kernel whose name starts with prefix. */
+/* Ids of the programs pid holds whose name starts with prefix. */
+size_t th_prog_ids_named(pid_t pid, const char *prefix, uint32_t *ids, size_t max);
+/* Number of BPF programs in the kernel loaded by uid (created_by_uid): a
+ * process run as a uid nothing else uses can be checked for leaks after it
+ * exited. */
+int th_count_progs_of_uid(uid_t uid);
+/* Number of BPF programs loaded in the kernel whose name starts with prefix,
+ * whoever loaded them: never a leak check (other tests load the same
+ * programs at the same time); use th_prog_ids and th_progs_gone. */
 int th_count_progs(const char *prefix);
 
 #endif

@@ -127,7 +127,7 @@ static bool one_exit(uint64_t *ret_latency)
 		goto out;
 	ASSERT_TRUE(w.exit_arrival, "exit record arrived");
 	ASSERT_EQ(w.after_exit, 0, "nothing after the exit record");
-	ASSERT_OK(client_json_get_u64(w.exit_line, "exit.last.code", &code), "exit code present");
+	ASSERT_OK(th_json_get_u64(w.exit_line, "exit.last.code", &code), "exit code present");
 	ASSERT_EQ(code, 7, "exit code 7");
 	ASSERT_TRUE(strstr(w.exit_line, "\"state\":\"exited\"") != NULL, "state exited");
 	*ret_latency = w.exit_arrival - *shared;
@@ -144,10 +144,8 @@ static bool one_exit(uint64_t *ret_latency)
 	memset(&r, 0, sizeof(r));
 	target(t, sizeof(t), cg, NULL);
 	if (ASSERT_OK(th_get(&dmn, "GET", t, &r), "GET after") && ASSERT_EQ(r.status, 200, "200")) {
-		usage_stream = 0;
-		usage_get = 1;
-		client_json_get_u64(w.exit_line, "cpu.usage_ns", &usage_stream);
-		client_json_get_u64(r.body, "cpu.usage_ns", &usage_get);
+		usage_stream = th_json_u64(w.exit_line, "cpu.usage_ns");
+		usage_get = th_json_u64(r.body, "cpu.usage_ns");
 		ASSERT_EQ(usage_get, usage_stream, "GET right after has the final totals");
 		{
 			struct cg_cpu_stat cs;
@@ -190,7 +188,7 @@ static void test_stream_ends_on_exit(void)
 	int i, n = getenv("TH_REPEAT") ? atoi(getenv("TH_REPEAT")) : 20, done = 0;
 	uint64_t *lat = calloc(n > 0 ? n : 1, sizeof(*lat)), t0 = th_now_ns();
 
-	if (!lat || th_daemon_start(&dmn, args))
+	if (!ASSERT_TRUE(lat, "alloc") || !ASSERT_OK(th_daemon_start(&dmn, args), "daemon starts"))
 		goto out;
 	for (i = 0; i < n; i++) {
 		int before = th_failures;
@@ -207,7 +205,7 @@ static void test_stream_ends_on_exit(void)
 	{
 		struct client_response r = { 0 };
 
-		if (!th_get(&dmn, "GET", "/v1/health", &r)) {
+		if (ASSERT_OK(th_get(&dmn, "GET", "/v1/health", &r), "health")) {
 			uint64_t lost = th_json_u64(r.body, "drops.storage");
 
 			printf("    drops: storage %llu, events %llu\n", (unsigned long long)lost,
@@ -243,9 +241,9 @@ static int event_line(const char *line, size_t len, void *arg)
 	uint64_t v;
 
 	e->n++;
-	if (!client_json_get_u64(line, "code", &v) && v == 7)
+	if (!th_json_get_u64(line, "code", &v) && v == 7)
 		e->code7++;
-	if (!client_json_get_u64(line, "signal", &v) && v == SIGKILL)
+	if (!th_json_get_u64(line, "signal", &v) && v == SIGKILL)
 		e->sigkill++;
 	return e->n >= 2 ? 1 : 0;
 }
@@ -261,7 +259,8 @@ static void test_events_stream(void)
 	pid_t pa, pb;
 	int fd;
 
-	if (!ASSERT_TRUE(c && shared != MAP_FAILED, "alloc") || th_daemon_start(&dmn, NULL) ||
+	if (!ASSERT_TRUE(c && shared != MAP_FAILED, "alloc") ||
+	    !ASSERT_OK(th_daemon_start(&dmn, NULL), "daemon starts") ||
 	    !ASSERT_OK(th_cgroup(NULL, "events", cg, sizeof(cg)), "cgroup") ||
 	    !ASSERT_OK(pipe(a.go), "pipe") || !ASSERT_OK(pipe(b.go), "pipe"))
 		goto out;
@@ -276,7 +275,8 @@ static void test_events_stream(void)
 	pb = th_spawn(cg, child_task, &b);
 	close(a.go[0]);
 	close(b.go[0]);
-	if (write(a.go[1], "g", 1) != 1 || write(b.go[1], "g", 1) != 1)
+	if (!ASSERT_GT(pa, 0, "spawn a") || !ASSERT_GT(pb, 0, "spawn b") ||
+	    !ASSERT_EQ(write(a.go[1], "g", 1), 1, "go a") || !ASSERT_EQ(write(b.go[1], "g", 1), 1, "go b"))
 		goto out;
 	client_read_lines(c, event_line, &e);
 	th_wait(pa, NULL);
@@ -313,14 +313,14 @@ static void test_thousand_streams(void)
 	int *per = calloc(N, sizeof(int));
 	pid_t pid;
 
-	if (!ASSERT_TRUE(pfd && per, "alloc") || th_daemon_start(&dmn, args) ||
+	if (!ASSERT_TRUE(pfd && per, "alloc") || !ASSERT_OK(th_daemon_start(&dmn, args), "daemon starts") ||
 	    !ASSERT_OK(th_cgroup(NULL, "many", cg, sizeof(cg)), "cgroup"))
 		goto out;
 	pid = th_spawn(cg, sleeper, NULL);
 	ASSERT_GT(pid, 0, "spawn");
 	target(t, sizeof(t), cg, "stream=true&interval=1s");
 	reqlen = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: localhost\r\n\r\n", t);
-	th_get(&dmn, "GET", "/v1/health", &r);
+	ASSERT_OK(th_get(&dmn, "GET", "/v1/health", &r), "health");
 	f0 = th_json_u64(r.body, "cache.fills");
 	client_response_free(&r);
 	memset(&r, 0, sizeof(r));
@@ -358,7 +358,7 @@ static void test_thousand_streams(void)
 	}
 	t1 = th_now_ns();
 	cpu1 = th_proc_cpu_ns(dmn.pid);
-	th_get(&dmn, "GET", "/v1/health", &r);
+	ASSERT_OK(th_get(&dmn, "GET", "/v1/health", &r), "health");
 	f1 = th_json_u64(r.body, "cache.fills");
 	for (i = 0; i < N; i++)
 		if (per[i] < min_lines)
@@ -398,7 +398,8 @@ static void test_watch_survives_restart(void)
 	pid_t burner, watcher;
 	FILE *f;
 
-	if (th_daemon_start(&dmn, args) || !ASSERT_OK(th_cgroup(NULL, "watch", cg, sizeof(cg)), "cgroup") ||
+	if (!ASSERT_OK(th_daemon_start(&dmn, args), "daemon starts") ||
+	    !ASSERT_OK(th_cgroup(NULL, "watch", cg, sizeof(cg)), "cgroup") ||
 	    !ASSERT_OK(pipe(out), "pipe") || !ASSERT_OK(pipe(errp), "pipe"))
 		goto out;
 	snprintf(rel, sizeof(rel), "%s", cg + strlen(th_mount));
@@ -420,7 +421,7 @@ static void test_watch_survives_restart(void)
 	f = fdopen(out[0], "r");
 	t_end = th_now_ns() + 20000 * MS;
 	while (f && fgets(line, sizeof(line), f) && th_now_ns() < t_end) {
-		if (client_json_get_u64(line, "cpu.usage_ns", &v))
+		if (th_json_get_u64(line, "cpu.usage_ns", &v))
 			continue;
 		if (v < last)
 			backwards++;
@@ -511,7 +512,8 @@ static void test_retention_detach_metrics(void)
 	int fd, bad = 0, found = 0;
 	pid_t pid;
 
-	if (!c || th_daemon_start(&dmn, args) || !ASSERT_OK(th_cgroup(NULL, "ret", a, sizeof(a)), "cgroup") ||
+	if (!ASSERT_TRUE(c, "alloc") || !ASSERT_OK(th_daemon_start(&dmn, args), "daemon starts") ||
+	    !ASSERT_OK(th_cgroup(NULL, "ret", a, sizeof(a)), "cgroup") ||
 	    !ASSERT_OK(th_cgroup(NULL, "det", b, sizeof(b)), "cgroup") || !ASSERT_OK(pipe(ctl.go), "pipe"))
 		goto out;
 	target(ta, sizeof(ta), a, NULL);
@@ -539,11 +541,11 @@ static void test_retention_detach_metrics(void)
 	}
 
 	/* The task exits: the record is final and retained. */
-	if (write(ctl.go[1], "g", 1) != 1 || !ASSERT_GT(pid, 0, "spawn"))
+	if (!ASSERT_GT(pid, 0, "spawn") || !ASSERT_EQ(write(ctl.go[1], "g", 1), 1, "go"))
 		goto out;
 	th_wait(pid, NULL);
 	if (ASSERT_TRUE(wait_exited(ta, &r), "record turns exited")) {
-		client_json_get_u64(r.body, "exit.last.code", &code);
+		code = th_json_u64(r.body, "exit.last.code");
 		ASSERT_EQ(code, 3, "exit code in the retained record");
 		snprintf(exit_line, sizeof(exit_line), "%s", r.body);
 	}
