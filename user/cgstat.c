@@ -653,12 +653,17 @@ static void health_kv(const char *body, const char *label, const char *key)
 	printf("%-14s %s\n", label, v);
 }
 
-static void health_dur(const char *body, const char *label, const char *key)
+/* A duration; round_s: in whole seconds past 1 s ("2m3s", not "123456789012ns"). */
+static void health_dur(const char *body, const char *label, const char *key, bool round_s)
 {
 	char v[DURATION_FMT_MAX];
 	uint64_t u;
 
-	if (client_json_get_u64(body, key, &u) < 0 || duration_format(u, v, sizeof(v)) < 0)
+	if (client_json_get_u64(body, key, &u) < 0)
+		return;
+	if (round_s && u >= 1000000000ull)
+		u -= u % 1000000000ull;
+	if (duration_format(u, v, sizeof(v)) < 0)
 		return;
 	printf("%-14s %s\n", label, v);
 }
@@ -684,11 +689,11 @@ static int cmd_health(void)
 	health_kv(r.body, "kernel", "kernel");
 	health_kv(r.body, "cgroup2 mount", "cgroup2_mount");
 	health_kv(r.body, "collection", "collection");
-	health_dur(r.body, "uptime", "uptime_ns");
+	health_dur(r.body, "uptime", "uptime_ns", true);
 	health_kv(r.body, "socket", "socket");
 	health_kv(r.body, "attached", "attached");
 	health_kv(r.body, "streams", "streams");
-	health_dur(r.body, "cache ttl", "cache.ttl_ns");
+	health_dur(r.body, "cache ttl", "cache.ttl_ns", false);
 	fmt_u64(r.body, "cache.fills", a, sizeof(a));
 	fmt_u64(r.body, "cache.hits", b, sizeof(b));
 	fmt_u64(r.body, "cache.misses", c, sizeof(c));
