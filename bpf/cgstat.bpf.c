@@ -28,6 +28,9 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 const volatile __u32 nr_cpus = 1;
 /* sched_process_exit passes group_dead as its second argument since 6.16. */
 const volatile bool exit_has_group_dead = true;
+/* CLOCK_MONOTONIC at load: a task started later (task->start_time is on the
+ * same clock) began with all its counters at zero. */
+const volatile __u64 load_ns = 0;
 
 /* Pinned: the totals must survive a daemon restart. */
 struct {
@@ -69,8 +72,17 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 256 * 1024);
+	__uint(max_entries, CGS_RINGBUF_BYTES);
 } cgs_exits SEC(".maps");
+
+/* The cgroups user space watches (loader_watch): only their processes get a
+ * final-switch record, and only their last one wakes user space at once. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, CGS_MAX_WATCHED);
+	__type(key, __u64);
+	__type(value, __u32);
+} cgs_watched SEC(".maps");
 
 /* Filled by the snapshot iterator; user space reads it through mmap. The
  * size is set by user space (bpf_map__set_max_entries) and bounds how many
@@ -84,6 +96,9 @@ struct {
 } cgs_snapshot SEC(".maps");
 
 struct cgs_drops drops;
+/* 1 while user space has a drain of the ring buffer scheduled (see
+ * rb_commit); 0: the next record must wake it. Written by both sides. */
+__u32 rb_batching;
 __u32 snapshot_len;
 __u32 inflight_len;
 struct cgs_inflight inflight[CGS_MAX_CPUS];
@@ -174,6 +189,44 @@ static __noinline void flush_pending(struct cgs_slot *s)
 	bpf_cgroup_release(cg);
 }
 
+/* Wakes the ring buffer's consumer: a reserved and discarded record carries
+ * the wakeup (user space skips discarded records). */
+static __noinline void rb_wake(void)
+{
+	void *w = bpf_ringbuf_reserve(&cgs_exits, 8, 0);
+
+	/* No room: the ring is past CGS_RINGBUF_WAKE_BYTES, and every record
+	 * submitted there already woke the consumer. */
+	if (w)
+		bpf_ringbuf_discard(w, BPF_RB_FORCE_WAKEUP);
+}
+
+/*
+ * Submits a ring buffer record, waking user space only when it must: for an
+ * urgent record (a watched cgroup just emptied, a removed cgroup), when the
+ * ring is filling up, or when no drain is scheduled (rb_batching == 0; the
+ * first record after an idle period). Otherwise user space drains on a short
+ * timer that it keeps armed only while records keep coming, so a busy system
+ * costs at most one wakeup per timer period and an idle one none; a wakeup
+ * per record was an inter-processor interrupt per exit, paid by the exiting
+ * task.
+ * The record is committed before rb_batching is read (the commit is a full
+ * barrier), and user space clears rb_batching before its last drain (with a
+ * full barrier): either that drain sees the record, or this sees 0 and wakes.
+ */
+static __always_inline void rb_commit(void *e, bool urgent)
+{
+	if (urgent) {
+		bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
+		return;
+	}
+	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+	if (bpf_ringbuf_query(&cgs_exits, BPF_RB_AVAIL_DATA) >= CGS_RINGBUF_WAKE_BYTES ||
+	    (!*(volatile __u32 *)&rb_batching &&
+	     __sync_val_compare_and_swap(&rb_batching, 0, 1) == 0))
+		rb_wake();
+}
+
 static __always_inline __u32 log2_u64(__u64 v)
 {
 	__u32 r = 0, shift;
@@ -243,7 +296,17 @@ static __noinline void charge_first(struct cgs_slot *s, struct task_struct *prev
 {
 	struct cgs_task base;
 
-	if (s->task == (__u64)prev && s->pid == prev->pid) {
+	if (prev->start_time >= load_ns && prev->nvcsw + prev->nivcsw == 1) {
+		/* Its first switch-out ever (the kernel counted this switch
+		 * just before the tracepoint) and born after cgstat was
+		 * loaded: its counters started at zero, an exact base without
+		 * storage set up at fork. */
+		base.sum_exec = 0;
+		base.run_delay = 0;
+		base.utime = 0;
+		base.stime = 0;
+		asm volatile("" ::: "memory");
+	} else if (s->task == (__u64)prev && s->pid == prev->pid) {
 		base.sum_exec = s->sum_exec;
 		base.run_delay = s->run_delay;
 		base.utime = s->utime;
@@ -265,13 +328,21 @@ static __noinline void charge_first(struct cgs_slot *s, struct task_struct *prev
 
 #define TASK_DEAD 0x80
 
-/* The final switch-out of a process's last thread: its last slice has just
- * been charged, so user space can now read final totals. */
+/* The final switch-out of a process's last thread in a watched cgroup: its
+ * last slice has just been charged, so user space can now read final totals.
+ * Only watched cgroups need to know (their final record waits for it). It
+ * wakes user space at once when the cgroup is empty now: its streams end. */
 static __noinline void final_switch(struct task_struct *prev)
 {
 	struct cgs_exit_event *e;
+	struct cgroup *cg;
+	__u64 cgid;
 
 	if (BPF_CORE_READ(prev, signal, live.counter))
+		return;
+	cg = prev->cgroups->dfl_cgrp;
+	cgid = cg->kn->id;
+	if (!bpf_map_lookup_elem(&cgs_watched, &cgid))
 		return;
 	e = bpf_ringbuf_reserve(&cgs_exits, sizeof(*e), 0);
 	if (!e) {
@@ -279,11 +350,14 @@ static __noinline void final_switch(struct task_struct *prev)
 		return;
 	}
 	__builtin_memset(e, 0, sizeof(*e));
-	e->cgid = prev->cgroups->dfl_cgrp->kn->id;
+	e->cgid = cgid;
+	e->ts_ns = bpf_ktime_get_ns();
 	e->pid = prev->pid;
 	e->tgid = prev->tgid;
 	e->flags = CGS_EVENT_FINAL_SWITCH;
-	bpf_ringbuf_submit(e, 0);
+	/* cgroup_exit() ran before this last switch: populated is current. */
+	rb_commit(e, !(cg->nr_populated_csets + cg->nr_populated_domain_children +
+		       cg->nr_populated_threaded_children));
 }
 
 SEC("tp_btf/sched_switch")
@@ -301,7 +375,9 @@ int BPF_PROG(cgs_sched_switch, bool preempt, struct task_struct *prev, struct ta
 	if (s->pending)
 		flush_pending(s);
 	if (prev->pid) {
-		t = bpf_task_storage_get(&cgs_tasks, prev, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+		/* A dying task's storage is not made for its last slice. */
+		t = bpf_task_storage_get(&cgs_tasks, prev, 0,
+					 prev_state & TASK_DEAD ? 0 : BPF_LOCAL_STORAGE_GET_F_CREATE);
 		if (t && t->valid) {
 			/* On the stack: the verifier wants one pointer type
 			 * per load in the inlined charge_slice. */
@@ -335,12 +411,9 @@ SEC("tp_btf/sched_process_fork")
 int BPF_PROG(cgs_sched_process_fork, struct task_struct *parent, struct task_struct *child)
 {
 	struct cgs_counters *c;
-	struct cgs_task *t;
 
-	/* A new task's counters start at zero: that is its exact base. */
-	t = bpf_task_storage_get(&cgs_tasks, child, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (t)
-		t->valid = 1;
+	/* No task storage here: a new task's base is zero, which its first
+	 * switch-out knows (charge_first); storage is made then, if at all. */
 	if (child->pid != child->tgid)
 		return 0;
 	c = counters_of(child->cgroups->dfl_cgrp);
@@ -397,7 +470,8 @@ int cgs_sched_process_exit(__u64 *ctx)
 	if (e->exit_code & 0x80)
 		e->flags |= CGS_EXIT_COREDUMP;
 	bpf_probe_read_kernel_str(e->comm, sizeof(e->comm), p->comm);
-	bpf_ringbuf_submit(e, 0);
+	/* Not urgent: a watched cgroup's end is told by its final switch. */
+	rb_commit(e, false);
 	return 0;
 }
 

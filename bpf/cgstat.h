@@ -15,6 +15,12 @@
 /* Upper bound on CPUs the snapshot iterator reports in-flight slices for. */
 #define CGS_MAX_CPUS 512
 #define CGS_COMM_LEN 16
+/* The exit ring buffer, and the fill level at which every record wakes user
+ * space (below it, records wait for user space's drain timer). */
+#define CGS_RINGBUF_BYTES (256 * 1024)
+#define CGS_RINGBUF_WAKE_BYTES (CGS_RINGBUF_BYTES / 4)
+/* Cgroups user space can mark as watched (loader_watch). */
+#define CGS_MAX_WATCHED 8192
 
 /* Per-cgroup counters: the value of the cgroup storage map. Counted for the
  * cgroup itself; descendants that were removed are folded in when the kernel
@@ -83,7 +89,7 @@ struct cgs_inflight {
 #define CGS_EXIT_SIGNALED (1U << 2) /* ended by a signal: sig in exit_code & 0x7f */
 #define CGS_EXIT_COREDUMP (1U << 3)
 /* Not an exit: the last thread of process tgid has switched out for good,
- * so its final slice is counted. */
+ * so its final slice is counted. Sent only for watched cgroups (loader_watch). */
 #define CGS_EVENT_FINAL_SWITCH (1U << 4)
 
 /* Ring buffer record: one per process exit (when its thread group dies). */

@@ -154,11 +154,24 @@ static int on_exit_event(const struct cgs_exit_event *e, void *arg)
 	return 0;
 }
 
+/* Exit events: the fd wakes only for urgent records or the first after an
+ * idle period; while records keep coming they are drained every
+ * LOADER_EVENTS_BATCH_MS by this event's timeout, which is armed only then,
+ * so an idle daemon has no wakeup at all (issue 11). */
 static void on_ringbuf(evutil_socket_t fd, short what, void *arg)
 {
+	static const struct timeval batch = { 0, LOADER_EVENTS_BATCH_MS * 1000 };
+	static bool batching;
 	struct daemon *d = arg;
+	int n = loader_events_drain(d->loader);
 
-	loader_events_consume(d->loader);
+	if (n && !batching) {
+		batching = !event_add(d->events_ev, &batch);
+	} else if (!n && batching) {
+		event_del(d->events_ev);
+		event_add(d->events_ev, NULL);
+		batching = false;
+	}
 	tracker_run_pending(d);
 }
 

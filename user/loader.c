@@ -98,6 +98,14 @@ static int ensure_bpffs(const char *pin_path)
 	return 0;
 }
 
+static uint64_t now_ns(clockid_t clk)
+{
+	struct timespec ts;
+
+	clock_gettime(clk, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
 static int handle_exit(void *ctx, void *data, size_t len)
 {
 	struct loader *l = ctx;
@@ -155,6 +163,7 @@ int loader_open(const struct loader_opts *o, struct loader **ret)
 	}
 	l->skel->rodata->nr_cpus = ncpus;
 	l->skel->rodata->exit_has_group_dead = exit_tp_has_group_dead();
+	l->skel->rodata->load_ns = now_ns(CLOCK_MONOTONIC);
 	err = bpf_map__set_max_entries(l->skel->maps.cgs_snapshot, l->max_cgroups);
 	if (err)
 		goto fail;
@@ -228,14 +237,6 @@ int loader_unpin(const char *pin_path)
 	return err;
 }
 
-static uint64_t now_ns(clockid_t clk)
-{
-	struct timespec ts;
-
-	clock_gettime(clk, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
-
 int loader_snapshot(struct loader *l, struct snapshot *s)
 {
 	char buf[64];
@@ -278,9 +279,52 @@ int loader_events_consume(struct loader *l)
 	return ring_buffer__consume(l->rb);
 }
 
+/* The BPF side wakes the fd only while rb_batching is 0 (see rb_commit in
+ * cgstat.bpf.c). Clearing it, then draining again, leaves no record behind
+ * unannounced: the clear and the BPF side's commit are both followed by full
+ * barriers, so either this drain sees the record or the BPF side sees 0. */
+static int drain_to_idle(struct loader *l)
+{
+	int n = ring_buffer__consume(l->rb);
+
+	if (n)
+		return n;
+	__atomic_store_n(&l->skel->bss->rb_batching, 0, __ATOMIC_SEQ_CST);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	return ring_buffer__consume(l->rb);
+}
+
+int loader_events_drain(struct loader *l)
+{
+	int n = drain_to_idle(l);
+
+	if (n <= 0)
+		return n;
+	/* Records came: more may follow without a wakeup. */
+	__atomic_store_n(&l->skel->bss->rb_batching, 1, __ATOMIC_SEQ_CST);
+	return n;
+}
+
 int loader_events_poll(struct loader *l, int timeout_ms)
 {
-	return ring_buffer__poll(l->rb, timeout_ms);
+	int n = drain_to_idle(l);
+
+	if (n)
+		return n;
+	n = ring_buffer__poll(l->rb, timeout_ms);
+	return n < 0 ? n : ring_buffer__consume(l->rb);
+}
+
+int loader_watch(struct loader *l, uint64_t cgid, bool on)
+{
+	int fd = bpf_map__fd(l->skel->maps.cgs_watched);
+	__u32 one = 1;
+
+	if (on)
+		return bpf_map_update_elem(fd, &cgid, &one, BPF_ANY) ? -errno : 0;
+	if (bpf_map_delete_elem(fd, &cgid) && errno != ENOENT)
+		return -errno;
+	return 0;
 }
 
 int loader_enable_stats(struct loader *l)

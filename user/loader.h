@@ -43,10 +43,28 @@ void loader_close(struct loader *l);
 int loader_unpin(const char *pin_path);
 /* One walk of every cgroup under the mount: one read() of the iterator. */
 int loader_snapshot(struct loader *l, struct snapshot *s);
-/* The ring buffer's epoll fd, and a non-blocking drain of it. */
+/* Exit events. The BPF side wakes the epoll fd only for what is urgent (a
+ * watched cgroup has just emptied, a cgroup was removed), when the ring fills
+ * up, or for the first record while no drain is scheduled; other records wait
+ * for the caller's next drain. An event loop therefore calls
+ * loader_events_drain() when the fd is readable and again every
+ * LOADER_EVENTS_BATCH_MS for as long as it returns > 0 (records came, more
+ * may follow unannounced); after it returns 0 the fd wakes for the next
+ * record, so an idle system costs no wakeup at all. */
+#define LOADER_EVENTS_BATCH_MS 40
 int loader_events_fd(const struct loader *l);
+/* Handles every record pending now; the count, or -errno. */
 int loader_events_consume(struct loader *l);
+/* As consume, and says whether to drain again in LOADER_EVENTS_BATCH_MS
+ * (> 0) or to wait for the fd (0). */
+int loader_events_drain(struct loader *l);
+/* Waits up to timeout_ms for records and handles them (for loops without a
+ * drain timer): the count, or -errno. */
 int loader_events_poll(struct loader *l, int timeout_ms);
+/* Marks cgroup cgid as watched or not: a watched cgroup's processes get
+ * CGS_EVENT_FINAL_SWITCH records, and its last process wakes the fd at once.
+ * Up to CGS_MAX_WATCHED; 0 or -errno. */
+int loader_watch(struct loader *l, uint64_t cgid, bool on);
 /* Per-program bpf_stats (counted only while stats are enabled). */
 size_t loader_prog_stats(const struct loader *l, struct loader_prog_stat *ret, size_t n);
 /* Turns on kernel bpf_stats for as long as the loader lives. */

@@ -227,10 +227,36 @@ void streams_end_watched(struct daemon *d, struct watched *w)
 	}
 }
 
+/* issue 11: the paths of recently seen cgroups by id, for exit events of
+ * cgroups nobody watches. Resolving an id costs five system calls, and a
+ * batch workload's exits come from a few cgroups. Ids are never reused (a
+ * renamed cgroup keeps its old name here until its slot is reused). */
+#define PATH_CACHE_SLOTS 64
+static struct {
+	uint64_t id;
+	char *path;
+} path_cache[PATH_CACHE_SLOTS];
+
+static const char *cached_path(struct daemon *d, uint64_t id)
+{
+	unsigned slot = (unsigned)((id * 0x9E3779B97F4A7C15ULL) >> 58) % PATH_CACHE_SLOTS;
+	char rel[CG_PATH_MAX], abs[CG_PATH_MAX];
+	char *p;
+
+	if (path_cache[slot].path && path_cache[slot].id == id)
+		return path_cache[slot].path;
+	if (cg_path_from_id(d->mount, id, abs, sizeof(abs)) ||
+	    cg_relative(d->mount, abs, rel, sizeof(rel)) || !(p = strdup(rel)))
+		return NULL;
+	free(path_cache[slot].path);
+	path_cache[slot].id = id;
+	path_cache[slot].path = p;
+	return p;
+}
+
 void streams_publish_exit(struct daemon *d, const struct cgs_exit_event *e)
 {
 	struct stream_client *c, *tmp;
-	char rel[CG_PATH_MAX], abs[CG_PATH_MAX];
 	const char *path = NULL;
 	struct exit_info info = { .valid = true };
 	struct watched *w;
@@ -241,9 +267,8 @@ void streams_publish_exit(struct daemon *d, const struct cgs_exit_event *e)
 	w = tracker_find_id(d, e->cgid);
 	if (w)
 		path = w->path;
-	else if (!cg_path_from_id(d->mount, e->cgid, abs, sizeof(abs)) &&
-		 !cg_relative(d->mount, abs, rel, sizeof(rel)))
-		path = rel;
+	else
+		path = cached_path(d, e->cgid);
 	info.pid = e->pid;
 	info.tgid = e->tgid;
 	info.exit_code = e->exit_code;

@@ -58,6 +58,8 @@ static void free_watched(struct daemon *d, struct watched *w)
 	d->n_watched--;
 	if (w->attached)
 		d->n_attached--;
+	if (d->loader)
+		loader_watch(d->loader, w->id, false);
 	free(w->final_record);
 	free(w);
 }
@@ -190,6 +192,10 @@ int tracker_watch(struct daemon *d, const char *path, const char *abs, uint64_t 
 	d->n_watched++;
 	if (attached)
 		d->n_attached++;
+	/* The BPF side sends final switches, and wakes the daemon at once for
+	 * a cgroup's last exit, only for watched cgroups (issue 11). */
+	if (d->loader)
+		loader_watch(d->loader, id, true);
 	*ret = w;
 	return 0;
 }
