@@ -14,6 +14,7 @@
 #include <event2/http.h>
 #include "daemon.h"
 #include "duration.h"
+#include "evlog.h"
 #include "http.h"
 #include "log.h"
 #include "routes.h"
@@ -31,6 +32,8 @@ static void usage(FILE *f)
 		"  --ttl DURATION      cache TTL: the maps are read at most once per TTL (default 250ms)\n"
 		"  --retention DURATION how long an exited task's final record stays (default 5m)\n"
 		"  --max-cgroups N     cgroups one snapshot can hold (default %d)\n"
+		"  --idle-timeout DURATION close connections idle this long without a request\n"
+		"                      (default 60s; 0: never; open streams are never idle)\n"
 		"  --no-collect        attach no BPF program and read no map; stats answer 503\n"
 		"  --bpf-stats         enable kernel bpf_stats to report ns/event per program\n"
 		"  --log-level LEVEL   debug, info, warn or error (default info)\n"
@@ -42,7 +45,7 @@ static void usage(FILE *f)
 static int parse_args(int argc, char **argv, struct daemon_config *c)
 {
 	enum { O_SOCKET = 256, O_GROUP, O_PIN, O_TTL, O_RETENTION, O_MAXCG, O_NOCOLLECT,
-	       O_BPFSTATS, O_LOGLEVEL, O_VERSION };
+	       O_BPFSTATS, O_LOGLEVEL, O_VERSION, O_IDLE };
 	static const struct option opts[] = {
 		{ "socket", required_argument, NULL, O_SOCKET },
 		{ "group", required_argument, NULL, O_GROUP },
@@ -53,6 +56,7 @@ static int parse_args(int argc, char **argv, struct daemon_config *c)
 		{ "no-collect", no_argument, NULL, O_NOCOLLECT },
 		{ "bpf-stats", no_argument, NULL, O_BPFSTATS },
 		{ "log-level", required_argument, NULL, O_LOGLEVEL },
+		{ "idle-timeout", required_argument, NULL, O_IDLE },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, O_VERSION },
 		{ 0 },
@@ -83,6 +87,13 @@ static int parse_args(int argc, char **argv, struct daemon_config *c)
 			c->max_cgroups = strtoul(optarg, &end, 10);
 			if (errno || *end || !c->max_cgroups || c->max_cgroups > (1U << 22)) {
 				fprintf(stderr, "cgstatd: --max-cgroups: expected 1..4194304\n");
+				return 2;
+			}
+			break;
+		case O_IDLE:
+			if (duration_parse(optarg, &c->idle_timeout_ns) ||
+			    c->idle_timeout_ns > 86400000000000ULL) {
+				fprintf(stderr, "cgstatd: --idle-timeout: expected a duration up to 24h\n");
 				return 2;
 			}
 			break;
@@ -227,6 +238,7 @@ static int setup(struct daemon *d)
 			  strerror(-err));
 		return err;
 	}
+	evlog_init();
 	d->base = event_base_new();
 	d->http = d->base ? evhttp_new(d->base) : NULL;
 	if (!d->http)
@@ -276,16 +288,10 @@ static int setup(struct daemon *d)
 				  strerror(-err));
 		return err;
 	}
-	evhttp_set_max_headers_size(d->http, ROUTES_HARD_MAX_HEADERS);
-	evhttp_set_max_body_size(d->http, 65536);
-	evhttp_set_allowed_methods(d->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
-						    EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
-						    EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE |
-						    EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
 	evhttp_set_gencb(d->http, routes_handle, d);
-	d->bound = evhttp_accept_socket_with_handle(d->http, d->listen_fd);
-	if (!d->bound)
-		return -ENOMEM;
+	err = http_serve(d->base, d->http, d->listen_fd, d->cfg.idle_timeout_ns, &d->bound);
+	if (err)
+		return err;
 	for (i = 0; i < 3; i++) {
 		d->sig_ev[i] = evsignal_new(d->base, sigs[i], on_signal, d);
 		if (!d->sig_ev[i] || event_add(d->sig_ev[i], NULL))
@@ -335,6 +341,7 @@ int main(int argc, char **argv)
 			.pin_path = LOADER_DEFAULT_PIN_PATH,
 			.ttl_ns = 250000000ULL,
 			.retention_ns = 300000000000ULL,
+			.idle_timeout_ns = HTTP_DEFAULT_IDLE_TIMEOUT_NS,
 			.collect = true,
 		},
 		.clk = &clock_monotonic,

@@ -28,6 +28,7 @@ struct daemon_config {
 	bool collect;
 	bool bpf_stats;
 	uint32_t max_cgroups;
+	uint64_t idle_timeout_ns; /* a connection without a request is closed; 0: never */
 };
 
 struct exit_info {

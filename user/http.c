@@ -1,14 +1,21 @@
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/event.h>
 #include <event2/http.h>
+#include <event2/http_struct.h>
+#include <event2/listener.h>
 #include "http.h"
+#include "log.h"
 
 const char *http_reason(int code)
 {
@@ -19,12 +26,16 @@ const char *http_reason(int code)
 	case 404: return "Not Found";
 	case 405: return "Method Not Allowed";
 	case 409: return "Conflict";
+	case 411: return "Length Required";
 	case 413: return "Payload Too Large";
 	case 414: return "URI Too Long";
 	case 429: return "Too Many Requests";
+	case 417: return "Expectation Failed";
 	case 431: return "Request Header Fields Too Large";
 	case 500: return "Internal Server Error";
+	case 501: return "Not Implemented";
 	case 503: return "Service Unavailable";
+	case 505: return "HTTP Version Not Supported";
 	default: return "Error";
 	}
 }
@@ -95,16 +106,211 @@ int http_listen_unix(const char *path, const char *group)
 	return fd;
 }
 
+/* The idle timeout of every connection (none once 0). */
+static struct timeval idle_tv;
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+/*
+ * Input bound. evhttp reads while it writes a reply (to notice a client that
+ * goes away) into the connection's input buffer, with no limit: a client that
+ * keeps writing on a stream grew the daemon by its whole output. The read
+ * high watermark stops reading at the bound, and reaching it closes the
+ * connection: a deferred error event (the bufferevent holds a reference
+ * until it runs, and a freed one ignores it) takes evhttp's own path for a
+ * connection that failed, the same as a client that hung up.
+ */
+static void input_cb(struct evbuffer *in, const struct evbuffer_cb_info *info, void *arg)
+{
+	struct bufferevent *bev = arg;
+	size_t high = 0;
+
+	if (!info->n_added || bufferevent_getwatermark(bev, EV_READ, NULL, &high) || !high ||
+	    evbuffer_get_length(in) < high)
+		return;
+	log_info("closing a connection that sent more than its request", "pending_bytes=%zu",
+		 evbuffer_get_length(in));
+	bufferevent_disable(bev, EV_READ);
+	bufferevent_trigger_event(bev, BEV_EVENT_READING | BEV_EVENT_ERROR,
+				  BEV_TRIG_DEFER_CALLBACKS);
+}
+
+static struct bufferevent *new_bev(struct event_base *base, void *arg)
+{
+	struct bufferevent *bev = bufferevent_socket_new(base, -1, 0);
+
+	if (!bev)
+		return NULL; /* evhttp makes its own */
+	bufferevent_setwatermark(bev, EV_READ, 0, HTTP_MAX_PENDING);
+	if (!evbuffer_add_cb(bufferevent_get_input(bev), input_cb, bev)) {
+		bufferevent_free(bev);
+		return NULL;
+	}
+	return bev;
+}
+
+/*
+ * At the fd limit accept() fails at once, every time the listening socket is
+ * readable: libevent logged each failure and the loop spun. Instead the
+ * listener is disabled (connections wait in the backlog) and a timer checks
+ * for a free descriptor; once one is free accepting resumes, and it counts
+ * as resumed after a period without another failure. One warning per
+ * minute at most, and one line when it recovers.
+ */
+#define ACCEPT_RETRY_MS 200
+#define ACCEPT_WARN_EVERY_NS 60000000000ULL
+
+enum accept_state { ACCEPTING, PAUSED, RESUMING };
+
+static struct {
+	struct evhttp *http;
+	struct evconnlistener *lev;
+	int fd;
+	enum accept_state state;
+	bool warned; /* for this pause */
+	uint64_t warned_mono_ns;
+	unsigned pauses; /* since the last warning */
+} acc;
+
+static void accept_retry(evutil_socket_t fd, short what, void *arg);
+
+static void accept_schedule(void)
+{
+	struct timeval tv = { 0, ACCEPT_RETRY_MS * 1000 };
+
+	if (event_base_once(evconnlistener_get_base(acc.lev), -1, EV_TIMEOUT, accept_retry, NULL,
+			    &tv))
+		/* Cannot wait: accepting (and failing) beats never accepting. */
+		evconnlistener_enable(acc.lev);
+}
+
+static void find_bound(struct evhttp_bound_socket *b, void *arg)
+{
+	if (evhttp_bound_socket_get_listener(b) == acc.lev)
+		*(bool *)arg = true;
+}
+
+static void accept_retry(evutil_socket_t unused, short what, void *arg)
+{
+	bool bound = false;
+	int fd;
+
+	/* The daemon may have stopped listening (evhttp_del_accept_socket). */
+	evhttp_foreach_bound_socket(acc.http, find_bound, &bound);
+	if (!bound) {
+		acc.lev = NULL;
+		return;
+	}
+	if (acc.state == RESUMING) {
+		acc.state = ACCEPTING;
+		if (acc.warned)
+			log_info("accepting connections again", NULL);
+		acc.warned = false;
+		return;
+	}
+	fd = fcntl(acc.fd, F_DUPFD_CLOEXEC, 0);
+	if (fd < 0) {
+		accept_schedule();
+		return;
+	}
+	close(fd);
+	acc.state = RESUMING;
+	evconnlistener_enable(acc.lev);
+	accept_schedule();
+}
+
+static void accept_error(struct evconnlistener *lev, void *arg)
+{
+	int err = EVUTIL_SOCKET_ERROR();
+	uint64_t now = mono_ns();
+	bool new_pause = acc.state == ACCEPTING;
+
+	evconnlistener_disable(lev);
+	if (acc.state == PAUSED)
+		return; /* a retry is scheduled */
+	acc.state = PAUSED;
+	if (!new_pause) {
+		/* Still at the limit: accept_retry's own timer goes on. */
+		return;
+	}
+	acc.pauses++;
+	if (!acc.warned_mono_ns || now - acc.warned_mono_ns >= ACCEPT_WARN_EVERY_NS) {
+		log_warn("cannot accept connections: not accepting until descriptors are free",
+			 "err=\"%s\" pauses=%u", strerror(err), acc.pauses);
+		acc.warned = true;
+		acc.warned_mono_ns = now;
+		acc.pauses = 0;
+	}
+	accept_schedule();
+}
+
+int http_serve(struct event_base *base, struct evhttp *http, int fd, uint64_t idle_timeout_ns,
+	       struct evhttp_bound_socket **ret_bound)
+{
+	struct evhttp_bound_socket *bound;
+	struct evconnlistener *lev;
+
+	evhttp_set_max_headers_size(http, HTTP_MAX_HEADERS);
+	evhttp_set_max_body_size(http, HTTP_MAX_BODY);
+	/* Every method, known to evhttp or not, reaches the routes, which
+	 * answer in JSON (evhttp's own answer is an HTML 501). */
+	evhttp_set_allowed_methods(http, 0xffff);
+	evhttp_set_bevcb(http, new_bev, NULL);
+	idle_tv.tv_sec = idle_timeout_ns / 1000000000ULL;
+	idle_tv.tv_usec = idle_timeout_ns % 1000000000ULL / 1000;
+	evhttp_set_timeout_tv(http, idle_timeout_ns ? &idle_tv : NULL);
+	lev = evconnlistener_new(base, NULL, NULL,
+				 LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);
+	if (!lev)
+		return -ENOMEM;
+	bound = evhttp_bind_listener(http, lev);
+	if (!bound) {
+		evconnlistener_free(lev);
+		return -ENOMEM;
+	}
+	evconnlistener_set_error_cb(lev, accept_error);
+	acc.http = http;
+	acc.lev = lev;
+	acc.fd = fd;
+	acc.state = ACCEPTING;
+	*ret_bound = bound;
+	return 0;
+}
+
+void http_reply_buffer(struct evhttp_request *req, int code, const char *content_type,
+		       struct evbuffer *body)
+{
+	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+	enum evhttp_cmd_type m = evhttp_request_get_command(req);
+	char len[24];
+
+	evhttp_remove_header(h, "Content-Type");
+	evhttp_add_header(h, "Content-Type", content_type);
+	/* Always framed: evhttp leaves Content-Length out where it thinks no
+	 * body goes (HEAD, CONNECT) but would still send the body. */
+	snprintf(len, sizeof(len), "%zu", evbuffer_get_length(body));
+	evhttp_remove_header(h, "Content-Length");
+	evhttp_add_header(h, "Content-Length", len);
+	/* HEAD: what GET would get, announced and not sent. */
+	evhttp_send_reply(req, code, http_reason(code), m == EVHTTP_REQ_HEAD ? NULL : body);
+}
+
 void http_reply_json(struct evhttp_request *req, int code, struct json *j)
 {
 	struct evbuffer *b = evbuffer_new();
 
 	if (!b) {
-		evhttp_send_error(req, 500, NULL);
+		/* Nothing can be said: the connection goes. */
+		if (evhttp_request_get_connection(req))
+			evhttp_connection_free(evhttp_request_get_connection(req));
 		return;
 	}
-	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
-			  "application/json");
 	if (json_error(j)) {
 		evbuffer_add_printf(b, "{\"error\":\"out of memory\",\"code\":500}\n");
 		code = 500;
@@ -112,7 +318,7 @@ void http_reply_json(struct evhttp_request *req, int code, struct json *j)
 		evbuffer_add(b, json_cstr(j), strlen(json_cstr(j)));
 		evbuffer_add(b, "\n", 1);
 	}
-	evhttp_send_reply(req, code, http_reason(code), b);
+	http_reply_buffer(req, code, "application/json", b);
 	evbuffer_free(b);
 }
 
@@ -129,11 +335,78 @@ void http_error(struct evhttp_request *req, int code, const char *msg)
 	json_free(&j);
 }
 
+void http_error_allow(struct evhttp_request *req, const char *allow, const char *msg)
+{
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", allow);
+	http_error(req, 405, msg);
+}
+
+/*
+ * libevent 2.1 answers the requests it cannot hand to a callback (a
+ * malformed request line or header, a body or headers over the limits, a
+ * failed Expect) with evhttp_send_error(), an HTML page, and has no hook to
+ * change that (evhttp_set_errorcb came in 2.2). Its calls go through the
+ * dynamic symbol table, so this definition replaces libevent's: every error
+ * body is JSON. The connection closes afterwards, as libevent's would: what
+ * follows a malformed request cannot be trusted.
+ */
+void evhttp_send_error(struct evhttp_request *req, int error, const char *reason)
+{
+	const char *msg;
+
+	/* The request line may not have been parsed. */
+	if (!req->major) {
+		req->major = 1;
+		req->minor = 1;
+	}
+	switch (error) {
+	case 400: msg = "malformed request"; break;
+	case 413: msg = "request too large"; break;
+	case 417: msg = "expectation not supported"; break;
+	case 501: msg = "method not implemented"; break;
+	default: msg = reason ? reason : http_reason(error); break;
+	}
+	evhttp_clear_headers(evhttp_request_get_output_headers(req));
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
+	http_error(req, error, msg);
+}
+
+static void stream_done(struct evhttp_request *req, void *arg)
+{
+	struct evhttp_connection *c = evhttp_request_get_connection(req);
+	struct bufferevent *bev = c ? evhttp_connection_get_bufferevent(c) : NULL;
+
+	/* The connection may serve more requests: back to their limits. */
+	if (!bev)
+		return;
+	bufferevent_setwatermark(bev, EV_READ, 0, HTTP_MAX_PENDING);
+	if (evutil_timerisset(&idle_tv))
+		bufferevent_set_timeouts(bev, &idle_tv, &idle_tv);
+}
+
 void http_stream_start(struct evhttp_request *req)
 {
+	struct evhttp_connection *c = evhttp_request_get_connection(req);
+	struct bufferevent *bev = c ? evhttp_connection_get_bufferevent(c) : NULL;
+
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
 			  "application/x-ndjson");
+	if (bev) {
+		/* evhttp reads while a reply is written, to notice a client
+		 * that goes: the idle timeout would end a quiet stream. A
+		 * client that stops reading is still dropped by the write
+		 * timeout. */
+		bufferevent_set_timeouts(bev, NULL, evutil_timerisset(&idle_tv) ? &idle_tv : NULL);
+		bufferevent_setwatermark(bev, EV_READ, 0, HTTP_STREAM_MAX_PENDING);
+		evhttp_request_set_on_complete_cb(req, stream_done, NULL);
+	}
 	evhttp_send_reply_start(req, 200, "OK");
+	/* Input that came with the request may be over the bound already. */
+	if (bev && evbuffer_get_length(bufferevent_get_input(bev)) >= HTTP_STREAM_MAX_PENDING) {
+		bufferevent_disable(bev, EV_READ);
+		bufferevent_trigger_event(bev, BEV_EVENT_READING | BEV_EVENT_ERROR,
+					  BEV_TRIG_DEFER_CALLBACKS);
+	}
 }
 
 int http_stream_line(struct evhttp_request *req, const char *line, size_t max)

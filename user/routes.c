@@ -246,6 +246,16 @@ static void reply_unwatched(struct daemon *d, struct evhttp_request *req, const 
 	json_free(&j);
 }
 
+/* HEAD of a stream: its headers, and no stream. */
+static bool stream_head(struct evhttp_request *req)
+{
+	if (evhttp_request_get_command(req) != EVHTTP_REQ_HEAD)
+		return false;
+	http_stream_start(req);
+	evhttp_send_reply_end(req);
+	return true;
+}
+
 static void handle_cgroup(struct daemon *d, struct evhttp_request *req, const char *raw,
 			  const struct query *q)
 {
@@ -253,11 +263,15 @@ static void handle_cgroup(struct daemon *d, struct evhttp_request *req, const ch
 	char rel[CG_PATH_MAX], abs[CG_PATH_MAX];
 	struct watched *w;
 	uint64_t id, interval;
+	bool was_attached;
 	struct json j;
 	int err;
 
+	if (m == EVHTTP_REQ_HEAD)
+		m = EVHTTP_REQ_GET; /* the same answer; evhttp_send_* leave the body out */
 	if (m != EVHTTP_REQ_GET && m != EVHTTP_REQ_PUT && m != EVHTTP_REQ_DELETE) {
-		http_error(req, 405, "method not allowed: use GET, PUT or DELETE");
+		http_error_allow(req, "GET, HEAD, PUT, DELETE",
+				 "method not allowed: use GET, PUT or DELETE");
 		return;
 	}
 	if ((q->stream || q->has_interval) && m != EVHTTP_REQ_GET) {
@@ -311,6 +325,10 @@ static void handle_cgroup(struct daemon *d, struct evhttp_request *req, const ch
 		reply_unwatched(d, req, rel, abs, id);
 		return;
 	}
+	if (stream_head(req))
+		return;
+	/* A second attach of the same cgroup is 200, not 201. */
+	was_attached = w && w->attached && w->id == id;
 	err = tracker_watch(d, rel, abs, id, m == EVHTTP_REQ_PUT, &w);
 	if (err == -ENOSPC) {
 		http_error(req, 429, "too many watched cgroups");
@@ -327,7 +345,7 @@ static void handle_cgroup(struct daemon *d, struct evhttp_request *req, const ch
 		json_key(&j, "attached");
 		tracker_render(d, w, &j);
 		json_obj_end(&j);
-		http_reply_json(req, 201, &j);
+		http_reply_json(req, was_attached ? 200 : 201, &j);
 		json_free(&j);
 		return;
 	}
@@ -355,6 +373,8 @@ static void handle_events(struct daemon *d, struct evhttp_request *req, const st
 	if (q->cgroup && (decode_path(req, q->cgroup, strlen(q->cgroup), false, rel) ||
 			  resolve_rel(d, req, rel, abs, &id)))
 		return;
+	if (stream_head(req))
+		return;
 	if (streams_start_events(d, req, id))
 		http_error(req, 429, "too many streams");
 }
@@ -373,6 +393,27 @@ static void log_peer(struct evhttp_request *req)
 	log_debug("request", "method=%d uri=%s pid=%d uid=%u", (int)evhttp_request_get_command(req),
 		  log_q(evhttp_request_get_uri(req)), (int)cred.pid, (unsigned)cred.uid);
 }
+
+/* metrics_reply's answer, and headers only for HEAD. */
+static void reply_metrics(struct daemon *d, struct evhttp_request *req)
+{
+	struct evbuffer *b = evbuffer_new();
+
+	if (!b) {
+		http_error(req, 500, "out of memory");
+		return;
+	}
+	if (metrics_render(d, b))
+		http_error(req, 503, "cannot read the BPF maps");
+	else
+		http_reply_buffer(req, 200, "text/plain; version=0.0.4; charset=utf-8", b);
+	evbuffer_free(b);
+}
+
+/* evhttp's method bits; an unknown method has none of them. */
+#define KNOWN_METHODS                                                                            \
+	(EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | \
+	 EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH)
 
 static size_t header_bytes(struct evhttp_request *req)
 {
@@ -396,6 +437,14 @@ void routes_handle(struct evhttp_request *req, void *arg)
 
 	if (log_get_level() <= LOG_DEBUG)
 		log_peer(req);
+	if (!(m & KNOWN_METHODS)) {
+		http_error(req, 501, "method not implemented: use GET, HEAD, PUT or DELETE");
+		return;
+	}
+	if (m == EVHTTP_REQ_CONNECT) {
+		http_error_allow(req, "GET, HEAD, PUT, DELETE", "method not allowed: no proxy here");
+		return;
+	}
 	if (d->stopping) {
 		http_error(req, 503, "shutting down");
 		return;
@@ -419,8 +468,8 @@ void routes_handle(struct evhttp_request *req, void *arg)
 		return;
 	}
 	if (!strcmp(path, CGROUPS_PREFIX) || !strcmp(path, CGROUPS_PREFIX "/")) {
-		if (m != EVHTTP_REQ_GET) {
-			http_error(req, 405, "method not allowed: use GET");
+		if (m != EVHTTP_REQ_GET && m != EVHTTP_REQ_HEAD) {
+			http_error_allow(req, "GET, HEAD", "method not allowed: use GET");
 			return;
 		}
 		if (q.stream || q.has_interval || q.cgroup)
@@ -435,14 +484,14 @@ void routes_handle(struct evhttp_request *req, void *arg)
 	}
 	if (!strcmp(path, "/v1/health") || !strcmp(path, "/metrics") || !strcmp(path, "/v1/events")) {
 		if (m != EVHTTP_REQ_GET && m != EVHTTP_REQ_HEAD) {
-			http_error(req, 405, "method not allowed: use GET");
+			http_error_allow(req, "GET, HEAD", "method not allowed: use GET");
 			return;
 		}
 		if (path[1] == 'm') {
 			if (q.stream || q.has_interval || q.cgroup)
 				http_error(req, 400, "unknown query parameter");
 			else
-				metrics_reply(d, req);
+				reply_metrics(d, req);
 		} else if (!strcmp(path, "/v1/events")) {
 			handle_events(d, req, &q);
 		} else if (q.stream || q.has_interval || q.cgroup) {

@@ -5,11 +5,10 @@
 struct daemon;
 struct evhttp_request;
 
-/* Limits on what a client may send; evhttp's own caps (in cgstatd.c) sit
- * above them so these get a JSON answer. */
+/* Limits on what a client may send; evhttp's own caps (HTTP_MAX_HEADERS in
+ * http.h) sit above them so these get their own answer. */
 #define ROUTES_MAX_URI 8192
 #define ROUTES_MAX_HEADERS 8192
-#define ROUTES_HARD_MAX_HEADERS 65536
 
 void routes_handle(struct evhttp_request *req, void *daemon);
 
