@@ -238,7 +238,7 @@ static int setup(struct daemon *d)
 			  strerror(-err));
 		return err;
 	}
-	evlog_init();
+	evlog_init(&clock_monotonic);
 	d->base = event_base_new();
 	d->http = d->base ? evhttp_new(d->base) : NULL;
 	if (!d->http)

@@ -1,20 +1,13 @@
+#include <stdbool.h>
 #include <stdint.h>
-#include <string.h>
-#include <time.h>
 #include <event2/event.h>
 #include "evlog.h"
 #include "log.h"
 
+static const struct clock *clk = &clock_monotonic;
 static uint64_t window_start_ns;
+static bool window_open;
 static unsigned in_window, dropped;
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
 
 void evlog_print(int severity, const char *msg)
 {
@@ -29,8 +22,9 @@ void evlog_print(int severity, const char *msg)
 	}
 	if (l < log_get_level())
 		return;
-	now = now_ns();
-	if (now - window_start_ns >= 1000000000ULL) {
+	now = clock_now(clk);
+	if (!window_open || now - window_start_ns >= 1000000000ULL) {
+		window_open = true;
 		window_start_ns = now;
 		in_window = 0;
 	}
@@ -47,7 +41,10 @@ void evlog_print(int severity, const char *msg)
 	dropped = 0;
 }
 
-void evlog_init(void)
+void evlog_init(const struct clock *c)
 {
+	clk = c;
+	window_open = false;
+	dropped = 0;
 	event_set_log_callback(evlog_print);
 }

@@ -4,13 +4,15 @@
 #ifndef CGSTAT_EVLOG_H
 #define CGSTAT_EVLOG_H
 
+#include "clock.h"
+
 /* Messages past this many per second are counted, not written; the next
  * line written says how many were dropped. */
 #define EVLOG_MAX_PER_SEC 10
 
-/* event_set_log_callback(evlog_print). */
-void evlog_init(void);
-/* The callback itself; severity is libevent's EVENT_LOG_*. For tests. */
+/* event_set_log_callback(evlog_print), timed by clk (kept). */
+void evlog_init(const struct clock *clk);
+/* The callback itself; severity is libevent's EVENT_LOG_*. */
 void evlog_print(int severity, const char *msg);
 
 #endif

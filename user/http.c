@@ -6,7 +6,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -14,6 +13,7 @@
 #include <event2/http.h>
 #include <event2/http_struct.h>
 #include <event2/listener.h>
+#include "clock.h"
 #include "http.h"
 #include "log.h"
 
@@ -108,14 +108,6 @@ int http_listen_unix(const char *path, const char *group)
 
 /* The idle timeout of every connection (none once 0). */
 static struct timeval idle_tv;
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
 
 /*
  * Input bound. evhttp reads while it writes a reply (to notice a client that
@@ -228,7 +220,7 @@ static void accept_retry(evutil_socket_t unused, short what, void *arg)
 static void accept_error(struct evconnlistener *lev, void *arg)
 {
 	int err = EVUTIL_SOCKET_ERROR();
-	uint64_t now = mono_ns();
+	uint64_t now = clock_now(&clock_monotonic);
 	bool new_pause = acc.state == ACCEPTING;
 
 	evconnlistener_disable(lev);
@@ -359,6 +351,8 @@ void evhttp_send_error(struct evhttp_request *req, int error, const char *reason
 		req->major = 1;
 		req->minor = 1;
 	}
+	if (error < 400 || error > 599)
+		error = 400;
 	switch (error) {
 	case 400: msg = "malformed request"; break;
 	case 413: msg = "request too large"; break;
