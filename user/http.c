@@ -118,16 +118,29 @@ static struct timeval idle_tv;
  * until it runs, and a freed one ignores it) takes evhttp's own path for a
  * connection that failed, the same as a client that hung up.
  */
+#define OVERSEND_LOG_EVERY_NS 10000000000ULL
+
 static void input_cb(struct evbuffer *in, const struct evbuffer_cb_info *info, void *arg)
 {
+	static uint64_t logged_mono_ns;
+	static unsigned unlogged;
 	struct bufferevent *bev = arg;
+	uint64_t now;
 	size_t high = 0;
 
 	if (!info->n_added || bufferevent_getwatermark(bev, EV_READ, NULL, &high) || !high ||
 	    evbuffer_get_length(in) < high)
 		return;
-	log_info("closing a connection that sent more than its request", "pending_bytes=%zu",
-		 evbuffer_get_length(in));
+	/* One line per 10 s however many connections a client floods. */
+	now = clock_now(&clock_monotonic);
+	if (!logged_mono_ns || now - logged_mono_ns >= OVERSEND_LOG_EVERY_NS) {
+		log_info("closing a connection that sent more than its request",
+			 "pending_bytes=%zu also_closed=%u", evbuffer_get_length(in), unlogged);
+		logged_mono_ns = now;
+		unlogged = 0;
+	} else {
+		unlogged++;
+	}
 	bufferevent_disable(bev, EV_READ);
 	bufferevent_trigger_event(bev, BEV_EVENT_READING | BEV_EVENT_ERROR,
 				  BEV_TRIG_DEFER_CALLBACKS);

@@ -394,7 +394,7 @@ static void log_peer(struct evhttp_request *req)
 		  log_q(evhttp_request_get_uri(req)), (int)cred.pid, (unsigned)cred.uid);
 }
 
-/* metrics_reply's answer, and headers only for HEAD. */
+/* The Prometheus exposition; headers only for HEAD (http_reply_buffer). */
 static void reply_metrics(struct daemon *d, struct evhttp_request *req)
 {
 	struct evbuffer *b = evbuffer_new();

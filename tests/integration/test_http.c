@@ -511,6 +511,8 @@ static void test_input_bounded(void)
 		ASSERT_GT(max, sent, "bounded");
 		raw_close(&r);
 	}
+	/* Three closed within seconds: one log line says so. */
+	ASSERT_EQ(log_lines_with("sent more than its request"), 1, "logged once");
 	rss1 = rss_bytes(dmn.pid);
 	printf("    daemon RSS %llu -> %llu KiB\n", (unsigned long long)rss0 >> 10,
 	       (unsigned long long)rss1 >> 10);
