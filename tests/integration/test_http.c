@@ -535,11 +535,11 @@ static void test_idle_timeout(void)
 	static const char *const args[] = { "--idle-timeout", "1s", NULL };
 	struct reply rp = { 0 };
 	char cg[4096], t[4400];
-	struct raw idle, ka, stats, events;
+	struct raw idle, ka, stats, events, after;
 	uint64_t t0, lines = 0;
 	pid_t pid;
 
-	idle.fd = ka.fd = stats.fd = events.fd = -1;
+	idle.fd = ka.fd = stats.fd = events.fd = after.fd = -1;
 	if (start(args) || !ASSERT_OK(th_cgroup(NULL, "http-idle", cg, sizeof(cg)), "cgroup"))
 		goto out;
 	if (!ASSERT_OK(raw_open(&idle), "connect") || !ASSERT_OK(raw_open(&ka), "connect") ||
@@ -565,6 +565,12 @@ static void test_idle_timeout(void)
 	ASSERT_TRUE(raw_closed_within(&idle, 5000), "no request: closed");
 	ASSERT_GT(th_now_ns() - t0, 900 * MS, "not before the timeout");
 	ASSERT_TRUE(raw_closed_within(&ka, 5000), "idle keep-alive: closed");
+	/* Once a stream has ended (HEAD ends one at once) the connection is
+	 * an ordinary one again. */
+	if (ASSERT_OK(raw_open(&after), "connect") &&
+	    ASSERT_OK(raw_send(&after, "HEAD /v1/events HTTP/1.1\r\nHost: x\r\n\r\n"), "send") &&
+	    ASSERT_OK(raw_reply(&after, true, &rp), "HEAD stream"))
+		ASSERT_TRUE(raw_closed_within(&after, 5000), "idle after a stream: closed");
 	/* Streams: open well past the timeout (5 s of it), the stats one
 	 * sending its records, the event one nothing. */
 	while (th_now_ns() - t0 < 5000 * MS) {
@@ -599,6 +605,7 @@ out:
 	raw_close(&ka);
 	raw_close(&stats);
 	raw_close(&events);
+	raw_close(&after);
 	free(rp.body);
 	stop();
 }
