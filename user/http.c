@@ -398,6 +398,11 @@ void http_stream_start(struct evhttp_request *req)
 
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
 			  "application/x-ndjson");
+	/* HTTP/1.0 has no chunks: a stream ends with its connection, whatever
+	 * keep-alive the client asked for (evhttp would answer keep-alive and
+	 * leave the end of the body unknowable). */
+	if (req->major == 1 && req->minor == 0 && evhttp_request_get_command(req) != EVHTTP_REQ_HEAD)
+		evhttp_remove_header(evhttp_request_get_input_headers(req), "Connection");
 	if (bev) {
 		/* evhttp reads while a reply is written, to notice a client
 		 * that goes: the idle timeout would end a quiet stream. A

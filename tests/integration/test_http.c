@@ -403,6 +403,54 @@ static void test_methods_and_versions(void)
 	stop();
 }
 
+static int sleep_half_second(void *arg)
+{
+	usleep(500 * 1000);
+	return 0;
+}
+
+/* HTTP/1.0 has no chunked encoding: a stream's body ends when the connection
+ * does, so it must not be kept alive, whatever the client asked. */
+static void test_http10_stream(void)
+{
+	struct reply rp = { 0 };
+	char cg[4096], t[4400], v[64];
+	struct raw r = { .fd = -1 }, ev = { .fd = -1 };
+	uint64_t t0;
+	pid_t pid;
+
+	if (start(NULL) || !ASSERT_OK(th_cgroup(NULL, "http10", cg, sizeof(cg)), "cgroup"))
+		goto out;
+	pid = th_spawn(cg, sleep_half_second, NULL);
+	if (!ASSERT_GT(pid, 0, "spawn") || !ASSERT_OK(raw_open(&r), "connect") ||
+	    !ASSERT_OK(raw_open(&ev), "connect"))
+		goto out;
+	snprintf(t, sizeof(t), "/v1/cgroups%s?stream=true&interval=1s", cg + strlen(th_mount));
+	if (!ASSERT_OK(raw_send(&r, "GET %s HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", t), "send") ||
+	    !ASSERT_OK(raw_reply(&r, true, &rp), "stream head") || !ASSERT_EQ(rp.status, 200, "200"))
+		goto out;
+	ASSERT_TRUE(!header(&rp, "Connection", v, sizeof(v)) || strcasecmp(v, "keep-alive"),
+		    "stats stream not kept alive");
+	if (ASSERT_OK(raw_send(&ev, "GET /v1/events HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"),
+		      "send") &&
+	    ASSERT_OK(raw_reply(&ev, true, &rp), "events head"))
+		ASSERT_TRUE(!header(&rp, "Connection", v, sizeof(v)) || strcasecmp(v, "keep-alive"),
+			    "event stream not kept alive");
+	th_wait(pid, NULL);
+	/* The task is gone: the final record, then the connection ends. */
+	t0 = th_now_ns();
+	while (!r.eof && th_now_ns() - t0 < 10000 * MS)
+		if (raw_fill(&r, 200) == -ENOBUFS)
+			break;
+	ASSERT_TRUE(r.eof, "stream ended by closing");
+	ASSERT_TRUE(memmem(r.buf, r.len, "\"type\":\"exit\"", 13) != NULL, "final record came");
+out:
+	raw_close(&r);
+	raw_close(&ev);
+	free(rp.body);
+	stop();
+}
+
 /* A second attach of the same cgroup answers 200 (docs/api.md). */
 static void test_attach_twice(void)
 {
@@ -694,6 +742,7 @@ int main(void)
 	th_run("error_bodies", test_error_bodies);
 	th_run("methods_and_versions", test_methods_and_versions);
 	th_run("attach_twice", test_attach_twice);
+	th_run("http10_stream", test_http10_stream);
 	th_run("input_bounded", test_input_bounded);
 	th_run("idle_timeout", test_idle_timeout);
 	th_run("fd_limit", test_fd_limit);
