@@ -84,16 +84,26 @@ struct {
 	__type(value, __u32);
 } cgs_watched SEC(".maps");
 
-/* Filled by the snapshot iterator; user space reads it through mmap. The
- * size is set by user space (bpf_map__set_max_entries) and bounds how many
- * cgroups one snapshot holds; the rest are counted in drops.snapshot. */
-struct {
+/* Filled by the snapshot iterator; user space reads it through mmap. Its
+ * size bounds how many cgroups one snapshot holds; the rest are counted in
+ * drops.snapshot, and user space then puts a bigger array in cgs_snap (an
+ * inner map may have any size) and walks again, up to its hard cap. */
+struct cgs_snap_array {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(map_flags, BPF_F_MMAPABLE);
-	__uint(max_entries, 16384);
+	__uint(map_flags, BPF_F_MMAPABLE | BPF_F_INNER_MAP);
+	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, struct cgs_entry);
 } cgs_snapshot SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__array(values, struct cgs_snap_array);
+} cgs_snap SEC(".maps") = {
+	.values = { &cgs_snapshot },
+};
 
 struct cgs_drops drops;
 /* 1 while user space has a drain of the ring buffer scheduled (see
@@ -508,7 +518,20 @@ static __always_inline void fold_into_parent(struct cgroup *cgrp)
 SEC("tp_btf/cgroup_rmdir")
 int BPF_PROG(cgs_cgroup_rmdir, struct cgroup *cgrp)
 {
+	struct cgs_exit_event *e;
+
 	fold_into_parent(cgrp);
+	/* Rare (one per rmdir), so every one is reported. */
+	e = bpf_ringbuf_reserve(&cgs_exits, sizeof(*e), 0);
+	if (!e) {
+		__sync_fetch_and_add(&drops.events, 1);
+		return 0;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	e->cgid = cgrp->kn->id;
+	e->ts_ns = bpf_ktime_get_ns();
+	e->flags = CGS_EVENT_RMDIR;
+	rb_commit(e, true);
 	return 0;
 }
 
@@ -564,7 +587,8 @@ int cgs_snapshot_iter(struct bpf_iter__cgroup *ctx)
 	struct cgroup *cgrp = ctx->cgroup;
 	struct cgs_counters *c;
 	struct cgs_entry *e;
-	__u32 idx;
+	__u32 idx, zero = 0;
+	void *arr;
 
 	/* The walk ends with one more call without a cgroup, and its seq_num
 	 * is still 0 when the subtree had a single cgroup. */
@@ -576,7 +600,8 @@ int cgs_snapshot_iter(struct bpf_iter__cgroup *ctx)
 		snapshot_inflight();
 	}
 	idx = snapshot_len;
-	e = bpf_map_lookup_elem(&cgs_snapshot, &idx);
+	arr = bpf_map_lookup_elem(&cgs_snap, &zero);
+	e = arr ? bpf_map_lookup_elem(arr, &idx) : NULL;
 	if (!e) {
 		drops.snapshot++;
 		return 0;

@@ -58,15 +58,11 @@ static int cache_serve(const struct cache *c)
 	return c->has_data ? 0 : c->last_err;
 }
 
-int cache_refresh(struct cache *c)
+/* Fills now unless a failed fill is being held off; the data's age decides nothing here. */
+static int cache_fill(struct cache *c, uint64_t now)
 {
-	uint64_t now = clock_now(c->clk);
 	int err;
 
-	if (c->has_data && !c->stale && elapsed(now, c->filled_at_ns) < c->ttl_ns) {
-		c->stats.hits++;
-		return 0;
-	}
 	/* A failing source is also read at most once per TTL. */
 	if (c->failed && elapsed(now, c->failed_at_ns) < c->ttl_ns) {
 		c->stats.hits++;
@@ -98,6 +94,33 @@ int cache_refresh(struct cache *c)
 	c->failed_at_ns = now;
 	c->stats.fill_errors++;
 	return cache_serve(c);
+}
+
+int cache_refresh(struct cache *c)
+{
+	uint64_t now = clock_now(c->clk);
+
+	if (c->has_data && !c->stale && elapsed(now, c->filled_at_ns) < c->ttl_ns) {
+		c->stats.hits++;
+		return 0;
+	}
+	return cache_fill(c, now);
+}
+
+int cache_refresh_since(struct cache *c, uint64_t since_ns)
+{
+	if (c->has_data && !c->stale && c->filled_at_ns >= since_ns) {
+		c->stats.hits++;
+		return 0;
+	}
+	return cache_fill(c, clock_now(c->clk));
+}
+
+uint64_t cache_expires_ns(const struct cache *c)
+{
+	if (!c->has_data)
+		return 0;
+	return c->filled_at_ns + c->ttl_ns < c->filled_at_ns ? UINT64_MAX : c->filled_at_ns + c->ttl_ns;
 }
 
 uint64_t cache_age_ns(const struct cache *c)

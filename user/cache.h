@@ -57,6 +57,16 @@ void cache_free(struct cache *c);
  * the old data) instead of recursing.
  */
 int cache_refresh(struct cache *c);
+/*
+ * Data filled at or after since_ns (clock time), whatever the TTL says: a
+ * task's final totals must come from a reading taken after its last slice
+ * was charged. Every caller asking about the same moment shares one fill, so
+ * a burst of exits costs one fill, not one each. Holds off after a failed
+ * fill exactly like cache_refresh().
+ */
+int cache_refresh_since(struct cache *c, uint64_t since_ns);
+/* filled_at + ttl: when the next cache_refresh() will fill; 0 if never filled. */
+uint64_t cache_expires_ns(const struct cache *c);
 /* now - filled_at; UINT64_MAX if never filled. */
 uint64_t cache_age_ns(const struct cache *c);
 bool cache_has_data(const struct cache *c);

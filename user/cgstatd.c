@@ -17,6 +17,7 @@
 #include "evlog.h"
 #include "http.h"
 #include "log.h"
+#include "pin.h"
 #include "routes.h"
 #include "streams.h"
 #include "tracker.h"
@@ -77,19 +78,28 @@ static int parse_args(int argc, char **argv, struct daemon_config *c)
 			}
 			break;
 		case O_RETENTION:
-			if (duration_parse(optarg, &c->retention_ns)) {
-				fprintf(stderr, "cgstatd: --retention: invalid duration '%s'\n", optarg);
+			/* Bounded, so now + retention cannot wrap into the past. */
+			if (duration_parse(optarg, &c->retention_ns) ||
+			    c->retention_ns > DAEMON_MAX_RETENTION_NS) {
+				fprintf(stderr,
+					"cgstatd: --retention: expected a duration up to 365 days, got '%s'\n",
+					optarg);
 				return 2;
 			}
 			break;
-		case O_MAXCG:
+		case O_MAXCG: {
+			/* Range-checked before it is narrowed: 4294967297 is not 1. */
+			unsigned long long v;
+
 			errno = 0;
-			c->max_cgroups = strtoul(optarg, &end, 10);
-			if (errno || *end || !c->max_cgroups || c->max_cgroups > (1U << 22)) {
+			v = strtoull(optarg, &end, 10);
+			if (errno || *end || end == optarg || optarg[0] == '-' || !v || v > (1U << 22)) {
 				fprintf(stderr, "cgstatd: --max-cgroups: expected 1..4194304\n");
 				return 2;
 			}
+			c->max_cgroups = (uint32_t)v;
 			break;
+		}
 		case O_IDLE:
 			if (duration_parse(optarg, &c->idle_timeout_ns) ||
 			    c->idle_timeout_ns > 86400000000000ULL) {
@@ -121,6 +131,7 @@ static int parse_args(int argc, char **argv, struct daemon_config *c)
 
 int daemon_fill(void *arg)
 {
+	static bool full_logged;
 	struct daemon *d = arg;
 	struct snapshot tmp = d->prev;
 	int err;
@@ -128,13 +139,27 @@ int daemon_fill(void *arg)
 	d->prev = d->cur;
 	d->cur = tmp;
 	err = loader_snapshot(d->loader, &d->cur);
+	/* issue 8 item 6: more cgroups than --max-cgroups: no reading at all
+	 * (a cgroup left out would read as zeros); said once per episode. */
+	if (err == -ENOSPC && !full_logged) {
+		struct loader_snapshot_size sz;
+
+		loader_snapshot_size(d->loader, &sz);
+		log_warn("more cgroups than --max-cgroups allows: stats answer 503 until the tree "
+			 "shrinks or cgstatd runs with a bigger --max-cgroups",
+			 "cgroups=%u max_cgroups=%u left_out=%llu", sz.cgroups, sz.max_cgroups,
+			 (unsigned long long)d->cur.dropped);
+	}
+	full_logged = err == -ENOSPC;
 	if (err) {
 		/* Keep serving the previous reading. */
 		tmp = d->cur;
 		d->cur = d->prev;
 		d->prev = tmp;
+		return err;
 	}
-	return err;
+	tracker_on_fill(d, &d->cur);
+	return 0;
 }
 
 const struct snapshot *daemon_snapshot(struct daemon *d, int *ret_err)
@@ -158,7 +183,7 @@ static int on_exit_event(const struct cgs_exit_event *e, void *arg)
 	struct daemon *d = arg;
 
 	tracker_on_exit_event(d, e);
-	if (e->flags & CGS_EVENT_FINAL_SWITCH)
+	if (e->flags & (CGS_EVENT_FINAL_SWITCH | CGS_EVENT_RMDIR))
 		return 0;
 	d->exits_seen++;
 	streams_publish_exit(d, e);
@@ -217,7 +242,30 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	}
 	/* End every stream properly, then give the replies a moment to flush. */
 	streams_end_all(d);
-	event_base_once(d->base, -1, EV_TIMEOUT, on_stop_flushed, d, &tv);
+	if (event_base_once(d->base, -1, EV_TIMEOUT, on_stop_flushed, d, &tv))
+		event_base_loopexit(d->base, &tv);
+}
+
+/* One daemon per pin path: two would both attach and double-count. */
+static int lock_pin_path(struct daemon *d)
+{
+	pid_t holder;
+	int err = pin_lock(d->cfg.pin_path, &d->pin_lock_fd, &holder);
+
+	if (err == -EBUSY && holder)
+		log_error("another cgstatd holds this pin path", "pin_path=%s pid=%d",
+			  d->cfg.pin_path, (int)holder);
+	else if (err == -EBUSY)
+		log_error("another cgstatd holds this pin path", "pin_path=%s", d->cfg.pin_path);
+	else if (err == -ENOTSUP)
+		log_error("the pin path must be on a bpf filesystem",
+			  "pin_path=%s hint=\"choose a directory under a bpffs mount such as %s/cgstat, or "
+			  "mount one first: mount -t bpf bpf DIR\"",
+			  d->cfg.pin_path, PIN_BPFFS_DEFAULT);
+	else if (err)
+		log_error("cannot use the pin path", "pin_path=%s err=\"%s\"", d->cfg.pin_path,
+			  strerror(-err));
+	return err;
 }
 
 static int setup(struct daemon *d)
@@ -246,6 +294,7 @@ static int setup(struct daemon *d)
 	err = tracker_init(d);
 	if (err)
 		return err;
+	streams_init(d);
 	if (d->cfg.collect) {
 		struct loader_opts o = {
 			.pin_path = d->cfg.pin_path,
@@ -260,6 +309,9 @@ static int setup(struct daemon *d)
 			log_error("cannot load BPF programs: missing privilege", "need=\"%s\"", missing);
 			return -EPERM;
 		}
+		err = lock_pin_path(d);
+		if (err)
+			return err;
 		err = loader_open(&o, &d->loader);
 		if (err) {
 			log_error("cannot load BPF programs", "err=\"%s\"", strerror(-err));
@@ -274,6 +326,11 @@ static int setup(struct daemon *d)
 					 on_ringbuf, d);
 		if (!d->events_ev || event_add(d->events_ev, NULL))
 			return -ENOMEM;
+		err = state_open(d->cfg.pin_path, &d->state);
+		if (err)
+			log_warn("cannot keep watches beside the pins; they will not survive a restart",
+				 "pin_path=%s err=\"%s\"", d->cfg.pin_path, strerror(-err));
+		tracker_restore(d);
 	} else {
 		log_info("collection disabled: no BPF program attached, no map read", NULL);
 	}
@@ -313,6 +370,7 @@ static void teardown(struct daemon *d)
 	if (d->listen_fd >= 0)
 		unlink(d->cfg.socket_path);
 	tracker_free(d);
+	state_close(d->state);
 	for (i = 0; i < 3; i++)
 		if (d->sig_ev[i])
 			event_free(d->sig_ev[i]);
@@ -324,6 +382,8 @@ static void teardown(struct daemon *d)
 	snapshot_free(&d->prev);
 	if (d->mount_fd >= 0)
 		close(d->mount_fd);
+	if (d->pin_lock_fd >= 0)
+		close(d->pin_lock_fd);
 	if (d->base)
 		event_base_free(d->base);
 }
@@ -348,6 +408,7 @@ int main(int argc, char **argv)
 		.listen_fd = -1,
 		.inotify_fd = -1,
 		.mount_fd = -1,
+		.pin_lock_fd = -1,
 	};
 	int ret, err;
 

@@ -16,6 +16,7 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include "loader.h"
+#include "pin.h"
 #include "cgstat.skel.h"
 
 struct loader {
@@ -24,7 +25,10 @@ struct loader {
 	struct ring_buffer *rb;
 	struct cgs_entry *entries; /* mmap of the snapshot array */
 	size_t entries_len;
-	uint32_t max_cgroups;
+	uint32_t cap; /* entries in the snapshot array now */
+	uint32_t max_cgroups; /* the most it may grow to */
+	uint32_t seen; /* cgroups the last walk found (held or not) */
+	int snap_fd; /* a grown snapshot array, -1 while it is the skeleton's */
 	int cgroup_fd;
 	int stats_fd;
 	loader_exit_fn on_exit;
@@ -78,21 +82,11 @@ static bool exit_tp_has_group_dead(void)
 
 static int ensure_bpffs(const char *pin_path)
 {
-	char dir[4096];
-	struct statfs st;
-	char *slash;
+	/* Never a mount over a directory with contents (see pin.h). */
+	int err = pin_ensure_bpffs(pin_path);
 
-	if (strlen(pin_path) >= sizeof(dir))
-		return -ENAMETOOLONG;
-	strcpy(dir, pin_path);
-	slash = strrchr(dir, '/');
-	if (!slash || slash == dir)
-		return -EINVAL;
-	*slash = '\0';
-	if (statfs(dir, &st))
-		return -errno;
-	if (st.f_type != BPF_FS_MAGIC && mount("bpf", dir, "bpf", 0, "mode=0700"))
-		return -errno;
+	if (err)
+		return err;
 	if (mkdir(pin_path, 0700) && errno != EEXIST)
 		return -errno;
 	return 0;
@@ -104,6 +98,48 @@ static uint64_t now_ns(clockid_t clk)
 
 	clock_gettime(clk, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static size_t entries_bytes(uint32_t cap)
+{
+	return ((size_t)cap * sizeof(struct cgs_entry) + 4095) & ~(size_t)4095;
+}
+
+/* Puts a snapshot array of cap entries in place of the current one: the
+ * iterator finds it through the cgs_snap map-in-map, user space reads it
+ * through a new mmap. */
+static int snap_grow(struct loader *l, uint32_t cap)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, mo, .map_flags = BPF_F_MMAPABLE | BPF_F_INNER_MAP);
+	size_t len = entries_bytes(cap);
+	__u32 zero = 0;
+	void *m;
+	int fd, err;
+
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "cgs_snapshot", sizeof(__u32),
+			    sizeof(struct cgs_entry), cap, &mo);
+	if (fd < 0)
+		return -errno;
+	m = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
+	if (m == MAP_FAILED) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	if (bpf_map_update_elem(bpf_map__fd(l->skel->maps.cgs_snap), &zero, &fd, BPF_ANY)) {
+		err = -errno;
+		munmap(m, len);
+		close(fd);
+		return err;
+	}
+	munmap(l->entries, l->entries_len);
+	if (l->snap_fd >= 0)
+		close(l->snap_fd);
+	l->entries = m;
+	l->entries_len = len;
+	l->snap_fd = fd;
+	l->cap = cap;
+	return 0;
 }
 
 static int handle_exit(void *ctx, void *data, size_t len)
@@ -131,9 +167,13 @@ int loader_open(const struct loader_opts *o, struct loader **ret)
 		return -ENOMEM;
 	l->cgroup_fd = -1;
 	l->stats_fd = -1;
+	l->snap_fd = -1;
 	l->on_exit = o->on_exit;
 	l->ctx = o->ctx;
 	l->max_cgroups = o->max_cgroups ? o->max_cgroups : LOADER_DEFAULT_MAX_CGROUPS;
+	l->cap = o->initial_cgroups ? o->initial_cgroups : LOADER_INITIAL_CGROUPS;
+	if (l->cap > l->max_cgroups)
+		l->cap = l->max_cgroups;
 
 	if (o->pin_path) {
 		err = ensure_bpffs(o->pin_path);
@@ -164,7 +204,7 @@ int loader_open(const struct loader_opts *o, struct loader **ret)
 	l->skel->rodata->nr_cpus = ncpus;
 	l->skel->rodata->exit_has_group_dead = exit_tp_has_group_dead();
 	l->skel->rodata->load_ns = now_ns(CLOCK_MONOTONIC);
-	err = bpf_map__set_max_entries(l->skel->maps.cgs_snapshot, l->max_cgroups);
+	err = bpf_map__set_max_entries(l->skel->maps.cgs_snapshot, l->cap);
 	if (err)
 		goto fail;
 	bpf_program__set_autoattach(l->skel->progs.cgs_snapshot_iter, false);
@@ -182,8 +222,7 @@ int loader_open(const struct loader_opts *o, struct loader **ret)
 		err = -errno;
 		goto fail;
 	}
-	l->entries_len = (size_t)l->max_cgroups * sizeof(struct cgs_entry);
-	l->entries_len = (l->entries_len + 4095) & ~(size_t)4095;
+	l->entries_len = entries_bytes(l->cap);
 	m = mmap(NULL, l->entries_len, PROT_READ, MAP_SHARED,
 		 bpf_map__fd(l->skel->maps.cgs_snapshot), 0);
 	if (m == MAP_FAILED) {
@@ -210,6 +249,8 @@ void loader_close(struct loader *l)
 	ring_buffer__free(l->rb);
 	if (l->entries)
 		munmap(l->entries, l->entries_len);
+	if (l->snap_fd >= 0)
+		close(l->snap_fd);
 	bpf_link__destroy(l->iter_link);
 	cgstat_bpf__destroy(l->skel);
 	if (l->cgroup_fd >= 0)
@@ -221,7 +262,9 @@ void loader_close(struct loader *l)
 
 int loader_unpin(const char *pin_path)
 {
-	static const char *const maps[] = { "cgs_counters", "cgs_slots", "cgs_pending", "cgs_tasks" };
+	/* cgs_state: the daemon's watches (state.h), pinned beside the counters. */
+	static const char *const maps[] = { "cgs_counters", "cgs_slots", "cgs_pending", "cgs_tasks",
+					    "cgs_state" };
 	char p[4096];
 	size_t i;
 	int err = 0;
@@ -237,36 +280,78 @@ int loader_unpin(const char *pin_path)
 	return err;
 }
 
-int loader_snapshot(struct loader *l, struct snapshot *s)
+/* One walk: the program writes nothing; one read() runs the whole walk. */
+static int walk(struct loader *l)
 {
 	char buf[64];
 	ssize_t r;
-	uint32_t n, ninf;
 	int fd, err;
 
 	fd = bpf_iter_create(bpf_link__fd(l->iter_link));
 	if (fd < 0)
 		return fd;
-	/* The program writes nothing; one read() runs the whole walk. */
 	while ((r = read(fd, buf, sizeof(buf))) > 0)
 		;
 	err = r < 0 ? -errno : 0;
 	close(fd);
-	if (err)
-		return err;
-	n = l->skel->bss->snapshot_len;
-	if (n > l->max_cgroups)
-		n = l->max_cgroups;
+	return err;
+}
+
+int loader_snapshot(struct loader *l, struct snapshot *s)
+{
+	uint32_t n, ninf, dropped;
+	int err, tries;
+
+	/* A tree bigger than the array: a bigger array, and walk again (the
+	 * tree may still be growing, so a few times at most). */
+	for (tries = 0;; tries++) {
+		err = walk(l);
+		if (err)
+			return err;
+		n = l->skel->bss->snapshot_len;
+		dropped = (uint32_t)l->skel->bss->drops.snapshot;
+		l->seen = n + dropped;
+		if (!dropped)
+			break;
+		if (l->cap >= l->max_cgroups) {
+			/* No partial snapshot: a cgroup left out would read
+			 * as zeros. */
+			s->dropped = dropped;
+			return -ENOSPC;
+		}
+		if (tries >= 4)
+			return -EAGAIN;
+		{
+			uint64_t want = (uint64_t)l->seen + l->seen / 4 + 64;
+
+			if (want < (uint64_t)l->cap * 2)
+				want = (uint64_t)l->cap * 2;
+			if (want > l->max_cgroups)
+				want = l->max_cgroups;
+			err = snap_grow(l, (uint32_t)want);
+			if (err)
+				return err;
+		}
+	}
+	if (n > l->cap)
+		n = l->cap;
 	ninf = l->skel->bss->inflight_len;
 	if (ninf > CGS_MAX_CPUS)
 		ninf = CGS_MAX_CPUS;
 	err = snapshot_build(s, l->entries, n, l->skel->bss->inflight, ninf);
 	if (err)
 		return err;
-	s->dropped = l->skel->bss->drops.snapshot;
+	s->dropped = 0;
 	s->mono_ns = now_ns(CLOCK_MONOTONIC);
 	s->real_ns = now_ns(CLOCK_REALTIME);
 	return 0;
+}
+
+void loader_snapshot_size(const struct loader *l, struct loader_snapshot_size *ret)
+{
+	ret->capacity = l->cap;
+	ret->max_cgroups = l->max_cgroups;
+	ret->cgroups = l->seen;
 }
 
 int loader_events_fd(const struct loader *l)

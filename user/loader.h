@@ -12,13 +12,18 @@
 
 #define LOADER_DEFAULT_PIN_PATH "/sys/fs/bpf/cgstat"
 #define LOADER_DEFAULT_MAX_CGROUPS 16384
+#define LOADER_INITIAL_CGROUPS 256
 
 typedef int (*loader_exit_fn)(const struct cgs_exit_event *e, void *ctx);
 
 struct loader_opts {
 	const char *pin_path; /* bpffs directory for the pinned maps; NULL: nothing pinned */
 	const char *cgroup_mount; /* cgroup2 root the snapshot walks */
-	uint32_t max_cgroups; /* snapshot capacity; 0: LOADER_DEFAULT_MAX_CGROUPS */
+	/* The snapshot array starts at initial_cgroups entries (0:
+	 * LOADER_INITIAL_CGROUPS) and grows with the cgroup tree up to
+	 * max_cgroups (0: LOADER_DEFAULT_MAX_CGROUPS), a hard cap. */
+	uint32_t max_cgroups;
+	uint32_t initial_cgroups;
 	loader_exit_fn on_exit; /* may be NULL */
 	void *ctx;
 };
@@ -41,8 +46,17 @@ int loader_open(const struct loader_opts *o, struct loader **ret);
 void loader_close(struct loader *l);
 /* Removes the pinned maps under pin_path and the directory itself. */
 int loader_unpin(const char *pin_path);
-/* One walk of every cgroup under the mount: one read() of the iterator. */
+/* One walk of every cgroup under the mount: one read() of the iterator. A
+ * tree bigger than the snapshot array grows the array and is walked again;
+ * past max_cgroups: -ENOSPC (s->dropped says how many did not fit; s keeps
+ * its previous content), never a snapshot with cgroups left out. */
 int loader_snapshot(struct loader *l, struct snapshot *s);
+struct loader_snapshot_size {
+	uint32_t capacity; /* entries in the snapshot array now */
+	uint32_t max_cgroups; /* its hard cap */
+	uint32_t cgroups; /* cgroups the last walk found */
+};
+void loader_snapshot_size(const struct loader *l, struct loader_snapshot_size *ret);
 /* Exit events. The BPF side wakes the epoll fd only for what is urgent (a
  * watched cgroup has just emptied, a cgroup was removed), when the ring fills
  * up, or for the first record while no drain is scheduled; other records wait

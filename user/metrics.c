@@ -109,7 +109,7 @@ int metrics_render(struct daemon *d, struct evbuffer *b)
 			       "# TYPE cgstat_task_exited gauge\n");
 	LIST_FOREACH(w, &d->watched, link)
 		if (w->attached)
-			sample_line(b, "cgstat_task_exited", w->path, NULL, w->state == WATCH_EXITED);
+			sample_line(b, "cgstat_task_exited", w->path, NULL, w->state == WATCH_ENDED);
 	if (d->loader) {
 		struct loader_prog_stat ps[16];
 		struct cgs_drops dr;

@@ -86,6 +86,7 @@ void record_render(struct json *j, const struct record_in *r)
 {
 	const struct cgs_counters *c = &r->cur->total, *b = r->base ? &r->base->total : NULL;
 	uint64_t dt = r->base && r->cur_mono_ns > r->base_mono_ns ? r->cur_mono_ns - r->base_mono_ns : 0;
+	bool short_dt = dt && dt < r->min_interval_ns;
 	uint64_t u, s, bu = 0, bs = 0;
 	char ts[40];
 
@@ -97,7 +98,7 @@ void record_render(struct json *j, const struct record_in *r)
 	json_kv_str(j, "type", r->type);
 	json_kv_str(j, "path", r->path);
 	json_kv_u64(j, "id", r->id);
-	json_kv_str(j, "state", r->exited ? "exited" : "running");
+	json_kv_str(j, "state", r->state ? r->state : r->exited ? "exited" : "running");
 	json_kv_str(j, "ts", ts);
 	json_kv_u64(j, "ts_ns", r->cur_real_ns);
 	json_key(j, "interval_ns");
@@ -105,6 +106,10 @@ void record_render(struct json *j, const struct record_in *r)
 		json_u64(j, dt);
 	else
 		json_null(j);
+	if (short_dt) {
+		json_kv_bool(j, "interval_short", true);
+		b = NULL;
+	}
 	if (r->raised_from_ns)
 		json_kv_u64(j, "interval_raised_from_ns", r->raised_from_ns);
 
@@ -171,6 +176,8 @@ void record_render(struct json *j, const struct record_in *r)
 		json_obj_begin(j);
 		json_kv_str(j, "reason", r->exit_reason);
 		json_kv_u64(j, "at_ns", r->exit_real_ns);
+		if (r->while_down)
+			json_kv_bool(j, "while_daemon_down", true);
 		json_key(j, "last");
 		if (r->last_exit && r->last_exit->valid) {
 			json_obj_begin(j);

@@ -15,10 +15,14 @@ struct record_in {
 	const char *path;
 	uint64_t id;
 	bool exited;
+	const char *state; /* "waiting", "running", "exited", "removed"; NULL: from exited */
 	const struct cg_sample *cur;
 	uint64_t cur_mono_ns, cur_real_ns;
 	const struct cg_sample *base; /* earlier reading for percentages, or NULL */
 	uint64_t base_mono_ns;
+	/* Percentages over a shorter interval are null (interval_short): the
+	 * slice in flight is only as fresh as the last tick. */
+	uint64_t min_interval_ns;
 	const struct cg_cpu_stat *cpu_stat; /* throttling, or NULL */
 	uint64_t cache_age_ns;
 	uint64_t raised_from_ns; /* requested interval when it was raised, else 0 */
@@ -26,6 +30,7 @@ struct record_in {
 	const char *exit_reason;
 	uint64_t exit_real_ns;
 	const struct exit_info *last_exit;
+	bool while_down; /* it ended while no daemon was running: no exit details */
 };
 
 /* Percentile p (0..100) of a log2 histogram of microseconds: the upper

@@ -229,6 +229,7 @@ static void reply_unwatched(struct daemon *d, struct evhttp_request *req, const 
 	const struct snapshot *s;
 	struct cg_sample zero;
 	struct record_in r = { 0 };
+	struct cg_events ev;
 	struct json j;
 	int err;
 
@@ -240,6 +241,10 @@ static void reply_unwatched(struct daemon *d, struct evhttp_request *req, const 
 	tracker_record_in(d, s, id, abs, &zero, &r);
 	r.type = "stats";
 	r.path = rel;
+	/* Its state from the kernel: live tasks, or whether any ever ran. */
+	r.state = !cg_read_events(abs, &ev) && ev.populated ? "running"
+		  : r.cpu_stat && r.cpu_stat->usage_usec ? "exited"
+							 : "waiting";
 	json_init(&j);
 	record_render(&j, &r);
 	http_reply_json(req, 200, &j);
@@ -263,7 +268,7 @@ static void handle_cgroup(struct daemon *d, struct evhttp_request *req, const ch
 	char rel[CG_PATH_MAX], abs[CG_PATH_MAX];
 	struct watched *w;
 	uint64_t id, interval;
-	bool was_attached;
+	bool was_attached, is_new;
 	struct json j;
 	int err;
 
@@ -306,7 +311,7 @@ static void handle_cgroup(struct daemon *d, struct evhttp_request *req, const ch
 	 * file system (its removal reaches the tracker through inotify); an
 	 * exited one stays readable for the retention period, even once its
 	 * directory is gone, and a stream on it gets the final record. */
-	if (w && m == EVHTTP_REQ_GET && (!q->stream || w->state == WATCH_EXITED)) {
+	if (w && m == EVHTTP_REQ_GET && (!q->stream || w->state == WATCH_ENDED)) {
 		json_init(&j);
 		tracker_render(d, w, &j);
 		if (q->stream) {
@@ -321,6 +326,10 @@ static void handle_cgroup(struct daemon *d, struct evhttp_request *req, const ch
 	}
 	if (resolve_rel(d, req, rel, abs, &id))
 		return;
+	if (m == EVHTTP_REQ_GET && tracker_tombstoned(d, id)) {
+		http_error(req, 404, "cgroup exited and its final record expired");
+		return;
+	}
 	if (m == EVHTTP_REQ_GET && !q->stream) {
 		reply_unwatched(d, req, rel, abs, id);
 		return;
@@ -328,10 +337,14 @@ static void handle_cgroup(struct daemon *d, struct evhttp_request *req, const ch
 	if (stream_head(req))
 		return;
 	/* A second attach of the same cgroup is 200, not 201. */
-	was_attached = w && w->attached && w->id == id;
-	err = tracker_watch(d, rel, abs, id, m == EVHTTP_REQ_PUT, &w);
+	err = tracker_watch(d, rel, abs, id, m == EVHTTP_REQ_PUT, &w, &is_new);
+	was_attached = !is_new;
 	if (err == -ENOSPC) {
 		http_error(req, 429, "too many watched cgroups");
+		return;
+	}
+	if (err == -EBUSY) {
+		http_error(req, 409, "an earlier cgroup of that name still has streams open");
 		return;
 	}
 	if (err) {

@@ -16,6 +16,12 @@ enum source_status {
 	SOURCE_UPDATE = 0,	/* *ret filled with a fresh update */
 	SOURCE_EXITED = 1,	/* the task exited: *ret holds the FINAL update; never call again */
 	SOURCE_CLOSED = 2,	/* the source closed without an exit (e.g. daemon side reset); retry later */
+	/*
+	 * Nothing newer than the last update yet (the shared cache still holds
+	 * the reading already sent): poll again at ret->ts_ns. Not a failure;
+	 * the interval schedule is kept, so the record is late, never repeated.
+	 */
+	SOURCE_PENDING = 3,
 };
 
 struct source_update {

@@ -26,6 +26,7 @@ int stream_init(struct stream *st, uint64_t interval_ns, const struct backoff *p
 	*st = (struct stream){
 		.interval_ns = interval_ns,
 		.next_at_ns = now_ns,
+		.due_ns = now_ns,
 	};
 	retry_init(&st->retry, proto);
 	return 0;
@@ -63,7 +64,8 @@ static void stream_on_update(struct stream *st, uint64_t now_ns)
 		st->retry.waiting = false;
 		st->probation = true;
 		st->recovered_at_ns = now_ns;
-		st->next_at_ns = add_sat(now_ns, st->interval_ns);
+		st->due_ns = add_sat(now_ns, st->interval_ns);
+		st->next_at_ns = st->due_ns;
 		return;
 	}
 
@@ -77,7 +79,8 @@ static void stream_on_update(struct stream *st, uint64_t now_ns)
 	 * drift the schedule, and skip boundaries a late timer missed so that
 	 * it is followed by one record, not a burst of catch-up records.
 	 */
-	st->next_at_ns = next_boundary(st->next_at_ns, st->interval_ns, now_ns);
+	st->due_ns = next_boundary(st->due_ns, st->interval_ns, now_ns);
+	st->next_at_ns = st->due_ns;
 }
 
 static void stream_on_failure(struct stream *st, uint64_t now_ns)
@@ -92,6 +95,7 @@ static void stream_on_failure(struct stream *st, uint64_t now_ns)
 	/* Called again after a failed retry this keeps scheduling; it never gives up. */
 	retry_failed(&st->retry, now_ns);
 	st->next_at_ns = st->retry.next_at_ns;
+	st->due_ns = st->next_at_ns;
 }
 
 enum stream_action stream_step(struct stream *st, uint64_t now_ns, struct source *src,
@@ -125,6 +129,14 @@ enum stream_action stream_step(struct stream *st, uint64_t now_ns, struct source
 		st->emitted++;
 		*ret = u;
 		return STREAM_EMIT;
+	case SOURCE_PENDING:
+		/* Late rather than repeated: wait for the reading the source
+		 * names, keep the boundary this update serves. */
+		st->pending++;
+		st->next_at_ns = u.ts_ns > now_ns && u.ts_ns - now_ns >= STREAM_PENDING_MIN_NS
+					 ? u.ts_ns
+					 : add_sat(now_ns, STREAM_PENDING_MIN_NS);
+		return STREAM_WAIT;
 	case SOURCE_EXITED:
 		/* The final update ends a failure run like any answer does. */
 		if (st->in_failure) {

@@ -17,6 +17,9 @@
  *    jitter, forever: a failed retry schedules the next one.
  *  - After SOURCE_EXITED (one STREAM_EMIT_FINAL) or stream_cancel(), the
  *    source is never polled again.
+ *  - A source with nothing new yet (SOURCE_PENDING) is polled again when it
+ *    says, at least PENDING_MIN_NS later, and the boundaries stay where they
+ *    were: that record is late by the wait, the next ones are not.
  *
  * Backoff reset: a source that delivers an update and then closes again
  * must not be reopened every base_ns forever (see backoff.h), so the first
@@ -35,6 +38,10 @@
 #include "backoff.h"
 #include "source.h"
 
+/* The shortest wait after SOURCE_PENDING: a source that keeps saying "not
+ * yet, now" costs one poll per millisecond, not a spin. */
+#define STREAM_PENDING_MIN_NS 1000000ULL
+
 /* What the caller must do after a step. */
 enum stream_action {
 	STREAM_EMIT,		/* send *ret as a stats record */
@@ -45,9 +52,11 @@ enum stream_action {
 struct stream {
 	uint64_t interval_ns;
 	uint64_t next_at_ns;	/* the next poll is due at this time */
+	uint64_t due_ns;	/* the interval boundary the next update serves */
 	struct retry retry;	/* waiting while a failure run lasts */
 	bool done;		/* exited or cancelled: never polls again */
 	uint64_t polls, emitted, failures;	/* emitted counts the final record too */
+	uint64_t pending;	/* polls that found nothing new yet */
 
 	/* The raw value of the last poll (enum source_status or -errno), for log lines. */
 	int last_status;
@@ -74,6 +83,8 @@ int stream_init(struct stream *st, uint64_t interval_ns, const struct backoff *p
  *              interval boundary after now (missed boundaries are skipped),
  *              or now + interval if this update ended a failure run.
  *  EXITED   -> STREAM_EMIT_FINAL (*ret is the final update), done = true.
+ *  PENDING  -> STREAM_WAIT, pending++, the next poll at ret->ts_ns (at
+ *              least PENDING_MIN_NS from now); the boundary is kept.
  *  CLOSED, -errno or anything else -> STREAM_WAIT, failures++, the next
  *              poll is when the retry/backoff says.
  */

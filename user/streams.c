@@ -32,7 +32,9 @@ struct stream_client {
 	uint64_t raised_from_ns;
 };
 
-static void client_free(struct stream_client *c)
+/* release: whether the watch may be dropped with its last stream; false
+ * where the caller (the tracker ending it, a failed start) decides. */
+static void client_free(struct stream_client *c, bool release)
 {
 	struct daemon *d = c->d;
 	struct watched *w = c->w;
@@ -45,18 +47,30 @@ static void client_free(struct stream_client *c)
 	d->n_streams--;
 	json_free(&c->out);
 	free(c);
-	if (w)
+	if (w && release)
 		tracker_release(d, w);
 }
 
-/* Ends the chunked reply properly (zero-length chunk): the connection stays
- * usable for the next request. */
-static void client_end(struct stream_client *c, const char *last_line)
+/*
+ * Ends the chunked reply properly (zero-length chunk): the connection stays
+ * usable for the next request. The close callback goes first: for HTTP/1.0
+ * (or Connection: close) evhttp frees the connection, and with it the
+ * request, inside evhttp_send_reply_end().
+ */
+static void client_end(struct stream_client *c, const char *last_line, bool release)
 {
-	if (last_line)
-		http_stream_line(c->req, last_line, SIZE_MAX);
-	evhttp_send_reply_end(c->req);
-	client_free(c);
+	struct evhttp_request *req = c->req;
+	bool live = c->conn != NULL;
+
+	if (c->conn)
+		evhttp_connection_set_closecb(c->conn, NULL, NULL);
+	c->conn = NULL;
+	if (live) {
+		if (last_line)
+			http_stream_line(req, last_line, SIZE_MAX);
+		evhttp_send_reply_end(req);
+	}
+	client_free(c, release);
 }
 
 static void on_close(struct evhttp_connection *conn, void *arg)
@@ -69,7 +83,15 @@ static void on_close(struct evhttp_connection *conn, void *arg)
 	if (!evhttp_request_get_connection(c->req))
 		evhttp_request_free(c->req);
 	c->conn = NULL;
-	client_free(c);
+	client_free(c, true);
+}
+
+static int render_final(struct stream_client *c, const char *reason)
+{
+	json_reset(&c->out);
+	tracker_render_final(c->d, c->w, reason, c->have_base ? &c->base : NULL, c->base_mono_ns,
+			     &c->out);
+	return json_error(&c->out) ? -ENOMEM : 0;
 }
 
 static int stats_poll(struct source *s, struct source_update *ret)
@@ -82,14 +104,27 @@ static int stats_poll(struct source *s, struct source_update *ret)
 	struct record_in r = { 0 };
 	int err;
 
-	if (w->state == WATCH_EXITED)
+	if (w->state == WATCH_ENDED) {
+		if (render_final(c, NULL))
+			return -ENOMEM;
+		ret->payload = (void *)json_cstr(&c->out);
 		return SOURCE_EXITED;
+	}
 	snap = daemon_snapshot(d, &err);
 	if (!snap)
 		return err;
-	/* A cgroup being removed is no longer walked; inotify ends it. */
-	if (!snapshot_find(snap, w->id) && access(w->abs, F_OK))
-		return SOURCE_CLOSED;
+	/* The reading this stream sent last: wait for the next fill rather
+	 * than repeat it. */
+	if (c->have_base && snap->mono_ns == c->base_mono_ns) {
+		ret->ts_ns = cache_expires_ns(d->cache);
+		return SOURCE_PENDING;
+	}
+	/* Not walked and gone: the tracker ends it (and this stream). */
+	if (!snapshot_find(snap, w->id) && access(w->abs, F_OK)) {
+		tracker_request_check(d, w);
+		ret->ts_ns = cache_expires_ns(d->cache);
+		return SOURCE_PENDING;
+	}
 	tracker_record_in(d, snap, w->id, w->abs, &zero, &r);
 	if (c->have_base) {
 		/* Percentages over this stream's own interval. */
@@ -98,6 +133,7 @@ static int stats_poll(struct source *s, struct source_update *ret)
 	}
 	r.type = "stats";
 	r.path = w->path;
+	r.state = tracker_state_name(w);
 	r.raised_from_ns = c->raised_from_ns;
 	c->raised_from_ns = 0;
 	json_reset(&c->out);
@@ -128,13 +164,12 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	struct source_update u;
 	enum stream_action a;
 
-	/* The task is gone and its final record is being read: no stats
-	 * record may race ahead of it. The exit ends this stream. */
+	/* The task is gone and its final reading is being taken: no stats
+	 * record may race ahead of it. The tracker ends this stream. */
 	if (c->w->state == WATCH_EXITING)
 		return;
 	a = stream_step(&c->sched, clock_now(c->d->clk), &c->src, &u);
-	/* Once per failure run, not per attempt. A closed source (its cgroup
-	 * going away) is ordinary; a failing map read is not. */
+	/* Once per failure run, not per attempt. */
 	if (stream_just_failed(&c->sched))
 		log_emit(c->sched.last_status < 0 ? LOG_WARN : LOG_INFO,
 			 "stats source unavailable, retrying with backoff", "path=%s status=%d",
@@ -150,7 +185,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 		}
 		break;
 	case STREAM_EMIT_FINAL:
-		client_end(c, c->w->final_record);
+		client_end(c, u.payload, true);
 		return;
 	case STREAM_WAIT:
 		break;
@@ -193,8 +228,9 @@ int streams_start_stats(struct daemon *d, struct evhttp_request *req, struct wat
 		err = stream_init(&c->sched, interval_ns, &proto, clock_now(d->clk));
 	c->timer = evtimer_new(d->base, on_tick, c);
 	if (err || !c->timer) {
+		/* The caller answers and releases the watch. */
 		c->conn = NULL;
-		client_free(c);
+		client_free(c, false);
 		return err ? err : -ENOMEM;
 	}
 	evhttp_connection_set_closecb(c->conn, on_close, c);
@@ -217,14 +253,22 @@ int streams_start_events(struct daemon *d, struct evhttp_request *req, uint64_t 
 	return 0;
 }
 
-void streams_end_watched(struct daemon *d, struct watched *w)
+/* The tracker's subscriber: every stream on w ends with its own final
+ * record (percentages over its own interval); the tracker then decides
+ * what becomes of the watch. */
+static void on_end(struct watched *w, const char *reason, void *arg)
 {
 	while (!LIST_EMPTY(&w->streams)) {
 		struct stream_client *c = LIST_FIRST(&w->streams);
 
 		stream_cancel(&c->sched);
-		client_end(c, w->final_record);
+		client_end(c, render_final(c, reason) ? NULL : json_cstr(&c->out), false);
 	}
+}
+
+void streams_init(struct daemon *d)
+{
+	tracker_subscribe(d, on_end, d);
 }
 
 /* issue 11: the paths of recently seen cgroups by id, for exit events of
@@ -298,15 +342,19 @@ void streams_publish_exit(struct daemon *d, const struct cgs_exit_event *e)
 
 void streams_end_all(struct daemon *d)
 {
-	struct watched *w;
+	struct json j;
 
-	LIST_FOREACH(w, &d->watched, link)
-		while (!LIST_EMPTY(&w->streams)) {
-			struct stream_client *c = LIST_FIRST(&w->streams);
-
-			c->w = NULL;
-			client_end(c, NULL);
-		}
+	/* Stats streams end through the tracker, each with its final record. */
+	tracker_stop(d);
+	/* An event stream has no totals: its last line says why it ends. */
+	json_init(&j);
+	json_obj_begin(&j);
+	json_kv_str(&j, "type", "end");
+	json_kv_u64(&j, "ts_ns", clock_realtime_ns());
+	json_kv_str(&j, "reason", "daemon stopping");
+	json_obj_end(&j);
 	while (!LIST_EMPTY(&d->event_clients))
-		client_end(LIST_FIRST(&d->event_clients), NULL);
+		client_end(LIST_FIRST(&d->event_clients), json_error(&j) ? NULL : json_cstr(&j),
+			   false);
+	json_free(&j);
 }

@@ -8,16 +8,19 @@
 
 struct evhttp_request;
 
-/* Starts a stats stream on w (the reply is taken over). */
+/* Subscribes the streams to the tracker: a watched cgroup that ends ends
+ * its streams, each with its own final record. */
+void streams_init(struct daemon *d);
+/* Starts a stats stream on w (the reply is taken over). On failure the
+ * caller answers and releases w. */
 int streams_start_stats(struct daemon *d, struct evhttp_request *req, struct watched *w,
 			uint64_t interval_ns, uint64_t raised_from_ns);
 /* Starts an exit-event stream; filter_id 0 means every cgroup. */
 int streams_start_events(struct daemon *d, struct evhttp_request *req, uint64_t filter_id);
-/* Ends every stream on w with its final record (w->final_record). */
-void streams_end_watched(struct daemon *d, struct watched *w);
 /* Sends an exit event to the event streams that want it. */
 void streams_publish_exit(struct daemon *d, const struct cgs_exit_event *e);
-/* Ends every stream (daemon shutdown). */
+/* Daemon shutdown: every stream ends with a final record ("daemon
+ * stopping"), then a clean end of its chunked reply. */
 void streams_end_all(struct daemon *d);
 
 #endif
