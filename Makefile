@@ -123,8 +123,12 @@ unit: $(UNIT_BINS)
 integration: all $(INTEG_BINS)
 	$(Q)OUTPUT=$(OUTPUT) bash tests/run.sh -- $(INTEG_BINS) -- $(wildcard tests/integration/*.sh)
 
+# Benches run against this build's daemon and write their JSON here
+# (bench_lifecycle.json); --bench adds libbpf-tools (exitsnoop, a comparison).
 bench: deps all $(BENCH_BINS)
-	$(Q)for b in $(BENCH_BINS); do echo "== $$b"; $$b || exit 1; done
+	$(Q)bash scripts/deps.sh --bench
+	$(Q)for b in $(BENCH_BINS); do echo "== $$b"; \
+		CGSTATD=$${CGSTATD:-$(OUTPUT)/cgstatd} BENCH_OUT=$(OUTPUT) $$b || exit 1; done
 
 # The periodic-stream exit test, 500 times in a row: it must never flake.
 stress: all $(OUTPUT)/tests/test_streams

@@ -8,6 +8,8 @@ pkgs=(make gcc clang llvm pkg-config libbpf-dev libelf-dev zlib1g-dev libevent-d
       libcmocka-dev libjansson-dev bpftool curl)
 [ "${1:-}" = "--test" ] && pkgs+=(valgrind)
 [ "${1:-}" = "--lint" ] && pkgs+=(cppcheck clang-tidy)
+# exitsnoop, which bench_lifecycle runs beside cgstat for comparison.
+[ "${1:-}" = "--bench" ] && pkgs+=(libbpf-tools)
 
 missing=()
 for p in "${pkgs[@]}"; do
