@@ -116,6 +116,17 @@ int cache_refresh_since(struct cache *c, uint64_t since_ns)
 	return cache_fill(c, clock_now(c->clk));
 }
 
+bool cache_newer(const struct cache *c, uint64_t *seen, uint64_t *ret_ready_at)
+{
+	/* The generation is the count of successful fills. */
+	if (c->has_data && c->stats.fills > *seen) {
+		*seen = c->stats.fills;
+		return true;
+	}
+	*ret_ready_at = cache_expires_ns(c);
+	return false;
+}
+
 uint64_t cache_expires_ns(const struct cache *c)
 {
 	if (!c->has_data)

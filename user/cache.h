@@ -65,6 +65,13 @@ int cache_refresh(struct cache *c);
  * fill exactly like cache_refresh().
  */
 int cache_refresh_since(struct cache *c, uint64_t since_ns);
+/*
+ * For a reader that must never send the same reading twice (a stream):
+ * true when the data is from a newer fill than *seen (a fill generation,
+ * 0 before the first), which is then updated; false with *ret_ready_at set
+ * to when cache_refresh() will fill again. Reads no clock, fills nothing.
+ */
+bool cache_newer(const struct cache *c, uint64_t *seen, uint64_t *ret_ready_at);
 /* filled_at + ttl: when the next cache_refresh() will fill; 0 if never filled. */
 uint64_t cache_expires_ns(const struct cache *c);
 /* now - filled_at; UINT64_MAX if never filled. */

@@ -29,6 +29,7 @@ struct stream_client {
 	struct cg_sample base; /* the previous record's reading, for percentages */
 	uint64_t base_mono_ns;
 	bool have_base;
+	uint64_t seen_fill; /* the cache fill the last record came from */
 	uint64_t raised_from_ns;
 };
 
@@ -113,18 +114,16 @@ static int stats_poll(struct source *s, struct source_update *ret)
 	snap = daemon_snapshot(d, &err);
 	if (!snap)
 		return err;
-	/* The reading this stream sent last: wait for the next fill rather
-	 * than repeat it. */
-	if (c->have_base && snap->mono_ns == c->base_mono_ns) {
-		ret->ts_ns = cache_expires_ns(d->cache);
-		return SOURCE_PENDING;
-	}
 	/* Not walked and gone: the tracker ends it (and this stream). */
 	if (!snapshot_find(snap, w->id) && access(w->abs, F_OK)) {
 		tracker_request_check(d, w);
 		ret->ts_ns = cache_expires_ns(d->cache);
 		return SOURCE_PENDING;
 	}
+	/* Only the reading this stream sent last: wait for the next fill
+	 * rather than repeat it (a tick a hair before the TTL runs out). */
+	if (!cache_newer(d->cache, &c->seen_fill, &ret->ts_ns))
+		return SOURCE_PENDING;
 	tracker_record_in(d, snap, w->id, w->abs, &zero, &r);
 	if (c->have_base) {
 		/* Percentages over this stream's own interval. */
