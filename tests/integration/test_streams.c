@@ -399,12 +399,14 @@ static void test_watch_survives_restart(void)
 	FILE *f;
 
 	if (!ASSERT_OK(th_daemon_start(&dmn, args), "daemon starts") ||
-	    !ASSERT_OK(th_cgroup(NULL, "watch", cg, sizeof(cg)), "cgroup") ||
-	    !ASSERT_OK(pipe(out), "pipe") || !ASSERT_OK(pipe(errp), "pipe"))
+	    !ASSERT_OK(th_cgroup(NULL, "watch", cg, sizeof(cg)), "cgroup"))
 		goto out;
 	snprintf(rel, sizeof(rel), "%s", cg + strlen(th_mount));
 	burner = th_spawn(cg, burn_forever, NULL);
-	if (!ASSERT_GT(burner, 0, "burner"))
+	/* The pipes after the burner: it must not hold the watcher's stdout
+	 * open, or a watcher that exits early leaves fgets blocked forever. */
+	if (!ASSERT_GT(burner, 0, "burner") || !ASSERT_OK(pipe(out), "pipe") ||
+	    !ASSERT_OK(pipe(errp), "pipe"))
 		goto out;
 	watcher = fork();
 	if (watcher == 0) {
