@@ -411,12 +411,17 @@ struct stream_ctx {
 static int watch_line(const char *line, size_t len, void *arg)
 {
 	struct stream_ctx *ctx = arg;
-	char type[16];
+	char type[16], reason[32];
 	bool is_exit;
 
 	if (client_json_get_str(line, "type", type, sizeof(type)) < 0)
 		type[0] = '\0';
 	is_exit = !strcmp(type, "exit");
+	/* The daemon stops, the task does not: follow it into the next daemon
+	 * (the stream ends after this record, and the follow loop reconnects). */
+	if (is_exit && client_json_get_str(line, "exit.reason", reason, sizeof(reason)) >= 0 &&
+	    !strcmp(reason, "daemon stopping"))
+		return 0;
 	if (json_out) {
 		print_verbatim(line, len);
 		return is_exit;
@@ -439,6 +444,9 @@ static int events_line(const char *line, size_t len, void *arg)
 	struct stream_ctx *ctx = arg;
 	char t[32], pid[32], comm[64], status[160], cpu[32], cg[4096];
 
+	/* The daemon's last line before it stops: the follow loop reconnects. */
+	if (client_json_get_str(line, "type", t, sizeof(t)) >= 0 && !strcmp(t, "end"))
+		return 0;
 	if (json_out) {
 		print_verbatim(line, len);
 		return 0;
