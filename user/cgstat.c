@@ -265,11 +265,14 @@ static void fmt_status(const char *obj, const char *prefix, char *buf, size_t si
 static void print_exit(const char *rec)
 {
 	char reason[64], status[160];
+	bool down;
 
 	if (client_json_get_str(rec, "exit.reason", reason, sizeof(reason)) < 0)
 		snprintf(reason, sizeof(reason), "exited");
 	if (strcmp(reason, "exited")) {
 		printf("exited: %s\n", reason);
+	} else if (!client_json_get_bool(rec, "exit.while_daemon_down", &down) && down) {
+		printf("exited while cgstatd was down (no exit status seen)\n");
 	} else {
 		fmt_status(rec, "exit.last.", status, sizeof(status));
 		if (!strncmp(status, "signal", 6))

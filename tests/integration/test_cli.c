@@ -312,10 +312,15 @@ static void x_status(json_t *o, const char *prefix, char *b, size_t n)
 static void x_exit(json_t *r, char *b, size_t n)
 {
 	const char *reason = js(r, "exit.reason");
+	json_t *down = json_object_get(jat(r, "exit"), "while_daemon_down"); /* only when true */
 	char st[160];
 
 	if (strcmp(reason, "exited")) {
 		snprintf(b, n, "exited: %s", reason);
+		return;
+	}
+	if (json_is_true(down)) {
+		snprintf(b, n, "exited while cgstatd was down (no exit status seen)");
 		return;
 	}
 	x_status(r, "exit.last.", st, sizeof(st));
@@ -581,6 +586,8 @@ static void stop(void)
 
 /* ---- the commands ---- */
 
+static bool stat_matches(const char *abs, const char *body, const char *exit_line);
+
 /* `stat`: every line is the record's values; --json is the record verbatim;
  * the docs' stats record keys are all in it; errors carry the daemon's message. */
 static void test_stat(void)
@@ -592,18 +599,9 @@ static void test_stat(void)
 
 	if (!start(args) || !(body = exited_cgroup("stat", 7, cg, sizeof(cg))))
 		goto out;
-	rec = jparse(body, "record");
 	check_docs("## Stats record", body);
-	rc = cli_run((const char *const[]){ "stat", rel_of(cg), NULL }, &out, &err);
-	want = rec ? x_stat(rec) : NULL;
-	ASSERT_EQ(rc, 0, "stat exits 0");
-	if (!th_check(want && !strcmp(out, want), __FILE__, __LINE__, "stat output",
-		      "\n--- cgstat stat printed:\n%s--- the record says:\n%s--- record: %s", out,
-		      want ? want : "(none)\n", body))
+	if (!stat_matches(cg, body, "\nexited: code 7\n"))
 		goto out;
-	ASSERT_TRUE(strstr(out, "exited: code 7\n") != NULL, "exit line names code 7");
-	free(out);
-	free(err);
 	rc = cli_run((const char *const[]){ "--json", "stat", rel_of(cg), NULL }, &out, &err);
 	ASSERT_EQ(rc, 0, "stat --json exits 0");
 	ASSERT_JSON(out, "--json prints JSON");
@@ -626,6 +624,88 @@ out:
 	free(want);
 	free(out);
 	free(err);
+	free(body);
+	stop();
+}
+
+/* `cgstat stat` of abs prints exactly what its record (body) says. */
+static bool stat_matches(const char *abs, const char *body, const char *exit_line)
+{
+	char *out = NULL, *err = NULL, *want = NULL;
+	json_t *rec = jparse(body, "record");
+	int rc = cli_run((const char *const[]){ "stat", rel_of(abs), NULL }, &out, &err);
+	bool ok;
+
+	want = rec ? x_stat(rec) : NULL;
+	ok = ASSERT_EQ(rc, 0, "stat exits 0") &&
+	     th_check(want && !strcmp(out, want), __FILE__, __LINE__, "stat output",
+		      "\n--- cgstat stat printed:\n%s--- the record says:\n%s--- record: %s", out,
+		      want ? want : "(none)\n", body) &&
+	     th_check(strstr(out, exit_line) != NULL, __FILE__, __LINE__, "exit line",
+		      "no '%s' in:\n%s", exit_line, out);
+	json_decref(rec);
+	free(want);
+	free(out);
+	free(err);
+	return ok;
+}
+
+static int pause_task(void *arg)
+{
+	for (;;)
+		pause();
+	return 0;
+}
+
+/* `stat` of cgroups that ended otherwise: removed before any task ran, and a
+ * task that ended while no daemon ran (docs/api.md: while_daemon_down). */
+static void test_stat_final_reasons(void)
+{
+	static const char *const args[] = { "--ttl", "100ms", NULL };
+	struct client_response r = { 0 };
+	char a[4096], b[4096], t[4400], *body = NULL;
+	bool running = false;
+	pid_t pid;
+
+	if (!start(args) || !ASSERT_OK(th_cgroup(NULL, "removed", a, sizeof(a)), "cgroup") ||
+	    !ASSERT_OK(th_cgroup(NULL, "down", b, sizeof(b)), "cgroup"))
+		goto out;
+	target(t, sizeof(t), a);
+	if (!ASSERT_OK(th_get(&dmn, "PUT", t, &r), "attach") || !ASSERT_EQ(r.status, 201, "attached") ||
+	    !ASSERT_OK(th_cgroup_drop(a), "rmdir"))
+		goto out;
+	body = wait_final(a);
+	if (body)
+		stat_matches(a, body, "\nexited: removed\n");
+	free(body);
+	body = NULL;
+
+	pid = th_spawn(b, pause_task, NULL);
+	target(t, sizeof(t), b);
+	client_response_free(&r);
+	memset(&r, 0, sizeof(r));
+	if (!ASSERT_GT(pid, 0, "spawn") || !ASSERT_OK(th_get(&dmn, "PUT", t, &r), "attach") ||
+	    !ASSERT_EQ(r.status, 201, "attached"))
+		goto out;
+	for (int i = 0; i < 500 && !running; i++) {
+		client_response_free(&r);
+		memset(&r, 0, sizeof(r));
+		running = !th_get(&dmn, "GET", t, &r) && r.body && strstr(r.body, "\"state\":\"running\"");
+		if (!running)
+			usleep(10000);
+	}
+	if (!ASSERT_TRUE(running, "the task runs") ||
+	    !ASSERT_EQ(th_daemon_stop(&dmn), 0, "daemon stops"))
+		goto out;
+	kill(pid, SIGKILL);
+	th_wait(pid, NULL);
+	if (!ASSERT_OK(th_daemon_start(&dmn, args), "daemon starts again"))
+		goto out;
+	body = wait_final(b);
+	if (body)
+		stat_matches(b, body, "\nexited while cgstatd was down (no exit status seen)\n");
+out:
+	client_response_free(&r);
 	free(body);
 	stop();
 }
@@ -985,13 +1065,14 @@ static void test_watch(void)
 			snprintf(exitl, sizeof(exitl), "%s", line);
 			break;
 		}
-		rows++;
-		snprintf(last, sizeof(last), "%s", line);
-		/* After the first, every row has percentages over its interval. */
-		if (rows > 1 && !strstr(line, "  -  "))
+		/* Between the first row and the final one (whose interval may be
+		 * short: docs/api.md), every row has percentages over its interval. */
+		if (rows > 1 && !strstr(last, "  -  "))
 			numeric_rows++;
 		else if (rows > 1)
-			printf("    row without percentages: %s\n", line);
+			printf("    row without percentages: %s\n", last);
+		rows++;
+		snprintf(last, sizeof(last), "%s", line);
 		if (!released)
 			released = release(&g);
 	}
@@ -1000,8 +1081,8 @@ static void test_watch(void)
 	started = false;
 	ASSERT_TRUE(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "watch exits 0 after the exit");
 	ASSERT_TRUE(!*out, "nothing after the exit line");
-	ASSERT_GE(rows, 2, "rows while the task ran");
-	ASSERT_EQ(numeric_rows, rows - 1, "every row after the first has numbers");
+	ASSERT_GE(rows, 3, "rows while the task ran");
+	ASSERT_EQ(numeric_rows, rows - 2, "every row between the first and the final has percentages");
 	/* The interval: raised from 100ms to the daemon's TTL. */
 	if (ASSERT_OK(th_get(&dmn, "GET", "/v1/health", &h), "health") &&
 	    ASSERT_OK(duration_format(th_json_u64(h.body, "cache.ttl_ns"), ttl, sizeof(ttl)), "ttl")) {
@@ -1163,6 +1244,7 @@ int main(void)
 {
 	th_init("test_cli");
 	th_run("stat", test_stat);
+	th_run("stat_final_reasons", test_stat_final_reasons);
 	th_run("ls", test_ls);
 	th_run("attach_detach", test_attach_detach);
 	th_run("health", test_health);
