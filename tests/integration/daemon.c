@@ -297,6 +297,21 @@ int th_json_get_str(const char *json, const char *key, char *buf, size_t len)
 	return err;
 }
 
+int th_json_get_bool(const char *json, const char *key, bool *ret)
+{
+	json_t *root, *v;
+	int err = lookup(json, key, &root, &v);
+
+	if (err)
+		return err;
+	if (json_is_boolean(v))
+		*ret = json_is_true(v);
+	else
+		err = -EINVAL;
+	json_decref(root);
+	return err;
+}
+
 int th_json_is_null(const char *json, const char *key)
 {
 	json_t *root, *v;

@@ -71,6 +71,7 @@ int th_json_get_u64(const char *json, const char *key, uint64_t *ret);
 int th_json_get_i64(const char *json, const char *key, int64_t *ret);
 int th_json_get_double(const char *json, const char *key, double *ret);
 int th_json_get_str(const char *json, const char *key, char *buf, size_t len);
+int th_json_get_bool(const char *json, const char *key, bool *ret);
 /* 1 if the key holds null, 0 if another value, -ENOENT/-EBADMSG. */
 int th_json_is_null(const char *json, const char *key);
 /* Whether s is exactly one JSON document (strict: valid UTF-8, no control

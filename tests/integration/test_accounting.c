@@ -766,7 +766,7 @@ static void test_daemon_max_cgroups(void)
 		if (!ASSERT_OK(th_get(&d, "GET", t, &r), "GET"))
 			goto out;
 		if (r.status == 200) {
-			client_json_get_u64(r.body, "cpu.usage_ns", &usage);
+			th_json_get_u64(r.body, "cpu.usage_ns", &usage);
 			ASSERT_NEAR(usage, kernel_usage_ns(cg), 1, 5 * MS, "200 only with the true CPU time");
 		} else {
 			ASSERT_EQ(r.status, 503, "a clear error");
@@ -914,17 +914,17 @@ static void test_fork_storm_events(void)
 	snprintf(t, sizeof(t), "/v1/cgroups%s", cg + strlen(th_mount));
 	if (ASSERT_OK(th_get(&d, "GET", t, &r), "GET") && ASSERT_EQ(r.status, 200, "200")) {
 		v = 0;
-		ASSERT_OK(client_json_get_u64(r.body, "tasks.exits", &v), "tasks.exits");
+		ASSERT_OK(th_json_get_u64(r.body, "tasks.exits", &v), "tasks.exits");
 		ASSERT_EQ(v, n + 1, "every exit counted");
 		v = 0;
-		ASSERT_OK(client_json_get_u64(r.body, "tasks.forks", &v), "tasks.forks");
+		ASSERT_OK(th_json_get_u64(r.body, "tasks.forks", &v), "tasks.forks");
 		ASSERT_EQ(v, n, "every fork counted");
 	}
 	client_response_free(&r);
 	memset(&r, 0, sizeof(r));
 	if (ASSERT_OK(th_get(&d, "GET", "/v1/health", &r), "health")) {
 		v = 1;
-		ASSERT_OK(client_json_get_u64(r.body, "drops.events", &v), "drops.events");
+		ASSERT_OK(th_json_get_u64(r.body, "drops.events", &v), "drops.events");
 		ASSERT_EQ(v, 0, "no exit event dropped");
 	}
 	ASSERT_EQ(th_daemon_stop(&d), 0, "clean stop");

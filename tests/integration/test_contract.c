@@ -20,6 +20,7 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include <jansson.h>
 #include "client.h"
@@ -330,7 +331,7 @@ static bool jtrue(const char *json, const char *key)
 {
 	bool b = false;
 
-	return json && !client_json_get_bool(json, key, &b) && b;
+	return json && !th_json_get_bool(json, key, &b) && b;
 }
 
 /* How many lines are "type":"exit" records. */
@@ -1301,10 +1302,152 @@ static void test_retention_overflow(void)
 	th_daemon_cleanup(&d);
 }
 
+/* ---- Case 1, whatever the order: many at once, some before a record ---- */
+
+static uint64_t realtime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * SEC + (uint64_t)ts.tv_nsec;
+}
+
+/* Sixteen watched cgroups, attached or not, removed together, half of them
+ * before their stream sent a record: every stream ends with exactly one
+ * final record "removed" (its exit.at_ns within 1 s of the rmdir) and a
+ * clean end. */
+static void test_many_removed_at_once(void)
+{
+	static const char *const args[] = { "--ttl", "100ms", NULL };
+	enum { N = 16 };
+	struct client_response r = { 0 };
+	struct sr *s[N] = { 0 };
+	char cg[N][4096], t[4400], line[16384];
+	uint64_t rm_real[N], dl;
+	int i;
+
+	memset(cg, 0, sizeof(cg));
+	if (!ASSERT_OK(th_daemon_start(&dmn, args), "daemon starts"))
+		goto out;
+	for (i = 0; i < N; i++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "many-%d", i);
+		if (!ASSERT_TRUE((s[i] = sr_new()) != NULL, "alloc") ||
+		    !ASSERT_OK(th_cgroup(NULL, name, cg[i], sizeof(cg[i])), "cgroup"))
+			goto out;
+		if (i % 2) {
+			target(t, sizeof(t), cg[i], NULL);
+			client_response_free(&r);
+			memset(&r, 0, sizeof(r));
+			if (!ASSERT_OK(th_get(&dmn, "PUT", t, &r), "attach"))
+				goto out;
+		}
+		target(t, sizeof(t), cg[i], "stream=true&interval=1s");
+		dl = th_now_ns() + 5 * SEC;
+		if (!ASSERT_OK(sr_get(s[i], dmn.sock, t), "stream") ||
+		    !ASSERT_EQ(sr_head(s[i], dl), 200, "200"))
+			goto out;
+		/* The first half is removed before its first record is read. */
+		if (i >= N / 2 && !ASSERT_EQ(sr_line(s[i], line, sizeof(line), dl), 1, "first record"))
+			goto out;
+	}
+	for (i = 0; i < N; i++) {
+		rm_real[i] = realtime_ns();
+		ASSERT_OK(th_cgroup_drop(cg[i]), "rmdir");
+		cg[i][0] = '\0';
+	}
+	for (i = 0; i < N; i++) {
+		struct lines l = { 0 };
+		int rc = sr_rest(s[i], &l, th_now_ns() + 5 * SEC);
+		const char *fin = l.n && l.v[l.n - 1] ? l.v[l.n - 1] : "";
+		uint64_t at = 0;
+
+		th_check(rc == 0, __FILE__, __LINE__, "clean end", "stream %d: %d", i, rc);
+		th_check(n_exits(&l) == 1 && jis(fin, "type", "exit"), __FILE__, __LINE__,
+			 "one final record, last", "stream %d: %d final records, last %.300s", i,
+			 n_exits(&l), fin);
+		th_check(jis(fin, "exit.reason", "removed") && jis(fin, "state", "removed"), __FILE__,
+			 __LINE__, "removed", "stream %d: %.300s", i, fin);
+		if (!th_json_get_u64(fin, "exit.at_ns", &at))
+			th_check(at >= rm_real[i] && at - rm_real[i] < 1 * SEC, __FILE__, __LINE__,
+				 "ended within 1 s", "stream %d: %lld ns after its rmdir", i,
+				 (long long)(at - rm_real[i]));
+		lines_free(&l);
+	}
+	ASSERT_EQ(th_daemon_stop(&dmn), 0, "daemon stops cleanly");
+out:
+	for (i = 0; i < N; i++) {
+		if (cg[i][0])
+			th_cgroup_drop(cg[i]);
+		sr_free(s[i]);
+	}
+	client_response_free(&r);
+	th_daemon_cleanup(&dmn);
+}
+
+/* The way container runtimes end a task: it exits, and its cgroup is
+ * removed at once. The stream's one final record says the task exited,
+ * with its exit code, not merely that the directory went. */
+static void test_exit_then_rmdir(void)
+{
+	static const char *const args[] = { "--ttl", "100ms", NULL };
+	struct go g = { .fd = { -1, -1 }, .code = 7 };
+	struct client_response r = { 0 };
+	struct lines l = { 0 };
+	struct sr *s = sr_new();
+	char cg[4096] = "", t[4400], line[16384];
+	const char *fin;
+	uint64_t dl;
+	pid_t pid;
+	int rc;
+
+	if (!ASSERT_TRUE(s, "alloc") || !ASSERT_OK(th_daemon_start(&dmn, args), "daemon starts") ||
+	    !ASSERT_OK(th_cgroup(NULL, "exit-rm", cg, sizeof(cg)), "cgroup") ||
+	    !ASSERT_OK(pipe(g.fd), "pipe"))
+		goto out;
+	pid = th_spawn(cg, wait_go_exit, &g);
+	close(g.fd[0]);
+	g.fd[0] = -1;
+	target(t, sizeof(t), cg, "stream=true&interval=1s");
+	dl = th_now_ns() + 5 * SEC;
+	if (!ASSERT_GT(pid, 0, "spawn") || !ASSERT_OK(sr_get(s, dmn.sock, t), "stream") ||
+	    !ASSERT_EQ(sr_head(s, dl), 200, "200") ||
+	    !ASSERT_EQ(sr_line(s, line, sizeof(line), dl), 1, "first record") ||
+	    !ASSERT_EQ(write(g.fd[1], "g", 1), 1, "go"))
+		goto out;
+	th_wait(pid, NULL);
+	if (!ASSERT_OK(th_cgroup_drop(cg), "rmdir right after the exit"))
+		goto out;
+	cg[0] = '\0';
+	rc = sr_rest(s, &l, th_now_ns() + 5 * SEC);
+	fin = l.n && l.v[l.n - 1] ? l.v[l.n - 1] : "";
+	ASSERT_EQ(rc, 0, "clean end");
+	ASSERT_EQ(n_exits(&l), 1, "one final record");
+	ASSERT_TRUE(jis(fin, "type", "exit"), "the last line is the final record");
+	if (!ASSERT_TRUE(jis(fin, "exit.reason", "exited"), "reason exited"))
+		fprintf(stderr, "    final: %.600s\n", fin);
+	ASSERT_EQ(th_json_u64(fin, "exit.last.code"), 7, "exit code 7");
+	ASSERT_EQ(th_daemon_stop(&dmn), 0, "daemon stops cleanly");
+out:
+	if (cg[0])
+		th_cgroup_drop(cg);
+	if (g.fd[0] >= 0)
+		close(g.fd[0]);
+	if (g.fd[1] >= 0)
+		close(g.fd[1]);
+	lines_free(&l);
+	sr_free(s);
+	client_response_free(&r);
+	th_daemon_cleanup(&dmn);
+}
+
 int main(void)
 {
 	th_init("test_contract");
 	th_run("removed_before_any_task", test_removed_before_any_task);
+	th_run("many_removed_at_once", test_many_removed_at_once);
+	th_run("exit_then_rmdir", test_exit_then_rmdir);
 	th_run("exit_while_daemon_down", test_exit_while_down);
 	th_run("empty_waiting_retention", test_empty_waiting_retention);
 	th_run("one_daemon_per_pin_path", test_one_daemon_per_pin_path);
