@@ -26,7 +26,7 @@ run_one() {
 		TH_SKIP_FILE="$tmp/skips" "$@" >"$tmp/out"
 		rc=$?
 		cat "$tmp/out"
-		sed -n 's/^\[  SKIPPED \] \([^ ]*\)$/\1: skip() in the test/p' "$tmp/out" >>"$tmp/skips"
+		sed -n 's/^\[  SKIPPED \] \([^ ]*\)$/\1: skip() in the test/p' "$tmp/out" | sort -u >>"$tmp/skips"
 	else
 		TH_SKIP_FILE="$tmp/skips" "$@"
 		rc=$?
