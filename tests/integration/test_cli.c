@@ -1189,6 +1189,8 @@ static void test_events(void)
 	/* Each task's exit and its child's: read the JSON until both tasks' are in. */
 	client_read_lines(conn, ev_json_line, &ej);
 	ASSERT_EQ(ej.n, 2, "JSON events");
+	if (ej.n)
+		check_docs("## Exit event", ej.lines[0]);
 	for (int i = 0; i < ej.n; i++) {
 		json_t *e = jparse(ej.lines[i], "event");
 		char tm[32], pid[32], comm[64], status[160], cpu[32];
