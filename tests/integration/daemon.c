@@ -176,10 +176,35 @@ int th_daemon_log_count(const struct th_daemon *d, const char *level)
 	return n;
 }
 
+/* One JSON document, or NDJSON: every non-empty line one document. */
+static bool json_or_ndjson(const char *s)
+{
+	char *copy, *line, *save = NULL;
+	bool ok = true;
+
+	if (th_json_valid(s))
+		return true;
+	copy = strdup(s);
+	if (!copy)
+		return false;
+	for (line = strtok_r(copy, "\r\n", &save); line && ok; line = strtok_r(NULL, "\r\n", &save))
+		ok = th_json_valid(line);
+	free(copy);
+	return ok;
+}
+
 int th_get(const struct th_daemon *d, const char *method, const char *target,
 	   struct client_response *ret)
 {
-	return client_request(d->sock, method, target, NULL, ret);
+	int err = client_request(d->sock, method, target, NULL, ret);
+
+	/* Every answer but /metrics is JSON (docs/api.md), errors included:
+	 * checked on every request a test makes. */
+	if (!err && ret->body && strcmp(method, "HEAD") && strncmp(target, "/metrics", 8))
+		th_check(json_or_ndjson(ret->body), __FILE__, __LINE__, target,
+			 "%s %s answered %d with a body that is not JSON: %.300s", method, target,
+			 ret->status, ret->body);
+	return err;
 }
 
 /* The value at a dotted path of a parsed document, or NULL. */

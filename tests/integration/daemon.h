@@ -40,7 +40,8 @@ void th_daemon_cleanup(struct th_daemon *d);
 size_t th_daemon_note_progs(struct th_daemon *d);
 /* Counts log lines at a level ("warn", "error"). */
 int th_daemon_log_count(const struct th_daemon *d, const char *level);
-/* One request on a new connection. */
+/* One request on a new connection. A body that is not JSON (one document
+ * or NDJSON lines) is a test failure, except for /metrics and HEAD. */
 int th_get(const struct th_daemon *d, const char *method, const char *target,
 	   struct client_response *ret);
 /* One request on an open keep-alive connection; returns the HTTP status or

@@ -24,15 +24,18 @@ bool th_check(bool ok, const char *file, int line, const char *name, const char 
 		long long __e = (e);                                                             \
 		th_check(__e == 0, __FILE__, __LINE__, name, "%s = %lld", #e, __e);              \
 	})
-#define TH_CMP(a, op, b, name)                                                                   \
+/* sa, sb: the operands as written (stringified by the caller, before any
+ * macro in them expands). */
+#define TH_CMP_S(a, op, b, name, sa, sb)                                                         \
 	({                                                                                       \
 		long long __a = (long long)(a), __b = (long long)(b);                            \
-		th_check(__a op __b, __FILE__, __LINE__, name, "%s %s %s: %lld vs %lld", #a, #op, \
-			 #b, __a, __b);                                                          \
+		th_check(__a op __b, __FILE__, __LINE__, name, "%s %s %s: %lld vs %lld", sa, #op, \
+			 sb, __a, __b);                                                          \
 	})
-#define ASSERT_EQ(a, b, name) TH_CMP(a, ==, b, name)
-#define ASSERT_GE(a, b, name) TH_CMP(a, >=, b, name)
-#define ASSERT_GT(a, b, name) TH_CMP(a, >, b, name)
+#define TH_CMP(a, op, b, name) TH_CMP_S(a, op, b, name, #a, #b)
+#define ASSERT_EQ(a, b, name) TH_CMP_S(a, ==, b, name, #a, #b)
+#define ASSERT_GE(a, b, name) TH_CMP_S(a, >=, b, name, #a, #b)
+#define ASSERT_GT(a, b, name) TH_CMP_S(a, >, b, name, #a, #b)
 /* |a - b| <= pct% of b + abs_ns */
 #define ASSERT_NEAR(a, b, pct, abs_ns, name)                                                     \
 	({                                                                                       \
