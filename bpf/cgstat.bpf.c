@@ -84,6 +84,19 @@ struct {
 	__type(value, __u32);
 } cgs_watched SEC(".maps");
 
+/* A watched cgroup's own counters as they were when it was removed, before
+ * they moved into its parent: the walk no longer sees it, and a task that
+ * exits just before its cgroup is removed (what runtimes do) must still get
+ * final totals. At rmdir a cgroup has no children left, so its own counters
+ * are its subtree's. User space takes each entry (loader_take_removed). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, CGS_MAX_WATCHED);
+	__type(key, __u64);
+	__type(value, struct cgs_counters);
+} cgs_removed SEC(".maps");
+
 /* Filled by the snapshot iterator; user space reads it through mmap. Its
  * size bounds how many cgroups one snapshot holds; the rest are counted in
  * drops.snapshot, and user space then puts a bigger array in cgs_snap (an
@@ -518,17 +531,27 @@ static __always_inline void fold_into_parent(struct cgroup *cgrp)
 SEC("tp_btf/cgroup_rmdir")
 int BPF_PROG(cgs_cgroup_rmdir, struct cgroup *cgrp)
 {
+	struct cgs_counters *c;
 	struct cgs_exit_event *e;
+	__u64 cgid = cgrp->kn->id;
 
+	if (!bpf_map_lookup_elem(&cgs_watched, &cgid)) {
+		fold_into_parent(cgrp);
+		return 0;
+	}
+	c = bpf_cgrp_storage_get(&cgs_counters, cgrp, 0, 0);
+	if (c)
+		bpf_map_update_elem(&cgs_removed, &cgid, c, BPF_ANY);
 	fold_into_parent(cgrp);
-	/* Rare (one per rmdir), so every one is reported. */
+	/* Rare (one per rmdir of a watched cgroup): user space learns of it at
+	 * once (cgroupfs sends no inotify event for a removed directory). */
 	e = bpf_ringbuf_reserve(&cgs_exits, sizeof(*e), 0);
 	if (!e) {
 		__sync_fetch_and_add(&drops.events, 1);
 		return 0;
 	}
 	__builtin_memset(e, 0, sizeof(*e));
-	e->cgid = cgrp->kn->id;
+	e->cgid = cgid;
 	e->ts_ns = bpf_ktime_get_ns();
 	e->flags = CGS_EVENT_RMDIR;
 	rb_commit(e, true);

@@ -91,8 +91,9 @@ struct cgs_inflight {
 /* Not an exit: the last thread of process tgid has switched out for good,
  * so its final slice is counted. Sent only for watched cgroups (loader_watch). */
 #define CGS_EVENT_FINAL_SWITCH (1U << 4)
-/* Not an exit: cgroup cgid was removed (rmdir). cgroupfs sends no inotify
- * event for a removed directory, so this is how user space learns of it. */
+/* Not an exit: watched cgroup cgid was removed (rmdir); its counters as of
+ * then wait in cgs_removed. cgroupfs sends no inotify event for a removed
+ * directory, so this is how user space learns of it. */
 #define CGS_EVENT_RMDIR (1U << 5)
 
 /* Ring buffer record: one per process exit (when its thread group dies). */

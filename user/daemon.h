@@ -87,8 +87,6 @@ struct watched {
  * during the call. */
 typedef void (*tracker_end_fn)(struct watched *w, const char *reason, void *ctx);
 
-#define TRACKER_TOMBSTONES 4096
-
 struct daemon {
 	struct daemon_config cfg;
 	struct event_base *base;
@@ -112,9 +110,6 @@ struct daemon {
 	void *on_end_ctx;
 	struct state *state; /* attachments and final records beside the pins; NULL: none */
 	int pin_lock_fd;
-	/* Ids whose final record expired: they answer 404 (ids are never reused). */
-	uint64_t tombstones[TRACKER_TOMBSTONES];
-	unsigned n_tombstones, next_tombstone;
 	unsigned n_attached, n_watched, n_streams;
 	LIST_HEAD(, stream_client) event_clients;
 	uint64_t exits_seen;

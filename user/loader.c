@@ -264,7 +264,7 @@ int loader_unpin(const char *pin_path)
 {
 	/* cgs_state: the daemon's watches (state.h), pinned beside the counters. */
 	static const char *const maps[] = { "cgs_counters", "cgs_slots", "cgs_pending", "cgs_tasks",
-					    "cgs_state" };
+					    "cgs_state", "cgs_expired" };
 	char p[4096];
 	size_t i;
 	int err = 0;
@@ -398,6 +398,16 @@ int loader_events_poll(struct loader *l, int timeout_ms)
 		return n;
 	n = ring_buffer__poll(l->rb, timeout_ms);
 	return n < 0 ? n : ring_buffer__consume(l->rb);
+}
+
+int loader_take_removed(struct loader *l, uint64_t cgid, struct cgs_counters *ret)
+{
+	int fd = bpf_map__fd(l->skel->maps.cgs_removed);
+
+	if (bpf_map_lookup_elem(fd, &cgid, ret))
+		return -errno;
+	bpf_map_delete_elem(fd, &cgid);
+	return 0;
 }
 
 int loader_watch(struct loader *l, uint64_t cgid, bool on)

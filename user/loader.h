@@ -79,6 +79,9 @@ int loader_events_poll(struct loader *l, int timeout_ms);
  * CGS_EVENT_FINAL_SWITCH records, and its last process wakes the fd at once.
  * Up to CGS_MAX_WATCHED; 0 or -errno. */
 int loader_watch(struct loader *l, uint64_t cgid, bool on);
+/* A watched cgroup's own counters as of its removal (rmdir), taken out of
+ * the map; -ENOENT if there are none. */
+int loader_take_removed(struct loader *l, uint64_t cgid, struct cgs_counters *ret);
 /* Per-program bpf_stats (counted only while stats are enabled). */
 size_t loader_prog_stats(const struct loader *l, struct loader_prog_stat *ret, size_t n);
 /* Turns on kernel bpf_stats for as long as the loader lives. */

@@ -50,6 +50,16 @@ int state_open(const char *pin_path, struct state **ret);
 void state_close(struct state *st);
 int state_put(struct state *st, const struct state_rec *r);
 int state_del(struct state *st, uint64_t id);
+/*
+ * Ids whose final record expired, so they answer 404 after a restart too
+ * (cgroup ids are never reused). An LRU map of STATE_MAX_EXPIRED ids: the
+ * oldest are forgotten first, and then answer with their state from the
+ * kernel like any cgroup nobody watched.
+ */
+#define STATE_EXPIRED_MAP_NAME "cgs_expired"
+#define STATE_MAX_EXPIRED 16384
+int state_expire(struct state *st, uint64_t id, bool expired);
+bool state_expired(struct state *st, uint64_t id);
 /* Calls fn for every entry of this version; fn's non-zero return stops. */
 int state_for_each(struct state *st, int (*fn)(const struct state_rec *r, void *ctx), void *ctx);
 

@@ -49,31 +49,7 @@ const char *tracker_state_name(const struct watched *w)
 
 bool tracker_tombstoned(const struct daemon *d, uint64_t id)
 {
-	unsigned i;
-
-	for (i = 0; i < d->n_tombstones; i++)
-		if (d->tombstones[i] == id)
-			return true;
-	return false;
-}
-
-static void tombstone_add(struct daemon *d, uint64_t id)
-{
-	/* Bounded: the oldest is forgotten first (it then answers as any
-	 * unwatched cgroup does, with its state from the kernel). */
-	d->tombstones[d->next_tombstone] = id;
-	d->next_tombstone = (d->next_tombstone + 1) % TRACKER_TOMBSTONES;
-	if (d->n_tombstones < TRACKER_TOMBSTONES)
-		d->n_tombstones++;
-}
-
-static void tombstone_del(struct daemon *d, uint64_t id)
-{
-	unsigned i;
-
-	for (i = 0; i < d->n_tombstones; i++)
-		if (d->tombstones[i] == id)
-			d->tombstones[i] = 0;
+	return d->state && state_expired(d->state, id);
 }
 
 /* Only attachments outlive a daemon: a stream's implicit watch ends with
@@ -173,8 +149,12 @@ static void free_watched(struct daemon *d, struct watched *w)
 	d->n_watched--;
 	if (w->attached)
 		d->n_attached--;
-	if (d->loader)
+	if (d->loader) {
+		struct cgs_counters rc;
+
 		loader_watch(d->loader, w->id, false);
+		loader_take_removed(d->loader, w->id, &rc);
+	}
 	free(w);
 }
 
@@ -195,9 +175,10 @@ static void on_retention(evutil_socket_t fd, short what, void *arg)
 		tmp = LIST_NEXT(w, link);
 		if (w->state == WATCH_ENDED && w->expires_mono_ns <= now && LIST_EMPTY(&w->streams)) {
 			log_debug("forgot ended cgroup", "path=%s", log_q(w->path));
-			if (d->state)
+			if (d->state) {
 				state_del(d->state, w->id);
-			tombstone_add(d, w->id);
+				state_expire(d->state, w->id, true);
+			}
 			free_watched(d, w);
 		}
 	}
@@ -337,9 +318,21 @@ static void log_end(const struct watched *w)
 static void ended(struct daemon *d, struct watched *w, const struct snapshot *s)
 {
 	const struct cg_cpu_stat *cs = NULL;
+	struct cgs_counters rc;
 
-	if (remember(w, s))
+	if (remember(w, s)) {
 		cs = throttle_get(&d->throttle, w->id, w->abs, s->mono_ns);
+	} else if (d->loader && !loader_take_removed(d->loader, w->id, &rc)) {
+		/* Removed: its counters as of the rmdir, before they moved
+		 * into its parent (it had no children left). */
+		w->last.id = w->id;
+		w->last.has_stats = 1;
+		w->last.running = 0;
+		w->last.total = rc;
+		w->last_mono_ns = clock_now(d->clk);
+		w->last_real_ns = clock_realtime_ns();
+		w->have_last = true;
+	}
 	if (w->have_last) {
 		w->final = w->last;
 		w->final_mono_ns = w->last_mono_ns;
@@ -452,9 +445,11 @@ void tracker_check(struct daemon *d, struct watched *w)
 	if (w->state == WATCH_ENDED || w->state == WATCH_EXITING)
 		return;
 	err = cg_read_events(w->abs, &ev);
-	/* Gone, or another cgroup under the same name. */
+	/* Gone, or another cgroup under the same name. A task whose exit was
+	 * seen exited, even when its cgroup went right after (what runtimes
+	 * do); the reading at the rmdir keeps its totals. */
 	if (err == -ENOENT || (!err && !cg_id_from_path(w->abs, &id) && id != w->id)) {
-		end_task(d, w, "removed");
+		end_task(d, w, w->last_exit.valid ? "exited" : "removed");
 		return;
 	}
 	if (err)
@@ -508,6 +503,22 @@ static struct watched *new_watched(struct daemon *d, const char *path, const cha
 	return w;
 }
 
+/* At the limit, the final record a stream left behind (nobody attached
+ * it) gives way first, the oldest one: attachments are never evicted. */
+static bool evict_retained(struct daemon *d)
+{
+	struct watched *w, *oldest = NULL;
+
+	LIST_FOREACH(w, &d->watched, link)
+		if (w->state == WATCH_ENDED && !w->attached && LIST_EMPTY(&w->streams) &&
+		    (!oldest || w->expires_mono_ns < oldest->expires_mono_ns))
+			oldest = w;
+	if (!oldest)
+		return false;
+	free_watched(d, oldest);
+	return true;
+}
+
 int tracker_watch(struct daemon *d, const char *path, const char *abs, uint64_t id, bool attached,
 		  struct watched **ret, bool *ret_new)
 {
@@ -547,7 +558,7 @@ int tracker_watch(struct daemon *d, const char *path, const char *abs, uint64_t 
 		*ret = w;
 		return 0;
 	}
-	if (d->n_watched >= DAEMON_MAX_ATTACHED)
+	if (d->n_watched >= DAEMON_MAX_ATTACHED && !evict_retained(d))
 		return -ENOSPC;
 	w = new_watched(d, path, abs, id, attached);
 	if (!w)
@@ -557,7 +568,8 @@ int tracker_watch(struct daemon *d, const char *path, const char *abs, uint64_t 
 		free_watched(d, w);
 		return err;
 	}
-	tombstone_del(d, id);
+	if (d->state)
+		state_expire(d->state, id, false);
 	*ret_new = attached;
 	*ret = w;
 	w->state = WATCH_WAITING;
@@ -817,6 +829,10 @@ void tracker_run_pending(struct daemon *d)
 {
 	struct watched *w, *tmp;
 
+	/* Exit events still queued (batched without a wakeup) are read first:
+	 * a cgroup found empty or gone is judged with its last exit known. */
+	if (d->loader)
+		loader_events_consume(d->loader);
 	/* Everything handled in this pass happened before now: one reading
 	 * newer than this serves every exit among them. */
 	d->batch_mono_ns = clock_now(d->clk);
