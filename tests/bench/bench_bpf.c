@@ -31,6 +31,7 @@
 #include <bpf/libbpf.h>
 #include "baseline.skel.h"
 #include "cg.h"
+#include "cg_test.h"
 #include "harness.h"
 #include "loader.h"
 
@@ -663,7 +664,8 @@ int main(void)
 		return 1;
 	}
 	bench_sched_switch();
-	if (!failed)
+	/* BENCH_ONLY=switch: part [1] alone (quick A/B runs). */
+	if (!failed && !(getenv("BENCH_ONLY") && !strcmp(getenv("BENCH_ONLY"), "switch")))
 		bench_snapshot();
 	close(stats_fd);
 	check_leftovers();

@@ -38,7 +38,8 @@
 #include <bpf/libbpf.h>
 #include "baseline.skel.h"
 #include "cg.h"
-#include "client.h"
+#include "cg_test.h"
+#include "th_http.h"
 #include "harness.h"
 #include "../integration/daemon.h"
 
@@ -298,13 +299,14 @@ static void drain_feed(struct drain *d, const char *buf, size_t n)
 
 	memcpy(tmp, d->carry, d->ncarry);
 	memcpy(tmp + d->ncarry, buf, n);
-	for (const char *p = tmp; (p = memmem(p, tmp + len - p, d->pat, d->patlen)); p += d->patlen)
+	for (const char *p = tmp; d->patlen && (p = memmem(p, tmp + len - p, d->pat, d->patlen));
+	     p += d->patlen)
 		d->matches++;
 	/* Only a stats stream counts these (an event stream's lines are all
 	 * exits); the carry is shorter than the pattern, so none is seen twice. */
 	for (const char *p = tmp; (p = memmem(p, tmp + len - p, "\"type\":\"exit\"", 13)); p += 13)
 		d->exits++;
-	d->ncarry = len < d->patlen - 1 ? len : d->patlen - 1;
+	d->ncarry = !d->patlen ? 0 : len < d->patlen - 1 ? len : d->patlen - 1;
 	memcpy(d->carry, tmp + len - d->ncarry, d->ncarry);
 	d->bytes += n;
 }
@@ -681,7 +683,7 @@ int main(int argc, char **argv)
 	}
 
 	for (int r = 0; r < rounds && !failed; r++) {
-		struct client_response resp = { 0 };
+		struct th_response resp = { 0 };
 		char leaf[4096];
 		pid_t sn;
 
@@ -705,10 +707,10 @@ int main(int argc, char **argv)
 		snprintf(t, sizeof(t), "/v1/cgroups%s", leaf + strlen(th_mount));
 		if (th_get(&dmn, "PUT", t, &resp) || (resp.status != 200 && resp.status != 201)) {
 			FAIL("attach %s: status %d", t, resp.status);
-			client_response_free(&resp);
+			th_response_free(&resp);
 			break;
 		}
-		client_response_free(&resp);
+		th_response_free(&resp);
 		snprintf(t, sizeof(t), "/v1/cgroups%s?stream=true&interval=1s", leaf + strlen(th_mount));
 		st.fd = open_get(dmn.sock, t);
 		if (st.fd < 0) {
