@@ -3,6 +3,7 @@
 #   make test       unit + integration tests (root for integration; CI=true never skips)
 #   make run        build and run cgstatd in the foreground with default settings
 #   make bench      benchmarks (ratios against baselines measured in the same run)
+#   make layers     fail if a daemon object calls into a higher layer (scripts/layers.txt)
 #   V=1             show commands
 
 OUTPUT ?= build
@@ -24,11 +25,21 @@ endif
 .SECONDARY:
 .SUFFIXES:
 
+# The parts of user/, each in its sub-folder once it has moved there (files still flat in
+# user/ build as before, as part of the daemon side):
+#   user/lib/     shared by the daemon and the client: clock, duration, log, json, backoff
+#   user/daemon/  the daemon;  user/client/  the client library;  user/cli/  the CLI
+# Every sub-folder is on the include path, so a file moves without touching its includers.
+USER_DIRS := user $(patsubst %/,%,$(wildcard user/*/))
+INCLUDES := -I$(OUTPUT) -Ibpf $(addprefix -I,$(USER_DIRS)) -Icgroup
+
 SANITIZE ?=
 CFLAGS ?= -O2 -g
 override CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Werror=undef -Wshadow -Wno-unused-parameter \
-	  -D_GNU_SOURCE -I$(OUTPUT) -Ibpf -Iuser -Icgroup $(SANITIZE)
+	  -D_GNU_SOURCE $(INCLUDES) $(SANITIZE)
 override LDFLAGS += $(SANITIZE)
+# Each object records the headers it really includes in its .d file (read back below).
+DEPFLAGS := -MMD -MP
 LIBS := -lbpf -lelf -lz -levent -lm
 # Tests read JSON with a real parser (jansson), only they link it for now.
 TEST_LIBS := -ljansson
@@ -38,11 +49,42 @@ BPF_SRCS := $(wildcard bpf/*.bpf.c)
 BPF_OBJS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.bpf.o,$(BPF_SRCS))
 SKELS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.skel.h,$(BPF_SRCS))
 
-MAINS := user/cgstatd.c user/cgstat.c
-LIB_SRCS := $(filter-out $(MAINS),$(wildcard user/*.c cgroup/*.c))
-LIB_OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(LIB_SRCS))
-LIB := $(OUTPUT)/libcgstat.a
+objs = $(patsubst %.c,$(OUTPUT)/%.o,$(1))
 
+# Programs: the daemon's main, and the CLI (all of user/cli/ once it exists).
+DAEMON_MAIN := $(firstword $(wildcard user/daemon/cgstatd.c) user/cgstatd.c)
+CLI_SRCS := $(or $(wildcard user/cli/*.c),user/cgstat.c)
+MAINS := $(DAEMON_MAIN) $(CLI_SRCS)
+
+# Libraries, one per part. Archives: a program pulls in only the objects it uses.
+#   libcgcommon.a  user/lib/ and cgroup/ (shared by the daemon and the client)
+#   libcgstat.a    the daemon side: user/daemon/ and whatever is still flat in user/
+#   libcgclient.a  user/client/ (once it exists)
+#   libcgtest.a    tests/lib/: fakes and cgroup helpers, linked only into tests and benches
+COMMON_SRCS := $(wildcard user/lib/*.c cgroup/*.c)
+LIB_SRCS := $(filter-out $(MAINS),$(wildcard user/*.c user/daemon/*.c))
+CLIENT_SRCS := $(wildcard user/client/*.c)
+PRODUCT_SRCS := $(COMMON_SRCS) $(LIB_SRCS) $(CLIENT_SRCS) $(MAINS)
+COMMON_OBJS := $(call objs,$(COMMON_SRCS))
+LIB_OBJS := $(call objs,$(LIB_SRCS))
+CLIENT_OBJS := $(call objs,$(CLIENT_SRCS))
+COMMON_LIB := $(OUTPUT)/libcgcommon.a
+LIB := $(OUTPUT)/libcgstat.a
+CLIENT_LIB := $(if $(CLIENT_SRCS),$(OUTPUT)/libcgclient.a)
+PRODUCT_LIBS := $(LIB) $(CLIENT_LIB) $(COMMON_LIB)
+DAEMON_OBJS := $(call objs,$(DAEMON_MAIN))
+DAEMON_LIBS := $(LIB) $(COMMON_LIB)
+CLI_OBJS := $(call objs,$(CLI_SRCS))
+# Once user/cli/ holds the CLI it links the client library and the common one only; until
+# then (user/cgstat.c) the client is still flat in user/ and comes from libcgstat.a too.
+CLI_LIBS := $(CLIENT_LIB) $(if $(wildcard user/cli/*.c),,$(LIB)) $(COMMON_LIB)
+# Archives are searched as a group, so that a file part-way through a move (a part's archive
+# calling one still flat in user/) links; scripts/layers.txt, not the link order, says who may
+# call whom (make layers).
+group = -Wl,--start-group $(1) -Wl,--end-group
+
+TESTLIB_SRCS := $(wildcard tests/lib/*.c)
+TESTLIB := $(OUTPUT)/libcgtest.a
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
 INTEG_SRCS := $(wildcard tests/integration/test_*.c)
@@ -50,67 +92,66 @@ INTEG_BINS := $(patsubst tests/integration/%.c,$(OUTPUT)/tests/%,$(INTEG_SRCS))
 BENCH_SRCS := $(wildcard tests/bench/bench_*.c)
 BENCH_BINS := $(patsubst tests/bench/%.c,$(OUTPUT)/tests/%,$(BENCH_SRCS))
 TEST_HELPERS := $(filter-out $(INTEG_SRCS) $(BENCH_SRCS),$(wildcard tests/integration/*.c tests/bench/*.c))
-TEST_HELPER_OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(TEST_HELPERS))
+TEST_HELPER_OBJS := $(call objs,$(TEST_HELPERS))
+
+ALL_OBJS := $(call objs,$(PRODUCT_SRCS) $(TESTLIB_SRCS) $(UNIT_SRCS) $(INTEG_SRCS) $(BENCH_SRCS) $(TEST_HELPERS))
 
 BINS := $(OUTPUT)/cgstatd $(OUTPUT)/cgstat
 
-.PHONY: all deps test unit integration bench run vmlinux clean format lint asan valgrind stress
+.PHONY: all deps test unit integration bench run vmlinux clean format lint layers asan valgrind stress
 
 all: $(BINS)
 
 deps:
 	$(Q)bash scripts/deps.sh
 
-$(OUTPUT) $(OUTPUT)/user $(OUTPUT)/cgroup $(OUTPUT)/tests $(OUTPUT)/tests/integration $(OUTPUT)/tests/bench:
-	$(Q)mkdir -p $@
-
-$(OUTPUT)/%.bpf.o: bpf/%.bpf.c bpf/cgstat.h $(VMLINUX) | $(OUTPUT)
+$(OUTPUT)/%.bpf.o: bpf/%.bpf.c $(VMLINUX)
 	$(call msg,BPF,$@)
-	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(BPF_CFLAGS) $(DEPFLAGS) -c $< -o $@
 
 $(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< > $@
 
-$(OUTPUT)/user/%.o: user/%.c $(wildcard user/*.h bpf/cgstat.h cgroup/*.h) $(SKELS) | $(OUTPUT)/user
+# One rule for every C object. The skeletons are generated first (order-only): on a first
+# build there is no .d file yet to say who includes them.
+$(OUTPUT)/tests/%.o: TEST_INC := -Itests/lib
+$(OUTPUT)/tests/integration/%.o $(OUTPUT)/tests/bench/%.o: INTEG_INC := -Itests/integration
+$(OUTPUT)/%.o: %.c | $(SKELS)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $(TEST_INC) $(INTEG_INC) $(DEPFLAGS) -c $< -o $@
 
-$(OUTPUT)/cgroup/%.o: cgroup/%.c $(wildcard cgroup/*.h) | $(OUTPUT)/cgroup
-	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -c $< -o $@
-
+$(COMMON_LIB): $(COMMON_OBJS)
 $(LIB): $(LIB_OBJS)
+$(OUTPUT)/libcgclient.a: $(CLIENT_OBJS)
+$(TESTLIB): $(call objs,$(TESTLIB_SRCS))
+$(PRODUCT_LIBS) $(TESTLIB):
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(OUTPUT)/cgstatd: $(OUTPUT)/user/cgstatd.o $(LIB)
+$(OUTPUT)/cgstatd: $(DAEMON_OBJS) $(DAEMON_LIBS)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(LDFLAGS) $^ $(LIBS) -o $@
+	$(Q)$(CC) $(LDFLAGS) $(DAEMON_OBJS) $(call group,$(DAEMON_LIBS)) $(LIBS) -o $@
 
-$(OUTPUT)/cgstat: $(OUTPUT)/user/cgstat.o $(LIB)
+$(OUTPUT)/cgstat: $(CLI_OBJS) $(CLI_LIBS)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(LDFLAGS) $^ $(LIBS) -o $@
+	$(Q)$(CC) $(LDFLAGS) $(CLI_OBJS) $(call group,$(CLI_LIBS)) $(LIBS) -o $@
 
-$(OUTPUT)/tests/integration/%.o: tests/integration/%.c $(wildcard tests/integration/*.h user/*.h cgroup/*.h) $(SKELS) | $(OUTPUT)/tests/integration
-	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -Itests/integration -c $< -o $@
-
-$(OUTPUT)/tests/bench/%.o: tests/bench/%.c $(wildcard tests/integration/*.h user/*.h cgroup/*.h) $(SKELS) | $(OUTPUT)/tests/bench
-	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -Itests/integration -c $< -o $@
-
-$(OUTPUT)/tests/test_%: tests/unit/test_%.c $(LIB) $(wildcard user/*.h cgroup/*.h) | $(OUTPUT)/tests
-	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $< $(LIB) $(LIBS) $(TEST_LIBS) -lcmocka -o $@
-
-$(OUTPUT)/tests/test_%: $(OUTPUT)/tests/integration/test_%.o $(TEST_HELPER_OBJS) $(LIB) | $(OUTPUT)/tests
+$(UNIT_BINS): $(OUTPUT)/tests/%: $(OUTPUT)/tests/unit/%.o $(TESTLIB) $(PRODUCT_LIBS)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(LDFLAGS) $^ $(LIBS) $(TEST_LIBS) -lpthread -o $@
+	$(Q)$(CC) $(LDFLAGS) $< $(call group,$(TESTLIB) $(PRODUCT_LIBS)) $(LIBS) $(TEST_LIBS) -lcmocka -o $@
 
-$(OUTPUT)/tests/bench_%: $(OUTPUT)/tests/bench/bench_%.o $(TEST_HELPER_OBJS) $(LIB) | $(OUTPUT)/tests
+$(INTEG_BINS): $(OUTPUT)/tests/%: $(OUTPUT)/tests/integration/%.o $(TEST_HELPER_OBJS) $(TESTLIB) $(PRODUCT_LIBS)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(LDFLAGS) $^ $(LIBS) $(TEST_LIBS) -lpthread -o $@
+	$(Q)$(CC) $(LDFLAGS) $< $(TEST_HELPER_OBJS) $(call group,$(TESTLIB) $(PRODUCT_LIBS)) $(LIBS) $(TEST_LIBS) -lpthread -o $@
+
+$(BENCH_BINS): $(OUTPUT)/tests/%: $(OUTPUT)/tests/bench/%.o $(TEST_HELPER_OBJS) $(TESTLIB) $(PRODUCT_LIBS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) $< $(TEST_HELPER_OBJS) $(call group,$(TESTLIB) $(PRODUCT_LIBS)) $(LIBS) $(TEST_LIBS) -lpthread -o $@
+
+-include $(ALL_OBJS:.o=.d) $(BPF_OBJS:.o=.d)
 
 # The README's test command. Unit tests need no privileges; integration tests
 # need root and BPF and, under CI=true, fail rather than skip without them.
@@ -150,16 +191,22 @@ vmlinux:
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/$(ARCH)/vmlinux.h
 
 format:
-	$(Q)clang-format -i $(wildcard bpf/*.c bpf/*.h user/*.c user/*.h cgroup/*.c cgroup/*.h tests/*/*.c tests/*/*.h)
+	$(Q)clang-format -i $(wildcard bpf/*.c bpf/*.h user/*.c user/*.h user/*/*.c user/*/*.h cgroup/*.c cgroup/*.h tests/*/*.c tests/*/*.h)
+
+# Layers of the daemon, lowest first, in scripts/layers.txt: an object may call only into its
+# own layer or lower ones. Reads the symbols of the built objects (nm).
+layers: $(DAEMON_OBJS) $(LIB_OBJS) $(COMMON_OBJS)
+	$(Q)bash scripts/check-layers.sh scripts/layers.txt $^
 
 lint: $(SKELS)
 	$(Q)for t in cppcheck clang-tidy; do command -v $$t >/dev/null || \
 		{ echo "lint: $$t is not installed (apt-get install cppcheck clang-tidy)" >&2; exit 1; }; done
 	$(Q)cppcheck -q --error-exitcode=1 --enable=warning,performance,portability \
-		--suppress=missingIncludeSystem --include=scripts/cppcheck-macros.h -I$(OUTPUT) -Ibpf -Iuser -Icgroup user cgroup
-	$(Q)out=$$(clang-tidy -quiet $(LIB_SRCS) $(MAINS) -- $(CFLAGS) 2>/dev/null); rc=$$?; \
+		--suppress=missingIncludeSystem --include=scripts/cppcheck-macros.h $(INCLUDES) user cgroup
+	$(Q)out=$$(clang-tidy -quiet $(PRODUCT_SRCS) -- $(CFLAGS) 2>/dev/null); rc=$$?; \
 		if printf '%s\n' "$$out" | grep -E 'warning:|error:'; then exit 1; fi; \
 		[ $$rc -eq 0 ] || { echo "lint: clang-tidy failed (exit $$rc)" >&2; exit 1; }
+	$(Q)$(MAKE) --no-print-directory layers
 
 clean:
 	$(call msg,CLEAN,$(OUTPUT))

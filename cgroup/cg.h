@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * cgroup v2 helpers.
+ * cgroup v2 helpers of the product: mount discovery (cg_mount.c), paths (cg_path.c), ids
+ * (cg_id.c) and readers of control files (cg_read.c). Test helpers that create and populate
+ * cgroups are in tests/lib/cg_test.h.
  *
  * All functions return 0 on success or a negative errno value. Output parameters are written
  * only on success. A result that does not fit into a caller's buffer is -ENAMETOOLONG; a control
@@ -12,7 +14,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <sys/types.h>
 
 #define CG_PATH_MAX 4096
 
@@ -85,34 +86,6 @@ struct cg_events {
 
 /* Parses <abs>/cgroup.events; "populated" is required, "frozen" defaults to false. */
 int cg_read_events(const char *abs, struct cg_events *ret);
-
-/*
- * Pre-order walk of abs and all descendant directories, siblings in strcmp() order, symlinks
- * not followed; level 0 is abs itself. The path passed to fn is valid only during the call.
- * A non-zero return from fn stops the walk and is returned. Descendants that vanish during the
- * walk are skipped; abs itself missing is -ENOENT.
- */
-typedef int (*cg_walk_fn)(const char *abs, int level, void *ctx);
-int cg_walk(const char *abs, cg_walk_fn fn, void *ctx);
-
-/* mkdir with mode 0755; -EEXIST if it exists. */
-int cg_create(const char *abs);
-
-/*
- * Removes abs and all descendants, deepest first. -EBUSY is retried with short sleeps for about
- * one second in total, since exiting tasks leave their cgroup asynchronously. A missing cgroup
- * is success. On failure the first error is returned, after trying the remaining directories.
- */
-int cg_remove(const char *abs);
-
-/* Writes pid to <abs>/cgroup.procs. */
-int cg_move_pid(const char *abs, pid_t pid);
-
-/* Writes tid to <abs>/cgroup.threads (threaded cgroups). */
-int cg_move_tid(const char *abs, pid_t tid);
-
-/* Writes value to the control file <abs>/<file> in a single write(). */
-int cg_write(const char *abs, const char *file, const char *value);
 
 /* The first number in the control file <abs>/<file>; "max" reads as UINT64_MAX. */
 int cg_read_u64(const char *abs, const char *file, uint64_t *ret);

@@ -1,5 +1,4 @@
 // SPDX-License-Identifier: GPL-2.0
-#include <stddef.h>
 #include <time.h>
 
 #include "clock.h"
@@ -22,25 +21,6 @@ static uint64_t monotonic_now_ns(const struct clock *c)
 const struct clock clock_monotonic = {
 	.now_ns = monotonic_now_ns,
 };
-
-static uint64_t fake_now_ns(const struct clock *c)
-{
-	const struct fake_clock *fc =
-		(const struct fake_clock *)((const char *)c - offsetof(struct fake_clock, base));
-
-	return fc->now;
-}
-
-void fake_clock_init(struct fake_clock *fc, uint64_t start_ns)
-{
-	fc->base.now_ns = fake_now_ns;
-	fc->now = start_ns;
-}
-
-void fake_clock_advance(struct fake_clock *fc, uint64_t ns)
-{
-	fc->now = ns > UINT64_MAX - fc->now ? UINT64_MAX : fc->now + ns;
-}
 
 uint64_t clock_realtime_ns(void)
 {

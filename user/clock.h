@@ -2,7 +2,7 @@
 /*
  * Injectable clocks. All timing logic (backoff, retry, caches) takes a
  * struct clock rather than calling clock_gettime() so unit tests can drive
- * time deterministically with a fake clock.
+ * time deterministically with a fake clock (tests/lib/fake_clock.h).
  */
 #ifndef CGSTAT_CLOCK_H
 #define CGSTAT_CLOCK_H
@@ -21,16 +21,6 @@ static inline uint64_t clock_now(const struct clock *c)
 {
 	return c->now_ns(c);
 }
-
-/* For tests: time moves only when told. Pass &fc.base wherever a clock is taken. */
-struct fake_clock {
-	struct clock base;
-	uint64_t now;
-};
-
-void fake_clock_init(struct fake_clock *fc, uint64_t start_ns);
-/* Saturates at UINT64_MAX rather than wrapping back to the past. */
-void fake_clock_advance(struct fake_clock *fc, uint64_t ns);
 
 /* Wall clock ns since the epoch, for timestamps in records only (never for intervals). */
 uint64_t clock_realtime_ns(void);

@@ -12,6 +12,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "cg.h"
+#include "cg_test.h"
 #include "harness.h"
 #include "loader.h"
 

@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "cg.h"
+#include "cg_test.h"
 #include "client.h"
 #include "daemon.h"
 #include "harness.h"

@@ -10,6 +10,7 @@
 
 #include "backoff.h"
 #include "clock.h"
+#include "fake_clock.h"
 
 #define MS 1000000ull
 #define SEC 1000000000ull

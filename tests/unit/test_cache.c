@@ -8,6 +8,7 @@
 
 #include "cache.h"
 #include "clock.h"
+#include "fake_clock.h"
 
 #define MS 1000000ull
 #define SEC 1000000000ull

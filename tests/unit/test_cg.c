@@ -24,6 +24,7 @@
 #include <cmocka.h>
 
 #include "cg.h"
+#include "cg_test.h"
 
 static char tmpdir[PATH_MAX];
 

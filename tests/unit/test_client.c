@@ -15,6 +15,7 @@
 #include "backoff.h"
 #include "client.h"
 #include "clock.h"
+#include "fake_clock.h"
 
 #define MS 1000000ull
 #define SEC 1000000000ull

@@ -12,6 +12,7 @@
 #include <event2/event.h>
 
 #include "clock.h"
+#include "fake_clock.h"
 #include "evlog.h"
 #include "log.h"
 

@@ -12,6 +12,7 @@
 #include "backoff.h"
 #include "cache.h"
 #include "clock.h"
+#include "fake_clock.h"
 #include "fake_source.h"
 #include "source.h"
 #include "stream.h"
