@@ -361,7 +361,8 @@ static __noinline void final_switch(struct task_struct *prev)
 	struct cgroup *cg;
 	__u64 cgid;
 
-	if (BPF_CORE_READ(prev, signal, live.counter))
+	/* Plain loads through the traced task, not probe-read helpers. */
+	if (prev->signal->live.counter)
 		return;
 	cg = prev->cgroups->dfl_cgrp;
 	cgid = cg->kn->id;
@@ -492,7 +493,8 @@ int cgs_sched_process_exit(__u64 *ctx)
 		e->flags |= CGS_EXIT_SIGNALED;
 	if (e->exit_code & 0x80)
 		e->flags |= CGS_EXIT_COREDUMP;
-	bpf_probe_read_kernel_str(e->comm, sizeof(e->comm), p->comm);
+	/* Two loads, not a helper call; the kernel keeps comm NUL-terminated. */
+	__builtin_memcpy(e->comm, p->comm, sizeof(e->comm));
 	/* Not urgent: a watched cgroup's end is told by its final switch. */
 	rb_commit(e, false);
 	return 0;
