@@ -41,8 +41,10 @@ override LDFLAGS += $(SANITIZE)
 # Each object records the headers it really includes in its .d file (read back below).
 DEPFLAGS := -MMD -MP
 LIBS := -lbpf -lelf -lz -levent -lm
-# Tests read JSON with a real parser (jansson), only they link it for now.
-TEST_LIBS := -ljansson
+# The client library: HTTP over the unix socket with libcurl, JSON with jansson.
+CLIENT_LDLIBS := -lcurl -ljansson
+# Tests read JSON with a real parser (jansson); the client's unit tests link the client.
+TEST_LIBS := $(CLIENT_LDLIBS)
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Werror=undef -Ivmlinux/$(ARCH) -Ibpf
 
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
@@ -75,9 +77,9 @@ PRODUCT_LIBS := $(LIB) $(CLIENT_LIB) $(COMMON_LIB)
 DAEMON_OBJS := $(call objs,$(DAEMON_MAIN))
 DAEMON_LIBS := $(LIB) $(COMMON_LIB)
 CLI_OBJS := $(call objs,$(CLI_SRCS))
-# Once user/cli/ holds the CLI it links the client library and the common one only; until
-# then (user/cgstat.c) the client is still flat in user/ and comes from libcgstat.a too.
-CLI_LIBS := $(CLIENT_LIB) $(if $(wildcard user/cli/*.c),,$(LIB)) $(COMMON_LIB)
+# The CLI links the client library and the common one only; while backoff, clock and
+# duration are still flat in user/ they come from libcgstat.a (only those objects are pulled).
+CLI_LIBS := $(CLIENT_LIB) $(if $(wildcard user/backoff.c user/clock.c user/duration.c),$(LIB)) $(COMMON_LIB)
 # Archives are searched as a group, so that a file part-way through a move (a part's archive
 # calling one still flat in user/) links; scripts/layers.txt, not the link order, says who may
 # call whom (make layers).
@@ -137,7 +139,7 @@ $(OUTPUT)/cgstatd: $(DAEMON_OBJS) $(DAEMON_LIBS)
 
 $(OUTPUT)/cgstat: $(CLI_OBJS) $(CLI_LIBS)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(LDFLAGS) $(CLI_OBJS) $(call group,$(CLI_LIBS)) $(LIBS) -o $@
+	$(Q)$(CC) $(LDFLAGS) $(CLI_OBJS) $(call group,$(CLI_LIBS)) $(CLIENT_LDLIBS) -lm -o $@
 
 $(UNIT_BINS): $(OUTPUT)/tests/%: $(OUTPUT)/tests/unit/%.o $(TESTLIB) $(PRODUCT_LIBS)
 	$(call msg,LINK,$@)

@@ -3,9 +3,9 @@
 # As root it uses apt-get; otherwise it prints the exact command to run.
 set -euo pipefail
 
-# libjansson-dev: the tests read JSON with a real parser.
+# libcurl4-openssl-dev, libjansson-dev: the client library (HTTP, JSON); the tests read JSON with jansson too.
 pkgs=(make gcc clang llvm pkg-config libbpf-dev libelf-dev zlib1g-dev libevent-dev
-      libcmocka-dev libjansson-dev bpftool curl)
+      libcmocka-dev libjansson-dev libcurl4-openssl-dev bpftool curl)
 [ "${1:-}" = "--test" ] && pkgs+=(valgrind)
 [ "${1:-}" = "--lint" ] && pkgs+=(cppcheck clang-tidy)
 # exitsnoop, which bench_lifecycle runs beside cgstat for comparison.

@@ -28,7 +28,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
-#include "client.h"
+#include "th_http.h"
 #include "../integration/daemon.h"
 #include "harness.h"
 
@@ -148,7 +148,7 @@ static int ping(void *arg)
 
 
 struct http_op {
-	struct client_conn *c;
+	struct th_conn *c;
 	const char *target;
 	const char *expect; /* a substring every good body has */
 	size_t last_len;
@@ -170,27 +170,27 @@ static int http_get(void *arg)
 	return 0;
 }
 
-static int conn_open(struct client_conn **ret)
+static int conn_open(struct th_conn **ret)
 {
-	struct client_conn *c = calloc(1, sizeof(*c));
+	struct th_conn *c = calloc(1, sizeof(*c));
 	int fd, err;
 
 	if (!c)
 		return -ENOMEM;
-	err = client_connect(dmn.sock, &fd);
+	err = th_http_connect(dmn.sock, &fd);
 	if (err) {
 		free(c);
 		return err;
 	}
-	client_conn_init(c, fd, NULL);
+	th_conn_init(c, fd, NULL);
 	*ret = c;
 	return 0;
 }
 
-static void conn_free(struct client_conn *c)
+static void conn_free(struct th_conn *c)
 {
 	if (c) {
-		client_conn_close(c);
+		th_conn_close(c);
 		free(c);
 	}
 }
@@ -239,7 +239,7 @@ struct health {
 
 static int health(struct health *h)
 {
-	struct client_response r = { 0 };
+	struct th_response r = { 0 };
 	int err = th_get(&dmn, "GET", "/v1/health", &r);
 
 	if (!err && r.status != 200)
@@ -249,7 +249,7 @@ static int health(struct health *h)
 		h->hits = th_json_u64(r.body, "cache.hits");
 		h->misses = th_json_u64(r.body, "cache.misses");
 	}
-	client_response_free(&r);
+	th_response_free(&r);
 	return err;
 }
 
@@ -312,7 +312,7 @@ struct load {
 	const char *target;
 	pthread_barrier_t *start;
 	const uint64_t *until;
-	struct client_conn *c;
+	struct th_conn *c;
 	long requests, bad;
 	uint64_t lat_ns;
 	int err;

@@ -70,14 +70,14 @@ int th_daemon_start(struct th_daemon *d, const char *const *args)
 	/* Ready when health answers; bounded, and a dead daemon ends it early. */
 	deadline = th_now_ns() + 10000000000ULL;
 	while (th_now_ns() < deadline) {
-		struct client_response r = { 0 };
+		struct th_response r = { 0 };
 		int st;
 
 		if (!th_get(d, "GET", "/v1/health", &r) && r.status == 200) {
-			client_response_free(&r);
+			th_response_free(&r);
 			return 0;
 		}
-		client_response_free(&r);
+		th_response_free(&r);
 		if (waitpid(d->pid, &st, WNOHANG) == d->pid) {
 			char why[96];
 
@@ -194,9 +194,9 @@ static bool json_or_ndjson(const char *s)
 }
 
 int th_get(const struct th_daemon *d, const char *method, const char *target,
-	   struct client_response *ret)
+	   struct th_response *ret)
 {
-	int err = client_request(d->sock, method, target, NULL, ret);
+	int err = th_http_request(d->sock, method, target, NULL, ret);
 
 	/* Every answer but /metrics is JSON (docs/api.md), errors included:
 	 * checked on every request a test makes. */
@@ -410,7 +410,7 @@ uint64_t th_proc_cpu_ns(pid_t pid)
 	return (ut + st) * (1000000000ULL / (uint64_t)sysconf(_SC_CLK_TCK));
 }
 
-int th_request_on(struct client_conn *c, const char *method, const char *tgt, char **ret_body,
+int th_request_on(struct th_conn *c, const char *method, const char *tgt, char **ret_body,
 		  size_t *ret_len)
 {
 	char req[4400], *body = NULL;
@@ -422,11 +422,11 @@ int th_request_on(struct client_conn *c, const char *method, const char *tgt, ch
 		return -ENAMETOOLONG;
 	if (write(fd, req, n) != n)
 		return -EIO;
-	client_conn_init(c, fd, NULL);
-	n = client_read_head(c);
+	th_conn_init(c, fd, NULL);
+	n = th_read_head(c);
 	if (n)
 		return n;
-	n = client_read_body(c, &body, &len);
+	n = th_read_body(c, &body, &len);
 	if (n) {
 		free(body);
 		return n;

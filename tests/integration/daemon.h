@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
-#include "client.h"
+#include "th_http.h"
 #include "harness.h"
 
 struct th_daemon {
@@ -43,10 +43,10 @@ int th_daemon_log_count(const struct th_daemon *d, const char *level);
 /* One request on a new connection. A body that is not JSON (one document
  * or NDJSON lines) is a test failure, except for /metrics and HEAD. */
 int th_get(const struct th_daemon *d, const char *method, const char *target,
-	   struct client_response *ret);
+	   struct th_response *ret);
 /* One request on an open keep-alive connection; returns the HTTP status or
  * -errno. The body is returned when ret_body is not NULL, else freed. */
-int th_request_on(struct client_conn *c, const char *method, const char *tgt, char **ret_body,
+int th_request_on(struct th_conn *c, const char *method, const char *tgt, char **ret_body,
 		  size_t *ret_len);
 
 /* JSON in tests is read with a real parser (jansson), never scanned by

@@ -17,7 +17,7 @@
 #include <unistd.h>
 #include "cg.h"
 #include "cg_test.h"
-#include "client.h"
+#include "th_http.h"
 #include "daemon.h"
 #include "harness.h"
 #include "loader.h"
@@ -748,7 +748,7 @@ static void test_snapshot_cap_is_an_error(void)
 static void test_daemon_max_cgroups(void)
 {
 	static const char *const args[] = { "--max-cgroups", "2", "--ttl", "50ms", NULL };
-	struct client_response r = { 0 };
+	struct th_response r = { 0 };
 	struct th_daemon d = {};
 	uint64_t dur = 300 * MS, usage = 0;
 	char cg[4096], t[4400];
@@ -762,7 +762,7 @@ static void test_daemon_max_cgroups(void)
 		th_wait(pid, NULL);
 	snprintf(t, sizeof(t), "/v1/cgroups%s", cg + strlen(th_mount));
 	for (int i = 0; i < 3; i++) {
-		client_response_free(&r);
+		th_response_free(&r);
 		memset(&r, 0, sizeof(r));
 		if (!ASSERT_OK(th_get(&d, "GET", t, &r), "GET"))
 			goto out;
@@ -778,7 +778,7 @@ static void test_daemon_max_cgroups(void)
 	ASSERT_EQ(th_daemon_log_count(&d, "warn"), r.status == 503 ? 1 : 0,
 		  "the capacity problem is logged once");
 out:
-	client_response_free(&r);
+	th_response_free(&r);
 	th_daemon_cleanup(&d);
 }
 
@@ -883,7 +883,7 @@ static int fork_storm(void *arg)
 static void test_fork_storm_events(void)
 {
 	struct th_daemon d = {};
-	struct client_response r = { 0 };
+	struct th_response r = { 0 };
 	struct counter c = {};
 	char cg[4096], t[4400], pat[64];
 	uint64_t id, deadline, v;
@@ -921,7 +921,7 @@ static void test_fork_storm_events(void)
 		ASSERT_OK(th_json_get_u64(r.body, "tasks.forks", &v), "tasks.forks");
 		ASSERT_EQ(v, n, "every fork counted");
 	}
-	client_response_free(&r);
+	th_response_free(&r);
 	memset(&r, 0, sizeof(r));
 	if (ASSERT_OK(th_get(&d, "GET", "/v1/health", &r), "health")) {
 		v = 1;
@@ -932,7 +932,7 @@ static void test_fork_storm_events(void)
 out:
 	if (fd >= 0)
 		close(fd);
-	client_response_free(&r);
+	th_response_free(&r);
 	th_daemon_cleanup(&d);
 }
 

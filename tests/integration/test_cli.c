@@ -14,7 +14,7 @@
 #include <unistd.h>
 #include <jansson.h>
 #include "cg.h"
-#include "client.h"
+#include "th_http.h"
 #include "daemon.h"
 #include "duration.h"
 #include "harness.h"
@@ -533,16 +533,16 @@ static char *wait_final(const char *abs)
 
 	target(t, sizeof(t), abs);
 	for (int i = 0; i < 500; i++) {
-		struct client_response r = { 0 };
+		struct th_response r = { 0 };
 
 		if (!th_get(&dmn, "GET", t, &r) && r.status == 200 && r.body &&
 		    strstr(r.body, "\"type\":\"exit\"")) {
 			char *b = strdup(r.body);
 
-			client_response_free(&r);
+			th_response_free(&r);
 			return b;
 		}
-		client_response_free(&r);
+		th_response_free(&r);
 		usleep(10000);
 	}
 	th_check(false, __FILE__, __LINE__, "final record", "%s never got its final record", abs);
@@ -554,7 +554,7 @@ static char *exited_cgroup(const char *name, int code, char *abs, size_t len)
 {
 	struct gate g = { .burn_ns = 30 * MS, .code = code, .fork = true };
 	char t[4400];
-	struct client_response r = { 0 };
+	struct th_response r = { 0 };
 	pid_t pid;
 	char *body = NULL;
 
@@ -569,7 +569,7 @@ static char *exited_cgroup(const char *name, int code, char *abs, size_t len)
 		body = wait_final(abs);
 	}
 	close(g.go[1]);
-	client_response_free(&r);
+	th_response_free(&r);
 	return body;
 }
 
@@ -662,7 +662,7 @@ static int pause_task(void *arg)
 static void test_stat_final_reasons(void)
 {
 	static const char *const args[] = { "--ttl", "100ms", NULL };
-	struct client_response r = { 0 };
+	struct th_response r = { 0 };
 	char a[4096], b[4096], t[4400], *body = NULL;
 	bool running = false;
 	pid_t pid;
@@ -682,13 +682,13 @@ static void test_stat_final_reasons(void)
 
 	pid = th_spawn(b, pause_task, NULL);
 	target(t, sizeof(t), b);
-	client_response_free(&r);
+	th_response_free(&r);
 	memset(&r, 0, sizeof(r));
 	if (!ASSERT_GT(pid, 0, "spawn") || !ASSERT_OK(th_get(&dmn, "PUT", t, &r), "attach") ||
 	    !ASSERT_EQ(r.status, 201, "attached"))
 		goto out;
 	for (int i = 0; i < 500 && !running; i++) {
-		client_response_free(&r);
+		th_response_free(&r);
 		memset(&r, 0, sizeof(r));
 		running = !th_get(&dmn, "GET", t, &r) && r.body && strstr(r.body, "\"state\":\"running\"");
 		if (!running)
@@ -705,7 +705,7 @@ static void test_stat_final_reasons(void)
 	if (body)
 		stat_matches(b, body, "\nexited while cgstatd was down (no exit status seen)\n");
 out:
-	client_response_free(&r);
+	th_response_free(&r);
 	free(body);
 	stop();
 }
@@ -751,7 +751,7 @@ static char *x_ls(const char *body)
 static void test_ls(void)
 {
 	static const char *const args[] = { "--ttl", "100ms", NULL };
-	struct client_response r1 = { 0 }, r2 = { 0 };
+	struct th_response r1 = { 0 }, r2 = { 0 };
 	char a[4096], b[4096], t[4400], *body = NULL, *out = NULL, *err = NULL, *w1 = NULL, *w2 = NULL;
 	int rc;
 
@@ -761,7 +761,7 @@ static void test_ls(void)
 	target(t, sizeof(t), b);
 	if (!ASSERT_OK(th_get(&dmn, "PUT", t, &r1), "attach") || !ASSERT_EQ(r1.status, 201, "attached"))
 		goto out;
-	client_response_free(&r1);
+	th_response_free(&r1);
 	memset(&r1, 0, sizeof(r1));
 	if (!ASSERT_OK(th_get(&dmn, "GET", "/v1/cgroups", &r1), "list"))
 		goto out;
@@ -780,8 +780,8 @@ static void test_ls(void)
 	ASSERT_EQ(rc, 0, "ls --json exits 0");
 	ASSERT_JSON(out, "--json prints JSON");
 out:
-	client_response_free(&r1);
-	client_response_free(&r2);
+	th_response_free(&r1);
+	th_response_free(&r2);
 	free(w1);
 	free(w2);
 	free(out);
@@ -794,7 +794,7 @@ out:
  * second attach says "already attached" (200, docs/api.md). */
 static void test_attach_detach(void)
 {
-	struct client_response r = { 0 };
+	struct th_response r = { 0 };
 	char cg[4096], t[4400], want[4200], msg[256] = "", *out = NULL, *err = NULL;
 	int rc;
 
@@ -807,7 +807,7 @@ static void test_attach_detach(void)
 	th_check(!strcmp(out, want), __FILE__, __LINE__, "attach output", "printed '%s'", out);
 	ASSERT_OK(th_get(&dmn, "GET", "/v1/cgroups", &r), "list");
 	ASSERT_TRUE(r.body && strstr(r.body, rel_of(cg)), "the daemon lists it");
-	client_response_free(&r);
+	th_response_free(&r);
 	memset(&r, 0, sizeof(r));
 
 	/* Again: the daemon answers 200 (docs/api.md), the CLI says so. */
@@ -819,7 +819,7 @@ static void test_attach_detach(void)
 	th_check(!strcmp(out, want), __FILE__, __LINE__, "second attach output", "printed '%s'", out);
 	if (ASSERT_OK(th_get(&dmn, "PUT", t, &r), "attach again"))
 		ASSERT_EQ(r.status, 200, "the daemon answers 200 for an attached cgroup");
-	client_response_free(&r);
+	th_response_free(&r);
 	memset(&r, 0, sizeof(r));
 	free(out);
 	free(err);
@@ -841,7 +841,7 @@ static void test_attach_detach(void)
 	th_check(!strcmp(out, want), __FILE__, __LINE__, "detach output", "printed '%s'", out);
 	ASSERT_OK(th_get(&dmn, "GET", "/v1/cgroups", &r), "list");
 	ASSERT_TRUE(r.body && !strstr(r.body, rel_of(cg)), "the daemon no longer lists it");
-	client_response_free(&r);
+	th_response_free(&r);
 	memset(&r, 0, sizeof(r));
 
 	/* Not attached any more: the daemon's error, its status, exit 1. */
@@ -861,7 +861,7 @@ static void test_attach_detach(void)
 	ASSERT_EQ(rc, 1, "attach of a missing cgroup exits 1");
 	ASSERT_TRUE(strstr(err, "no such cgroup") && strstr(err, "(HTTP 404)"), "says why");
 out:
-	client_response_free(&r);
+	th_response_free(&r);
 	free(out);
 	free(err);
 	stop();
@@ -888,7 +888,7 @@ static bool is_label(const char *line, const char *label)
 static void test_health(void)
 {
 	static const char *const args[] = { "--ttl", "100ms", "--bpf-stats", NULL };
-	struct client_response r1 = { 0 }, r2 = { 0 };
+	struct th_response r1 = { 0 }, r2 = { 0 };
 	json_t *h1 = NULL, *h2 = NULL, *progs;
 	char *out = NULL, *err = NULL, *line, *save = NULL, cg[4096];
 	int rc, seen = 0, bpf_lines = 0;
@@ -1020,8 +1020,8 @@ static void test_health(void)
 out:
 	json_decref(h1);
 	json_decref(h2);
-	client_response_free(&r1);
-	client_response_free(&r2);
+	th_response_free(&r1);
+	th_response_free(&r2);
 	free(out);
 	free(err);
 	stop();
@@ -1035,7 +1035,7 @@ static void test_watch(void)
 {
 	static const char *const args[] = { "--ttl", "200ms", NULL };
 	struct gate g = { .burn_ns = 600 * MS, .code = 7, .fork = true };
-	struct client_response h = { 0 };
+	struct th_response h = { 0 };
 	struct cli *c = calloc(1, sizeof(*c));
 	char cg[4096], t[4400], line[4096], last[4096] = "", exitl[4096] = "", want[4096], ttl[32];
 	char *out = NULL, *err = NULL, *body = NULL, ewant[256];
@@ -1111,7 +1111,7 @@ out:
 		cli_wait(c, &out, &err, 5000);
 	}
 	json_decref(rec);
-	client_response_free(&h);
+	th_response_free(&h);
 	free(body);
 	free(out);
 	free(err);
@@ -1137,12 +1137,12 @@ static int ev_json_line(const char *line, size_t len, void *arg)
 static bool wait_streams(uint64_t n)
 {
 	for (int i = 0; i < 500; i++) {
-		struct client_response r = { 0 };
+		struct th_response r = { 0 };
 		uint64_t v = 0;
 
 		if (!th_get(&dmn, "GET", "/v1/health", &r))
 			th_json_get_u64(r.body, "streams", &v);
-		client_response_free(&r);
+		th_response_free(&r);
 		if (v >= n)
 			return true;
 		usleep(10000);
@@ -1154,7 +1154,7 @@ static bool wait_streams(uint64_t n)
 static void test_events(void)
 {
 	struct gate a = { .burn_ns = MS, .code = 7 }, b = { .burn_ns = MS, .code = -SIGKILL };
-	struct client_conn *conn = calloc(1, sizeof(*conn));
+	struct th_conn *conn = calloc(1, sizeof(*conn));
 	struct cli *c = calloc(1, sizeof(*c));
 	struct ev_json ej = { 0 };
 	char cg[4096], t[4400], line[4096], want[2][4096], want_h[256], *out = NULL, *err = NULL;
@@ -1167,11 +1167,11 @@ static void test_events(void)
 	    !ASSERT_OK(pipe(a.go), "pipe") || !ASSERT_OK(pipe(b.go), "pipe"))
 		goto out;
 	snprintf(t, sizeof(t), "/v1/events?cgroup=%s", rel_of(cg));
-	if (!ASSERT_OK(client_connect(dmn.sock, &fd), "connect"))
+	if (!ASSERT_OK(th_http_connect(dmn.sock, &fd), "connect"))
 		goto out;
-	client_conn_init(conn, fd, NULL);
-	if (!ASSERT_OK(client_send_request(conn, "GET", t), "send") ||
-	    !ASSERT_OK(client_read_head(conn), "head") || !ASSERT_EQ(conn->status, 200, "200") ||
+	th_conn_init(conn, fd, NULL);
+	if (!ASSERT_OK(th_send_request(conn, "GET", t), "send") ||
+	    !ASSERT_OK(th_read_head(conn), "head") || !ASSERT_EQ(conn->status, 200, "200") ||
 	    !ASSERT_OK(cli_start(c, (const char *const[]){ "events", rel_of(cg), NULL }), "run cgstat events"))
 		goto out;
 	started = true;
@@ -1187,7 +1187,7 @@ static void test_events(void)
 	th_wait(pa, NULL);
 	th_wait(pb, NULL);
 	/* Each task's exit and its child's: read the JSON until both tasks' are in. */
-	client_read_lines(conn, ev_json_line, &ej);
+	th_read_lines(conn, ev_json_line, &ej);
 	ASSERT_EQ(ej.n, 2, "JSON events");
 	if (ej.n)
 		check_docs("## Exit event", ej.lines[0]);
@@ -1232,7 +1232,7 @@ out:
 			    "events exits 130 on SIGINT");
 	}
 	if (conn)
-		client_conn_close(conn);
+		th_conn_close(conn);
 	free(conn);
 	free(c);
 	free(out);

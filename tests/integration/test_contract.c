@@ -23,7 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <jansson.h>
-#include "client.h"
+#include "th_http.h"
 #include "daemon.h"
 #include "harness.h"
 #include "loader.h"
@@ -89,7 +89,7 @@ static int sr_send(struct sr *s, const char *sock, const char *req)
 		close(s->fd);
 	memset(s, 0, sizeof(*s));
 	s->fd = -1;
-	err = client_connect(sock, &s->fd);
+	err = th_http_connect(sock, &s->fd);
 	if (err)
 		return err;
 	return write(s->fd, req, n) == (ssize_t)n ? 0 : -EIO;
@@ -370,12 +370,12 @@ static bool listed_state(const char *body, const char *path, char *buf, size_t l
 /* GETs tgt until the answer has this status and (when given) this state;
  * bounded by ms. The last answer is left in r. */
 static bool poll_get(const char *tgt, int status, const char *state, int ms,
-		     struct client_response *r)
+		     struct th_response *r)
 {
 	uint64_t end = th_now_ns() + (uint64_t)ms * MS;
 
 	do {
-		client_response_free(r);
+		th_response_free(r);
 		memset(r, 0, sizeof(*r));
 		if (!th_get(&dmn, "GET", tgt, r) && r->status == status &&
 		    (!state || jis(r->body, "state", state)))
@@ -429,7 +429,7 @@ static int daemon_try(struct th_daemon *d, const char *const *args)
 	}
 	deadline = th_now_ns() + 10 * SEC;
 	while (th_now_ns() < deadline) {
-		struct client_response r = { 0 };
+		struct th_response r = { 0 };
 		int st;
 
 		if (waitpid(d->pid, &st, WNOHANG) == d->pid) {
@@ -437,10 +437,10 @@ static int daemon_try(struct th_daemon *d, const char *const *args)
 			return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 		}
 		if (!th_get(d, "GET", "/v1/health", &r) && r.status == 200) {
-			client_response_free(&r);
+			th_response_free(&r);
 			return -EALREADY;
 		}
-		client_response_free(&r);
+		th_response_free(&r);
 		usleep(20000);
 	}
 	return -ETIMEDOUT;
@@ -486,7 +486,7 @@ static int sleeper(void *arg)
  * end within 1 s, then GET answers that final record. */
 static void removed_stream(const char *name, bool attach)
 {
-	struct client_response r = { 0 };
+	struct th_response r = { 0 };
 	struct lines l = { 0 };
 	struct sr *s = sr_new();
 	char cg[4096] = "", t[4400], first[16384], st[32];
@@ -533,7 +533,7 @@ static void removed_stream(const char *name, bool attach)
 
 		if (th_json_str(fin, "path", path, sizeof(path))) {
 			snprintf(t, sizeof(t), "/v1/cgroups%s", path);
-			client_response_free(&r);
+			th_response_free(&r);
 			memset(&r, 0, sizeof(r));
 			if (ASSERT_OK(th_get(&dmn, "GET", t, &r), "GET after") &&
 			    ASSERT_EQ(r.status, 200, "GET of the removed cgroup: its final record")) {
@@ -542,7 +542,7 @@ static void removed_stream(const char *name, bool attach)
 				ASSERT_TRUE(jis(r.body, "exit.reason", "removed"), "GET: reason removed");
 			}
 			if (attach) {
-				client_response_free(&r);
+				th_response_free(&r);
 				memset(&r, 0, sizeof(r));
 				ASSERT_OK(th_get(&dmn, "GET", "/v1/cgroups", &r), "list");
 				if (ASSERT_TRUE(listed_state(r.body, path, st, sizeof(st)),
@@ -556,7 +556,7 @@ out:
 		th_cgroup_drop(cg);
 	lines_free(&l);
 	sr_free(s);
-	client_response_free(&r);
+	th_response_free(&r);
 }
 
 static void test_removed_before_any_task(void)
@@ -581,7 +581,7 @@ out:
 static void test_exit_while_down(void)
 {
 	static const char *const args[] = { "--ttl", "100ms", NULL };
-	struct client_response r = { 0 };
+	struct th_response r = { 0 };
 	struct lines l = { 0 };
 	struct sr *s = sr_new();
 	char cg[4096], gone[4096] = "", t[4400], tg[4400], st[32];
@@ -611,11 +611,11 @@ static void test_exit_while_down(void)
 	gone[0] = '\0';
 	if (!ASSERT_OK(th_daemon_start(&dmn, args), "daemon starts again on the same pin path"))
 		goto out;
-	client_response_free(&r);
+	th_response_free(&r);
 	memset(&r, 0, sizeof(r));
 	ASSERT_OK(th_get(&dmn, "GET", "/v1/cgroups", &r), "list");
 	ASSERT_TRUE(listed_state(r.body, rel_of(cg), st, sizeof(st)), "still attached after the restart");
-	client_response_free(&r);
+	th_response_free(&r);
 	memset(&r, 0, sizeof(r));
 	if (ASSERT_OK(th_get(&dmn, "GET", t, &r), "GET") && ASSERT_EQ(r.status, 200, "200")) {
 		ASSERT_TRUE(jis(r.body, "type", "exit"), "an exit record");
@@ -625,7 +625,7 @@ static void test_exit_while_down(void)
 		if (th_failures != before)
 			fprintf(stderr, "    GET: %s\n", r.body);
 	}
-	client_response_free(&r);
+	th_response_free(&r);
 	memset(&r, 0, sizeof(r));
 	if (ASSERT_OK(th_get(&dmn, "GET", tg, &r), "GET removed") &&
 	    ASSERT_EQ(r.status, 200, "removed while down: its final record")) {
@@ -657,7 +657,7 @@ out:
 		th_cgroup_drop(gone);
 	lines_free(&l);
 	sr_free(s);
-	client_response_free(&r);
+	th_response_free(&r);
 	th_daemon_cleanup(&dmn);
 }
 
@@ -687,7 +687,7 @@ static int wait_go_exit(void *arg)
 static void test_empty_waiting_retention(void)
 {
 	static const char *const args[] = { "--ttl", "100ms", "--retention", "1s", NULL };
-	struct client_response r = { 0 };
+	struct th_response r = { 0 };
 	struct lines l = { 0 };
 	struct sr *s = sr_new();
 	struct go g = { .fd = { -1, -1 }, .code = 3 };
@@ -705,11 +705,11 @@ static void test_empty_waiting_retention(void)
 	if (!ASSERT_OK(th_get(&dmn, "PUT", t, &r), "attach") || !ASSERT_EQ(r.status, 201, "attached"))
 		goto out;
 	ASSERT_TRUE(jis(r.body, "attached.state", "waiting"), "attach answer: waiting");
-	client_response_free(&r);
+	th_response_free(&r);
 	memset(&r, 0, sizeof(r));
 	if (ASSERT_OK(th_get(&dmn, "GET", t, &r), "GET") && ASSERT_EQ(r.status, 200, "200"))
 		ASSERT_TRUE(jis(r.body, "state", "waiting"), "attached, never a task: waiting");
-	client_response_free(&r);
+	th_response_free(&r);
 	memset(&r, 0, sizeof(r));
 	ASSERT_OK(th_get(&dmn, "GET", "/v1/cgroups", &r), "list");
 	{
@@ -718,7 +718,7 @@ static void test_empty_waiting_retention(void)
 		if (ASSERT_TRUE(listed_state(r.body, rel_of(cg), st, sizeof(st)), "listed"))
 			ASSERT_TRUE(!strcmp(st, "waiting"), "/v1/cgroups: waiting");
 	}
-	client_response_free(&r);
+	th_response_free(&r);
 	memset(&r, 0, sizeof(r));
 	target(t, sizeof(t), other, NULL);
 	if (ASSERT_OK(th_get(&dmn, "GET", t, &r), "GET unattached") && ASSERT_EQ(r.status, 200, "200"))
@@ -770,7 +770,7 @@ out:
 		close(g.fd[1]);
 	lines_free(&l);
 	sr_free(s);
-	client_response_free(&r);
+	th_response_free(&r);
 	ASSERT_EQ(th_daemon_stop(&dmn), 0, "daemon stops cleanly");
 	th_daemon_cleanup(&dmn);
 }
@@ -796,7 +796,7 @@ static void test_one_daemon_per_pin_path(void)
 {
 	static const char *const args[] = { "--ttl", "100ms", NULL };
 	struct th_daemon second = { 0 };
-	struct client_response r = { 0 };
+	struct th_response r = { 0 };
 	char cg[4096], t[4400], log[16384], want[64];
 	const char *second_args[] = { "--pin-path", NULL, NULL };
 	const char *p;
@@ -834,11 +834,11 @@ static void test_one_daemon_per_pin_path(void)
 		ASSERT_EQ(th_json_u64(r.body, "tasks.forks"), 1, "forks counted once");
 		ASSERT_EQ(th_json_u64(r.body, "tasks.exits"), 2, "exits counted once");
 	}
-	client_response_free(&r);
+	th_response_free(&r);
 	memset(&r, 0, sizeof(r));
 	ASSERT_TRUE(!th_get(&dmn, "GET", "/v1/health", &r) && r.status == 200, "the first one serves");
 out:
-	client_response_free(&r);
+	th_response_free(&r);
 	if (second.pid > 0)
 		th_daemon_stop(&second);
 	/* The second one's pin path was the first one's: nothing of its own. */
@@ -924,7 +924,7 @@ out:
 static void test_sigterm_sigint_end_streams(void)
 {
 	static const char *const args[] = { "--ttl", "100ms", NULL };
-	struct client_response r = { 0 };
+	struct th_response r = { 0 };
 	struct sr *a = sr_new(), *b = sr_new(), *e = sr_new();
 	char cg[4096], empty[4096], t[4400], line[16384];
 	pid_t pid;
@@ -968,7 +968,7 @@ static void test_sigterm_sigint_end_streams(void)
 		check_stopping(sig == SIGTERM ? "SIGTERM: unattached stream" : "SIGINT: unattached stream",
 			       b, false);
 		check_stopping(sig == SIGTERM ? "SIGTERM: event stream" : "SIGINT: event stream", e, true);
-		client_response_free(&r);
+		th_response_free(&r);
 		memset(&r, 0, sizeof(r));
 	}
 out:
@@ -976,7 +976,7 @@ out:
 	sr_free(a);
 	sr_free(b);
 	sr_free(e);
-	client_response_free(&r);
+	th_response_free(&r);
 	ASSERT_EQ(th_daemon_stop(&dmn), 0, "daemon stops cleanly");
 	th_daemon_cleanup(&dmn);
 }
@@ -1045,7 +1045,7 @@ static void test_restart_keeps_watches(void)
 					    "cpu.system_ns", "ctx_switches.voluntary",
 					    "ctx_switches.involuntary", "tasks.forks", "tasks.exits",
 					    "exit.last.code", "exit.last.pid", NULL };
-	struct client_response r = { 0 };
+	struct th_response r = { 0 };
 	struct go g = { .fd = { -1, -1 }, .code = 5 };
 	char a[4096], b[4096], ta[4400], tb[4400], st[32], *before = NULL;
 	pid_t pa, pb;
@@ -1064,7 +1064,7 @@ static void test_restart_keeps_watches(void)
 	if (!ASSERT_GT(pa, 0, "spawn a") || !ASSERT_GT(pb, 0, "spawn b") ||
 	    !ASSERT_OK(th_get(&dmn, "PUT", ta, &r), "attach a") || !ASSERT_EQ(r.status, 201, "201"))
 		goto out;
-	client_response_free(&r);
+	th_response_free(&r);
 	memset(&r, 0, sizeof(r));
 	if (!ASSERT_OK(th_get(&dmn, "PUT", tb, &r), "attach b") || !ASSERT_EQ(r.status, 201, "201") ||
 	    !ASSERT_EQ(write(g.fd[1], "g", 1), 1, "go"))
@@ -1076,7 +1076,7 @@ static void test_restart_keeps_watches(void)
 	if (!ASSERT_EQ(th_daemon_stop(&dmn), 0, "daemon stops cleanly") ||
 	    !ASSERT_OK(th_daemon_start(&dmn, args), "daemon starts again"))
 		goto out;
-	client_response_free(&r);
+	th_response_free(&r);
 	memset(&r, 0, sizeof(r));
 	ASSERT_OK(th_get(&dmn, "GET", "/v1/cgroups", &r), "list");
 	if (ASSERT_TRUE(listed_state(r.body, rel_of(a), st, sizeof(st)),
@@ -1085,7 +1085,7 @@ static void test_restart_keeps_watches(void)
 	if (ASSERT_TRUE(listed_state(r.body, rel_of(b), st, sizeof(st)),
 			"b listed right after the restart"))
 		ASSERT_TRUE(!strcmp(st, "running"), "b: running");
-	client_response_free(&r);
+	th_response_free(&r);
 	memset(&r, 0, sizeof(r));
 	if (ASSERT_OK(th_get(&dmn, "GET", ta, &r), "GET a") && ASSERT_EQ(r.status, 200, "200")) {
 		for (int i = 0; same[i]; i++) {
@@ -1105,7 +1105,7 @@ static void test_restart_keeps_watches(void)
 		printf("    the final record %s across the restart\n",
 		       !strcmp(before, r.body) ? "is byte for byte the same" : "differs in some field");
 	}
-	client_response_free(&r);
+	th_response_free(&r);
 	memset(&r, 0, sizeof(r));
 	if (ASSERT_OK(th_get(&dmn, "GET", tb, &r), "GET b") && ASSERT_EQ(r.status, 200, "200"))
 		ASSERT_TRUE(jis(r.body, "state", "running"), "b still running");
@@ -1116,7 +1116,7 @@ out:
 		close(g.fd[0]);
 	if (g.fd[1] >= 0)
 		close(g.fd[1]);
-	client_response_free(&r);
+	th_response_free(&r);
 	ASSERT_EQ(th_daemon_stop(&dmn), 0, "daemon stops cleanly");
 	th_daemon_cleanup(&dmn);
 }
@@ -1320,7 +1320,7 @@ static void test_many_removed_at_once(void)
 {
 	static const char *const args[] = { "--ttl", "100ms", NULL };
 	enum { N = 16 };
-	struct client_response r = { 0 };
+	struct th_response r = { 0 };
 	struct sr *s[N] = { 0 };
 	char cg[N][4096], t[4400], line[16384];
 	uint64_t rm_real[N], dl;
@@ -1338,7 +1338,7 @@ static void test_many_removed_at_once(void)
 			goto out;
 		if (i % 2) {
 			target(t, sizeof(t), cg[i], NULL);
-			client_response_free(&r);
+			th_response_free(&r);
 			memset(&r, 0, sizeof(r));
 			if (!ASSERT_OK(th_get(&dmn, "PUT", t, &r), "attach"))
 				goto out;
@@ -1383,7 +1383,7 @@ out:
 			th_cgroup_drop(cg[i]);
 		sr_free(s[i]);
 	}
-	client_response_free(&r);
+	th_response_free(&r);
 	th_daemon_cleanup(&dmn);
 }
 

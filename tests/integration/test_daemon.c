@@ -15,7 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "cg.h"
-#include "client.h"
+#include "th_http.h"
 #include "daemon.h"
 #include "harness.h"
 
@@ -80,12 +80,12 @@ static int first_line(const char *line, size_t len, void *arg)
 static void test_stats_over_socket(void)
 {
 	uint64_t dur = 2200 * MS, k0, k1, ours;
-	struct client_response r = { 0 };
+	struct th_response r = { 0 };
 	struct cg_cpu_stat cs;
 	char cg[4096], t[4400];
 	double pcts[3] = { 0 };
 	int fd, npct = 0;
-	struct client_conn *c = NULL;
+	struct th_conn *c = NULL;
 	pid_t pid;
 
 	if (start(NULL) || !ASSERT_OK(th_cgroup(NULL, "api", cg, sizeof(cg)), "cgroup"))
@@ -96,16 +96,16 @@ static void test_stats_over_socket(void)
 	/* Three records of a 1 s stream: the 2nd and 3rd cover a full busy second. */
 	target(t, sizeof(t), cg, "stream=true&interval=1s");
 	c = calloc(1, sizeof(*c));
-	if (!ASSERT_OK(client_connect(dmn.sock, &fd), "connect"))
+	if (!ASSERT_OK(th_http_connect(dmn.sock, &fd), "connect"))
 		goto out;
-	client_conn_init(c, fd, NULL);
-	if (!ASSERT_OK(client_send_request(c, "GET", t), "send") ||
-	    !ASSERT_OK(client_read_head(c), "head") || !ASSERT_EQ(c->status, 200, "status"))
+	th_conn_init(c, fd, NULL);
+	if (!ASSERT_OK(th_send_request(c, "GET", t), "send") ||
+	    !ASSERT_OK(th_read_head(c), "head") || !ASSERT_EQ(c->status, 200, "status"))
 		goto out;
 	{
 		struct pct_lines pl = { .pcts = pcts, .n = &npct };
 
-		client_read_lines(c, pct_line, &pl);
+		th_read_lines(c, pct_line, &pl);
 	}
 	printf("    stream usage_pct: %.1f %.1f %.1f\n", pcts[0], pcts[1], pcts[2]);
 	ASSERT_TRUE(pcts[1] > 90 && pcts[1] < 110, "about 100% over 1 s");
@@ -129,27 +129,27 @@ static void test_stats_over_socket(void)
 	/* An interval below the TTL is raised to it, and the first record says
 	 * so (on a fresh cgroup: the one above has exited, and a stream on an
 	 * exited task gets only its final record). */
-	client_conn_close(c);
+	th_conn_close(c);
 	memset(c, 0, sizeof(*c));
 	c->fd = -1;
 	if (!ASSERT_OK(th_cgroup(NULL, "raise", cg, sizeof(cg)), "cgroup"))
 		goto out;
 	target(t, sizeof(t), cg, "stream=true&interval=50ms");
-	if (ASSERT_OK(client_connect(dmn.sock, &fd), "connect")) {
+	if (ASSERT_OK(th_http_connect(dmn.sock, &fd), "connect")) {
 		char first[8192] = "";
 
-		client_conn_init(c, fd, NULL);
-		if (ASSERT_OK(client_send_request(c, "GET", t), "send") &&
-		    ASSERT_OK(client_read_head(c), "head"))
-			client_read_lines(c, first_line, first);
+		th_conn_init(c, fd, NULL);
+		if (ASSERT_OK(th_send_request(c, "GET", t), "send") &&
+		    ASSERT_OK(th_read_head(c), "head"))
+			th_read_lines(c, first_line, first);
 		ASSERT_EQ(th_json_u64(first, "interval_raised_from_ns"), 50 * MS,
 			  "raised interval reported");
 	}
 out:
 	if (c)
-		client_conn_close(c);
+		th_conn_close(c);
 	free(c);
-	client_response_free(&r);
+	th_response_free(&r);
 	stop();
 }
 
@@ -162,15 +162,15 @@ struct load {
 static void *keepalive_client(void *arg)
 {
 	struct load *l = arg;
-	struct client_conn *c = calloc(1, sizeof(*c));
+	struct th_conn *c = calloc(1, sizeof(*c));
 	int fd;
 
-	if (!c || client_connect(dmn.sock, &fd)) {
+	if (!c || th_http_connect(dmn.sock, &fd)) {
 		l->bad++;
 		free(c);
 		return NULL;
 	}
-	client_conn_init(c, fd, NULL);
+	th_conn_init(c, fd, NULL);
 	while (th_now_ns() < l->until) {
 		char *body = NULL;
 		int st = th_request_on(c, "GET", l->target, &body, NULL);
@@ -182,7 +182,7 @@ static void *keepalive_client(void *arg)
 		if (st < 0)
 			break;
 	}
-	client_conn_close(c);
+	th_conn_close(c);
 	free(c);
 	return NULL;
 }
@@ -192,7 +192,7 @@ static void *keepalive_client(void *arg)
 static void test_concurrent_clients(void)
 {
 	static const char *const args[] = { "--ttl", "250ms", NULL };
-	struct client_response r = { 0 };
+	struct th_response r = { 0 };
 	struct load loads[64];
 	pthread_t th[64];
 	uint64_t t0, t1, fills0, fills1;
@@ -204,7 +204,7 @@ static void test_concurrent_clients(void)
 	target(t, sizeof(t), cg, NULL);
 	ASSERT_OK(th_get(&dmn, "GET", "/v1/health", &r), "health");
 	fills0 = th_json_u64(r.body, "cache.fills");
-	client_response_free(&r);
+	th_response_free(&r);
 	t0 = th_now_ns();
 	for (i = 0; i < 64; i++) {
 		loads[i] = (struct load){ .target = t, .until = t0 + 10000 * MS };
@@ -225,7 +225,7 @@ static void test_concurrent_clients(void)
 	ASSERT_EQ(bad, 0, "every response valid");
 	ASSERT_TRUE(fills1 - fills0 <= (t1 - t0) / (250 * MS) + 1, "fills <= elapsed/TTL + 1");
 out:
-	client_response_free(&r);
+	th_response_free(&r);
 	stop();
 }
 
@@ -258,7 +258,7 @@ static void test_bad_inputs(void)
 		{ "DELETE", "/v1/cgroups", 405, "method not allowed" },
 		{ "GET", "/v1/events?cgroup=../x", 400, "invalid cgroup path" },
 	};
-	struct client_response r = { 0 };
+	struct th_response r = { 0 };
 	char esc[4400], longp[5000], t[5100], lnk[4200];
 	size_t i;
 
@@ -267,7 +267,7 @@ static void test_bad_inputs(void)
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		const struct bad_case *b = &cases[i];
 
-		client_response_free(&r);
+		th_response_free(&r);
 		memset(&r, 0, sizeof(r));
 		if (!ASSERT_OK(th_get(&dmn, b->method, b->target, &r), b->target))
 			continue;
@@ -281,7 +281,7 @@ static void test_bad_inputs(void)
 	memset(longp, 'a', 4500);
 	longp[4500] = 0;
 	snprintf(t, sizeof(t), "/v1/cgroups/%s", longp);
-	client_response_free(&r);
+	th_response_free(&r);
 	memset(&r, 0, sizeof(r));
 	if (ASSERT_OK(th_get(&dmn, "GET", t, &r), "long path"))
 		ASSERT_TRUE(r.status == 400 && r.body && strstr(r.body, "too long"), "long path rejected");
@@ -289,7 +289,7 @@ static void test_bad_inputs(void)
 	 * /tmp would be needed) is covered by cg_resolve's unit tests; here a
 	 * path with a control byte and quotes must come back as valid JSON. */
 	snprintf(esc, sizeof(esc), "/v1/cgroups/cgstat-%%22q%%5C%%01");
-	client_response_free(&r);
+	th_response_free(&r);
 	memset(&r, 0, sizeof(r));
 	if (ASSERT_OK(th_get(&dmn, "GET", esc, &r), "escaped"))
 		ASSERT_TRUE(r.status == 404 && strstr(r.body, "\\\"q\\\\\\u0001"), "escaped in JSON");
@@ -298,7 +298,7 @@ static void test_bad_inputs(void)
 		int fd, n;
 		char *big = malloc(40000), head[64] = "";
 
-		if (big && !client_connect(dmn.sock, &fd)) {
+		if (big && !th_http_connect(dmn.sock, &fd)) {
 			n = snprintf(big, 40000, "GET /v1/health HTTP/1.1\r\nHost: x\r\nX-Big: ");
 			memset(big + n, 'b', 20000);
 			memcpy(big + n + 20000, "\r\n\r\n", 5);
@@ -313,11 +313,11 @@ static void test_bad_inputs(void)
 		free(big);
 	}
 	(void)lnk;
-	client_response_free(&r);
+	th_response_free(&r);
 	memset(&r, 0, sizeof(r));
 	if (ASSERT_OK(th_get(&dmn, "GET", "/v1/health", &r), "health after"))
 		ASSERT_EQ(r.status, 200, "still serving");
-	client_response_free(&r);
+	th_response_free(&r);
 	stop();
 }
 
@@ -325,7 +325,7 @@ static void test_bad_inputs(void)
 static void test_no_collect(void)
 {
 	static const char *const args[] = { "--no-collect", NULL };
-	struct client_response r = { 0 };
+	struct th_response r = { 0 };
 	uint32_t ids[64];
 	char cg[4096], t[4400];
 
@@ -337,17 +337,17 @@ static void test_no_collect(void)
 		ASSERT_EQ(r.status, 503, "503");
 		ASSERT_TRUE(r.body && strstr(r.body, "\"error\":\"collection disabled\""), "says so");
 	}
-	client_response_free(&r);
+	th_response_free(&r);
 	memset(&r, 0, sizeof(r));
 	ASSERT_OK(th_get(&dmn, "GET", "/metrics", &r), "metrics");
 	ASSERT_TRUE(r.body && strstr(r.body, "cgstat_collection_enabled 0"), "metrics say off");
-	client_response_free(&r);
+	th_response_free(&r);
 	memset(&r, 0, sizeof(r));
 	if (ASSERT_OK(th_get(&dmn, "GET", "/v1/health", &r), "health")) {
 		ASSERT_TRUE(strstr(r.body, "\"collection\":\"disabled\"") != NULL, "health says disabled");
 		ASSERT_EQ(th_json_u64(r.body, "cache.fills"), 0, "no fill ever");
 	}
-	client_response_free(&r);
+	th_response_free(&r);
 	stop();
 }
 
@@ -390,10 +390,10 @@ static void test_socket_rules(void)
 		fclose(f);
 	ASSERT_EQ(found, 1, "says another daemon is serving");
 	{
-		struct client_response r = { 0 };
+		struct th_response r = { 0 };
 
 		ASSERT_OK(th_get(&dmn, "GET", "/v1/health", &r), "first still serving");
-		client_response_free(&r);
+		th_response_free(&r);
 	}
 	unlink(second.log);
 	stop();

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "client.h"
+#include "th_http.h"
 #include "daemon.h"
 #include "harness.h"
 
@@ -60,12 +60,12 @@ static int sleeper(void *arg)
 
 static uint64_t fills(void)
 {
-	struct client_response r = { 0 };
+	struct th_response r = { 0 };
 	uint64_t n = 0;
 
 	if (ASSERT_OK(th_get(&dmn, "GET", "/v1/health", &r), "health"))
 		n = th_json_u64(r.body, "cache.fills");
-	client_response_free(&r);
+	th_response_free(&r);
 	return n;
 }
 
@@ -73,7 +73,7 @@ static uint64_t fills(void)
  * after the first record, median spacing within 10 % of the interval. */
 static void one_stream(unsigned interval_ms)
 {
-	struct client_conn *c = calloc(1, sizeof(*c));
+	struct th_conn *c = calloc(1, sizeof(*c));
 	struct recs *r = calloc(1, sizeof(*r));
 	uint64_t spacing[MAX_RECS], f0, f1, t0, elapsed, want = interval_ms * MS, med;
 	char tgt[4400], name[64];
@@ -87,14 +87,14 @@ static void one_stream(unsigned interval_ms)
 		 interval_ms);
 	f0 = fills();
 	t0 = th_now_ns();
-	if (!ASSERT_OK(client_connect(dmn.sock, &fd), "connect"))
+	if (!ASSERT_OK(th_http_connect(dmn.sock, &fd), "connect"))
 		goto out;
-	client_conn_init(c, fd, NULL);
-	if (!ASSERT_OK(client_send_request(c, "GET", tgt), "send") ||
-	    !ASSERT_OK(client_read_head(c), "head") || !ASSERT_EQ(c->status, 200, "stream status"))
+	th_conn_init(c, fd, NULL);
+	if (!ASSERT_OK(th_send_request(c, "GET", tgt), "send") ||
+	    !ASSERT_OK(th_read_head(c), "head") || !ASSERT_EQ(c->status, 200, "stream status"))
 		goto out;
 	r->start_ns = t0;
-	rc = client_read_lines(c, rec_line, r);
+	rc = th_read_lines(c, rec_line, r);
 	ASSERT_EQ(rc, 1, "stream read until the end of the run");
 	elapsed = th_now_ns() - t0;
 	f1 = fills();
@@ -116,7 +116,7 @@ static void one_stream(unsigned interval_ms)
 	ASSERT_TRUE(f1 - f0 <= elapsed / (TTL_MS * MS) + 1 + 2, "at most one fill per TTL");
 out:
 	if (c)
-		client_conn_close(c);
+		th_conn_close(c);
 	free(c);
 	free(r);
 }
@@ -125,7 +125,7 @@ static void test_fresh_records(void)
 {
 	static const char *const args[] = { "--ttl", "100ms", NULL };
 	static const unsigned intervals[] = { TTL_MS, 2 * TTL_MS, 3 * TTL_MS, TTL_MS + 10 };
-	struct client_response r = { 0 };
+	struct th_response r = { 0 };
 	char tgt[4400];
 	size_t i;
 	pid_t pid;
@@ -139,7 +139,7 @@ static void test_fresh_records(void)
 	snprintf(tgt, sizeof(tgt), "/v1/cgroups%s", cg + strlen(th_mount));
 	ASSERT_OK(th_get(&dmn, "PUT", tgt, &r), "attach");
 	ASSERT_EQ(r.status, 201, "attached");
-	client_response_free(&r);
+	th_response_free(&r);
 	for (i = 0; i < sizeof(intervals) / sizeof(intervals[0]); i++)
 		one_stream(intervals[i]);
 	kill(pid, SIGKILL);

@@ -15,7 +15,7 @@
 #include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
-#include "client.h"
+#include "th_http.h"
 #include "daemon.h"
 #include "harness.h"
 
@@ -56,7 +56,7 @@ static int raw_open(struct raw *r)
 {
 	memset(r, 0, sizeof(*r));
 	r->fd = -1;
-	return client_connect(dmn.sock, &r->fd);
+	return th_http_connect(dmn.sock, &r->fd);
 }
 
 static void raw_close(struct raw *r)
@@ -190,10 +190,10 @@ static bool raw_closed_within(struct raw *r, int ms)
 
 static bool health_ok(void)
 {
-	struct client_response r = { 0 };
+	struct th_response r = { 0 };
 	bool ok = !th_get(&dmn, "GET", "/v1/health", &r) && r.status == 200;
 
-	client_response_free(&r);
+	th_response_free(&r);
 	return ok;
 }
 
@@ -454,7 +454,7 @@ out:
 /* A second attach of the same cgroup answers 200 (docs/api.md). */
 static void test_attach_twice(void)
 {
-	struct client_response r = { 0 };
+	struct th_response r = { 0 };
 	char cg[4096], t[4400];
 
 	if (start(NULL) || !ASSERT_OK(th_cgroup(NULL, "http-attach", cg, sizeof(cg)), "cgroup"))
@@ -462,15 +462,15 @@ static void test_attach_twice(void)
 	snprintf(t, sizeof(t), "/v1/cgroups%s", cg + strlen(th_mount));
 	if (ASSERT_OK(th_get(&dmn, "PUT", t, &r), "PUT"))
 		ASSERT_EQ(r.status, 201, "first attach: 201");
-	client_response_free(&r);
+	th_response_free(&r);
 	memset(&r, 0, sizeof(r));
 	if (ASSERT_OK(th_get(&dmn, "PUT", t, &r), "PUT again"))
 		ASSERT_EQ(r.status, 200, "second attach: 200");
-	client_response_free(&r);
+	th_response_free(&r);
 	memset(&r, 0, sizeof(r));
 	if (ASSERT_OK(th_get(&dmn, "DELETE", t, &r), "DELETE"))
 		ASSERT_EQ(r.status, 200, "detach");
-	client_response_free(&r);
+	th_response_free(&r);
 out:
 	stop();
 }

@@ -12,7 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "cg.h"
-#include "client.h"
+#include "th_http.h"
 #include "daemon.h"
 #include "harness.h"
 
@@ -93,8 +93,8 @@ static bool one_exit(uint64_t *ret_latency)
 {
 	volatile uint64_t *shared = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	struct child_ctl ctl = { .code = 7, .exit_ns = shared };
-	struct client_response r = { 0 };
-	struct client_conn *c = calloc(1, sizeof(*c));
+	struct th_response r = { 0 };
+	struct th_conn *c = calloc(1, sizeof(*c));
 	struct watch w = { .ctl = &ctl };
 	char cg[4096] = "", t[4400], req[256];
 	uint64_t code = 99, usage_stream, usage_get;
@@ -114,15 +114,15 @@ static bool one_exit(uint64_t *ret_latency)
 	if (!ASSERT_OK(th_get(&dmn, "PUT", t, &r), "attach") || !ASSERT_EQ(r.status, 201, "201"))
 		goto out;
 	target(t, sizeof(t), cg, "stream=true&interval=100ms");
-	if (!ASSERT_OK(client_connect(dmn.sock, &fd), "connect"))
+	if (!ASSERT_OK(th_http_connect(dmn.sock, &fd), "connect"))
 		goto out;
-	client_conn_init(c, fd, NULL);
+	th_conn_init(c, fd, NULL);
 	/* keep-alive: send by hand so the connection can be reused after */
 	n = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: localhost\r\n\r\n", t);
-	if (!ASSERT_EQ(write(fd, req, n), n, "send") || !ASSERT_OK(client_read_head(c), "head") ||
+	if (!ASSERT_EQ(write(fd, req, n), n, "send") || !ASSERT_OK(th_read_head(c), "head") ||
 	    !ASSERT_EQ(c->status, 200, "stream 200"))
 		goto out;
-	err = client_read_lines(c, watch_line, &w);
+	err = th_read_lines(c, watch_line, &w);
 	if (!ASSERT_OK(err, "stream ends with a proper last chunk"))
 		goto out;
 	ASSERT_TRUE(w.exit_arrival, "exit record arrived");
@@ -135,12 +135,12 @@ static bool one_exit(uint64_t *ret_latency)
 	/* The same connection serves the next request. */
 	n = snprintf(req, sizeof(req), "GET /v1/health HTTP/1.1\r\nHost: localhost\r\n\r\n");
 	ASSERT_EQ(write(fd, req, n), n, "reuse send");
-	client_conn_init(c, fd, NULL);
+	th_conn_init(c, fd, NULL);
 	fd = -1;
-	if (ASSERT_OK(client_read_head(c), "reuse head"))
+	if (ASSERT_OK(th_read_head(c), "reuse head"))
 		ASSERT_EQ(c->status, 200, "connection reusable");
 
-	client_response_free(&r);
+	th_response_free(&r);
 	memset(&r, 0, sizeof(r));
 	target(t, sizeof(t), cg, NULL);
 	if (ASSERT_OK(th_get(&dmn, "GET", t, &r), "GET after") && ASSERT_EQ(r.status, 200, "200")) {
@@ -154,12 +154,12 @@ static bool one_exit(uint64_t *ret_latency)
 			if (ASSERT_OK(cg_read_cpu_stat(cg, &cs), "cpu.stat") &&
 			    !ASSERT_NEAR(usage_stream, cs.usage_usec * 1000, 1, 5 * MS,
 					 "final totals agree with cpu.stat")) {
-				struct client_response h = { 0 };
+				struct th_response h = { 0 };
 
 				th_get(&dmn, "GET", "/v1/health", &h);
 				fprintf(stderr, "    exit record: %s\n    health: %s\n", w.exit_line,
 					h.body ? h.body : "");
-				client_response_free(&h);
+				th_response_free(&h);
 			}
 			ASSERT_GT(usage_stream, 0, "the task's CPU is in the totals");
 		}
@@ -171,11 +171,11 @@ out:
 	if (cg[0])
 		ASSERT_OK(th_cgroup_drop(cg), "remove cgroup");
 	if (c)
-		client_conn_close(c);
+		th_conn_close(c);
 	else if (fd >= 0)
 		close(fd);
 	free(c);
-	client_response_free(&r);
+	th_response_free(&r);
 	if (shared != MAP_FAILED)
 		munmap((void *)shared, 4096);
 	close(ctl.go[1]);
@@ -203,7 +203,7 @@ static void test_stream_ends_on_exit(void)
 	}
 	ASSERT_EQ(done, n, "every iteration passed");
 	{
-		struct client_response r = { 0 };
+		struct th_response r = { 0 };
 
 		if (ASSERT_OK(th_get(&dmn, "GET", "/v1/health", &r), "health")) {
 			uint64_t lost = th_json_u64(r.body, "drops.storage");
@@ -212,7 +212,7 @@ static void test_stream_ends_on_exit(void)
 			       (unsigned long long)th_json_u64(r.body, "drops.events"));
 			ASSERT_EQ(lost, 0, "no counter update lost");
 		}
-		client_response_free(&r);
+		th_response_free(&r);
 	}
 	if (done) {
 		qsort(lat, done, sizeof(*lat), cmp_u64);
@@ -253,7 +253,7 @@ static void test_events_stream(void)
 {
 	volatile uint64_t *shared = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	struct child_ctl a = { .code = 7, .exit_ns = shared }, b = { .code = -SIGKILL, .exit_ns = shared + 1 };
-	struct client_conn *c = calloc(1, sizeof(*c));
+	struct th_conn *c = calloc(1, sizeof(*c));
 	struct ev_lines e = { 0 };
 	char cg[4096], t[4400];
 	pid_t pa, pb;
@@ -265,11 +265,11 @@ static void test_events_stream(void)
 	    !ASSERT_OK(pipe(a.go), "pipe") || !ASSERT_OK(pipe(b.go), "pipe"))
 		goto out;
 	snprintf(t, sizeof(t), "/v1/events?cgroup=%s", cg + strlen(th_mount));
-	if (!ASSERT_OK(client_connect(dmn.sock, &fd), "connect"))
+	if (!ASSERT_OK(th_http_connect(dmn.sock, &fd), "connect"))
 		goto out;
-	client_conn_init(c, fd, NULL);
-	if (!ASSERT_OK(client_send_request(c, "GET", t), "send") ||
-	    !ASSERT_OK(client_read_head(c), "head") || !ASSERT_EQ(c->status, 200, "200"))
+	th_conn_init(c, fd, NULL);
+	if (!ASSERT_OK(th_send_request(c, "GET", t), "send") ||
+	    !ASSERT_OK(th_read_head(c), "head") || !ASSERT_EQ(c->status, 200, "200"))
 		goto out;
 	pa = th_spawn(cg, child_task, &a);
 	pb = th_spawn(cg, child_task, &b);
@@ -278,14 +278,14 @@ static void test_events_stream(void)
 	if (!ASSERT_GT(pa, 0, "spawn a") || !ASSERT_GT(pb, 0, "spawn b") ||
 	    !ASSERT_EQ(write(a.go[1], "g", 1), 1, "go a") || !ASSERT_EQ(write(b.go[1], "g", 1), 1, "go b"))
 		goto out;
-	client_read_lines(c, event_line, &e);
+	th_read_lines(c, event_line, &e);
 	th_wait(pa, NULL);
 	th_wait(pb, NULL);
 	ASSERT_EQ(e.code7, 1, "exit code 7 event");
 	ASSERT_EQ(e.sigkill, 1, "SIGKILL event");
 out:
 	if (c)
-		client_conn_close(c);
+		th_conn_close(c);
 	free(c);
 	ASSERT_EQ(th_daemon_stop(&dmn), 0, "daemon stops cleanly");
 	th_daemon_cleanup(&dmn);
@@ -306,7 +306,7 @@ static void test_thousand_streams(void)
 	static const char *const args[] = { "--ttl", "250ms", NULL };
 	enum { N = 1000 };
 	struct pollfd *pfd = calloc(N, sizeof(*pfd));
-	struct client_response r = { 0 };
+	struct th_response r = { 0 };
 	uint64_t t0, t1, f0, f1, cpu0, cpu1, lines = 0;
 	char cg[4096], t[4400], req[4600], buf[65536];
 	int i, open_ok = 0, reqlen, min_lines = 1 << 30;
@@ -322,13 +322,13 @@ static void test_thousand_streams(void)
 	reqlen = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: localhost\r\n\r\n", t);
 	ASSERT_OK(th_get(&dmn, "GET", "/v1/health", &r), "health");
 	f0 = th_json_u64(r.body, "cache.fills");
-	client_response_free(&r);
+	th_response_free(&r);
 	memset(&r, 0, sizeof(r));
 	cpu0 = th_proc_cpu_ns(dmn.pid);
 	t0 = th_now_ns();
 	for (i = 0; i < N; i++) {
 		pfd[i].fd = -1;
-		if (client_connect(dmn.sock, &pfd[i].fd))
+		if (th_http_connect(dmn.sock, &pfd[i].fd))
 			continue;
 		if (write(pfd[i].fd, req, reqlen) != reqlen)
 			continue;
@@ -374,7 +374,7 @@ out:
 			close(pfd[i].fd);
 	free(pfd);
 	free(per);
-	client_response_free(&r);
+	th_response_free(&r);
 	ASSERT_EQ(th_daemon_stop(&dmn), 0, "daemon stops cleanly");
 	th_daemon_cleanup(&dmn);
 }
@@ -482,10 +482,10 @@ static int wait_go_exit3(void *arg)
 }
 
 /* Polls GET until the record says exited (bounded). */
-static bool wait_exited(const char *t, struct client_response *r)
+static bool wait_exited(const char *t, struct th_response *r)
 {
 	for (int i = 0; i < 500; i++) {
-		client_response_free(r);
+		th_response_free(r);
 		memset(r, 0, sizeof(*r));
 		if (!th_get(&dmn, "GET", t, r) && r->status == 200 && r->body &&
 		    strstr(r->body, "\"state\":\"exited\""))
@@ -517,8 +517,8 @@ static void test_retention_detach_metrics(void)
 {
 	static const char *const args[] = { "--ttl", "100ms", "--retention", "1s", NULL };
 	struct child_ctl ctl = { 0 };
-	struct client_response r = { 0 };
-	struct client_conn *c = calloc(1, sizeof(*c));
+	struct th_response r = { 0 };
+	struct th_conn *c = calloc(1, sizeof(*c));
 	char a[4096], b[4096], ta[4400], tb[4400], exit_line[8192] = "";
 	uint64_t code = 0;
 	int fd, bad = 0, found = 0;
@@ -534,13 +534,13 @@ static void test_retention_detach_metrics(void)
 	close(ctl.go[0]);
 	th_get(&dmn, "PUT", ta, &r);
 	ASSERT_EQ(r.status, 201, "attach a");
-	client_response_free(&r);
+	th_response_free(&r);
 	memset(&r, 0, sizeof(r));
 	th_get(&dmn, "PUT", tb, &r);
 	ASSERT_EQ(r.status, 201, "attach b");
 
 	/* Metrics name both attached cgroups, and every line parses. */
-	client_response_free(&r);
+	th_response_free(&r);
 	memset(&r, 0, sizeof(r));
 	if (ASSERT_OK(th_get(&dmn, "GET", "/metrics", &r), "metrics") && r.body) {
 		for (char *l = strtok(r.body, "\n"); l; l = strtok(NULL, "\n")) {
@@ -562,44 +562,44 @@ static void test_retention_detach_metrics(void)
 		snprintf(exit_line, sizeof(exit_line), "%s", r.body);
 	}
 	ASSERT_OK(th_cgroup_drop(a), "remove the cgroup");
-	client_response_free(&r);
+	th_response_free(&r);
 	memset(&r, 0, sizeof(r));
 	th_get(&dmn, "GET", ta, &r);
 	ASSERT_TRUE(r.status == 200 && r.body && !strcmp(r.body, exit_line),
 		    "removed cgroup: the same final record within retention");
 	for (int i = 0; i < 300 && r.status != 404; i++) {
 		usleep(10000);
-		client_response_free(&r);
+		th_response_free(&r);
 		memset(&r, 0, sizeof(r));
 		th_get(&dmn, "GET", ta, &r);
 	}
 	ASSERT_EQ(r.status, 404, "forgotten after the retention period");
 
 	/* DELETE under an open stream ends it with a detached record. */
-	if (!ASSERT_OK(client_connect(dmn.sock, &fd), "connect"))
+	if (!ASSERT_OK(th_http_connect(dmn.sock, &fd), "connect"))
 		goto out;
-	client_conn_init(c, fd, NULL);
+	th_conn_init(c, fd, NULL);
 	target(tb, sizeof(tb), b, "stream=true&interval=100ms");
-	if (ASSERT_OK(client_send_request(c, "GET", tb), "send") && ASSERT_OK(client_read_head(c), "head")) {
+	if (ASSERT_OK(th_send_request(c, "GET", tb), "send") && ASSERT_OK(th_read_head(c), "head")) {
 		struct watch w = { .ctl = &ctl, .released = true };
 
 		target(tb, sizeof(tb), b, NULL);
-		client_response_free(&r);
+		th_response_free(&r);
 		memset(&r, 0, sizeof(r));
 		th_get(&dmn, "DELETE", tb, &r);
 		ASSERT_EQ(r.status, 200, "detach");
-		ASSERT_OK(client_read_lines(c, watch_line, &w), "stream ends cleanly");
+		ASSERT_OK(th_read_lines(c, watch_line, &w), "stream ends cleanly");
 		ASSERT_TRUE(strstr(w.exit_line, "\"reason\":\"detached\"") != NULL, "detached record");
 	}
-	client_response_free(&r);
+	th_response_free(&r);
 	memset(&r, 0, sizeof(r));
 	th_get(&dmn, "GET", "/v1/cgroups", &r);
 	ASSERT_TRUE(r.body && !strstr(r.body, b + strlen(th_mount)), "detached cgroup not listed");
 out:
 	if (c)
-		client_conn_close(c);
+		th_conn_close(c);
 	free(c);
-	client_response_free(&r);
+	th_response_free(&r);
 	close(ctl.go[1]);
 	ASSERT_EQ(th_daemon_stop(&dmn), 0, "daemon stops cleanly");
 	th_daemon_cleanup(&dmn);

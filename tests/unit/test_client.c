@@ -1,4 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
+/*
+ * The client library (user/client/): record fields by path, request targets,
+ * NDJSON line splitting, requests and streams through libcurl against a peer
+ * on a real unix socket, and the follow loop's reconnect schedule under a
+ * fake stream, sleep and clock.
+ */
 #include <errno.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -9,215 +15,258 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "backoff.h"
-#include "client.h"
-#include "clock.h"
-#include "fake_clock.h"
+#include "cgstat_client.h"
+#include "client_int.h"
 
-#define MS 1000000ull
 #define SEC 1000000000ull
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
-/* ---- JSON getters ---- */
+/* ---- record fields ---- */
 
 static const char record[] =
 	"{\"type\":\"exit\",\"path\":\"/a/b c\",\"id\":1234,\"state\":\"exited\",\n"
 	" \"skip\":{\"x\":[1,{\"y\":\"}]\\\"{\"}],\"cpu\":{\"usage_ns\":0}},\n"
 	" \"cpu\":{\"usage_ns\":1999471626,\"user_ns\":1990000000,\"usage_pct\":99.8,"
 	"\"user_pct\":null,\"system_pct\":-0.5e1},\n"
-	" \"throttling\":null,\"big\":18446744073709551615,\"neg\":-9223372036854775808,"
+	" \"throttling\":null,\"neg\":-9223372036854775808,"
 	" \"exit\":{\"reason\":\"exited\",\"last\":{\"pid\":42,\"comm\":\"sl\\\"e\\\\ep\\n\","
 	"\"code\":7,\"signal\":null,\"oom\":false}},"
-	" \"esc\":\"caf\\u00e9 \\ud83d\\ude00 \\/ \\t\",\"lone\":\"\\ud800x\","
+	" \"esc\":\"caf\\u00e9 \\ud83d\\ude00 \\/ \\t\","
 	" \"a.b\":1,\"k\\u0065y\":\"escaped key\","
 	" \"progs\":[{\"name\":\"p0\"},{\"name\":\"p1\",\"n\":[10,20]}],\"empty\":[]}";
 
-static void test_json_nested_and_numbers(void **state)
+static json_t *parse(const char *s)
 {
+	return json_loads(s, 0, NULL);
+}
+
+static void test_json_numbers_and_paths(void **state)
+{
+	json_t *r = parse(record);
 	uint64_t u;
 	int64_t i;
 	double d;
 	bool b;
 
-	assert_int_equal(client_json_get_u64(record, "id", &u), 0);
+	assert_non_null(r);
+	assert_int_equal(cgc_json_u64(r, "id", &u), 0);
 	assert_int_equal(u, 1234);
 	/* The nested "cpu" inside "skip" is not the top-level one. */
-	assert_int_equal(client_json_get_u64(record, "cpu.usage_ns", &u), 0);
+	assert_int_equal(cgc_json_u64(r, "cpu.usage_ns", &u), 0);
 	assert_int_equal(u, 1999471626ull);
-	assert_int_equal(client_json_get_u64(record, "big", &u), 0);
-	assert_true(u == UINT64_MAX);
-	assert_int_equal(client_json_get_i64(record, "neg", &i), 0);
+	assert_int_equal(cgc_json_i64(r, "neg", &i), 0);
 	assert_true(i == INT64_MIN);
-	assert_int_equal(client_json_get_u64(record, "neg", &u), -ERANGE);
-	assert_int_equal(client_json_get_i64(record, "big", &i), -ERANGE);
-	assert_int_equal(client_json_get_u64(record, "cpu.usage_pct", &u), -ERANGE);
-	assert_int_equal(client_json_get_i64(record, "exit.last.code", &i), 0);
+	assert_int_equal(cgc_json_u64(r, "neg", &u), -ERANGE);
+	assert_int_equal(cgc_json_u64(r, "cpu.usage_pct", &u), -EINVAL);
+	assert_int_equal(cgc_json_i64(r, "exit.last.code", &i), 0);
 	assert_int_equal(i, 7);
-	assert_int_equal(client_json_get_u64(record, "exit.last.pid", &u), 0);
+	assert_int_equal(cgc_json_u64(r, "exit.last.pid", &u), 0);
 	assert_int_equal(u, 42);
 
-	assert_int_equal(client_json_get_double(record, "cpu.usage_pct", &d), 0);
+	assert_int_equal(cgc_json_double(r, "cpu.usage_pct", &d), 0);
 	assert_true(d > 99.79 && d < 99.81);
-	assert_int_equal(client_json_get_double(record, "cpu.system_pct", &d), 0);
+	assert_int_equal(cgc_json_double(r, "cpu.system_pct", &d), 0);
 	assert_true(d == -5.0);
-	assert_int_equal(client_json_get_double(record, "id", &d), 0);
+	assert_int_equal(cgc_json_double(r, "id", &d), 0);
 	assert_true(d == 1234.0);
 
-	assert_int_equal(client_json_get_bool(record, "exit.last.oom", &b), 0);
+	assert_int_equal(cgc_json_bool(r, "exit.last.oom", &b), 0);
 	assert_false(b);
-	assert_int_equal(client_json_get_bool(record, "id", &b), -EINVAL);
+	assert_int_equal(cgc_json_bool(r, "id", &b), -EINVAL);
 
 	/* Arrays by index. */
-	assert_int_equal(client_json_get_u64(record, "progs.1.n.1", &u), 0);
+	assert_int_equal(cgc_json_u64(r, "progs.1.n.1", &u), 0);
 	assert_int_equal(u, 20);
-	assert_int_equal(client_json_get_u64(record, "progs.2", &u), -ENOENT);
-	assert_int_equal(client_json_get_u64(record, "progs.x", &u), -ENOENT);
-	assert_int_equal(client_json_get_u64(record, "empty.0", &u), -ENOENT);
-
+	assert_int_equal(cgc_json_u64(r, "progs.2", &u), -ENOENT);
+	assert_int_equal(cgc_json_u64(r, "progs.x", &u), -ENOENT);
+	assert_int_equal(cgc_json_u64(r, "progs.1x", &u), -ENOENT);
+	assert_int_equal(cgc_json_u64(r, "empty.0", &u), -ENOENT);
 	/* A member named "a.b" cannot be reached by a dotted path; "a" is missing. */
-	assert_int_equal(client_json_get_u64(record, "a.b", &u), -ENOENT);
-	/* Member names are compared decoded. */
-	char buf[64];
-
-	assert_int_equal(client_json_get_str(record, "key", buf, sizeof(buf)), 0);
-	assert_string_equal(buf, "escaped key");
+	assert_int_equal(cgc_json_u64(r, "a.b", &u), -ENOENT);
+	/* "" is the value itself. */
+	assert_ptr_equal(cgc_json_at(r, ""), r);
+	json_decref(r);
 }
 
 static void test_json_strings(void **state)
 {
-	char buf[64];
+	json_t *r = parse(record), *top = json_loads("\"top\"", JSON_DECODE_ANY, NULL);
+	const char *s;
 
-	assert_int_equal(client_json_get_str(record, "path", buf, sizeof(buf)), 0);
-	assert_string_equal(buf, "/a/b c");
-	assert_int_equal(client_json_get_str(record, "exit.last.comm", buf, sizeof(buf)), 0);
-	assert_string_equal(buf, "sl\"e\\ep\n");
-	assert_int_equal(client_json_get_str(record, "esc", buf, sizeof(buf)), 0);
-	assert_string_equal(buf, "caf\xc3\xa9 \xf0\x9f\x98\x80 / \t");
-	assert_int_equal(client_json_get_str(record, "lone", buf, sizeof(buf)), 0);
-	assert_string_equal(buf, "\xef\xbf\xbdx");
-	assert_int_equal(client_json_get_str(record, "progs.1.name", buf, sizeof(buf)), 0);
-	assert_string_equal(buf, "p1");
-
-	/* Exactly fits, one too small. */
-	assert_int_equal(client_json_get_str(record, "state", buf, 7), 0);
-	assert_string_equal(buf, "exited");
-	assert_int_equal(client_json_get_str(record, "state", buf, 6), -ENOSPC);
-	assert_int_equal(client_json_get_str(record, "id", buf, sizeof(buf)), -EINVAL);
-
-	assert_int_equal(client_json_get_str("{\"s\":\"a\\x\"}", "s", buf, sizeof(buf)), -EINVAL);
-	assert_int_equal(client_json_get_str("{\"s\":\"a\\u12\"}", "s", buf, sizeof(buf)),
-			 -EINVAL);
-	assert_int_equal(client_json_get_str("{\"s\":\"a\tb\"}", "s", buf, sizeof(buf)), -EINVAL);
-	assert_int_equal(client_json_get_str("{\"s\":\"abc", "s", buf, sizeof(buf)), -EINVAL);
-	assert_int_equal(client_json_get_str("\"top\"", "", buf, sizeof(buf)), 0);
-	assert_string_equal(buf, "top");
+	assert_non_null(r);
+	assert_int_equal(cgc_json_str(r, "path", &s), 0);
+	assert_string_equal(s, "/a/b c");
+	assert_int_equal(cgc_json_str(r, "exit.last.comm", &s), 0);
+	assert_string_equal(s, "sl\"e\\ep\n");
+	assert_int_equal(cgc_json_str(r, "esc", &s), 0);
+	assert_string_equal(s, "caf\xc3\xa9 \xf0\x9f\x98\x80 / \t");
+	assert_int_equal(cgc_json_str(r, "progs.1.name", &s), 0);
+	assert_string_equal(s, "p1");
+	/* Member names are compared decoded. */
+	assert_int_equal(cgc_json_str(r, "key", &s), 0);
+	assert_string_equal(s, "escaped key");
+	assert_int_equal(cgc_json_str(r, "id", &s), -EINVAL);
+	assert_int_equal(cgc_json_str(top, "", &s), 0);
+	assert_string_equal(s, "top");
+	json_decref(top);
+	json_decref(r);
 }
 
 static void test_json_null_missing_malformed(void **state)
 {
-	const char *raw;
+	json_t *r = parse(record), *empty = parse("{}"), *arr = parse("[]");
+	static const char *const bad[] = {
+		"", "{\"a\":01}", "{\"a\":0x10}", "{\"a\":1.}", "{\"a\":-}", "{\"a\" 1}",
+		"{\"b\":tru,\"a\":1}", "{\"b\":[1,,2],\"a\":1}", "{\"s\":\"a\\x\"}",
+		"{\"s\":\"a\\u12\"}", "{\"s\":\"a\tb\"}", "{\"s\":\"abc",
+	};
+	const char *s;
 	uint64_t u;
 	double d;
-	size_t len;
-	char buf[8];
+	size_t i;
 
-	assert_int_equal(client_json_is_null(record, "throttling"), 1);
-	assert_int_equal(client_json_is_null(record, "cpu"), 0);
-	assert_int_equal(client_json_is_null(record, "nope"), -ENOENT);
-	assert_int_equal(client_json_get_double(record, "cpu.user_pct", &d), -ENODATA);
-	assert_int_equal(client_json_get_u64(record, "throttling", &u), -ENODATA);
-	assert_int_equal(client_json_get_u64(record, "throttling.periods", &u), -ENOENT);
-	assert_int_equal(client_json_get_str(record, "exit.last.signal", buf, sizeof(buf)),
-			 -ENODATA);
-
-	assert_int_equal(client_json_get_u64(record, "nope", &u), -ENOENT);
-	assert_int_equal(client_json_get_u64(record, "cpu.nope", &u), -ENOENT);
-	assert_int_equal(client_json_get_u64(record, "id.sub", &u), -ENOENT);
-	assert_int_equal(client_json_get_u64("{}", "a", &u), -ENOENT);
-	assert_int_equal(client_json_get_u64("[]", "a", &u), -ENOENT);
-
-	assert_int_equal(client_json_get_u64("", "a", &u), -ENOENT);
-	assert_int_equal(client_json_get_u64("{\"a\":01}", "a", &u), -EINVAL);
-	assert_int_equal(client_json_get_u64("{\"a\":0x10}", "a", &u), -EINVAL);
-	assert_int_equal(client_json_get_u64("{\"a\":1.}", "a", &u), -EINVAL);
-	assert_int_equal(client_json_get_u64("{\"a\":-}", "a", &u), -EINVAL);
-	assert_int_equal(client_json_get_u64("{\"a\" 1}", "a", &u), -EINVAL);
-	assert_int_equal(client_json_get_u64("{\"b\":tru,\"a\":1}", "a", &u), -EINVAL);
-	assert_int_equal(client_json_get_u64("{\"b\":[1,,2],\"a\":1}", "a", &u), -EINVAL);
-	assert_int_equal(client_json_get_u64("{\"a\":18446744073709551616}", "a", &u), -ERANGE);
-	assert_int_equal(client_json_get_u64("{\"a\":1e3}", "a", &u), -ERANGE);
-	assert_int_equal(client_json_get_double("{\"a\":1e999}", "a", &d), -ERANGE);
-	/* Whitespace anywhere between tokens. */
-	assert_int_equal(client_json_get_u64(" { \"a\" :\n{ \"b\" : 5 } } ", "a.b", &u), 0);
-	assert_int_equal(u, 5);
-
-	assert_int_equal(client_json_get_raw(record, "exit.last", &raw, &len), 0);
-	assert_true(len > 2 && raw[0] == '{' && raw[len - 1] == '}');
-
-	/* Deep nesting is refused, not a stack overflow. */
-	char deep[4096];
-
-	memset(deep, '[', sizeof(deep) - 1);
-	deep[sizeof(deep) - 1] = '\0';
-	assert_int_equal(client_json_get_raw(deep, "", &raw, &len), -EINVAL);
+	assert_int_equal(cgc_json_is_null(r, "throttling"), 1);
+	assert_int_equal(cgc_json_is_null(r, "cpu"), 0);
+	assert_int_equal(cgc_json_is_null(r, "nope"), -ENOENT);
+	assert_int_equal(cgc_json_double(r, "cpu.user_pct", &d), -ENODATA);
+	assert_int_equal(cgc_json_u64(r, "throttling", &u), -ENODATA);
+	assert_int_equal(cgc_json_u64(r, "throttling.periods", &u), -ENOENT);
+	assert_int_equal(cgc_json_str(r, "exit.last.signal", &s), -ENODATA);
+	assert_int_equal(cgc_json_u64(r, "nope", &u), -ENOENT);
+	assert_int_equal(cgc_json_u64(r, "cpu.nope", &u), -ENOENT);
+	assert_int_equal(cgc_json_u64(r, "id.sub", &u), -ENOENT);
+	assert_int_equal(cgc_json_u64(empty, "a", &u), -ENOENT);
+	assert_int_equal(cgc_json_u64(arr, "a", &u), -ENOENT);
+	/* What does not parse reads as missing (the line callback gets NULL). */
+	assert_int_equal(cgc_json_u64(NULL, "a", &u), -ENOENT);
+	for (i = 0; i < ARRAY_SIZE(bad); i++)
+		assert_null(parse(bad[i]));
+	/* jansson's integers are signed 64-bit: a record beyond that does not parse. */
+	assert_null(parse("{\"a\":18446744073709551615}"));
+	json_decref(arr);
+	json_decref(empty);
+	json_decref(r);
 }
 
-static void test_json_array_iter(void **state)
-{
-	const char *arr, *it, *el;
-	char name[16];
-	size_t len;
-	int n = 0;
+/* ---- request targets ---- */
 
-	assert_int_equal(client_json_get_raw(record, "progs", &arr, &len), 0);
-	for (it = arr; client_json_array_next(&it, &el) == 1; n++) {
-		assert_int_equal(client_json_get_str(el, "name", name, sizeof(name)), 0);
-		assert_string_equal(name, n ? "p1" : "p0");
-	}
-	assert_int_equal(n, 2);
-	assert_int_equal(client_json_array_next(&it, &el), 0);
-
-	assert_int_equal(client_json_get_raw(record, "empty", &arr, &len), 0);
-	it = arr;
-	assert_int_equal(client_json_array_next(&it, &el), 0);
-	assert_int_equal(client_json_array_next(&it, &el), 0);
-
-	it = "[1,}";
-	assert_int_equal(client_json_array_next(&it, &el), 1);
-	assert_int_equal(client_json_array_next(&it, &el), -EINVAL);
-}
-
-/* ---- URL encoding ---- */
-
-static void test_url_encode(void **state)
+static void test_targets(void **state)
 {
 	char *s;
 
-	assert_int_equal(client_url_encode("nomad.slice/web.scope", false, &s), 0);
-	assert_string_equal(s, "nomad.slice/web.scope");
+	assert_int_equal(cgc_cgroup_target("nomad.slice/web.scope", NULL, &s), 0);
+	assert_string_equal(s, "/v1/cgroups/nomad.slice/web.scope");
 	free(s);
-	assert_int_equal(client_url_encode("a b/%?#\x01\x7f\xc3\xa9&=+~", false, &s), 0);
-	assert_string_equal(s, "a%20b/%25%3F%23%01%7F%C3%A9&=+~");
+	/* Leading slashes dropped; every byte but the unreserved ones and '/' encoded. */
+	assert_int_equal(cgc_cgroup_target("//a b/%?#\x01\x7f\xc3\xa9&=+~_-", "?stream=true", &s),
+			 0);
+	assert_string_equal(s, "/v1/cgroups/a%20b/%25%3F%23%01%7F%C3%A9%26%3D%2B~_-?stream=true");
 	free(s);
-	assert_int_equal(client_url_encode("/a&b=c+d e", true, &s), 0);
-	assert_string_equal(s, "/a%26b%3Dc%2Bd%20e");
+	assert_int_equal(cgc_cgroup_target("a//b/", NULL, &s), 0);
+	assert_string_equal(s, "/v1/cgroups/a//b/");
 	free(s);
-	assert_int_equal(client_url_encode("", false, &s), 0);
-	assert_string_equal(s, "");
+	assert_int_equal(cgc_cgroup_target("///", NULL, &s), -EINVAL);
+	assert_int_equal(cgc_cgroup_target("", NULL, &s), -EINVAL);
+
+	assert_int_equal(cgc_events_target(NULL, &s), 0);
+	assert_string_equal(s, "/v1/events");
 	free(s);
+	/* A query value: &, = and + must not end it. */
+	assert_int_equal(cgc_events_target("/a&b=c+d e/x", &s), 0);
+	assert_string_equal(s, "/v1/events?cgroup=/a%26b%3Dc%2Bd%20e/x");
+	free(s);
+	assert_int_equal(cgc_events_target("/", &s), -EINVAL);
 }
 
-/* ---- HTTP over a socketpair ---- */
+/* ---- line splitting ---- */
+
+struct lines {
+	char got[8][128];
+	int n;
+	int stop_at;	/* return 1 on this line (1-based); 0 never */
+	int parsed;	/* lines that came with a parsed record */
+};
+
+static int collect(const char *line, size_t len, json_t *rec, void *arg)
+{
+	struct lines *l = arg;
+
+	assert_int_equal(strlen(line), len);
+	assert_true(l->n < (int)ARRAY_SIZE(l->got));
+	snprintf(l->got[l->n++], sizeof(l->got[0]), "%s", line);
+	l->parsed += rec != NULL;
+	return l->stop_at && l->n == l->stop_at ? 1 : 0;
+}
+
+static const char ndjson[] = "{\"n\":1}\n{\"n\":2}\r\n\r\n\n{\"type\":\"e\"}\nnot json\n{\"tail\":1}";
+
+static void assert_ndjson(const struct lines *l)
+{
+	assert_int_equal(l->n, 5);
+	assert_string_equal(l->got[0], "{\"n\":1}");
+	assert_string_equal(l->got[1], "{\"n\":2}");	/* \r\n line end, empty lines skipped */
+	assert_string_equal(l->got[2], "{\"type\":\"e\"}");
+	assert_string_equal(l->got[3], "not json");
+	assert_string_equal(l->got[4], "{\"tail\":1}");	/* unterminated, at the end */
+	assert_int_equal(l->parsed, 4);
+}
+
+static void test_lines_any_split(void **state)
+{
+	size_t n = strlen(ndjson), a, b;
+
+	/* Every way of cutting the body into three pieces. */
+	for (a = 0; a <= n; a++) {
+		for (b = a; b <= n; b++) {
+			struct lines got = { 0 };
+			struct cgc_lines l = { .fn = collect, .arg = &got };
+
+			assert_int_equal(cgc_lines_feed(&l, ndjson, a), 0);
+			assert_int_equal(cgc_lines_feed(&l, ndjson + a, b - a), 0);
+			assert_int_equal(cgc_lines_feed(&l, ndjson + b, n - b), 0);
+			assert_int_equal(cgc_lines_end(&l), 0);
+			assert_ndjson(&got);
+		}
+	}
+}
+
+static void test_lines_stop_and_oversize(void **state)
+{
+	struct lines got = { .stop_at = 2 };
+	struct cgc_lines l = { .fn = collect, .arg = &got };
+	char *big = malloc(CGC_MAX_BODY + 2);
+
+	/* The callback's positive value stops the splitting and is returned. */
+	assert_int_equal(cgc_lines_feed(&l, ndjson, strlen(ndjson)), 1);
+	assert_int_equal(got.n, 2);
+	cgc_lines_free(&l);
+
+	/* A line of exactly the limit passes; one byte more, in two pieces, does not. */
+	assert_non_null(big);
+	memset(big, 'x', CGC_MAX_BODY + 1);
+	big[CGC_MAX_BODY] = '\n';
+	memset(&got, 0, sizeof(got));
+	l = (struct cgc_lines){ .fn = collect, .arg = &got };
+	assert_int_equal(cgc_lines_feed(&l, big, CGC_MAX_BODY + 1), 0);
+	assert_int_equal(got.n, 1);
+	assert_int_equal(cgc_lines_feed(&l, big, CGC_MAX_BODY / 2), 0);
+	assert_int_equal(cgc_lines_feed(&l, big, CGC_MAX_BODY / 2 + 1), -EFBIG);
+	cgc_lines_free(&l);
+	free(big);
+}
+
+/* ---- requests and streams against a peer on a unix socket ---- */
 
 struct peer {
-	int fd;
+	char dir[32], path[64];
+	int lfd;
 	const char *resp;
-	size_t resp_len;
-	size_t step;		/* bytes per write: small ones split everything everywhere */
-	size_t filler;		/* then this many 'x' bytes */
+	size_t step;		/* bytes per write: small ones split chunks everywhere */
+	bool hold;		/* keep the connection open until the client closes it */
 	char req[1024];		/* what the client sent, up to the blank line */
 	pthread_t thread;
 };
@@ -225,341 +274,261 @@ struct peer {
 static void *peer_main(void *arg)
 {
 	struct peer *p = arg;
-	size_t off = 0, n;
-	ssize_t r;
-	char x[65536];
+	size_t off = 0, n, len = strlen(p->resp);
+	int fd = accept(p->lfd, NULL, NULL);
+	char c;
 
-	/* Read the request head first, as a server would. */
+	if (fd < 0)
+		return NULL;
 	while (off < sizeof(p->req) - 1 && !strstr(p->req, "\r\n\r\n")) {
-		r = read(p->fd, p->req + off, 1);
-		if (r <= 0)
+		if (read(fd, p->req + off, 1) != 1)
 			break;
-		off += (size_t)r;
-		p->req[off] = '\0';
+		p->req[++off] = '\0';
 	}
-	for (off = 0; off < p->resp_len; off += n) {
-		n = p->resp_len - off < p->step ? p->resp_len - off : p->step;
-		if (send(p->fd, p->resp + off, n, MSG_NOSIGNAL) != (ssize_t)n)
+	for (off = 0; off < len; off += n) {
+		n = len - off < p->step ? len - off : p->step;
+		if (send(fd, p->resp + off, n, MSG_NOSIGNAL) != (ssize_t)n)
 			break;
+		usleep(100);	/* one read per piece, mostly */
 	}
-	memset(x, 'x', sizeof(x));
-	for (off = 0; off < p->filler; off += n) {
-		n = p->filler - off < sizeof(x) ? p->filler - off : sizeof(x);
-		r = send(p->fd, x, n, MSG_NOSIGNAL);
-		if (r <= 0)
-			break;
-		n = (size_t)r;
-	}
-	close(p->fd);
+	while (p->hold && read(fd, &c, 1) > 0)
+		;
+	close(fd);
 	return NULL;
 }
 
-/* Start a peer answering resp; returns the client end. */
-static int peer_start(struct peer *p, const char *resp, size_t step)
+static void peer_start(struct peer *p, const char *resp, size_t step)
 {
-	int sv[2];
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 
-	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	snprintf(p->dir, sizeof(p->dir), "/tmp/cgc-test.XXXXXX");
+	assert_non_null(mkdtemp(p->dir));
+	snprintf(p->path, sizeof(p->path), "%s/s.sock", p->dir);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", p->path);
+	p->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(p->lfd >= 0);
+	assert_int_equal(bind(p->lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(p->lfd, 1), 0);
 	memset(p->req, 0, sizeof(p->req));
-	p->fd = sv[1];
 	p->resp = resp;
-	p->resp_len = strlen(resp);
 	p->step = step;
 	assert_int_equal(pthread_create(&p->thread, NULL, peer_main, p), 0);
-	return sv[0];
 }
 
-static void test_http_content_length(void **state)
+static void peer_done(struct peer *p)
 {
-	static const char resp[] = "HTTP/1.1 200 OK\r\n"
-				   "content-type: application/json\r\n"
-				   "Content-Length:  14 \r\n"
-				   "\r\n"
-				   "{\"status\":\"ok\"}";
-	static const size_t steps[] = { 1, 3, 7, 4096 };
-	struct client_response r;
+	pthread_join(p->thread, NULL);
+	close(p->lfd);
+	unlink(p->path);
+	rmdir(p->dir);
+}
+
+static void test_request(void **state)
+{
+	static const char ok[] = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
+				 "Content-Length:  15 \r\n\r\n{\"status\":\"ok\"}";
+	static const char gone[] = "HTTP/1.1 404 Not Found\r\nContent-Length: 37\r\n\r\n"
+				   "{\"error\":\"no such cgroup\",\"code\":404}";
+	static const size_t steps[] = { 1, 7, 4096 };
+	struct cgc_response r;
+	struct cgc_client *c;
 	struct peer p = { 0 };
+	const char *s;
 	size_t i;
 
 	for (i = 0; i < ARRAY_SIZE(steps); i++) {
-		int fd = peer_start(&p, resp, steps[i]);
-
-		assert_int_equal(client_exchange(fd, "GET", "/v1/health", NULL, &r), 0);
-		pthread_join(p.thread, NULL);
-		assert_string_equal(p.req,
-				    "GET /v1/health HTTP/1.1\r\nHost: localhost\r\n"
-				    "Connection: close\r\n\r\n");
+		peer_start(&p, ok, steps[i]);
+		assert_int_equal(cgc_open(p.path, NULL, &c), 0);
+		assert_int_equal(cgc_request(c, "GET", "/v1/health", &r), 0);
+		cgc_close(c);
+		peer_done(&p);
+		assert_non_null(strstr(p.req, "GET /v1/health HTTP/1.1\r\n"));
+		assert_non_null(strstr(p.req, "Host: localhost\r\n"));
 		assert_int_equal(r.status, 200);
-		/* Content-Length wins over what follows it. */
-		assert_int_equal(r.body_len, 14);
-		assert_string_equal(r.body, "{\"status\":\"ok\"");
-		client_response_free(&r);
+		assert_int_equal(r.body_len, 15);
+		assert_int_equal(cgc_json_str(r.json, "status", &s), 0);
+		assert_string_equal(s, "ok");
+		cgc_response_free(&r);
 	}
-}
 
-static void test_http_error_and_1xx(void **state)
-{
-	static const char resp[] = "HTTP/1.1 100 Continue\r\n\r\n"
-				   "HTTP/1.1 404 Not Found\r\nContent-Length: 37\r\n\r\n"
-				   "{\"error\":\"no such cgroup\",\"code\":404}";
-	struct client_response r;
-	struct peer p = { 0 };
-	char msg[32];
-	int fd;
-
-	fd = peer_start(&p, resp, 5);
-	assert_int_equal(client_exchange(fd, "PUT", "/v1/cgroups/a%20b", NULL, &r), 0);
-	pthread_join(p.thread, NULL);
+	/* Any status is an answer; a bodiless PUT says Content-Length: 0. */
+	peer_start(&p, gone, 5);
+	assert_int_equal(cgc_open(p.path, NULL, &c), 0);
+	assert_int_equal(cgc_request(c, "PUT", "/v1/cgroups/a%20b", &r), 0);
+	cgc_close(c);
+	peer_done(&p);
 	assert_non_null(strstr(p.req, "PUT /v1/cgroups/a%20b HTTP/1.1\r\n"));
 	assert_non_null(strstr(p.req, "Content-Length: 0\r\n"));
 	assert_int_equal(r.status, 404);
-	assert_int_equal(client_json_get_str(r.body, "error", msg, sizeof(msg)), 0);
-	assert_string_equal(msg, "no such cgroup");
-	client_response_free(&r);
+	assert_int_equal(cgc_json_str(r.json, "error", &s), 0);
+	assert_string_equal(s, "no such cgroup");
+	cgc_response_free(&r);
 }
 
-static void test_http_chunked_body(void **state)
-{
-	static const char resp[] = "HTTP/1.1 200 OK\r\n"
-				   "Transfer-Encoding: chunked\r\n\r\n"
-				   "5;ext=1\r\n{\"a\":\r\n"
-				   "A\r\n 12345678}\r\n"
-				   "0\r\nX-Trailer: 1\r\n\r\n";
-	struct client_response r;
-	struct peer p = { 0 };
-	uint64_t u;
-	int fd;
-
-	fd = peer_start(&p, resp, 2);
-	assert_int_equal(client_exchange(fd, "GET", "/x", NULL, &r), 0);
-	pthread_join(p.thread, NULL);
-	assert_int_equal(r.status, 200);
-	assert_string_equal(r.body, "{\"a\": 12345678}");
-	assert_int_equal(client_json_get_u64(r.body, "a", &u), 0);
-	assert_int_equal(u, 12345678);
-	client_response_free(&r);
-}
-
-struct lines {
-	char got[8][128];
-	int n;
-	int stop_at;	/* return 1 on this line (1-based); 0 never */
-};
-
-static int collect(const char *line, size_t len, void *arg)
-{
-	struct lines *l = arg;
-
-	assert_int_equal(strlen(line), len);
-	assert_true(l->n < (int)ARRAY_SIZE(l->got));
-	snprintf(l->got[l->n++], sizeof(l->got[0]), "%s", line);
-	return l->stop_at && l->n == l->stop_at ? 1 : 0;
-}
-
-static int open_stream(struct peer *p, const char *resp, size_t step, struct client_conn *c)
-{
-	int fd = peer_start(p, resp, step);
-
-	client_conn_init(c, fd, NULL);
-	assert_int_equal(client_send_request(c, "GET", "/v1/cgroups/a?stream=true"), 0);
-	return client_read_head(c);
-}
-
+#define STREAM_HEAD "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
 /* Chunk boundaries fall inside lines, and a chunk holds several lines. */
-static const char stream_resp[] = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
-				  "4\r\n{\"n\"\r\n"
-				  "7\r\n:1}\n{\"n\r\n"
-				  "9\r\n\":2}\r\n\r\n{\r\n"
-				  "b\r\n\"type\":\"e\"}\r\n"
-				  "1\r\n\n\r\n"
-				  "0\r\n\r\n";
+static const char stream_resp[] = STREAM_HEAD "4\r\n{\"n\"\r\n"
+					      "7\r\n:1}\n{\"n\r\n"
+					      "9\r\n\":2}\r\n\r\n{\r\n"
+					      "b\r\n\"type\":\"e\"}\r\n"
+					      "1\r\n\n\r\n"
+					      "0\r\n\r\n";
 
-static void test_http_chunked_lines(void **state)
+static int stream(struct peer *p, const char *resp, size_t step, struct lines *l,
+		  struct cgc_response *err)
+{
+	struct cgc_stream_ops ops = { .on_line = collect, .arg = l };
+	struct cgc_client *c;
+	int ret;
+
+	peer_start(p, resp, step);
+	assert_int_equal(cgc_open(p->path, NULL, &c), 0);
+	ret = cgc_stream(c, "/v1/cgroups/a?stream=true", &ops, err);
+	cgc_close(c);
+	peer_done(p);
+	return ret;
+}
+
+static void test_stream_chunks(void **state)
 {
 	static const size_t steps[] = { 1, 2, 5, 4096 };
-	struct client_conn c;
+	struct cgc_response err = { 0 };
 	struct peer p = { 0 };
 	size_t i;
 
 	for (i = 0; i < ARRAY_SIZE(steps); i++) {
 		struct lines l = { 0 };
 
-		assert_int_equal(open_stream(&p, stream_resp, steps[i], &c), 0);
-		assert_int_equal(c.status, 200);
-		assert_true(c.chunked);
-		assert_int_equal(client_read_lines(&c, collect, &l), 0);
-		client_conn_close(&c);
-		pthread_join(p.thread, NULL);
+		assert_int_equal(stream(&p, stream_resp, steps[i], &l, &err), 0);
 		assert_int_equal(l.n, 3);
 		assert_string_equal(l.got[0], "{\"n\":1}");
-		assert_string_equal(l.got[1], "{\"n\":2}");	/* \r\n line end, empty line skipped */
+		assert_string_equal(l.got[1], "{\"n\":2}");
 		assert_string_equal(l.got[2], "{\"type\":\"e\"}");
+		assert_int_equal(l.parsed, 3);
 	}
 }
 
-static void test_http_lines_stop_and_truncation(void **state)
+static void test_stream_stop_cut_and_errors(void **state)
 {
-	static const char cut[] = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
-				  "8\r\n{\"n\":1}\n\r\n"
-				  "4\r\n{\"n\"";
+	static const char cut[] = STREAM_HEAD "8\r\n{\"n\":1}\n\r\n4\r\n{\"n\"";
+	static const char gone[] = "HTTP/1.1 404 Not Found\r\nContent-Length: 39\r\n\r\n"
+				   "{\"error\":\"cgroup not found\",\"code\":404}";
+	struct cgc_response err = { 0 };
 	struct lines l = { .stop_at = 2 };
-	struct client_conn c;
-	struct peer p = { 0 };
+	struct peer p = { .hold = true };
+	const char *s;
 
 	/* The callback's positive value stops the stream and is returned. */
-	assert_int_equal(open_stream(&p, stream_resp, 3, &c), 0);
-	assert_int_equal(client_read_lines(&c, collect, &l), 1);
+	assert_int_equal(stream(&p, stream_resp, 3, &l, &err), 1);
 	assert_int_equal(l.n, 2);
-	client_conn_close(&c);
-	pthread_join(p.thread, NULL);
+	p.hold = false;
 
 	/* The daemon going away mid-chunk: the complete line arrives, then -ECONNRESET. */
 	memset(&l, 0, sizeof(l));
-	assert_int_equal(open_stream(&p, cut, 1, &c), 0);
-	assert_int_equal(client_read_lines(&c, collect, &l), -ECONNRESET);
+	assert_int_equal(stream(&p, cut, 1, &l, &err), -ECONNRESET);
 	assert_int_equal(l.n, 1);
-	client_conn_close(&c);
-	pthread_join(p.thread, NULL);
+
+	/* Not a stream: the answer comes back whole. */
+	memset(&l, 0, sizeof(l));
+	assert_int_equal(stream(&p, gone, 4, &l, &err), -EREMOTEIO);
+	assert_int_equal(l.n, 0);
+	assert_int_equal(err.status, 404);
+	assert_int_equal(cgc_json_str(err.json, "error", &s), 0);
+	assert_string_equal(s, "cgroup not found");
+	cgc_response_free(&err);
 }
 
-static void test_http_malformed(void **state)
+static int cancel_on_line(const char *line, size_t len, json_t *rec, void *arg)
 {
-	static const struct {
-		const char *resp;
-		int head, body;
-	} cases[] = {
-		{ "", -ECONNRESET, 0 },
-		{ "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n", -ECONNRESET, 0 },
-		{ "SSH-2.0-OpenSSH\r\n\r\n", -EPROTO, 0 },
-		{ "HTTP/1.1 20 OK\r\n\r\n", -EPROTO, 0 },
-		{ "HTTP/1.1 200 OK\r\nno colon\r\n\r\n", -EPROTO, 0 },
-		{ "HTTP/1.1 200 OK\r\nContent-Length: 1x\r\n\r\n", -EPROTO, 0 },
-		{ "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", -EPROTO, 0 },
-		{ "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n", -EPROTO, 0 },
-		{ "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nabc", 0, -ECONNRESET },
-		{ "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 0, -EPROTO },
-		{ "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabX\r\n", 0, -EPROTO },
-		{ "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nab\r\n", 0,
-		  -ECONNRESET },
-		{ "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nfffffffffffff\r\n", 0,
-		  -EFBIG },
-	};
-	struct client_conn c;
-	struct peer p = { 0 };
-	size_t i, len;
-	char *body;
-
-	for (i = 0; i < ARRAY_SIZE(cases); i++) {
-		int ret = open_stream(&p, cases[i].resp, 4, &c);
-
-		assert_int_equal(ret, cases[i].head);
-		if (!ret) {
-			assert_int_equal(client_read_body(&c, &body, &len), cases[i].body);
-			if (!cases[i].body)
-				free(body);
-		}
-		client_conn_close(&c);
-		pthread_join(p.thread, NULL);
-	}
+	*(volatile sig_atomic_t *)arg = SIGINT;
+	return 0;
 }
 
-static void test_http_limits(void **state)
+static void test_cancel_and_connect_errors(void **state)
 {
-	char *resp = malloc(CLIENT_MAX_HEAD + 256), *body;
-	struct client_response r;
-	struct client_conn c;
-	struct peer p = { 0 };
-	size_t len;
-	int n, fd;
-
-	/* A head over 16 KiB. */
-	n = sprintf(resp, "HTTP/1.1 200 OK\r\nX-Big: ");
-	memset(resp + n, 'a', CLIENT_MAX_HEAD);
-	strcpy(resp + n + CLIENT_MAX_HEAD, "\r\n\r\n");
-	assert_int_equal(open_stream(&p, resp, 65536, &c), -EMSGSIZE);
-	client_conn_close(&c);
-	pthread_join(p.thread, NULL);
-
-	/* Many headers, each short, adding up to over 16 KiB. */
-	n = sprintf(resp, "HTTP/1.1 200 OK\r\n");
-	while (n < CLIENT_MAX_HEAD + 64)
-		n += sprintf(resp + n, "X-A: b\r\n");
-	strcpy(resp + n, "\r\n");
-	assert_int_equal(open_stream(&p, resp, 65536, &c), -EMSGSIZE);
-	client_conn_close(&c);
-	pthread_join(p.thread, NULL);
-
-	/* A body over 16 MiB: by length and by close. */
-	sprintf(resp, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n", CLIENT_MAX_BODY + 1);
-	p.filler = CLIENT_MAX_BODY + 1;
-	fd = peer_start(&p, resp, 65536);
-	assert_int_equal(client_exchange(fd, "GET", "/", NULL, &r), -EFBIG);
-	pthread_join(p.thread, NULL);
-
-	sprintf(resp, "HTTP/1.1 200 OK\r\n\r\n");
-	p.filler = CLIENT_MAX_BODY;
-	assert_int_equal(open_stream(&p, resp, 65536, &c), 0);
-	assert_int_equal(client_read_body(&c, &body, &len), 0);
-	assert_int_equal(len, CLIENT_MAX_BODY);
-	free(body);
-	client_conn_close(&c);
-	pthread_join(p.thread, NULL);
-	p.filler = 0;
-	free(resp);
-}
-
-static void test_connect_errors(void **state)
-{
+	static const char one[] = STREAM_HEAD "8\r\n{\"n\":1}\n\r\n";
+	volatile sig_atomic_t cancel = 0;
+	struct cgc_stream_ops ops = { .on_line = cancel_on_line, .arg = (void *)&cancel };
+	struct cgc_response r = { 0 };
+	struct peer p = { .hold = true };
+	struct cgc_client *c;
 	char path[200];
-	int fd;
 
-	assert_int_equal(client_connect("/nonexistent/cgstat.sock", &fd), -ENOENT);
+	/* The flag turns while the stream idles: the call returns, the peer still holds it. */
+	peer_start(&p, one, 4096);
+	assert_int_equal(cgc_open(p.path, &cancel, &c), 0);
+	assert_int_equal(cgc_stream(c, "/s", &ops, &r), -EINTR);
+	cgc_close(c);
+	peer_done(&p);
+
+	assert_int_equal(cgc_open("/nonexistent/cgstat.sock", NULL, &c), 0);
+	assert_int_equal(cgc_request(c, "GET", "/v1/health", &r), -ENOENT);
+	cgc_close(c);
 	memset(path, 'a', sizeof(path) - 1);
 	path[sizeof(path) - 1] = '\0';
-	assert_int_equal(client_connect(path, &fd), -ENAMETOOLONG);
-	assert_int_equal(client_connect("", &fd), -EINVAL);
+	assert_int_equal(cgc_open(path, NULL, &c), -ENAMETOOLONG);
+	assert_int_equal(cgc_open("", NULL, &c), -EINVAL);
 }
 
-/* ---- follow: reconnect schedule with a fake connect, sleep and clock ---- */
+/* ---- follow: reconnect schedule with a fake stream, sleep and clock ---- */
 
 #define FOLLOW_MAX 64
 
+/* One attempt: refused, a body of lines (cut: the connection drops after it), or a 404. */
+struct attempt {
+	const char *body;	/* NULL: refused */
+	bool cut;
+	bool not_found;
+	uint64_t hold_ns;	/* how long the connection "stays up" */
+};
+
 struct fake_daemon {
-	struct fake_clock clk;
-	/* Per connect attempt: NULL = refused, else the canned response. */
-	const char *script[FOLLOW_MAX];
-	uint64_t hold_ns[FOLLOW_MAX];	/* time a connection "stays up" */
+	uint64_t now;
+	struct attempt script[FOLLOW_MAX];
 	int attempts;
-	int peer_fd;			/* our end of the last connection */
 	uint64_t delays[FOLLOW_MAX];
 	int nsleeps;
 	int lost, reconnected;
-	int events[FOLLOW_MAX];		/* the order: 'L', 'R', or 'r' for a record */
+	int events[FOLLOW_MAX];	/* the order: 'L', 'R', or 'r' for a record */
 	int nevents;
 	volatile sig_atomic_t cancel;
 	int cancel_after_sleeps;
 };
 
-static int fake_connect(const char *path, int *ret_fd, void *arg)
-{
-	struct fake_daemon *d = arg;
-	int i = d->attempts++, sv[2];
-	const char *resp;
+/* The stream's callbacks carry the follow loop's own state: the script is found here. */
+static struct fake_daemon *current;
 
-	assert_true(i < FOLLOW_MAX);
-	assert_string_equal(path, "/fake.sock");
-	resp = d->script[i];
-	if (!resp)
+static int fake_stream(struct cgc_client *c, const char *target,
+		       const struct cgc_stream_ops *ops, struct cgc_response *ret_err)
+{
+	struct fake_daemon *d = current;
+	const struct attempt *a;
+	struct cgc_lines l = { .fn = ops->on_line, .arg = ops->arg };
+	int ret;
+
+	assert_true(d->attempts < FOLLOW_MAX);
+	a = &d->script[d->attempts++];
+	assert_string_equal(cgc_socket_path(c), "/fake.sock");
+	assert_string_equal(target, "/v1/cgroups/a?stream=true");
+	if (!a->body)
 		return -ECONNREFUSED;
-	if (d->peer_fd >= 0)
-		close(d->peer_fd);
-	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
-	/* It all fits in the socket buffer; then EOF, but the request can still be sent. */
-	assert_int_equal(write(sv[1], resp, strlen(resp)), (ssize_t)strlen(resp));
-	shutdown(sv[1], SHUT_WR);
-	d->peer_fd = sv[1];
-	*ret_fd = sv[0];
-	return 0;
+	ops->on_connect(ops->arg);
+	if (a->not_found) {
+		ret_err->status = 404;
+		ret_err->body = strdup(a->body);
+		ret_err->body_len = strlen(a->body);
+		ret_err->json = json_loads(a->body, 0, NULL);
+		return -EREMOTEIO;
+	}
+	ops->on_ok(ops->arg);
+	d->now += a->hold_ns;	/* the connection is up */
+	ret = cgc_lines_feed(&l, a->body, strlen(a->body));
+	if (ret) {
+		cgc_lines_free(&l);
+		return ret;
+	}
+	ret = cgc_lines_end(&l);
+	return ret ? ret : a->cut ? -ECONNRESET : 0;
 }
 
 static int fake_sleep(uint64_t ns, void *arg)
@@ -568,94 +537,90 @@ static int fake_sleep(uint64_t ns, void *arg)
 
 	assert_true(d->nsleeps < FOLLOW_MAX);
 	d->delays[d->nsleeps++] = ns;
-	fake_clock_advance(&d->clk, ns);
+	d->now += ns;
 	if (d->cancel_after_sleeps && d->nsleeps == d->cancel_after_sleeps)
 		d->cancel = SIGTERM;
 	return 0;
 }
 
-static void fake_event(enum client_follow_event ev, int err, void *arg)
+static uint64_t fake_now(void *arg)
+{
+	return ((struct fake_daemon *)arg)->now;
+}
+
+static void fake_event(enum cgc_follow_event ev, int err, void *arg)
 {
 	struct fake_daemon *d = arg;
 
-	if (ev == CLIENT_FOLLOW_LOST) {
+	if (ev == CGC_FOLLOW_LOST) {
 		assert_true(err < 0);
 		d->lost++;
 	} else {
 		d->reconnected++;
 	}
-	d->events[d->nevents++] = ev == CLIENT_FOLLOW_LOST ? 'L' : 'R';
+	d->events[d->nevents++] = ev == CGC_FOLLOW_LOST ? 'L' : 'R';
 }
 
-static int fake_line(const char *line, size_t len, void *arg)
+static int fake_line(const char *line, size_t len, json_t *rec, void *arg)
 {
 	struct fake_daemon *d = arg;
-	char type[16];
+	const char *type;
 
 	d->events[d->nevents++] = 'r';
-	fake_clock_advance(&d->clk, d->hold_ns[d->attempts - 1]);	/* the connection is up */
-	assert_int_equal(client_json_get_str(line, "type", type, sizeof(type)), 0);
+	assert_int_equal(cgc_json_str(rec, "type", &type), 0);
 	return !strcmp(type, "exit");
 }
 
-#define STREAM_HEAD "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
-static const char one_record[] = STREAM_HEAD "10\r\n{\"type\":\"stats\"}\r\n1\r\n\n\r\n";
-static const char exit_record[] = STREAM_HEAD "10\r\n{\"type\":\"exit\"}\n\r\n0\r\n\r\n";
-static const char not_found[] = "HTTP/1.1 404 Not Found\r\nContent-Length: 39\r\n\r\n"
-				"{\"error\":\"cgroup not found\",\"code\":404}";
+static const struct attempt one_record = { .body = "{\"type\":\"stats\"}\n", .cut = true };
+static const struct attempt exit_record = { .body = "{\"type\":\"exit\"}\n" };
+static const struct attempt not_found = {
+	.body = "{\"error\":\"cgroup not found\",\"code\":404}",
+	.not_found = true,
+};
 
-static void fake_init(struct fake_daemon *d, struct client_follow *f)
+static void fake_init(struct fake_daemon *d, struct cgc_follow *f)
 {
 	memset(d, 0, sizeof(*d));
-	fake_clock_init(&d->clk, 1000 * SEC);
-	d->peer_fd = -1;
+	current = d;
+	d->now = 1000 * SEC;
 	memset(f, 0, sizeof(*f));
-	f->socket_path = "/fake.sock";
+	assert_int_equal(cgc_open("/fake.sock", &d->cancel, &f->client), 0);
 	f->target = "/v1/cgroups/a?stream=true";
 	f->on_line = fake_line;
 	f->on_event = fake_event;
 	f->arg = d;
-	f->cancel = &d->cancel;
 	f->seed = 42;
-	f->connect = fake_connect;
+	f->stream = fake_stream;
 	f->sleep = fake_sleep;
-	f->clock = &d->clk.base;
-}
-
-static void fake_done(struct fake_daemon *d)
-{
-	if (d->peer_fd >= 0)
-		close(d->peer_fd);
+	f->now_ns = fake_now;
 }
 
 /* The delay for failure k (0-based) of one outage, jitter 0.2. */
 static void assert_delay(uint64_t got, unsigned k)
 {
-	uint64_t d = CLIENT_RETRY_BASE_NS;
+	uint64_t d = CGC_RETRY_BASE_NS;
 
-	while (k-- && d < CLIENT_RETRY_CAP_NS)
+	while (k-- && d < CGC_RETRY_CAP_NS)
 		d *= 2;
-	if (d > CLIENT_RETRY_CAP_NS)
-		d = CLIENT_RETRY_CAP_NS;
+	if (d > CGC_RETRY_CAP_NS)
+		d = CGC_RETRY_CAP_NS;
 	assert_true(got <= d);
 	assert_true(got >= d - d / 5);
 }
 
 static void test_follow_reconnects_until_exit(void **state)
 {
-	struct client_response err;
-	struct client_follow f;
+	struct cgc_response err = { 0 };
+	struct cgc_follow f;
 	struct fake_daemon d;
 	int i, refused = 12;
 
 	fake_init(&d, &f);
 	d.script[0] = one_record;	/* then the daemon goes away */
-	for (i = 1; i <= refused; i++)
-		d.script[i] = NULL;
 	d.script[refused + 1] = one_record;	/* back, and gone again */
 	d.script[refused + 2] = exit_record;
 
-	assert_int_equal(client_follow(&f, &err), 0);
+	assert_int_equal(cgc_follow(&f, &err), 0);
 	assert_int_equal(d.attempts, refused + 3);
 	/* One "lost" per outage, one "reconnected" per recovery. */
 	assert_int_equal(d.lost, 2);
@@ -673,98 +638,91 @@ static void test_follow_reconnects_until_exit(void **state)
 	/* The short-lived reconnection did not reset the backoff. */
 	assert_delay(d.delays[refused + 1], (unsigned)refused + 1);
 	assert_null(err.body);
-	fake_done(&d);
+	cgc_close(f.client);
 }
 
 static void test_follow_healthy_connection_resets(void **state)
 {
-	struct client_response err;
-	struct client_follow f;
+	struct cgc_response err = { 0 };
+	struct cgc_follow f;
 	struct fake_daemon d;
 
 	fake_init(&d, &f);
 	d.script[0] = one_record;
-	d.script[1] = NULL;
-	d.script[2] = NULL;
-	d.script[3] = NULL;
 	d.script[4] = one_record;
-	d.hold_ns[4] = CLIENT_RETRY_HEALTHY_NS;	/* stayed up long enough */
+	d.script[4].hold_ns = CGC_RETRY_HEALTHY_NS;	/* stayed up long enough */
 	d.script[5] = exit_record;
 
-	assert_int_equal(client_follow(&f, &err), 0);
+	assert_int_equal(cgc_follow(&f, &err), 0);
 	assert_int_equal(d.nsleeps, 5);
 	assert_delay(d.delays[0], 0);
 	assert_delay(d.delays[3], 3);
 	assert_delay(d.delays[4], 0);	/* reset */
-	fake_done(&d);
+	cgc_close(f.client);
 }
 
 static void test_follow_gone_first_connect_and_cancel(void **state)
 {
-	struct client_response err;
-	struct client_follow f;
+	struct cgc_response err = { 0 };
+	struct cgc_follow f;
 	struct fake_daemon d;
-	char msg[32];
+	const char *msg;
 
 	/* 404 on reconnect: the cgroup is gone; no more retries. */
 	fake_init(&d, &f);
 	d.script[0] = one_record;
-	d.script[1] = NULL;
 	d.script[2] = not_found;
-	assert_int_equal(client_follow(&f, &err), -EREMOTEIO);
+	assert_int_equal(cgc_follow(&f, &err), -EREMOTEIO);
 	assert_int_equal(err.status, 404);
-	assert_int_equal(client_json_get_str(err.body, "error", msg, sizeof(msg)), 0);
+	assert_int_equal(cgc_json_str(err.json, "error", &msg), 0);
 	assert_string_equal(msg, "cgroup not found");
-	client_response_free(&err);
+	cgc_response_free(&err);
 	assert_int_equal(d.attempts, 3);
 	assert_int_equal(d.reconnected, 0);
-	fake_done(&d);
+	cgc_close(f.client);
 
 	/* Nothing there at the start: no retrying. */
 	fake_init(&d, &f);
-	assert_int_equal(client_follow(&f, &err), -ECONNREFUSED);
+	assert_int_equal(cgc_follow(&f, &err), -ECONNREFUSED);
 	assert_int_equal(d.attempts, 1);
 	assert_int_equal(d.nsleeps, 0);
 	assert_int_equal(d.lost, 0);
-	fake_done(&d);
+	cgc_close(f.client);
 
 	/* SIGTERM while waiting to reconnect. */
 	fake_init(&d, &f);
 	d.script[0] = one_record;
 	d.cancel_after_sleeps = 5;
-	assert_int_equal(client_follow(&f, &err), -EINTR);
+	assert_int_equal(cgc_follow(&f, &err), -EINTR);
 	assert_int_equal(d.attempts, 5);
 	assert_int_equal(d.nsleeps, 5);
-	fake_done(&d);
+	cgc_close(f.client);
 
 	/* A stream that ends cleanly without the exit record is a loss too, not a tight loop. */
 	fake_init(&d, &f);
-	d.script[0] = STREAM_HEAD "0\r\n\r\n";
-	d.script[1] = STREAM_HEAD "0\r\n\r\n";
+	d.script[0] = (struct attempt){ .body = "" };
+	d.script[1] = (struct attempt){ .body = "" };
 	d.script[2] = exit_record;
-	assert_int_equal(client_follow(&f, &err), 0);
+	assert_int_equal(cgc_follow(&f, &err), 0);
 	assert_int_equal(d.nsleeps, 2);
 	assert_delay(d.delays[0], 0);
 	assert_delay(d.delays[1], 1);
-	fake_done(&d);
+	cgc_close(f.client);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_json_nested_and_numbers),
+		cmocka_unit_test(test_json_numbers_and_paths),
 		cmocka_unit_test(test_json_strings),
 		cmocka_unit_test(test_json_null_missing_malformed),
-		cmocka_unit_test(test_json_array_iter),
-		cmocka_unit_test(test_url_encode),
-		cmocka_unit_test(test_http_content_length),
-		cmocka_unit_test(test_http_error_and_1xx),
-		cmocka_unit_test(test_http_chunked_body),
-		cmocka_unit_test(test_http_chunked_lines),
-		cmocka_unit_test(test_http_lines_stop_and_truncation),
-		cmocka_unit_test(test_http_malformed),
-		cmocka_unit_test(test_http_limits),
-		cmocka_unit_test(test_connect_errors),
+		cmocka_unit_test(test_targets),
+		cmocka_unit_test(test_lines_any_split),
+		cmocka_unit_test(test_lines_stop_and_oversize),
+		cmocka_unit_test(test_request),
+		cmocka_unit_test(test_stream_chunks),
+		cmocka_unit_test(test_stream_stop_cut_and_errors),
+		cmocka_unit_test(test_cancel_and_connect_errors),
 		cmocka_unit_test(test_follow_reconnects_until_exit),
 		cmocka_unit_test(test_follow_healthy_connection_resets),
 		cmocka_unit_test(test_follow_gone_first_connect_and_cancel),

@@ -1,0 +1,44 @@
+// SPDX-License-Identifier: GPL-2.0
+/* cgstat attach PATH / detach PATH: start or stop accounting a cgroup. */
+#include <stdlib.h>
+
+#include "cli.h"
+
+static int attach_detach(int argc, char **argv, bool attach)
+{
+	struct cgc_response r;
+	const char *path;
+	char *target;
+	int ret, first;
+
+	if ((ret = cli_parse(argc, argv, NULL, NULL, NULL, NULL, &first)) >= 0 ||
+	    (ret = cli_operands(argv[0], argc - first, 1, 1)) >= 0)
+		return ret;
+	path = argv[first];
+	if (cgc_cgroup_target(path, NULL, &target) < 0)
+		return cli_usage_error(argv[0], "invalid cgroup path '%s'", path);
+	ret = cli_request(attach ? "PUT" : "DELETE", target, &r);
+	free(target);
+	if (ret)
+		return ret;
+	if (cli.json)
+		print_verbatim(r.body ? r.body : "", r.body_len);
+	else if (attach)
+		printf("%s %s\n", r.status == 200 ? "already attached" : "attached",
+		       fmt_str(r.json, "attached.path", path));
+	else
+		printf("detached %s\n", fmt_str(r.json, "detached", path));
+	fflush(stdout);
+	cgc_response_free(&r);
+	return 0;
+}
+
+int cmd_attach(int argc, char **argv)
+{
+	return attach_detach(argc, argv, true);
+}
+
+int cmd_detach(int argc, char **argv)
+{
+	return attach_detach(argc, argv, false);
+}
