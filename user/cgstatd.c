@@ -1,5 +1,8 @@
 /* cgstatd: per-cgroup CPU, scheduling and exit statistics from BPF, served
- * over a unix socket. One event loop, no threads. */
+ * over a unix socket. One event loop, no threads. This file parses the
+ * flags, builds the parts in the order the data flows (loader -> collector
+ * -> tracker -> streams -> routes -> HTTP), wires them and runs the loop;
+ * no part calls back into it. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -12,15 +15,44 @@
 #include <bpf/libbpf.h>
 #include <event2/event.h>
 #include <event2/http.h>
+#include "cg.h"
+#include "collector.h"
 #include "daemon.h"
 #include "duration.h"
 #include "evlog.h"
 #include "http.h"
+#include "loader.h"
 #include "log.h"
 #include "pin.h"
 #include "routes.h"
+#include "state.h"
 #include "streams.h"
 #include "tracker.h"
+#include "version.h"
+
+/* The parts, as main builds them. */
+struct daemon {
+	struct daemon_config cfg;
+	const struct clock *clk;
+	struct event_base *base;
+	struct evhttp *http;
+	struct evhttp_bound_socket *bound;
+	char mount[CG_PATH_MAX];
+	int mount_fd;
+	int pin_lock_fd;
+	int listen_fd;
+	struct loader *loader; /* NULL when collection is off */
+	struct collector *collector; /* NULL when collection is off */
+	struct state *state;
+	struct tracker *tracker;
+	struct streams *streams;
+	struct daemon_parts parts;
+	struct event *events_ev, *sig_ev[3];
+	bool batching; /* exit events are drained on a timer while they keep coming */
+	uint64_t start_mono_ns;
+	uint64_t exits_seen;
+	bool stopping;
+};
 
 static void usage(FILE *f)
 {
@@ -32,7 +64,8 @@ static void usage(FILE *f)
 		"  --pin-path DIR      bpffs directory for the pinned counters (default %s)\n"
 		"  --ttl DURATION      cache TTL: the maps are read at most once per TTL (default 250ms)\n"
 		"  --retention DURATION how long an exited task's final record stays (default 5m)\n"
-		"  --max-cgroups N     cgroups one snapshot can hold (default %d)\n"
+		"  --max-cgroups N     most cgroups a snapshot may hold; it grows with the tree\n"
+		"                      up to N, past it stats answer 503 (default %d)\n"
 		"  --idle-timeout DURATION close connections idle this long without a request\n"
 		"                      (default 60s; 0: never; open streams are never idle)\n"
 		"  --no-collect        attach no BPF program and read no map; stats answer 503\n"
@@ -40,7 +73,7 @@ static void usage(FILE *f)
 		"  --log-level LEVEL   debug, info, warn or error (default info)\n"
 		"  -h, --help          this help\n"
 		"  --version           print the version\n",
-		DAEMON_DEFAULT_SOCKET, LOADER_DEFAULT_PIN_PATH, LOADER_DEFAULT_MAX_CGROUPS);
+		CGSTAT_DEFAULT_SOCKET, LOADER_DEFAULT_PIN_PATH, LOADER_DEFAULT_MAX_CGROUPS);
 }
 
 static int parse_args(int argc, char **argv, struct daemon_config *c)
@@ -117,7 +150,7 @@ static int parse_args(int argc, char **argv, struct daemon_config *c)
 			log_set_level(lvl);
 			break;
 		case 'h': usage(stdout); return 0;
-		case O_VERSION: printf("cgstatd %s\n", CGSTATD_VERSION); return 0;
+		case O_VERSION: printf("cgstatd %s\n", CGSTAT_VERSION); return 0;
 		default: usage(stderr); return 2;
 		}
 	}
@@ -129,86 +162,39 @@ static int parse_args(int argc, char **argv, struct daemon_config *c)
 	return -1;
 }
 
-int daemon_fill(void *arg)
-{
-	static bool full_logged;
-	struct daemon *d = arg;
-	struct snapshot tmp = d->prev;
-	int err;
-
-	d->prev = d->cur;
-	d->cur = tmp;
-	err = loader_snapshot(d->loader, &d->cur);
-	/* issue 8 item 6: more cgroups than --max-cgroups: no reading at all
-	 * (a cgroup left out would read as zeros); said once per episode. */
-	if (err == -ENOSPC && !full_logged) {
-		struct loader_snapshot_size sz;
-
-		loader_snapshot_size(d->loader, &sz);
-		log_warn("more cgroups than --max-cgroups allows: stats answer 503 until the tree "
-			 "shrinks or cgstatd runs with a bigger --max-cgroups",
-			 "cgroups=%u max_cgroups=%u left_out=%llu", sz.cgroups, sz.max_cgroups,
-			 (unsigned long long)d->cur.dropped);
-	}
-	full_logged = err == -ENOSPC;
-	if (err) {
-		/* Keep serving the previous reading. */
-		tmp = d->cur;
-		d->cur = d->prev;
-		d->prev = tmp;
-		return err;
-	}
-	tracker_on_fill(d, &d->cur);
-	return 0;
-}
-
-const struct snapshot *daemon_snapshot(struct daemon *d, int *ret_err)
-{
-	int err;
-
-	if (!d->cache) {
-		*ret_err = -ENODEV;
-		return NULL;
-	}
-	err = cache_refresh(d->cache);
-	if (err) {
-		*ret_err = err;
-		return NULL;
-	}
-	return &d->cur;
-}
-
+/* Exit, final-switch and rmdir events, from inside the ring buffer's drain:
+ * the tracker only notes them (it acts after the drain), the event streams
+ * send exits on. */
 static int on_exit_event(const struct cgs_exit_event *e, void *arg)
 {
 	struct daemon *d = arg;
 
-	tracker_on_exit_event(d, e);
+	tracker_on_exit_event(d->tracker, e);
 	if (e->flags & (CGS_EVENT_FINAL_SWITCH | CGS_EVENT_RMDIR))
 		return 0;
 	d->exits_seen++;
-	streams_publish_exit(d, e);
+	streams_publish_exit(d->streams, e);
 	return 0;
 }
 
 /* Exit events: the fd wakes only for urgent records or the first after an
  * idle period; while records keep coming they are drained every
  * LOADER_EVENTS_BATCH_MS by this event's timeout, which is armed only then,
- * so an idle daemon has no wakeup at all (issue 11). */
+ * so an idle daemon has no wakeup at all. */
 static void on_ringbuf(evutil_socket_t fd, short what, void *arg)
 {
 	static const struct timeval batch = { 0, LOADER_EVENTS_BATCH_MS * 1000 };
-	static bool batching;
 	struct daemon *d = arg;
 	int n = loader_events_drain(d->loader);
 
-	if (n && !batching) {
-		batching = !event_add(d->events_ev, &batch);
-	} else if (!n && batching) {
+	if (n && !d->batching) {
+		d->batching = !event_add(d->events_ev, &batch);
+	} else if (!n && d->batching) {
 		event_del(d->events_ev);
 		event_add(d->events_ev, NULL);
-		batching = false;
+		d->batching = false;
 	}
-	tracker_run_pending(d);
+	tracker_run_pending(d->tracker);
 }
 
 static void on_stop_flushed(evutil_socket_t fd, short what, void *arg)
@@ -219,16 +205,13 @@ static void on_stop_flushed(evutil_socket_t fd, short what, void *arg)
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
 	struct daemon *d = arg;
-	struct watched *w;
 	struct timeval tv = { 0, 200000 };
 
 	if (sig == SIGHUP) {
 		/* Nothing to reopen (logs go to stderr); re-check every watched
 		 * cgroup, in case a notification was missed. */
 		log_info("SIGHUP: re-checking watched cgroups", NULL);
-		LIST_FOREACH(w, &d->watched, link)
-			w->check_pending = true;
-		tracker_run_pending(d);
+		tracker_recheck_all(d->tracker);
 		return;
 	}
 	if (d->stopping)
@@ -241,7 +224,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 		d->bound = NULL;
 	}
 	/* End every stream properly, then give the replies a moment to flush. */
-	streams_end_all(d);
+	streams_end_all(d->streams);
 	if (event_base_once(d->base, -1, EV_TIMEOUT, on_stop_flushed, d, &tv))
 		event_base_loopexit(d->base, &tv);
 }
@@ -268,10 +251,48 @@ static int lock_pin_path(struct daemon *d)
 	return err;
 }
 
+/* The kernel side: one daemon per pin path, the programs, the shared
+ * cache over their maps, and what is kept beside the pins. */
+static int setup_collection(struct daemon *d)
+{
+	struct loader_opts o = {
+		.pin_path = d->cfg.pin_path,
+		.cgroup_mount = d->mount,
+		.max_cgroups = d->cfg.max_cgroups,
+		.on_exit = on_exit_event,
+		.ctx = d,
+	};
+	const char *missing = loader_missing_privilege();
+	int err;
+
+	if (missing) {
+		log_error("cannot load BPF programs: missing privilege", "need=\"%s\"", missing);
+		return -EPERM;
+	}
+	err = lock_pin_path(d);
+	if (err)
+		return err;
+	err = loader_open(&o, &d->loader);
+	if (err) {
+		log_error("cannot load BPF programs", "err=\"%s\"", strerror(-err));
+		return err;
+	}
+	if (d->cfg.bpf_stats && loader_enable_stats(d->loader))
+		log_warn("cannot enable bpf_stats", NULL);
+	err = collector_new(d->clk, d->cfg.ttl_ns, d->loader, &d->collector);
+	if (err)
+		return err;
+	err = state_open(d->cfg.pin_path, &d->state);
+	if (err)
+		log_warn("cannot keep watches beside the pins; they will not survive a restart",
+			 "pin_path=%s err=\"%s\"", d->cfg.pin_path, strerror(-err));
+	return 0;
+}
+
 static int setup(struct daemon *d)
 {
 	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP };
-	const char *missing;
+	struct tracker_opts to;
 	int err, i;
 
 	err = cg_find_mount(NULL, d->mount, sizeof(d->mount));
@@ -291,48 +312,34 @@ static int setup(struct daemon *d)
 	d->http = d->base ? evhttp_new(d->base) : NULL;
 	if (!d->http)
 		return -ENOMEM;
-	err = tracker_init(d);
+	if (d->cfg.collect) {
+		err = setup_collection(d);
+		if (err)
+			return err;
+	} else {
+		log_info("collection disabled: no BPF program attached, no map read", NULL);
+	}
+	to = (struct tracker_opts){
+		.base = d->base,
+		.clk = d->clk,
+		.mount = d->mount,
+		.collector = d->collector,
+		.loader = d->loader,
+		.state = d->state,
+		.retention_ns = d->cfg.retention_ns,
+		.ttl_ns = d->cfg.ttl_ns,
+	};
+	err = tracker_new(&to, &d->tracker);
+	if (!err)
+		err = streams_new(d->base, d->clk, d->mount, d->tracker, d->collector, &d->streams);
 	if (err)
 		return err;
-	streams_init(d);
-	if (d->cfg.collect) {
-		struct loader_opts o = {
-			.pin_path = d->cfg.pin_path,
-			.cgroup_mount = d->mount,
-			.max_cgroups = d->cfg.max_cgroups,
-			.on_exit = on_exit_event,
-			.ctx = d,
-		};
-
-		missing = loader_missing_privilege();
-		if (missing) {
-			log_error("cannot load BPF programs: missing privilege", "need=\"%s\"", missing);
-			return -EPERM;
-		}
-		err = lock_pin_path(d);
-		if (err)
-			return err;
-		err = loader_open(&o, &d->loader);
-		if (err) {
-			log_error("cannot load BPF programs", "err=\"%s\"", strerror(-err));
-			return err;
-		}
-		if (d->cfg.bpf_stats && loader_enable_stats(d->loader))
-			log_warn("cannot enable bpf_stats", NULL);
-		err = cache_new(d->clk, d->cfg.ttl_ns, daemon_fill, d, &d->cache);
-		if (err)
-			return err;
+	if (d->loader) {
 		d->events_ev = event_new(d->base, loader_events_fd(d->loader), EV_READ | EV_PERSIST,
 					 on_ringbuf, d);
 		if (!d->events_ev || event_add(d->events_ev, NULL))
 			return -ENOMEM;
-		err = state_open(d->cfg.pin_path, &d->state);
-		if (err)
-			log_warn("cannot keep watches beside the pins; they will not survive a restart",
-				 "pin_path=%s err=\"%s\"", d->cfg.pin_path, strerror(-err));
-		tracker_restore(d);
-	} else {
-		log_info("collection disabled: no BPF program attached, no map read", NULL);
+		tracker_restore(d->tracker);
 	}
 	d->listen_fd = http_listen_unix(d->cfg.socket_path, d->cfg.socket_group);
 	if (d->listen_fd < 0) {
@@ -345,7 +352,20 @@ static int setup(struct daemon *d)
 				  strerror(-err));
 		return err;
 	}
-	evhttp_set_gencb(d->http, routes_handle, d);
+	d->parts = (struct daemon_parts){
+		.cfg = &d->cfg,
+		.clk = d->clk,
+		.mount = d->mount,
+		.mount_fd = d->mount_fd,
+		.start_mono_ns = d->start_mono_ns,
+		.loader = d->loader,
+		.collector = d->collector,
+		.tracker = d->tracker,
+		.streams = d->streams,
+		.exits_seen = &d->exits_seen,
+		.stopping = &d->stopping,
+	};
+	evhttp_set_gencb(d->http, routes_handle, &d->parts);
 	err = http_serve(d->base, d->http, d->listen_fd, d->cfg.idle_timeout_ns, &d->bound);
 	if (err)
 		return err;
@@ -357,29 +377,29 @@ static int setup(struct daemon *d)
 	return 0;
 }
 
+/* In the reverse order of setup. */
 static void teardown(struct daemon *d)
 {
 	int i;
 
-	if (d->base)
-		streams_end_all(d);
+	if (d->streams)
+		streams_end_all(d->streams);
 	if (d->http)
 		evhttp_free(d->http); /* closes the listening socket */
 	else if (d->listen_fd >= 0)
 		close(d->listen_fd);
 	if (d->listen_fd >= 0)
 		unlink(d->cfg.socket_path);
-	tracker_free(d);
-	state_close(d->state);
 	for (i = 0; i < 3; i++)
 		if (d->sig_ev[i])
 			event_free(d->sig_ev[i]);
 	if (d->events_ev)
 		event_free(d->events_ev);
-	cache_free(d->cache);
+	streams_free(d->streams);
+	tracker_free(d->tracker);
+	state_close(d->state);
+	collector_free(d->collector);
 	loader_close(d->loader); /* the counters stay pinned */
-	snapshot_free(&d->cur);
-	snapshot_free(&d->prev);
 	if (d->mount_fd >= 0)
 		close(d->mount_fd);
 	if (d->pin_lock_fd >= 0)
@@ -397,7 +417,7 @@ int main(int argc, char **argv)
 {
 	struct daemon d = {
 		.cfg = {
-			.socket_path = DAEMON_DEFAULT_SOCKET,
+			.socket_path = CGSTAT_DEFAULT_SOCKET,
 			.pin_path = LOADER_DEFAULT_PIN_PATH,
 			.ttl_ns = 250000000ULL,
 			.retention_ns = 300000000000ULL,
@@ -406,7 +426,6 @@ int main(int argc, char **argv)
 		},
 		.clk = &clock_monotonic,
 		.listen_fd = -1,
-		.inotify_fd = -1,
 		.mount_fd = -1,
 		.pin_lock_fd = -1,
 	};
@@ -426,8 +445,6 @@ int main(int argc, char **argv)
 			setrlimit(RLIMIT_NOFILE, &rl);
 		}
 	}
-	LIST_INIT(&d.watched);
-	LIST_INIT(&d.event_clients);
 	d.start_mono_ns = clock_now(d.clk);
 	err = setup(&d);
 	if (err) {
@@ -435,7 +452,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	log_info("cgstatd started", "version=%s socket=%s cgroup2=%s collection=%s ttl_ms=%llu",
-		 CGSTATD_VERSION, d.cfg.socket_path, d.mount, d.cfg.collect ? "on" : "off",
+		 CGSTAT_VERSION, d.cfg.socket_path, d.mount, d.cfg.collect ? "on" : "off",
 		 (unsigned long long)(d.cfg.ttl_ns / 1000000));
 	event_base_dispatch(d.base);
 	teardown(&d);

@@ -3,9 +3,9 @@
 #include <string.h>
 #include <event2/buffer.h>
 #include <event2/http.h>
+#include "collector.h"
 #include "daemon.h"
-#include "http.h"
-#include "json.h"
+#include "loader.h"
 #include "metrics.h"
 #include "tracker.h"
 
@@ -51,7 +51,7 @@ static void sample_line(struct evbuffer *b, const char *name, const char *path, 
 	evbuffer_add_printf(b, "\"%s} %.9g\n", extra ? extra : "", v);
 }
 
-int metrics_render(struct daemon *d, struct evbuffer *b)
+int metrics_render(const struct daemon_parts *p, struct evbuffer *b)
 {
 	const struct snapshot *s = NULL;
 	struct cache_stats cs = { 0 };
@@ -61,11 +61,11 @@ int metrics_render(struct daemon *d, struct evbuffer *b)
 
 	evbuffer_add_printf(b, "# HELP cgstat_collection_enabled 1 when BPF collection is on.\n"
 			       "# TYPE cgstat_collection_enabled gauge\ncgstat_collection_enabled %d\n",
-			    d->cfg.collect);
-	if (!d->cfg.collect)
+			    p->cfg->collect);
+	if (!p->cfg->collect)
 		return 0;
-	s = daemon_snapshot(d, &err);
-	cache_get_stats(d->cache, &cs);
+	s = collector_snapshot(p->collector, &err);
+	collector_stats(p->collector, &cs);
 	evbuffer_add_printf(b,
 			    "# HELP cgstat_cache_fills_total Reads of the BPF maps.\n"
 			    "# TYPE cgstat_cache_fills_total counter\ncgstat_cache_fills_total %llu\n"
@@ -76,8 +76,8 @@ int metrics_render(struct daemon *d, struct evbuffer *b)
 		const struct family *f = &families[i];
 
 		evbuffer_add_printf(b, "# HELP %s %s\n# TYPE %s %s\n", f->name, f->help, f->name, f->type);
-		LIST_FOREACH(w, &d->watched, link) {
-			const struct cg_sample *c = w->attached ? tracker_latest(w, s) : NULL;
+		TRACKER_FOREACH(w, p->tracker) {
+			const struct cg_sample *c = w->attached ? tracker_latest(w) : NULL;
 
 			if (c)
 				sample_line(b, f->name, w->path, NULL,
@@ -87,8 +87,8 @@ int metrics_render(struct daemon *d, struct evbuffer *b)
 	}
 	evbuffer_add_printf(b, "# HELP cgstat_runqueue_wait_seconds Run-queue wait per slice.\n"
 			       "# TYPE cgstat_runqueue_wait_seconds histogram\n");
-	LIST_FOREACH(w, &d->watched, link) {
-		const struct cg_sample *c = w->attached ? tracker_latest(w, s) : NULL;
+	TRACKER_FOREACH(w, p->tracker) {
+		const struct cg_sample *c = w->attached ? tracker_latest(w) : NULL;
 		uint64_t acc = 0;
 		char le[48];
 
@@ -107,15 +107,15 @@ int metrics_render(struct daemon *d, struct evbuffer *b)
 	}
 	evbuffer_add_printf(b, "# HELP cgstat_task_exited 1 once the cgroup's task has exited.\n"
 			       "# TYPE cgstat_task_exited gauge\n");
-	LIST_FOREACH(w, &d->watched, link)
+	TRACKER_FOREACH(w, p->tracker)
 		if (w->attached)
 			sample_line(b, "cgstat_task_exited", w->path, NULL, w->state == WATCH_ENDED);
-	if (d->loader) {
+	if (p->loader) {
 		struct loader_prog_stat ps[16];
 		struct cgs_drops dr;
-		size_t n = loader_prog_stats(d->loader, ps, 16);
+		size_t n = loader_prog_stats(p->loader, ps, 16);
 
-		loader_drops(d->loader, &dr);
+		loader_drops(p->loader, &dr);
 		evbuffer_add_printf(b,
 				    "# HELP cgstat_drops_total Updates lost to full or failed maps.\n"
 				    "# TYPE cgstat_drops_total counter\n"
@@ -138,63 +138,4 @@ int metrics_render(struct daemon *d, struct evbuffer *b)
 					    (unsigned long long)ps[i].run_cnt);
 	}
 	return s ? 0 : err;
-}
-
-void metrics_reply(struct daemon *d, struct evhttp_request *req)
-{
-	struct evbuffer *b = evbuffer_new();
-
-	if (!b) {
-		http_error(req, 500, "out of memory");
-		return;
-	}
-	if (metrics_render(d, b)) {
-		evbuffer_free(b);
-		http_error(req, 503, "cannot read the BPF maps");
-		return;
-	}
-	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
-			  "text/plain; version=0.0.4; charset=utf-8");
-	evhttp_send_reply(req, 200, "OK", b);
-	evbuffer_free(b);
-}
-
-void metrics_health_bpf(struct daemon *d, struct json *j)
-{
-	struct loader_prog_stat ps[16];
-	struct cgs_drops dr = { 0 };
-	size_t n = 0, i;
-
-	if (d->loader) {
-		n = loader_prog_stats(d->loader, ps, 16);
-		loader_drops(d->loader, &dr);
-	}
-	json_key(j, "drops");
-	json_obj_begin(j);
-	json_kv_u64(j, "events", dr.events);
-	json_kv_u64(j, "storage", dr.storage);
-	json_kv_u64(j, "snapshot", dr.snapshot);
-	json_kv_u64(j, "deferred", dr.deferred);
-	json_kv_u64(j, "unmatched_slices", dr.unmatched);
-	json_obj_end(j);
-	json_key(j, "bpf");
-	json_obj_begin(j);
-	json_kv_bool(j, "stats_enabled", d->cfg.bpf_stats);
-	json_key(j, "programs");
-	json_arr_begin(j);
-	for (i = 0; i < n; i++) {
-		json_obj_begin(j);
-		json_kv_str(j, "name", ps[i].name);
-		json_kv_u64(j, "run_cnt", ps[i].run_cnt);
-		json_kv_u64(j, "run_time_ns", ps[i].run_time_ns);
-		json_kv_u64(j, "recursion_misses", ps[i].recursion_misses);
-		json_key(j, "ns_per_event");
-		if (ps[i].run_cnt)
-			json_double(j, (double)ps[i].run_time_ns / (double)ps[i].run_cnt, 1);
-		else
-			json_null(j);
-		json_obj_end(j);
-	}
-	json_arr_end(j);
-	json_obj_end(j);
 }

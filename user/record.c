@@ -1,6 +1,5 @@
 #include <stdio.h>
 #include <time.h>
-#include "daemon.h"
 #include "record.h"
 
 uint64_t record_percentile_us(const __u64 *hist, int slots, double p)
@@ -59,21 +58,31 @@ static void pct(struct json *j, const char *k, uint64_t now, uint64_t then, uint
 		json_kv_double(j, k, 100.0 * (double)(now - then) / (double)dt, 2);
 }
 
+int record_exit_code(uint32_t exit_code, uint32_t flags, int *ret_signal)
+{
+	if (flags & CGS_EXIT_SIGNALED) {
+		*ret_signal = exit_code & 0x7f;
+		return -1;
+	}
+	*ret_signal = -1;
+	return (exit_code >> 8) & 0xff;
+}
+
 void record_exit_info(struct json *j, const struct exit_info *e)
 {
-	bool sig = e->flags & CGS_EXIT_SIGNALED;
+	int sig, code = record_exit_code(e->exit_code, e->flags, &sig);
 
 	json_kv_u64(j, "pid", e->pid);
 	json_kv_u64(j, "tgid", e->tgid);
 	json_kv_str(j, "comm", e->comm);
 	json_key(j, "code");
-	if (sig)
+	if (code < 0)
 		json_null(j);
 	else
-		json_u64(j, (e->exit_code >> 8) & 0xff);
+		json_u64(j, code);
 	json_key(j, "signal");
-	if (sig)
-		json_u64(j, e->exit_code & 0x7f);
+	if (sig >= 0)
+		json_u64(j, sig);
 	else
 		json_null(j);
 	json_kv_bool(j, "core_dumped", e->flags & CGS_EXIT_COREDUMP);

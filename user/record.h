@@ -8,7 +8,18 @@
 #include "json.h"
 #include "snapshot.h"
 
-struct exit_info;
+/* The last process exit seen in a cgroup, from its ring-buffer event. */
+struct exit_info {
+	bool valid;
+	uint32_t pid, tgid;
+	uint32_t exit_code, flags; /* raw wait status, CGS_EXIT_* */
+	char comm[CGS_COMM_LEN + 1];
+	uint64_t cpu_ns;
+};
+
+/* The one decoding of a raw exit status: the exit code, or -1 when a signal
+ * ended it (then *ret_signal is the signal, else -1). */
+int record_exit_code(uint32_t exit_code, uint32_t flags, int *ret_signal);
 
 struct record_in {
 	const char *type; /* "stats" or "exit" */

@@ -1,8 +1,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <sys/utsname.h>
 #include <unistd.h>
 #include <sys/socket.h>
 #include <event2/buffer.h>
@@ -12,6 +10,9 @@
 #include "duration.h"
 #include "http.h"
 #include "log.h"
+#include "collector.h"
+#include "daemon.h"
+#include "health.h"
 #include "metrics.h"
 #include "record.h"
 #include "routes.h"
@@ -102,22 +103,22 @@ static int decode_path(struct evhttp_request *req, const char *raw, size_t rawle
 /* Finds the cgroup at rel below the mount, in one openat2() that the kernel
  * keeps inside the mount; its absolute path and id. On failure the reply
  * has been sent. */
-static int resolve_rel(struct daemon *d, struct evhttp_request *req, const char *rel,
+static int resolve_rel(const struct daemon_parts *p, struct evhttp_request *req, const char *rel,
 		       char *ret_abs, uint64_t *ret_id)
 {
 	char msg[CG_PATH_MAX + 64];
 	int fd, err;
 
-	err = cg_open_beneath(d->mount_fd, rel, &fd);
+	err = cg_open_beneath(p->mount_fd, rel, &fd);
 	if (!err) {
 		err = cg_id_from_fd(fd, ret_id);
 		close(fd);
-		if (!err && snprintf(ret_abs, CG_PATH_MAX, "%s%s", d->mount, strcmp(rel, "/") ? rel : "") >=
+		if (!err && snprintf(ret_abs, CG_PATH_MAX, "%s%s", p->mount, strcmp(rel, "/") ? rel : "") >=
 				    CG_PATH_MAX)
 			err = -ENAMETOOLONG;
 	} else if (err == -ENOSYS) {
 		/* Before Linux 5.6: resolve in user space. */
-		err = cg_resolve(d->mount, rel, ret_abs, CG_PATH_MAX);
+		err = cg_resolve(p->mount, rel, ret_abs, CG_PATH_MAX);
 		if (!err)
 			err = cg_id_from_path(ret_abs, ret_id);
 	}
@@ -144,67 +145,25 @@ static int resolve_rel(struct daemon *d, struct evhttp_request *req, const char 
 	return err;
 }
 
-static void reply_health(struct daemon *d, struct evhttp_request *req)
+static void reply_health(const struct daemon_parts *p, struct evhttp_request *req)
 {
-	struct utsname u;
-	struct rusage ru;
 	struct json j;
 
-	uname(&u);
-	getrusage(RUSAGE_SELF, &ru);
 	json_init(&j);
-	json_obj_begin(&j);
-	json_kv_str(&j, "status", "ok");
-	json_kv_str(&j, "version", CGSTATD_VERSION);
-	json_kv_str(&j, "kernel", u.release);
-	json_kv_str(&j, "cgroup2_mount", d->mount);
-	json_kv_str(&j, "collection", d->cfg.collect ? "enabled" : "disabled");
-	json_kv_u64(&j, "uptime_ns", clock_now(d->clk) - d->start_mono_ns);
-	json_kv_str(&j, "socket", d->cfg.socket_path);
-	json_key(&j, "cache");
-	json_obj_begin(&j);
-	{
-		struct cache_stats cs = { .ttl_ns = d->cfg.ttl_ns };
-
-		if (d->cache)
-			cache_get_stats(d->cache, &cs);
-		json_kv_u64(&j, "ttl_ns", d->cfg.ttl_ns);
-		json_kv_u64(&j, "fills", cs.fills);
-		json_kv_u64(&j, "hits", cs.hits);
-		json_kv_u64(&j, "misses", cs.misses);
-		json_kv_u64(&j, "fill_errors", cs.fill_errors);
-		json_key(&j, "age_ns");
-		if (d->cache && cache_has_data(d->cache))
-			json_u64(&j, cache_age_ns(d->cache));
-		else
-			json_null(&j);
-	}
-	json_obj_end(&j);
-	json_kv_u64(&j, "attached", d->n_attached);
-	json_kv_u64(&j, "watched", d->n_watched);
-	json_kv_u64(&j, "streams", d->n_streams);
-	json_kv_u64(&j, "exits_seen", d->exits_seen);
-	metrics_health_bpf(d, &j);
-	json_key(&j, "self");
-	json_obj_begin(&j);
-	json_kv_u64(&j, "cpu_ns", ((uint64_t)ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000000ULL +
-					  ((uint64_t)ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000ULL);
-	json_kv_u64(&j, "max_rss_bytes", (uint64_t)ru.ru_maxrss * 1024);
-	json_obj_end(&j);
-	json_obj_end(&j);
+	health_render(p, &j);
 	http_reply_json(req, 200, &j);
 	json_free(&j);
 }
 
-static bool collection_off(struct daemon *d, struct evhttp_request *req)
+static bool collection_off(const struct daemon_parts *p, struct evhttp_request *req)
 {
-	if (d->cfg.collect)
+	if (p->cfg->collect)
 		return false;
 	http_error(req, 503, "collection disabled");
 	return true;
 }
 
-static void reply_list(struct daemon *d, struct evhttp_request *req)
+static void reply_list(const struct daemon_parts *p, struct evhttp_request *req)
 {
 	struct watched *w;
 	struct json j;
@@ -213,9 +172,9 @@ static void reply_list(struct daemon *d, struct evhttp_request *req)
 	json_obj_begin(&j);
 	json_key(&j, "cgroups");
 	json_arr_begin(&j);
-	LIST_FOREACH(w, &d->watched, link)
+	TRACKER_FOREACH(w, p->tracker)
 		if (w->attached)
-			tracker_render(d, w, &j);
+			tracker_render(p->tracker, w, &j);
 	json_arr_end(&j);
 	json_obj_end(&j);
 	http_reply_json(req, 200, &j);
@@ -223,7 +182,7 @@ static void reply_list(struct daemon *d, struct evhttp_request *req)
 }
 
 /* A one-off record for a cgroup that is not watched. */
-static void reply_unwatched(struct daemon *d, struct evhttp_request *req, const char *rel,
+static void reply_unwatched(const struct daemon_parts *p, struct evhttp_request *req, const char *rel,
 			    const char *abs, uint64_t id)
 {
 	const struct snapshot *s;
@@ -233,12 +192,12 @@ static void reply_unwatched(struct daemon *d, struct evhttp_request *req, const 
 	struct json j;
 	int err;
 
-	s = daemon_snapshot(d, &err);
+	s = collector_snapshot(p->collector, &err);
 	if (!s) {
 		http_error(req, 503, "cannot read the BPF maps");
 		return;
 	}
-	tracker_record_in(d, s, id, abs, &zero, &r);
+	collector_record_in(p->collector, s, id, abs, &zero, &r);
 	r.type = "stats";
 	r.path = rel;
 	/* Its state from the kernel: live tasks, or whether any ever ran. */
@@ -261,7 +220,7 @@ static bool stream_head(struct evhttp_request *req)
 	return true;
 }
 
-static void handle_cgroup(struct daemon *d, struct evhttp_request *req, const char *raw,
+static void handle_cgroup(const struct daemon_parts *p, struct evhttp_request *req, const char *raw,
 			  const struct query *q)
 {
 	enum evhttp_cmd_type m = evhttp_request_get_command(req);
@@ -287,18 +246,18 @@ static void handle_cgroup(struct daemon *d, struct evhttp_request *req, const ch
 		http_error(req, 400, "unknown query parameter");
 		return;
 	}
-	if (collection_off(d, req))
+	if (collection_off(p, req))
 		return;
 	if (decode_path(req, raw, strlen(raw), true, rel))
 		return;
-	w = tracker_find_path(d, rel);
+	w = tracker_find_path(p->tracker, rel);
 	if (m == EVHTTP_REQ_DELETE) {
 		if (!w || !w->attached) {
 			http_error(req, 404, "cgroup is not attached");
 			return;
 		}
 		log_info("detached cgroup", "path=%s", log_q(rel));
-		tracker_detach(d, w);
+		tracker_detach(p->tracker, w);
 		json_init(&j);
 		json_obj_begin(&j);
 		json_kv_str(&j, "detached", rel);
@@ -313,7 +272,7 @@ static void handle_cgroup(struct daemon *d, struct evhttp_request *req, const ch
 	 * directory is gone, and a stream on it gets the final record. */
 	if (w && m == EVHTTP_REQ_GET && (!q->stream || w->state == WATCH_ENDED)) {
 		json_init(&j);
-		tracker_render(d, w, &j);
+		tracker_render(p->tracker, w, &j);
 		if (q->stream) {
 			http_stream_start(req);
 			http_stream_line(req, json_cstr(&j), SIZE_MAX);
@@ -324,20 +283,20 @@ static void handle_cgroup(struct daemon *d, struct evhttp_request *req, const ch
 		json_free(&j);
 		return;
 	}
-	if (resolve_rel(d, req, rel, abs, &id))
+	if (resolve_rel(p, req, rel, abs, &id))
 		return;
-	if (m == EVHTTP_REQ_GET && tracker_tombstoned(d, id)) {
+	if (m == EVHTTP_REQ_GET && tracker_tombstoned(p->tracker, id)) {
 		http_error(req, 404, "cgroup exited and its final record expired");
 		return;
 	}
 	if (m == EVHTTP_REQ_GET && !q->stream) {
-		reply_unwatched(d, req, rel, abs, id);
+		reply_unwatched(p, req, rel, abs, id);
 		return;
 	}
 	if (stream_head(req))
 		return;
 	/* A second attach of the same cgroup is 200, not 201. */
-	err = tracker_watch(d, rel, abs, id, m == EVHTTP_REQ_PUT, &w, &is_new);
+	err = tracker_watch(p->tracker, rel, abs, id, m == EVHTTP_REQ_PUT, &w, &is_new);
 	was_attached = !is_new;
 	if (err == -ENOSPC) {
 		http_error(req, 429, "too many watched cgroups");
@@ -356,23 +315,23 @@ static void handle_cgroup(struct daemon *d, struct evhttp_request *req, const ch
 		json_init(&j);
 		json_obj_begin(&j);
 		json_key(&j, "attached");
-		tracker_render(d, w, &j);
+		tracker_render(p->tracker, w, &j);
 		json_obj_end(&j);
 		http_reply_json(req, was_attached ? 200 : 201, &j);
 		json_free(&j);
 		return;
 	}
 	interval = q->has_interval ? q->interval_ns : 1000000000ULL;
-	err = streams_start_stats(d, req, w,
-				  interval < d->cfg.ttl_ns ? d->cfg.ttl_ns : interval,
-				  interval < d->cfg.ttl_ns ? interval : 0);
+	err = streams_start_stats(p->streams, req, w,
+				  interval < p->cfg->ttl_ns ? p->cfg->ttl_ns : interval,
+				  interval < p->cfg->ttl_ns ? interval : 0);
 	if (err) {
-		tracker_release(d, w);
+		tracker_release(p->tracker, w);
 		http_error(req, 429, "too many streams");
 	}
 }
 
-static void handle_events(struct daemon *d, struct evhttp_request *req, const struct query *q)
+static void handle_events(const struct daemon_parts *p, struct evhttp_request *req, const struct query *q)
 {
 	char rel[CG_PATH_MAX], abs[CG_PATH_MAX];
 	uint64_t id = 0;
@@ -381,14 +340,14 @@ static void handle_events(struct daemon *d, struct evhttp_request *req, const st
 		http_error(req, 400, "unknown query parameter");
 		return;
 	}
-	if (collection_off(d, req))
+	if (collection_off(p, req))
 		return;
 	if (q->cgroup && (decode_path(req, q->cgroup, strlen(q->cgroup), false, rel) ||
-			  resolve_rel(d, req, rel, abs, &id)))
+			  resolve_rel(p, req, rel, abs, &id)))
 		return;
 	if (stream_head(req))
 		return;
-	if (streams_start_events(d, req, id))
+	if (streams_start_events(p->streams, req, id))
 		http_error(req, 429, "too many streams");
 }
 
@@ -408,7 +367,7 @@ static void log_peer(struct evhttp_request *req)
 }
 
 /* The Prometheus exposition; headers only for HEAD (http_reply_buffer). */
-static void reply_metrics(struct daemon *d, struct evhttp_request *req)
+static void reply_metrics(const struct daemon_parts *p, struct evhttp_request *req)
 {
 	struct evbuffer *b = evbuffer_new();
 
@@ -416,7 +375,7 @@ static void reply_metrics(struct daemon *d, struct evhttp_request *req)
 		http_error(req, 500, "out of memory");
 		return;
 	}
-	if (metrics_render(d, b))
+	if (metrics_render(p, b))
 		http_error(req, 503, "cannot read the BPF maps");
 	else
 		http_reply_buffer(req, 200, "text/plain; version=0.0.4; charset=utf-8", b);
@@ -441,7 +400,7 @@ static size_t header_bytes(struct evhttp_request *req)
 
 void routes_handle(struct evhttp_request *req, void *arg)
 {
-	struct daemon *d = arg;
+	const struct daemon_parts *p = arg;
 	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
 	const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
 	enum evhttp_cmd_type m = evhttp_request_get_command(req);
@@ -458,7 +417,7 @@ void routes_handle(struct evhttp_request *req, void *arg)
 		http_error_allow(req, "GET, HEAD, PUT, DELETE", "method not allowed: no proxy here");
 		return;
 	}
-	if (d->stopping) {
+	if (*p->stopping) {
 		http_error(req, 503, "shutting down");
 		return;
 	}
@@ -487,12 +446,12 @@ void routes_handle(struct evhttp_request *req, void *arg)
 		}
 		if (q.stream || q.has_interval || q.cgroup)
 			http_error(req, 400, "unknown query parameter");
-		else if (!collection_off(d, req))
-			reply_list(d, req);
+		else if (!collection_off(p, req))
+			reply_list(p, req);
 		return;
 	}
 	if (!strncmp(path, CGROUPS_PREFIX "/", strlen(CGROUPS_PREFIX "/"))) {
-		handle_cgroup(d, req, path + strlen(CGROUPS_PREFIX), &q);
+		handle_cgroup(p, req, path + strlen(CGROUPS_PREFIX), &q);
 		return;
 	}
 	if (!strcmp(path, "/v1/health") || !strcmp(path, "/metrics") || !strcmp(path, "/v1/events")) {
@@ -504,13 +463,13 @@ void routes_handle(struct evhttp_request *req, void *arg)
 			if (q.stream || q.has_interval || q.cgroup)
 				http_error(req, 400, "unknown query parameter");
 			else
-				reply_metrics(d, req);
+				reply_metrics(p, req);
 		} else if (!strcmp(path, "/v1/events")) {
-			handle_events(d, req, &q);
+			handle_events(p, req, &q);
 		} else if (q.stream || q.has_interval || q.cgroup) {
 			http_error(req, 400, "unknown query parameter");
 		} else {
-			reply_health(d, req);
+			reply_health(p, req);
 		}
 		return;
 	}

@@ -2,7 +2,7 @@
 #ifndef CGSTAT_ROUTES_H
 #define CGSTAT_ROUTES_H
 
-struct daemon;
+struct daemon_parts;
 struct evhttp_request;
 
 /* Limits on what a client may send; evhttp's own caps (HTTP_MAX_HEADERS in
@@ -10,6 +10,6 @@ struct evhttp_request;
 #define ROUTES_MAX_URI 8192
 #define ROUTES_MAX_HEADERS 8192
 
-void routes_handle(struct evhttp_request *req, void *daemon);
+void routes_handle(struct evhttp_request *req, void *parts);
 
 #endif

@@ -4,6 +4,7 @@
 #include <unistd.h>
 #include <event2/event.h>
 #include <event2/http.h>
+#include "collector.h"
 #include "http.h"
 #include "log.h"
 #include "record.h"
@@ -12,13 +13,33 @@
 #include "streams.h"
 #include "tracker.h"
 
+/* The paths of recently seen cgroups by id, for exit events of cgroups
+ * nobody watches: resolving an id costs five system calls, and a batch
+ * workload's exits come from a few cgroups. Ids are never reused (a renamed
+ * cgroup keeps its old name here until its slot is reused). */
+#define PATH_CACHE_SLOTS 64
+
+struct streams {
+	struct event_base *base;
+	const struct clock *clk;
+	char mount[CG_PATH_MAX];
+	struct tracker *tracker;
+	struct collector *collector;
+	unsigned n_streams;
+	LIST_HEAD(, stream_client) event_clients;
+	struct {
+		uint64_t id;
+		char *path;
+	} path_cache[PATH_CACHE_SLOTS];
+};
+
 /* One client's stream: a stats stream on a watched cgroup, or an exit-event
  * stream. Its source reads through the daemon's shared cache, so any number
  * of streams cost one fill per TTL. */
 struct stream_client {
 	LIST_ENTRY(stream_client) link;
 	struct source src;
-	struct daemon *d;
+	struct streams *ss;
 	struct evhttp_request *req;
 	struct evhttp_connection *conn;
 	struct watched *w; /* NULL for an event stream */
@@ -37,7 +58,7 @@ struct stream_client {
  * where the caller (the tracker ending it, a failed start) decides. */
 static void client_free(struct stream_client *c, bool release)
 {
-	struct daemon *d = c->d;
+	struct streams *ss = c->ss;
 	struct watched *w = c->w;
 
 	if (c->conn)
@@ -45,11 +66,11 @@ static void client_free(struct stream_client *c, bool release)
 	if (c->timer)
 		event_free(c->timer);
 	LIST_REMOVE(c, link);
-	d->n_streams--;
+	ss->n_streams--;
 	json_free(&c->out);
 	free(c);
 	if (w && release)
-		tracker_release(d, w);
+		tracker_release(ss->tracker, w);
 }
 
 /*
@@ -90,7 +111,7 @@ static void on_close(struct evhttp_connection *conn, void *arg)
 static int render_final(struct stream_client *c, const char *reason)
 {
 	json_reset(&c->out);
-	tracker_render_final(c->d, c->w, reason, c->have_base ? &c->base : NULL, c->base_mono_ns,
+	tracker_render_final(c->ss->tracker, c->w, reason, c->have_base ? &c->base : NULL, c->base_mono_ns,
 			     &c->out);
 	return json_error(&c->out) ? -ENOMEM : 0;
 }
@@ -98,7 +119,7 @@ static int render_final(struct stream_client *c, const char *reason)
 static int stats_poll(struct source *s, struct source_update *ret)
 {
 	struct stream_client *c = (struct stream_client *)((char *)s - offsetof(struct stream_client, src));
-	struct daemon *d = c->d;
+	struct streams *ss = c->ss;
 	struct watched *w = c->w;
 	const struct snapshot *snap;
 	struct cg_sample zero;
@@ -111,20 +132,20 @@ static int stats_poll(struct source *s, struct source_update *ret)
 		ret->payload = (void *)json_cstr(&c->out);
 		return SOURCE_EXITED;
 	}
-	snap = daemon_snapshot(d, &err);
+	snap = collector_snapshot(ss->collector, &err);
 	if (!snap)
 		return err;
 	/* Not walked and gone: the tracker ends it (and this stream). */
 	if (!snapshot_find(snap, w->id) && access(w->abs, F_OK)) {
-		tracker_request_check(d, w);
-		ret->ts_ns = cache_expires_ns(d->cache);
+		tracker_request_check(ss->tracker, w);
+		ret->ts_ns = collector_expires_ns(ss->collector);
 		return SOURCE_PENDING;
 	}
 	/* Only the reading this stream sent last: wait for the next fill
 	 * rather than repeat it (a tick a hair before the TTL runs out). */
-	if (!cache_newer(d->cache, &c->seen_fill, &ret->ts_ns))
+	if (!collector_newer(ss->collector, &c->seen_fill, &ret->ts_ns))
 		return SOURCE_PENDING;
-	tracker_record_in(d, snap, w->id, w->abs, &zero, &r);
+	collector_record_in(ss->collector, snap, w->id, w->abs, &zero, &r);
 	if (c->have_base) {
 		/* Percentages over this stream's own interval. */
 		r.base = &c->base;
@@ -149,7 +170,7 @@ static int stats_poll(struct source *s, struct source_update *ret)
 
 static void arm(struct stream_client *c)
 {
-	uint64_t delay = stream_next_delay(&c->sched, clock_now(c->d->clk));
+	uint64_t delay = stream_next_delay(&c->sched, clock_now(c->ss->clk));
 	struct timeval tv = { .tv_sec = delay / 1000000000ULL,
 			      .tv_usec = delay % 1000000000ULL / 1000 };
 
@@ -167,7 +188,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	 * record may race ahead of it. The tracker ends this stream. */
 	if (c->w->state == WATCH_EXITING)
 		return;
-	a = stream_step(&c->sched, clock_now(c->d->clk), &c->src, &u);
+	a = stream_step(&c->sched, clock_now(c->ss->clk), &c->src, &u);
 	/* Once per failure run, not per attempt. */
 	if (stream_just_failed(&c->sched))
 		log_emit(c->sched.last_status < 0 ? LOG_WARN : LOG_INFO,
@@ -177,7 +198,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 		log_info("stats source recovered", "path=%s", log_q(c->w->path));
 	switch (a) {
 	case STREAM_EMIT:
-		if (http_stream_line(c->req, u.payload, DAEMON_MAX_OUTPUT)) {
+		if (http_stream_line(c->req, u.payload, STREAMS_MAX_OUTPUT)) {
 			log_info("dropping slow stream client", "path=%s", log_q(c->w->path));
 			evhttp_connection_free(c->conn);
 			return;
@@ -192,27 +213,27 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	arm(c);
 }
 
-static struct stream_client *client_new(struct daemon *d, struct evhttp_request *req)
+static struct stream_client *client_new(struct streams *ss, struct evhttp_request *req)
 {
 	struct stream_client *c;
 
-	if (d->n_streams >= DAEMON_MAX_STREAMS)
+	if (ss->n_streams >= STREAMS_MAX)
 		return NULL;
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return NULL;
-	c->d = d;
+	c->ss = ss;
 	c->req = req;
 	c->conn = evhttp_request_get_connection(req);
 	json_init(&c->out);
-	d->n_streams++;
+	ss->n_streams++;
 	return c;
 }
 
-int streams_start_stats(struct daemon *d, struct evhttp_request *req, struct watched *w,
+int streams_start_stats(struct streams *ss, struct evhttp_request *req, struct watched *w,
 			uint64_t interval_ns, uint64_t raised_from_ns)
 {
-	struct stream_client *c = client_new(d, req);
+	struct stream_client *c = client_new(ss, req);
 	struct backoff proto;
 	int err;
 
@@ -224,8 +245,8 @@ int streams_start_stats(struct daemon *d, struct evhttp_request *req, struct wat
 	c->raised_from_ns = raised_from_ns;
 	err = backoff_init(&proto, 100000000ULL, 5000000000ULL, 2.0, 0.2, backoff_random_seed());
 	if (!err)
-		err = stream_init(&c->sched, interval_ns, &proto, clock_now(d->clk));
-	c->timer = evtimer_new(d->base, on_tick, c);
+		err = stream_init(&c->sched, interval_ns, &proto, clock_now(ss->clk));
+	c->timer = evtimer_new(ss->base, on_tick, c);
 	if (err || !c->timer) {
 		/* The caller answers and releases the watch. */
 		c->conn = NULL;
@@ -239,13 +260,13 @@ int streams_start_stats(struct daemon *d, struct evhttp_request *req, struct wat
 	return 0;
 }
 
-int streams_start_events(struct daemon *d, struct evhttp_request *req, uint64_t filter_id)
+int streams_start_events(struct streams *ss, struct evhttp_request *req, uint64_t filter_id)
 {
-	struct stream_client *c = client_new(d, req);
+	struct stream_client *c = client_new(ss, req);
 
 	if (!c)
 		return -ENOSPC;
-	LIST_INSERT_HEAD(&d->event_clients, c, link);
+	LIST_INSERT_HEAD(&ss->event_clients, c, link);
 	c->filter_id = filter_id;
 	evhttp_connection_set_closecb(c->conn, on_close, c);
 	http_stream_start(req);
@@ -265,39 +286,58 @@ static void on_end(struct watched *w, const char *reason, void *arg)
 	}
 }
 
-void streams_init(struct daemon *d)
+int streams_new(struct event_base *base, const struct clock *clk, const char *mount,
+		struct tracker *t, struct collector *c, struct streams **ret)
 {
-	tracker_subscribe(d, on_end, d);
+	struct streams *ss = calloc(1, sizeof(*ss));
+
+	if (!ss)
+		return -ENOMEM;
+	ss->base = base;
+	ss->clk = clk;
+	snprintf(ss->mount, sizeof(ss->mount), "%s", mount);
+	ss->tracker = t;
+	ss->collector = c;
+	LIST_INIT(&ss->event_clients);
+	tracker_subscribe(t, on_end, ss);
+	*ret = ss;
+	return 0;
 }
 
-/* issue 11: the paths of recently seen cgroups by id, for exit events of
- * cgroups nobody watches. Resolving an id costs five system calls, and a
- * batch workload's exits come from a few cgroups. Ids are never reused (a
- * renamed cgroup keeps its old name here until its slot is reused). */
-#define PATH_CACHE_SLOTS 64
-static struct {
-	uint64_t id;
-	char *path;
-} path_cache[PATH_CACHE_SLOTS];
+void streams_free(struct streams *ss)
+{
+	unsigned i;
 
-static const char *cached_path(struct daemon *d, uint64_t id)
+	if (!ss)
+		return;
+	for (i = 0; i < PATH_CACHE_SLOTS; i++)
+		free(ss->path_cache[i].path);
+	free(ss);
+}
+
+unsigned streams_count(const struct streams *ss)
+{
+	return ss->n_streams;
+}
+
+static const char *cached_path(struct streams *ss, uint64_t id)
 {
 	unsigned slot = (unsigned)((id * 0x9E3779B97F4A7C15ULL) >> 58) % PATH_CACHE_SLOTS;
 	char rel[CG_PATH_MAX], abs[CG_PATH_MAX];
 	char *p;
 
-	if (path_cache[slot].path && path_cache[slot].id == id)
-		return path_cache[slot].path;
-	if (cg_path_from_id(d->mount, id, abs, sizeof(abs)) ||
-	    cg_relative(d->mount, abs, rel, sizeof(rel)) || !(p = strdup(rel)))
+	if (ss->path_cache[slot].path && ss->path_cache[slot].id == id)
+		return ss->path_cache[slot].path;
+	if (cg_path_from_id(ss->mount, id, abs, sizeof(abs)) ||
+	    cg_relative(ss->mount, abs, rel, sizeof(rel)) || !(p = strdup(rel)))
 		return NULL;
-	free(path_cache[slot].path);
-	path_cache[slot].id = id;
-	path_cache[slot].path = p;
+	free(ss->path_cache[slot].path);
+	ss->path_cache[slot].id = id;
+	ss->path_cache[slot].path = p;
 	return p;
 }
 
-void streams_publish_exit(struct daemon *d, const struct cgs_exit_event *e)
+void streams_publish_exit(struct streams *ss, const struct cgs_exit_event *e)
 {
 	struct stream_client *c, *tmp;
 	const char *path = NULL;
@@ -305,13 +345,13 @@ void streams_publish_exit(struct daemon *d, const struct cgs_exit_event *e)
 	struct watched *w;
 	struct json j;
 
-	if (LIST_EMPTY(&d->event_clients))
+	if (LIST_EMPTY(&ss->event_clients))
 		return;
-	w = tracker_find_id(d, e->cgid);
+	w = tracker_find_id(ss->tracker, e->cgid);
 	if (w)
 		path = w->path;
 	else
-		path = cached_path(d, e->cgid);
+		path = cached_path(ss, e->cgid);
 	info.pid = e->pid;
 	info.tgid = e->tgid;
 	info.exit_code = e->exit_code;
@@ -327,11 +367,11 @@ void streams_publish_exit(struct daemon *d, const struct cgs_exit_event *e)
 	json_kv_u64(&j, "cgroup_id", e->cgid);
 	record_exit_info(&j, &info);
 	json_obj_end(&j);
-	for (c = LIST_FIRST(&d->event_clients); c; c = tmp) {
+	for (c = LIST_FIRST(&ss->event_clients); c; c = tmp) {
 		tmp = LIST_NEXT(c, link);
 		if (c->filter_id && c->filter_id != e->cgid)
 			continue;
-		if (json_error(&j) || http_stream_line(c->req, json_cstr(&j), DAEMON_MAX_OUTPUT)) {
+		if (json_error(&j) || http_stream_line(c->req, json_cstr(&j), STREAMS_MAX_OUTPUT)) {
 			log_info("dropping slow event client", NULL);
 			evhttp_connection_free(c->conn);
 		}
@@ -339,12 +379,12 @@ void streams_publish_exit(struct daemon *d, const struct cgs_exit_event *e)
 	json_free(&j);
 }
 
-void streams_end_all(struct daemon *d)
+void streams_end_all(struct streams *ss)
 {
 	struct json j;
 
 	/* Stats streams end through the tracker, each with its final record. */
-	tracker_stop(d);
+	tracker_stop(ss->tracker);
 	/* An event stream has no totals: its last line says why it ends. */
 	json_init(&j);
 	json_obj_begin(&j);
@@ -352,8 +392,8 @@ void streams_end_all(struct daemon *d)
 	json_kv_u64(&j, "ts_ns", clock_realtime_ns());
 	json_kv_str(&j, "reason", "daemon stopping");
 	json_obj_end(&j);
-	while (!LIST_EMPTY(&d->event_clients))
-		client_end(LIST_FIRST(&d->event_clients), json_error(&j) ? NULL : json_cstr(&j),
+	while (!LIST_EMPTY(&ss->event_clients))
+		client_end(LIST_FIRST(&ss->event_clients), json_error(&j) ? NULL : json_cstr(&j),
 			   false);
 	json_free(&j);
 }

@@ -1,0 +1,51 @@
+/* Private to tracker*.c: the tracker's state and what its files share. */
+#ifndef CGSTAT_TRACKER_IMPL_H
+#define CGSTAT_TRACKER_IMPL_H
+
+#include "tracker.h"
+
+struct tracker {
+	struct event_base *base;
+	const struct clock *clk;
+	char mount[CG_PATH_MAX];
+	struct collector *collector; /* NULL when collection is off */
+	struct loader *loader;
+	struct state *state;
+	uint64_t retention_ns, ttl_ns;
+	LIST_HEAD(, watched) watched;
+	unsigned n_attached, n_watched;
+	int inotify_fd;
+	struct event *inotify_ev, *retention_ev, *pending_ev;
+	uint64_t batch_mono_ns; /* start of the pass over pending checks; 0 outside one */
+	tracker_end_fn on_end;
+	void *on_end_ctx;
+};
+
+static inline uint64_t tracker_add_sat(uint64_t a, uint64_t b)
+{
+	return b > UINT64_MAX - a ? UINT64_MAX : a + b;
+}
+
+/* tracker.c */
+struct watched *tracker_new_watched(struct tracker *t, const char *path, const char *abs,
+				    uint64_t id, bool attached);
+void tracker_free_watched(struct tracker *t, struct watched *w);
+int tracker_add_events_watch(struct tracker *t, struct watched *w);
+void tracker_unwatch_events(struct tracker *t, struct watched *w);
+void tracker_notify_end(struct tracker *t, struct watched *w, const char *reason);
+void tracker_arm_retention(struct tracker *t);
+/* The current snapshot (through the TTL cache), NULL if none. */
+const struct snapshot *tracker_current(struct tracker *t);
+
+/* tracker_end.c: how a watch ends, and its readings. */
+bool tracker_remember(struct watched *w, const struct snapshot *s);
+void tracker_on_fill(const struct snapshot *s, void *arg);
+void tracker_end_task(struct tracker *t, struct watched *w, const char *reason);
+void tracker_finish_exit(struct tracker *t, struct watched *w);
+void tracker_ended(struct tracker *t, struct watched *w, const struct snapshot *s);
+bool tracker_cgroup_ran(const char *abs);
+
+/* tracker_store.c: what survives a restart. */
+void tracker_persist(struct tracker *t, struct watched *w);
+
+#endif
