@@ -1242,6 +1242,65 @@ out:
 	stop();
 }
 
+/* Each command takes its own -h/--help, and the global options after it too;
+ * the command list in --help is the command table's. */
+static void test_options(void)
+{
+	static const char *const args[] = { "--ttl", "100ms", NULL };
+	static const char *const cmds[] = { "stat PATH", "watch PATH", "events [PATH]", "ls",
+					    "attach PATH", "detach PATH", "health" };
+	char *out = NULL, *err = NULL;
+	size_t i;
+	int rc;
+
+	if (!start(args))
+		goto out;
+	rc = cli_run((const char *const[]){ "stat", "-h", NULL }, &out, &err);
+	ASSERT_EQ(rc, 0, "stat -h exits 0");
+	ASSERT_TRUE(!strncmp(out, "usage: cgstat", 13) && strstr(out, " stat PATH\n") && !*err,
+		    "stat -h prints stat's usage, not a request for a cgroup named -h");
+	free(out);
+	free(err);
+	rc = cli_run((const char *const[]){ "watch", "--help", NULL }, &out, &err);
+	ASSERT_EQ(rc, 0, "watch --help exits 0");
+	ASSERT_TRUE(strstr(out, " watch PATH [-i|--interval DURATION]\n") != NULL, "watch's usage");
+	free(out);
+	free(err);
+	rc = cli_run((const char *const[]){ "--help", NULL }, &out, &err);
+	ASSERT_EQ(rc, 0, "--help exits 0");
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		char line[64];
+
+		snprintf(line, sizeof(line), "\n  %s ", cmds[i]);
+		th_check(strstr(out, line) != NULL, __FILE__, __LINE__, "--help lists the command",
+			 "'%s' missing in:\n%s", cmds[i], out);
+	}
+	free(out);
+	free(err);
+	rc = cli_run((const char *const[]){ "health", "--json", NULL }, &out, &err);
+	ASSERT_EQ(rc, 0, "health --json exits 0");
+	ASSERT_JSON(out, "--json after the command prints JSON");
+	free(out);
+	free(err);
+	rc = cli_run((const char *const[]){ "ls", "--socket", "/nonexistent/cgstat.sock", NULL }, &out,
+		     &err);
+	ASSERT_EQ(rc, 1, "ls --socket to nowhere exits 1");
+	ASSERT_TRUE(strstr(err, "cannot connect to /nonexistent/cgstat.sock") != NULL,
+		    "the --socket after the command is the one used");
+	free(out);
+	free(err);
+	rc = cli_run((const char *const[]){ "stat", NULL }, &out, &err);
+	ASSERT_EQ(rc, 2, "stat without a PATH is a usage error");
+	free(out);
+	free(err);
+	rc = cli_run((const char *const[]){ "stat", "--bogus", "x", NULL }, &out, &err);
+	ASSERT_EQ(rc, 2, "an unknown option is a usage error");
+out:
+	free(out);
+	free(err);
+	stop();
+}
+
 int main(void)
 {
 	th_init("test_cli");
@@ -1252,6 +1311,7 @@ int main(void)
 	th_run("health", test_health);
 	th_run("watch", test_watch);
 	th_run("events", test_events);
+	th_run("options", test_options);
 	th_daemon_cleanup(&dmn);
 	return th_done();
 }
