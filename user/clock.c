@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
+#include <stdio.h>
 #include <time.h>
 
 #include "clock.h"
@@ -29,4 +30,17 @@ uint64_t clock_realtime_ns(void)
 	if (clock_gettime(CLOCK_REALTIME, &ts))
 		return 0;
 	return timespec_ns(&ts);
+}
+
+void clock_format_utc(char *buf, size_t len, uint64_t real_ns)
+{
+	time_t s = (time_t)(real_ns / 1000000000ULL);
+	struct tm tm;
+
+	if (!gmtime_r(&s, &tm)) {
+		snprintf(buf, len, "?");
+		return;
+	}
+	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ", tm.tm_year + 1900, tm.tm_mon + 1,
+		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (unsigned)(real_ns / 1000000ULL % 1000));
 }

@@ -7,6 +7,7 @@
 #ifndef CGSTAT_CLOCK_H
 #define CGSTAT_CLOCK_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct clock {
@@ -24,5 +25,8 @@ static inline uint64_t clock_now(const struct clock *c)
 
 /* Wall clock ns since the epoch, for timestamps in records only (never for intervals). */
 uint64_t clock_realtime_ns(void);
+/* real_ns as "2026-11-23T10:40:45.123Z" (UTC, milliseconds), the one format
+ * of a timestamp in records and log lines. */
+void clock_format_utc(char *buf, size_t len, uint64_t real_ns);
 
 #endif /* CGSTAT_CLOCK_H */

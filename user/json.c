@@ -6,80 +6,47 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "escape.h"
 #include "json.h"
-
-#define JSON_MIN_CAP 256
 
 void json_init(struct json *j)
 {
 	memset(j, 0, sizeof(*j));
+	buf_init(&j->b, NULL, 0);
 }
 
 void json_reset(struct json *j)
 {
-	j->len = 0;
+	buf_reset(&j->b);
 	j->err = 0;
 	j->depth = 0;
 	j->first = 0;
 	j->after_key = false;
-	if (j->buf)
-		j->buf[0] = '\0';
 }
 
 void json_free(struct json *j)
 {
-	free(j->buf);
+	buf_free(&j->b);
 	json_init(j);
 }
 
 int json_error(const struct json *j)
 {
-	return j->err;
+	return j->err ? j->err : buf_failed(&j->b) ? -ENOMEM : 0;
 }
 
 const char *json_cstr(const struct json *j)
 {
 	/* A partial document after a failure must never be mistaken for a response. */
-	if (j->err || !j->buf)
+	if (json_error(j))
 		return "";
-	return j->buf;
-}
-
-/* Make room for n more bytes plus the terminating NUL; false (and sticky error) if not. */
-static bool reserve(struct json *j, size_t n)
-{
-	size_t need, cap;
-	char *p;
-
-	if (j->err)
-		return false;
-	if (n > SIZE_MAX - 1 - j->len) {
-		j->err = -ENOMEM;
-		return false;
-	}
-	need = j->len + n + 1;
-	if (need <= j->cap)
-		return true;
-	cap = j->cap ? j->cap : JSON_MIN_CAP;
-	while (cap < need)
-		cap = cap > SIZE_MAX / 2 ? need : cap * 2;
-	p = realloc(j->buf, cap);
-	if (!p) {
-		j->err = -ENOMEM;
-		return false;
-	}
-	j->buf = p;
-	j->cap = cap;
-	return true;
+	return buf_cstr(&j->b);
 }
 
 static void put(struct json *j, const char *s, size_t n)
 {
-	if (!reserve(j, n))
-		return;
-	memcpy(j->buf + j->len, s, n);
-	j->len += n;
-	j->buf[j->len] = '\0';
+	if (!j->err)
+		buf_put(&j->b, s, n);
 }
 
 static void putc_(struct json *j, char c)
@@ -189,20 +156,14 @@ static size_t utf8_len(const unsigned char *s, size_t n)
 	return len;
 }
 
-/* Bytes below 0x80 with a two-character escape; any other control byte becomes \u00XX. */
-static const char short_esc[0x80] = {
-	['"'] = '"', ['\\'] = '\\', ['\n'] = 'n', ['\r'] = 'r', ['\t'] = 't', ['\b'] = 'b', ['\f'] = 'f',
-};
-
 static void put_escaped(struct json *j, const char *str, size_t n)
 {
-	static const char hex[] = "0123456789abcdef";
 	const unsigned char *s = (const unsigned char *)str;
 	size_t i = 0, run = 0, ulen;
 	char esc[7];
 
 	putc_(j, '"');
-	while (i < n && !j->err) {
+	while (i < n && !json_error(j)) {
 		unsigned char c = s[i];
 		const char *e = NULL;
 		size_t elen = 0;
@@ -231,16 +192,7 @@ static void put_escaped(struct json *j, const char *str, size_t n)
 			}
 		} else {
 			ulen = 1;
-			esc[0] = '\\';
-			if (short_esc[c]) {
-				esc[1] = short_esc[c];
-				elen = 2;
-			} else {
-				memcpy(esc + 1, "u00", 3);
-				esc[4] = hex[c >> 4];
-				esc[5] = hex[c & 0xf];
-				elen = 6;
-			}
+			elen = escape_byte(ESCAPE_JSON, c, esc);
 			e = esc;
 		}
 		/* Flush the pending run of bytes that need no escaping in one copy. */
@@ -317,15 +269,15 @@ void json_double(struct json *j, double v, int decimals)
 	sep(j);
 	/* %f of a huge double runs to ~310 digits: size it first instead of guessing. */
 	n = snprintf(NULL, 0, "%.*f", decimals, v);
-	if (n <= 0 || !reserve(j, (size_t)n))
+	if (n <= 0 || j->err || !buf_reserve(&j->b, (size_t)n))
 		return;
-	p = j->buf + j->len;
+	p = j->b.p + j->b.len;
 	snprintf(p, (size_t)n + 1, "%.*f", decimals, v);
 	/* A non-C LC_NUMERIC would give a decimal comma, which is not JSON. */
 	for (i = 0; i < n; i++)
 		if (p[i] != '-' && (p[i] < '0' || p[i] > '9'))
 			p[i] = '.';
-	j->len += (size_t)n;
+	j->b.len += (size_t)n;
 }
 
 void json_bool(struct json *j, bool v)

@@ -16,13 +16,13 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "buf.h"
 
 /* Deepest nesting supported: one bit of json.first per level. */
 #define JSON_MAX_DEPTH 63
 
 struct json {
-	char *buf;
-	size_t len, cap;
+	struct buf b;
 	int err;
 	int depth;
 	uint64_t first; /* bit per depth: next item is first */

@@ -15,6 +15,7 @@
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
+#include "clock.h"
 #include "loader.h"
 #include "pin.h"
 #include "cgstat.skel.h"
@@ -90,14 +91,6 @@ static int ensure_bpffs(const char *pin_path)
 	if (mkdir(pin_path, 0700) && errno != EEXIST)
 		return -errno;
 	return 0;
-}
-
-static uint64_t now_ns(clockid_t clk)
-{
-	struct timespec ts;
-
-	clock_gettime(clk, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
 static size_t entries_bytes(uint32_t cap)
@@ -203,7 +196,7 @@ int loader_open(const struct loader_opts *o, struct loader **ret)
 	}
 	l->skel->rodata->nr_cpus = ncpus;
 	l->skel->rodata->exit_has_group_dead = exit_tp_has_group_dead();
-	l->skel->rodata->load_ns = now_ns(CLOCK_MONOTONIC);
+	l->skel->rodata->load_ns = clock_now(&clock_monotonic);
 	err = bpf_map__set_max_entries(l->skel->maps.cgs_snapshot, l->cap);
 	if (err)
 		goto fail;
@@ -342,8 +335,8 @@ int loader_snapshot(struct loader *l, struct snapshot *s)
 	if (err)
 		return err;
 	s->dropped = 0;
-	s->mono_ns = now_ns(CLOCK_MONOTONIC);
-	s->real_ns = now_ns(CLOCK_REALTIME);
+	s->mono_ns = clock_now(&clock_monotonic);
+	s->real_ns = clock_realtime_ns();
 	return 0;
 }
 

@@ -7,6 +7,9 @@
 #include <strings.h>
 #include <time.h>
 
+#include "buf.h"
+#include "clock.h"
+#include "escape.h"
 #include "log.h"
 
 /* libbpf's enum libbpf_print_level, without its headers. */
@@ -92,43 +95,6 @@ static bool needs_quote(const char *s)
 	return false;
 }
 
-/*
- * The escaped form of c into out (no NUL), returning its length. quoted
- * selects escaping inside a quoted value ('"' and '\' too) rather than just
- * keeping a verbatim tail on one line.
- */
-static size_t escape_byte(unsigned char c, bool quoted, char out[6])
-{
-	static const char hex[] = "0123456789abcdef";
-
-	if (quoted && (c == '"' || c == '\\')) {
-		out[0] = '\\';
-		out[1] = (char)c;
-		return 2;
-	}
-	if (!is_ctl(c)) {
-		out[0] = (char)c;
-		return 1;
-	}
-	out[0] = '\\';
-	switch (c) {
-	case '\n':
-		out[1] = 'n';
-		return 2;
-	case '\r':
-		out[1] = 'r';
-		return 2;
-	case '\t':
-		out[1] = 't';
-		return 2;
-	default:
-		memcpy(out + 1, "u00", 3);
-		out[4] = hex[c >> 4];
-		out[5] = hex[c & 0xf];
-		return 6;
-	}
-}
-
 const char *log_quote(const char *s, char *buf, size_t len)
 {
 	const unsigned char *p;
@@ -151,7 +117,7 @@ const char *log_quote(const char *s, char *buf, size_t len)
 	}
 	buf[n++] = '"';
 	for (p = (const unsigned char *)s; *p; p++) {
-		elen = escape_byte(*p, true, e);
+		elen = escape_byte(ESCAPE_LOGFMT, *p, e);
 		/* Keep room for the closing quote and NUL; never cut an escape in half. */
 		if (n + elen + 2 > len)
 			break;
@@ -163,131 +129,62 @@ const char *log_quote(const char *s, char *buf, size_t len)
 	return buf;
 }
 
-/* The event being built: on the stack unless it outgrows it. */
-struct line {
-	char *p;
-	size_t len, cap;
-	bool oom;
-	char stack[LINE_STACK];
-};
-
-static void line_init(struct line *b)
-{
-	b->p = b->stack;
-	b->len = 0;
-	b->cap = sizeof(b->stack);
-	b->oom = false;
-}
-
-static void line_free(struct line *b)
-{
-	if (b->p != b->stack)
-		free(b->p);
-}
-
-/* Room for n more bytes, keeping one spare for the final newline. */
-static bool line_reserve(struct line *b, size_t n)
-{
-	size_t cap = b->cap;
-	char *np;
-
-	if (b->oom)
-		return false;
-	if (b->len + n + 1 <= b->cap)
-		return true;
-	if (n > SIZE_MAX / 4 - b->len) {
-		b->oom = true;
-		return false;
-	}
-	while (cap < b->len + n + 1)
-		cap *= 2;
-	np = b->p == b->stack ? malloc(cap) : realloc(b->p, cap);
-	if (!np) {
-		/* Losing the end of a line beats losing the event. */
-		b->oom = true;
-		return false;
-	}
-	if (b->p == b->stack)
-		memcpy(np, b->stack, b->len);
-	b->p = np;
-	b->cap = cap;
-	return true;
-}
-
-static void line_put(struct line *b, const char *s, size_t n)
-{
-	if (!line_reserve(b, n))
-		return;
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-}
-
-static void line_puts(struct line *b, const char *s)
-{
-	line_put(b, s, strlen(s));
-}
-
-static void line_put_escaped(struct line *b, const char *s, bool quoted)
+static void line_put_escaped(struct buf *b, const char *s, bool quoted)
 {
 	const unsigned char *p;
 	char e[6];
 
 	for (p = (const unsigned char *)s; *p; p++)
-		line_put(b, e, escape_byte(*p, quoted, e));
+		buf_put(b, e, escape_byte(quoted ? ESCAPE_LOGFMT : ESCAPE_LOGFMT_TAIL, *p, e));
 }
 
-static void line_put_value(struct line *b, const char *s)
+static void line_put_value(struct buf *b, const char *s)
 {
 	if (!needs_quote(s)) {
-		line_puts(b, s);
+		buf_puts(b, s);
 		return;
 	}
-	line_put(b, "\"", 1);
+	buf_put(b, "\"", 1);
 	line_put_escaped(b, s, true);
-	line_put(b, "\"", 1);
+	buf_put(b, "\"", 1);
 }
 
-static void line_put_ts(struct line *b)
+static void line_put_ts(struct buf *b)
 {
-	struct timespec ts;
-	struct tm tm;
 	char t[48];
-	size_t n;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	if (!gmtime_r(&ts.tv_sec, &tm)) {
-		line_puts(b, "ts=?");
-		return;
-	}
-	n = strftime(t, sizeof(t), "ts=%Y-%m-%dT%H:%M:%S", &tm);
-	n += (size_t)snprintf(t + n, sizeof(t) - n, ".%03ldZ", ts.tv_nsec / 1000000);
-	line_put(b, t, n);
+	clock_format_utc(t, sizeof(t), clock_realtime_ns());
+	buf_puts(b, "ts=");
+	buf_puts(b, t);
 }
 
 /* Build and write one event; tail is the already formatted key=value part or NULL. */
 static void emit(enum log_level l, const char *msg, const char *tail)
 {
-	struct line b;
+	char stack[LINE_STACK];
+	struct buf b;
 	FILE *f;
 
-	line_init(&b);
+	/* On the stack unless it outgrows it; losing the end of a line (out of
+	 * memory) beats losing the event. */
+	buf_init(&b, stack, sizeof(stack));
 	line_put_ts(&b);
-	line_puts(&b, " level=");
-	line_puts(&b, log_level_name(l));
-	line_puts(&b, " msg=");
+	buf_puts(&b, " level=");
+	buf_puts(&b, log_level_name(l));
+	buf_puts(&b, " msg=");
 	line_put_value(&b, msg ? msg : "");
 	if (tail && *tail) {
-		line_put(&b, " ", 1);
+		buf_put(&b, " ", 1);
 		line_put_escaped(&b, tail, false);
 	}
-	/* line_reserve always leaves room for this. */
+	/* The buffer always keeps room for its NUL: the newline takes it. */
 	b.p[b.len++] = '\n';
 
 	f = stream();
 	/* One call per line: stdio's lock keeps threads from interleaving. */
 	fwrite(b.p, 1, b.len, f);
 	fflush(f);
-	line_free(&b);
+	buf_free(&b);
 }
 
 void log_emit(enum log_level l, const char *msg, const char *fmt, ...)

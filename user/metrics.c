@@ -5,22 +5,17 @@
 #include <event2/http.h>
 #include "collector.h"
 #include "daemon.h"
+#include "escape.h"
 #include "loader.h"
 #include "metrics.h"
 #include "tracker.h"
 
 void metrics_label(struct evbuffer *b, const char *v)
 {
-	for (; *v; v++) {
-		if (*v == '\\')
-			evbuffer_add(b, "\\\\", 2);
-		else if (*v == '"')
-			evbuffer_add(b, "\\\"", 2);
-		else if (*v == '\n')
-			evbuffer_add(b, "\\n", 2);
-		else
-			evbuffer_add(b, v, 1);
-	}
+	char e[6];
+
+	for (; *v; v++)
+		evbuffer_add(b, e, escape_byte(ESCAPE_PROM_LABEL, (unsigned char)*v, e));
 }
 
 struct family {

@@ -1,5 +1,6 @@
 #include <stdio.h>
 #include <time.h>
+#include "clock.h"
 #include "record.h"
 
 uint64_t record_percentile_us(const __u64 *hist, int slots, double p)
@@ -23,13 +24,7 @@ uint64_t record_percentile_us(const __u64 *hist, int slots, double p)
 
 void record_timestamp(char *buf, size_t len, uint64_t real_ns)
 {
-	time_t s = (time_t)(real_ns / 1000000000ULL);
-	struct tm tm;
-
-	gmtime_r(&s, &tm);
-	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ", tm.tm_year + 1900, tm.tm_mon + 1,
-		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-		 (unsigned)(real_ns / 1000000ULL % 1000));
+	clock_format_utc(buf, len, real_ns);
 }
 
 /* The kernel samples user and system time on ticks and scales them to the

@@ -137,10 +137,10 @@ static void test_reset_reuses_buffer(void **state)
 	json_u64(&j, 7);
 	json_arr_end(&j);
 	assert_string_equal(json_cstr(&j), "[7]");
-	old = j.buf;
+	old = j.b.p;
 	json_reset(&j);
 	assert_string_equal(json_cstr(&j), "");
-	assert_ptr_equal(j.buf, old);
+	assert_ptr_equal(j.b.p, old);
 	json_arr_begin(&j);
 	json_u64(&j, 8);
 	json_u64(&j, 9);
@@ -291,8 +291,8 @@ static void test_large_growth(void **state)
 	assert_int_equal(json_error(&j), 0);
 	out = json_cstr(&j);
 	assert_int_equal(strlen(out), 2 + 100000 * 13 + 99999);
-	assert_true(j.len == strlen(out));
-	assert_true(j.cap > j.len);
+	assert_true(j.b.len == strlen(out));
+	assert_true(j.b.cap > j.b.len);
 	for (i = 0; out[i]; i++)
 		n += out[i] == ',';
 	assert_int_equal(n, 99999);
