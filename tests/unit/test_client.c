@@ -323,6 +323,21 @@ static void peer_done(struct peer *p)
 	rmdir(p->dir);
 }
 
+/* One request to a peer answering resp. */
+static int request(struct peer *p, const char *resp, size_t step, const char *method,
+		   const char *target, struct cgc_response *r)
+{
+	struct cgc_client *c;
+	int ret;
+
+	peer_start(p, resp, step);
+	assert_int_equal(cgc_open(p->path, NULL, &c), 0);
+	ret = cgc_request(c, method, target, r);
+	cgc_close(c);
+	peer_done(p);
+	return ret;
+}
+
 static void test_request(void **state)
 {
 	static const char ok[] = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
@@ -331,17 +346,12 @@ static void test_request(void **state)
 				   "{\"error\":\"no such cgroup\",\"code\":404}";
 	static const size_t steps[] = { 1, 7, 4096 };
 	struct cgc_response r;
-	struct cgc_client *c;
 	struct peer p = { 0 };
 	const char *s;
 	size_t i;
 
 	for (i = 0; i < ARRAY_SIZE(steps); i++) {
-		peer_start(&p, ok, steps[i]);
-		assert_int_equal(cgc_open(p.path, NULL, &c), 0);
-		assert_int_equal(cgc_request(c, "GET", "/v1/health", &r), 0);
-		cgc_close(c);
-		peer_done(&p);
+		assert_int_equal(request(&p, ok, steps[i], "GET", "/v1/health", &r), 0);
 		assert_non_null(strstr(p.req, "GET /v1/health HTTP/1.1\r\n"));
 		assert_non_null(strstr(p.req, "Host: localhost\r\n"));
 		assert_int_equal(r.status, 200);
@@ -352,11 +362,7 @@ static void test_request(void **state)
 	}
 
 	/* Any status is an answer; a bodiless PUT says Content-Length: 0. */
-	peer_start(&p, gone, 5);
-	assert_int_equal(cgc_open(p.path, NULL, &c), 0);
-	assert_int_equal(cgc_request(c, "PUT", "/v1/cgroups/a%20b", &r), 0);
-	cgc_close(c);
-	peer_done(&p);
+	assert_int_equal(request(&p, gone, 5, "PUT", "/v1/cgroups/a%20b", &r), 0);
 	assert_non_null(strstr(p.req, "PUT /v1/cgroups/a%20b HTTP/1.1\r\n"));
 	assert_non_null(strstr(p.req, "Content-Length: 0\r\n"));
 	assert_int_equal(r.status, 404);

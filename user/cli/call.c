@@ -57,6 +57,22 @@ int cli_request(const char *method, const char *target, struct cgc_response *r)
 	return 0;
 }
 
+int cli_cgroup_request(int argc, char **argv, const char *method, struct cgc_response *r,
+		       const char **ret_path)
+{
+	char *target;
+	int ret, first;
+
+	if ((ret = cli_args(argc, argv, 1, 1, &first)) >= 0)
+		return ret;
+	*ret_path = argv[first];
+	if (cgc_cgroup_target(*ret_path, NULL, &target) < 0)
+		return cli_usage_error(argv[0], "invalid cgroup path '%s'", *ret_path);
+	ret = cli_request(method, target, r);
+	free(target);
+	return ret;
+}
+
 static void stream_event(enum cgc_follow_event ev, int err, void *arg)
 {
 	if (ev == CGC_FOLLOW_LOST)

@@ -158,15 +158,19 @@ int cli_operands(const char *cmd, int n, int min, int max)
 	return cli_usage_error(cmd, "%s takes at most one cgroup PATH", cmd);
 }
 
+int cli_args(int argc, char **argv, int min, int max, int *ret_optind)
+{
+	int ret = cli_parse(argc, argv, NULL, NULL, NULL, NULL, ret_optind);
+
+	return ret >= 0 ? ret : cli_operands(argv[0], argc - *ret_optind, min, max);
+}
+
 static int cmd_help(int argc, char **argv)
 {
 	const struct cli_command *c;
 	int ret, first;
 
-	ret = cli_parse(argc, argv, NULL, NULL, NULL, NULL, &first);
-	if (ret >= 0)
-		return ret;
-	if ((ret = cli_operands(argv[0], argc - first, 0, 1)) >= 0)
+	if ((ret = cli_args(argc, argv, 0, 1, &first)) >= 0)
 		return ret;
 	if (first == argc) {
 		usage(stdout);

@@ -54,6 +54,8 @@ int cli_parse(int argc, char **argv, const struct option *own, const char *own_s
 	      cli_opt_fn fn, void *ctx, int *ret_optind);
 /* Check the operand count: -1 when min <= n <= max, else a usage error's 2. */
 int cli_operands(const char *cmd, int n, int min, int max);
+/* cli_parse() without options of the command's own, then cli_operands(). */
+int cli_args(int argc, char **argv, int min, int max, int *ret_optind);
 __attribute__((format(printf, 2, 3))) int cli_usage_error(const char *cmd, const char *fmt, ...);
 
 /* ---- the daemon (call.c) ---- */
@@ -64,6 +66,9 @@ int cli_fail_connect(int err);
 int cli_fail_http(const struct cgc_response *r);
 /* One request; 0 with *r for a 2xx, else the printed error's exit status. */
 int cli_request(const char *method, const char *target, struct cgc_response *r);
+/* A command on one cgroup PATH (its only operand): method on its target; *ret_path. */
+int cli_cgroup_request(int argc, char **argv, const char *method, struct cgc_response *r,
+		       const char **ret_path);
 /* Follow a stream until fn says done; path names a cgroup for "not found". */
 int cli_follow(const char *target, const char *path, cgc_line_fn fn, void *arg);
 

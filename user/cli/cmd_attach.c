@@ -1,24 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /* cgstat attach PATH / detach PATH: start or stop accounting a cgroup. */
-#include <stdlib.h>
-
 #include "cli.h"
 
 static int attach_detach(int argc, char **argv, bool attach)
 {
 	struct cgc_response r;
 	const char *path;
-	char *target;
-	int ret, first;
+	int ret = cli_cgroup_request(argc, argv, attach ? "PUT" : "DELETE", &r, &path);
 
-	if ((ret = cli_parse(argc, argv, NULL, NULL, NULL, NULL, &first)) >= 0 ||
-	    (ret = cli_operands(argv[0], argc - first, 1, 1)) >= 0)
-		return ret;
-	path = argv[first];
-	if (cgc_cgroup_target(path, NULL, &target) < 0)
-		return cli_usage_error(argv[0], "invalid cgroup path '%s'", path);
-	ret = cli_request(attach ? "PUT" : "DELETE", target, &r);
-	free(target);
 	if (ret)
 		return ret;
 	if (cli.json)

@@ -41,8 +41,7 @@ int cmd_events(int argc, char **argv)
 	char *target;
 	int ret, first;
 
-	if ((ret = cli_parse(argc, argv, NULL, NULL, NULL, NULL, &first)) >= 0 ||
-	    (ret = cli_operands(argv[0], argc - first, 0, 1)) >= 0)
+	if ((ret = cli_args(argc, argv, 0, 1, &first)) >= 0)
 		return ret;
 	if (first < argc)
 		path = argv[first];

@@ -34,8 +34,7 @@ int cmd_ls(int argc, char **argv)
 	json_t *arr;
 	int ret, first;
 
-	if ((ret = cli_parse(argc, argv, NULL, NULL, NULL, NULL, &first)) >= 0 ||
-	    (ret = cli_operands(argv[0], argc - first, 0, 0)) >= 0)
+	if ((ret = cli_args(argc, argv, 0, 0, &first)) >= 0)
 		return ret;
 	ret = cli_request("GET", "/v1/cgroups", &r);
 	if (ret)

@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
 /* cgstat stat PATH: one stats record, as a table of labelled lines. */
-#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -50,17 +49,8 @@ int cmd_stat(int argc, char **argv)
 {
 	struct cgc_response r;
 	const char *path;
-	char *target;
-	int ret, first;
+	int ret = cli_cgroup_request(argc, argv, "GET", &r, &path);
 
-	if ((ret = cli_parse(argc, argv, NULL, NULL, NULL, NULL, &first)) >= 0 ||
-	    (ret = cli_operands(argv[0], argc - first, 1, 1)) >= 0)
-		return ret;
-	path = argv[first];
-	if (cgc_cgroup_target(path, NULL, &target) < 0)
-		return cli_usage_error(argv[0], "invalid cgroup path '%s'", path);
-	ret = cli_request("GET", target, &r);
-	free(target);
 	if (ret)
 		return ret;
 	if (cli.json)

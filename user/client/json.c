@@ -41,8 +41,10 @@ json_t *cgc_json_at(const json_t *json, const char *key)
 	return (json_t *)j;
 }
 
-/* The value at key, or -ENOENT / -ENODATA (null). */
-static int at(const json_t *json, const char *key, json_t **ret)
+#define TYPE(t) (1u << (t))
+
+/* The value at key if its type is in mask; -ENOENT, -ENODATA (null), -EINVAL (another type). */
+static int at(const json_t *json, const char *key, unsigned mask, json_t **ret)
 {
 	json_t *j = cgc_json_at(json, key);
 
@@ -50,6 +52,8 @@ static int at(const json_t *json, const char *key, json_t **ret)
 		return -ENOENT;
 	if (json_is_null(j))
 		return -ENODATA;
+	if (!(mask & TYPE(json_typeof(j))))
+		return -EINVAL;
 	*ret = j;
 	return 0;
 }
@@ -57,14 +61,11 @@ static int at(const json_t *json, const char *key, json_t **ret)
 int cgc_json_i64(const json_t *json, const char *key, int64_t *ret)
 {
 	json_t *j;
-	int err = at(json, key, &j);
+	int err = at(json, key, TYPE(JSON_INTEGER), &j);
 
-	if (err)
-		return err;
-	if (!json_is_integer(j))
-		return -EINVAL;
-	*ret = json_integer_value(j);
-	return 0;
+	if (!err)
+		*ret = json_integer_value(j);
+	return err;
 }
 
 int cgc_json_u64(const json_t *json, const char *key, uint64_t *ret)
@@ -83,40 +84,31 @@ int cgc_json_u64(const json_t *json, const char *key, uint64_t *ret)
 int cgc_json_double(const json_t *json, const char *key, double *ret)
 {
 	json_t *j;
-	int err = at(json, key, &j);
+	int err = at(json, key, TYPE(JSON_INTEGER) | TYPE(JSON_REAL), &j);
 
-	if (err)
-		return err;
-	if (!json_is_number(j))
-		return -EINVAL;
-	*ret = json_number_value(j);
-	return 0;
+	if (!err)
+		*ret = json_number_value(j);
+	return err;
 }
 
 int cgc_json_bool(const json_t *json, const char *key, bool *ret)
 {
 	json_t *j;
-	int err = at(json, key, &j);
+	int err = at(json, key, TYPE(JSON_TRUE) | TYPE(JSON_FALSE), &j);
 
-	if (err)
-		return err;
-	if (!json_is_boolean(j))
-		return -EINVAL;
-	*ret = json_is_true(j);
-	return 0;
+	if (!err)
+		*ret = json_is_true(j);
+	return err;
 }
 
 int cgc_json_str(const json_t *json, const char *key, const char **ret)
 {
 	json_t *j;
-	int err = at(json, key, &j);
+	int err = at(json, key, TYPE(JSON_STRING), &j);
 
-	if (err)
-		return err;
-	if (!json_is_string(j))
-		return -EINVAL;
-	*ret = json_string_value(j);
-	return 0;
+	if (!err)
+		*ret = json_string_value(j);
+	return err;
 }
 
 int cgc_json_is_null(const json_t *json, const char *key)

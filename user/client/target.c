@@ -43,7 +43,8 @@ static const char *relative(const char *path)
 	return path;
 }
 
-int cgc_cgroup_target(const char *path, const char *query, char **ret)
+/* prefix + the encoded relative path + suffix. */
+static int build(const char *prefix, const char *path, const char *suffix, char **ret)
 {
 	char *enc;
 	int err;
@@ -54,27 +55,20 @@ int cgc_cgroup_target(const char *path, const char *query, char **ret)
 	err = encode_path(path, &enc);
 	if (err < 0)
 		return err;
-	err = asprintf(ret, "/v1/cgroups/%s%s", enc, query ? query : "");
+	err = asprintf(ret, "%s%s%s", prefix, enc, suffix ? suffix : "");
 	free(enc);
 	return err < 0 ? -ENOMEM : 0;
 }
 
+int cgc_cgroup_target(const char *path, const char *query, char **ret)
+{
+	return build("/v1/cgroups/", path, query, ret);
+}
+
 int cgc_events_target(const char *path, char **ret)
 {
-	char *enc;
-	int err;
-
-	if (!path) {
-		*ret = strdup("/v1/events");
-		return *ret ? 0 : -ENOMEM;
-	}
-	path = relative(path);
-	if (!*path)
-		return -EINVAL;
-	err = encode_path(path, &enc);
-	if (err < 0)
-		return err;
-	err = asprintf(ret, "/v1/events?cgroup=/%s", enc);
-	free(enc);
-	return err < 0 ? -ENOMEM : 0;
+	if (path)
+		return build("/v1/events?cgroup=/", path, NULL, ret);
+	*ret = strdup("/v1/events");
+	return *ret ? 0 : -ENOMEM;
 }
