@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "th_http.h"
 
 static bool cancelled(const volatile sig_atomic_t *cancel)
@@ -378,38 +379,18 @@ static int body_next(struct th_conn *c, const char **ret_data, size_t *ret_len)
 	return 0;
 }
 
-/* A growable byte buffer, always NUL-terminated once allocated. */
-struct bytes {
-	char *p;
-	size_t len, cap;
-};
-
-static int bytes_append(struct bytes *b, const char *data, size_t n)
+/* The product's growable buffer, capped at TH_HTTP_MAX_BODY. */
+static int bytes_append(struct buf *b, const char *data, size_t n)
 {
-	size_t cap;
-	char *p;
-
 	if (n > TH_HTTP_MAX_BODY - b->len)
 		return -EFBIG;
-	if (b->len + n + 1 > b->cap) {
-		cap = b->cap ? b->cap : 4096;
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		p = realloc(b->p, cap);
-		if (!p)
-			return -ENOMEM;
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, data, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-	return 0;
+	buf_put(b, data, n);
+	return buf_failed(b) ? -ENOMEM : 0;
 }
 
 int th_read_body(struct th_conn *c, char **ret_body, size_t *ret_len)
 {
-	struct bytes b = { 0 };
+	struct buf b = { 0 };
 	const char *data = NULL;
 	size_t n;
 	int ret;
@@ -423,15 +404,15 @@ int th_read_body(struct th_conn *c, char **ret_body, size_t *ret_len)
 			break;
 	}
 	if (ret < 0) {
-		free(b.p);
+		buf_free(&b);
 		return ret;
 	}
-	*ret_body = b.p;
+	*ret_body = b.p;	/* heap storage (no initial one): the caller frees it */
 	*ret_len = b.len;
 	return 0;
 }
 
-static int deliver_line(struct bytes *line, th_line_fn fn, void *arg)
+static int deliver_line(struct buf *line, th_line_fn fn, void *arg)
 {
 	size_t len = line->len;
 	int ret = 0;
@@ -448,7 +429,7 @@ static int deliver_line(struct bytes *line, th_line_fn fn, void *arg)
 
 int th_read_lines(struct th_conn *c, th_line_fn fn, void *arg)
 {
-	struct bytes line = { 0 };
+	struct buf line = { 0 };
 	const char *data = NULL, *nl;
 	size_t n, k;
 	int ret;
@@ -477,7 +458,7 @@ int th_read_lines(struct th_conn *c, th_line_fn fn, void *arg)
 	}
 	ret = deliver_line(&line, fn, arg);
 out:
-	free(line.p);
+	buf_free(&line);
 	return ret;
 }
 

@@ -17,7 +17,7 @@ struct cli_globals cli;
 static int cmd_help(int argc, char **argv);
 
 /* A new command: a cmd_NAME.c with its cmd_NAME(), and a line here (top and run go here too). */
-const struct cli_command cli_commands[] = {
+static const struct cli_command commands[] = {
 	{ "stat", cmd_stat, "PATH", "one stats record" },
 	{ "watch", cmd_watch, "PATH [-i|--interval DURATION]", "stream records until the cgroup exits" },
 	{ "events", cmd_events, "[PATH]", "stream process exit events" },
@@ -48,7 +48,7 @@ static void usage(FILE *f)
 	if (f != stdout)
 		return;
 	fputs("\nCommands:\n", f);
-	for (c = cli_commands; c->name; c++) {
+	for (c = commands; c->name; c++) {
 		snprintf(head, sizeof(head), "%s%s%s", c->name, *c->args ? " " : "", c->args);
 		fprintf(f, "  %-37s%s\n", head, c->help);
 	}
@@ -65,7 +65,7 @@ static const struct cli_command *command(const char *name)
 {
 	const struct cli_command *c;
 
-	for (c = cli_commands; c->name; c++)
+	for (c = commands; c->name; c++)
 		if (!strcmp(c->name, name))
 			return c;
 	return NULL;

@@ -21,8 +21,6 @@ struct cli_command {
 	const char *help;			/* one line */
 };
 
-extern const struct cli_command cli_commands[];
-
 /* Global options (also accepted after the command). */
 struct cli_globals {
 	const char *socket_path;

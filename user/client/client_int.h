@@ -5,6 +5,7 @@
 
 #include <curl/curl.h>
 
+#include "buf.h"
 #include "cgstat_client.h"
 
 struct cgc_client {
@@ -13,14 +14,12 @@ struct cgc_client {
 	const volatile sig_atomic_t *cancel;
 };
 
-/* A growable byte buffer, NUL-terminated, capped at CGC_MAX_BODY. */
-struct cgc_buf {
-	char *p;
-	size_t len, cap;
-};
-
-/* -EFBIG past CGC_MAX_BODY, -ENOMEM. */
-int cgc_buf_append(struct cgc_buf *b, const char *data, size_t n);
+/*
+ * buf_put() capped at CGC_MAX_BODY: -EFBIG past it, -ENOMEM. Buffers here
+ * start without storage of the caller's, so their bytes (b->p) may be handed
+ * on and freed with free().
+ */
+int cgc_put(struct buf *b, const char *data, size_t n);
 
 /*
  * Splits a body into lines whatever the read boundaries: feed it pieces,
@@ -29,7 +28,7 @@ int cgc_buf_append(struct cgc_buf *b, const char *data, size_t n);
  * -EFBIG for a line over CGC_MAX_BODY.
  */
 struct cgc_lines {
-	struct cgc_buf buf;	/* the unterminated tail */
+	struct buf buf;		/* the unterminated tail */
 	cgc_line_fn fn;
 	void *arg;
 };

@@ -52,27 +52,12 @@ const char *cgc_socket_path(const struct cgc_client *c)
 	return c->socket_path;
 }
 
-int cgc_buf_append(struct cgc_buf *b, const char *data, size_t n)
+int cgc_put(struct buf *b, const char *data, size_t n)
 {
-	size_t cap;
-	char *p;
-
 	if (n > CGC_MAX_BODY - b->len)
 		return -EFBIG;
-	if (b->len + n + 1 > b->cap) {
-		cap = b->cap ? b->cap : 4096;
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		p = realloc(b->p, cap);
-		if (!p)
-			return -ENOMEM;
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, data, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-	return 0;
+	buf_put(b, data, n);
+	return buf_failed(b) ? -ENOMEM : 0;
 }
 
 /* libcurl calls this while a transfer waits too, and again when a signal
@@ -136,7 +121,7 @@ int cgc_perform(struct cgc_client *c, const int *cb_err)
 }
 
 struct body_ctx {
-	struct cgc_buf buf;
+	struct buf buf;
 	int err;
 };
 
@@ -144,7 +129,7 @@ static size_t body_write(char *data, size_t size, size_t n, void *arg)
 {
 	struct body_ctx *b = arg;
 
-	b->err = cgc_buf_append(&b->buf, data, n);
+	b->err = cgc_put(&b->buf, data, n);
 	return b->err ? 0 : n;
 }
 
@@ -164,7 +149,7 @@ int cgc_request(struct cgc_client *c, const char *method, const char *target,
 	if (!err)
 		curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &status);
 	if (err) {
-		free(b.buf.p);
+		buf_free(&b.buf);
 		return err;
 	}
 	ret->status = (int)status;

@@ -10,16 +10,16 @@ static int lines_deliver(struct cgc_lines *l)
 {
 	size_t len = l->buf.len;
 	json_t *rec;
-	int ret;
+	int ret = 0;
 
 	if (len && l->buf.p[len - 1] == '\r')
 		l->buf.p[--len] = '\0';
-	l->buf.len = 0;
-	if (!len)
-		return 0;
-	rec = json_loadb(l->buf.p, len, 0, NULL);
-	ret = l->fn(l->buf.p, len, rec, l->arg);
-	json_decref(rec);
+	if (len) {
+		rec = json_loadb(l->buf.p, len, 0, NULL);
+		ret = l->fn(l->buf.p, len, rec, l->arg);
+		json_decref(rec);
+	}
+	buf_reset(&l->buf);
 	return ret;
 }
 
@@ -32,7 +32,7 @@ int cgc_lines_feed(struct cgc_lines *l, const char *data, size_t n)
 	while (n) {
 		nl = memchr(data, '\n', n);
 		take = nl ? (size_t)(nl - data) : n;
-		ret = cgc_buf_append(&l->buf, data, take);
+		ret = cgc_put(&l->buf, data, take);
 		if (ret < 0 || !nl)
 			return ret;
 		ret = lines_deliver(l);
@@ -54,15 +54,14 @@ int cgc_lines_end(struct cgc_lines *l)
 
 void cgc_lines_free(struct cgc_lines *l)
 {
-	free(l->buf.p);
-	memset(&l->buf, 0, sizeof(l->buf));
+	buf_free(&l->buf);
 }
 
 struct stream_ctx {
 	struct cgc_client *c;
 	const struct cgc_stream_ops *ops;
 	struct cgc_lines lines;
-	struct cgc_buf err_body;	/* the body of an answer other than 200 */
+	struct buf err_body;		/* the body of an answer other than 200 */
 	long status;			/* 0 until the head has ended */
 	int err;			/* why a callback stopped the transfer */
 };
@@ -99,7 +98,7 @@ static size_t on_body(char *data, size_t size, size_t n, void *arg)
 	struct stream_ctx *s = arg;
 
 	if (s->status != 200)
-		s->err = cgc_buf_append(&s->err_body, data, n);
+		s->err = cgc_put(&s->err_body, data, n);
 	else
 		s->err = cgc_lines_feed(&s->lines, data, n);
 	return s->err ? 0 : n;
@@ -134,10 +133,10 @@ int cgc_stream(struct cgc_client *c, const char *target, const struct cgc_stream
 		ret_err->body_len = s.err_body.len;
 		ret_err->json = s.err_body.p ? json_loadb(s.err_body.p, s.err_body.len, 0, NULL)
 					     : NULL;
-		s.err_body.p = NULL;
+		buf_init(&s.err_body, NULL, 0);	/* handed on */
 		ret = -EREMOTEIO;
 	}
 	cgc_lines_free(&s.lines);
-	free(s.err_body.p);
+	buf_free(&s.err_body);
 	return ret;
 }
