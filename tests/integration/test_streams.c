@@ -389,6 +389,26 @@ static int burn_forever(void *arg)
 /* `cgstat watch` across a daemon restart: it says once that it lost the
  * daemon, reconnects with backoff, and the totals it prints never go
  * backwards (the counters are pinned); it exits 0 on the exit record. */
+/* The next line of f, or false at EOF or once deadline (th_now_ns) passed: a
+ * watcher that goes quiet must fail the test, not hang it. */
+static bool line_before(FILE *f, char *line, int size, uint64_t deadline)
+{
+	struct pollfd p = { .fd = fileno(f), .events = POLLIN };
+	uint64_t now;
+
+	for (;;) {
+		if (fgets(line, size, f))
+			return true;
+		if (feof(f) || (errno != EAGAIN && errno != EWOULDBLOCK))
+			return false;
+		clearerr(f);
+		now = th_now_ns();
+		if (now >= deadline)
+			return false;
+		poll(&p, 1, (int)((deadline - now) / MS) + 1);
+	}
+}
+
 static void test_watch_survives_restart(void)
 {
 	static const char *const args[] = { "--ttl", "100ms", NULL };
@@ -420,9 +440,10 @@ static void test_watch_survives_restart(void)
 	close(out[1]);
 	close(errp[1]);
 	fcntl(errp[0], F_SETFL, O_NONBLOCK);
+	fcntl(out[0], F_SETFL, O_NONBLOCK);
 	f = fdopen(out[0], "r");
 	t_end = th_now_ns() + 20000 * MS;
-	while (f && fgets(line, sizeof(line), f) && th_now_ns() < t_end) {
+	while (f && line_before(f, line, sizeof(line), t_end)) {
 		if (th_json_get_u64(line, "cpu.usage_ns", &v))
 			continue;
 		if (v < last)
