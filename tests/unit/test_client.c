@@ -480,11 +480,11 @@ static void test_cancel_and_connect_errors(void **state)
 
 #define FOLLOW_MAX 64
 
-/* One attempt: refused, a body of lines (cut: the connection drops after it), or a 404. */
+/* One attempt: refused, a body of lines (cut: the connection drops after it), or an error. */
 struct attempt {
 	const char *body;	/* NULL: refused */
 	bool cut;
-	bool not_found;
+	int status;		/* 0: 200 */
 	uint64_t hold_ns;	/* how long the connection "stays up" */
 };
 
@@ -519,8 +519,8 @@ static int fake_stream(struct cgc_client *c, const char *target,
 	if (!a->body)
 		return -ECONNREFUSED;
 	ops->on_connect(ops->arg);
-	if (a->not_found) {
-		ret_err->status = 404;
+	if (a->status) {
+		ret_err->status = a->status;
 		ret_err->body = strdup(a->body);
 		ret_err->body_len = strlen(a->body);
 		ret_err->json = json_loads(a->body, 0, NULL);
@@ -581,7 +581,11 @@ static const struct attempt one_record = { .body = "{\"type\":\"stats\"}\n", .cu
 static const struct attempt exit_record = { .body = "{\"type\":\"exit\"}\n" };
 static const struct attempt not_found = {
 	.body = "{\"error\":\"cgroup not found\",\"code\":404}",
-	.not_found = true,
+	.status = 404,
+};
+static const struct attempt stopping = {
+	.body = "{\"error\":\"shutting down\",\"code\":503}",
+	.status = 503,
 };
 
 static void fake_init(struct fake_daemon *d, struct cgc_follow *f)
@@ -685,6 +689,19 @@ static void test_follow_gone_first_connect_and_cancel(void **state)
 	cgc_response_free(&err);
 	assert_int_equal(d.attempts, 3);
 	assert_int_equal(d.reconnected, 0);
+	cgc_close(f.client);
+
+	/* 503 from a daemon on its way out: part of the outage, not the end. */
+	fake_init(&d, &f);
+	d.script[0] = one_record;
+	d.script[1] = stopping;
+	d.script[2] = exit_record;
+	assert_int_equal(cgc_follow(&f, &err), 0);
+	assert_null(err.body);
+	assert_int_equal(d.attempts, 3);
+	assert_int_equal(d.nsleeps, 2);
+	assert_int_equal(d.lost, 1);
+	assert_int_equal(d.reconnected, 1);
 	cgc_close(f.client);
 
 	/* Nothing there at the start: no retrying. */

@@ -94,8 +94,9 @@ enum cgc_follow_event {
 };
 
 /*
- * Follow an NDJSON stream, reconnecting when it is lost (connect refused, or
- * the stream ended before on_line said it is done): forever, on the
+ * Follow an NDJSON stream, reconnecting when it is lost (connect refused, a
+ * 503 from a daemon that is stopping, or the stream ended before on_line
+ * said it is done): forever, on the
  * CGC_RETRY_* schedule, never a tight loop; one LOST and one RECONNECTED
  * event per outage.
  */
@@ -116,7 +117,7 @@ struct cgc_follow {
 /*
  * 0 when on_line returned > 0; on_line's error if it returned < 0; -EINTR
  * when cancelled; the connect error if the very first connect fails (nothing
- * to reconnect to); -EREMOTEIO on an HTTP status other than 200, with
+ * to reconnect to); -EREMOTEIO on an HTTP status other than 200 and 503, with
  * *ret_err holding the response (free it with cgc_response_free()).
  */
 int cgc_follow(const struct cgc_follow *f, struct cgc_response *ret_err);

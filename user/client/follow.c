@@ -113,6 +113,11 @@ int cgc_follow(const struct cgc_follow *f, struct cgc_response *ret_err)
 			return 0;
 		if (st.line_err)
 			return st.line_err;
+		/* 503: a daemon on its way out; the next one is worth waiting for. */
+		if (ret == -EREMOTEIO && ret_err->status == 503) {
+			cgc_response_free(ret_err);
+			ret = -ECONNRESET;
+		}
 		if (ret == -EREMOTEIO || ret == -ENOMEM || (ret < 0 && !st.connected_once))
 			return ret;
 		if (cgc_cancelled(f->client))

@@ -116,7 +116,11 @@ int cgc_stream(struct cgc_client *c, const char *target, const struct cgc_stream
 	int ret;
 
 	ret = cgc_prepare(c, "GET", target);
-	if (!ret && (curl_easy_setopt(h, CURLOPT_PREREQFUNCTION, on_connected) ||
+	/* A stream has its own connection, closed at its end: a kept-alive one
+	 * would carry the next attempt to a daemon that is stopping. */
+	if (!ret && (curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, 1L) ||
+		     curl_easy_setopt(h, CURLOPT_FORBID_REUSE, 1L) ||
+		     curl_easy_setopt(h, CURLOPT_PREREQFUNCTION, on_connected) ||
 		     curl_easy_setopt(h, CURLOPT_PREREQDATA, &s) ||
 		     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header) ||
 		     curl_easy_setopt(h, CURLOPT_HEADERDATA, &s) ||
