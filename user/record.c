@@ -1,4 +1,5 @@
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 #include "clock.h"
 #include "record.h"
@@ -51,6 +52,20 @@ static void pct(struct json *j, const char *k, uint64_t now, uint64_t then, uint
 		json_kv_double(j, k, 0.0 / 0.0, 0);
 	else
 		json_kv_double(j, k, 100.0 * (double)(now - then) / (double)dt, 2);
+}
+
+void record_exit_from_event(struct exit_info *ret, const struct cgs_exit_event *e)
+{
+	*ret = (struct exit_info){
+		.valid = true,
+		.pid = e->pid,
+		.tgid = e->tgid,
+		.exit_code = e->exit_code,
+		.flags = e->flags,
+		.cpu_ns = e->cpu_ns,
+	};
+	memcpy(ret->comm, e->comm, CGS_COMM_LEN);
+	ret->comm[CGS_COMM_LEN] = '\0';
 }
 
 int record_exit_code(uint32_t exit_code, uint32_t flags, int *ret_signal)

@@ -17,6 +17,8 @@ struct exit_info {
 	uint64_t cpu_ns;
 };
 
+/* An exit event's exit, as records show it. */
+void record_exit_from_event(struct exit_info *ret, const struct cgs_exit_event *e);
 /* The one decoding of a raw exit status: the exit code, or -1 when a signal
  * ended it (then *ret_signal is the signal, else -1). */
 int record_exit_code(uint32_t exit_code, uint32_t flags, int *ret_signal);

@@ -9,12 +9,13 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "cg.h"
+#include "record.h"
 #include "snapshot.h"
 
 #define STATE_MAP_NAME "cgs_state"
 #define STATE_MAX_ENTRIES 4096
 /* Bumped whenever struct state_rec changes: older entries are dropped. */
-#define STATE_VERSION 1
+#define STATE_VERSION 2
 
 enum {
 	STATE_ATTACHED = 1 << 0,
@@ -33,9 +34,7 @@ struct state_rec {
 	uint64_t expires_mono_ns; /* end of retention (CLOCK_MONOTONIC survives restarts) */
 	uint64_t final_mono_ns, final_real_ns;
 	uint64_t final_age_ns; /* the reading's age when the record was made */
-	uint64_t last_cpu_ns;
-	uint32_t last_pid, last_tgid, last_code, last_flags;
-	char last_comm[16];
+	struct exit_info last_exit;
 	char reason[16]; /* "exited", "removed" */
 	struct cg_sample final;
 	struct cg_cpu_stat final_cpu;

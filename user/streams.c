@@ -341,7 +341,7 @@ void streams_publish_exit(struct streams *ss, const struct cgs_exit_event *e)
 {
 	struct stream_client *c, *tmp;
 	const char *path = NULL;
-	struct exit_info info = { .valid = true };
+	struct exit_info info;
 	struct watched *w;
 	struct json j;
 
@@ -352,12 +352,7 @@ void streams_publish_exit(struct streams *ss, const struct cgs_exit_event *e)
 		path = w->path;
 	else
 		path = cached_path(ss, e->cgid);
-	info.pid = e->pid;
-	info.tgid = e->tgid;
-	info.exit_code = e->exit_code;
-	info.flags = e->flags;
-	info.cpu_ns = e->cpu_ns;
-	memcpy(info.comm, e->comm, CGS_COMM_LEN);
+	record_exit_from_event(&info, e);
 	json_init(&j);
 	json_obj_begin(&j);
 	json_kv_str(&j, "type", "exit");

@@ -424,14 +424,7 @@ void tracker_on_exit_event(struct tracker *t, const struct cgs_exit_event *e)
 		return;
 	}
 	w->final_switch_seen = false;
-	w->last_exit.valid = true;
-	w->last_exit.pid = e->pid;
-	w->last_exit.tgid = e->tgid;
-	w->last_exit.exit_code = e->exit_code;
-	w->last_exit.flags = e->flags;
-	w->last_exit.cpu_ns = e->cpu_ns;
-	memcpy(w->last_exit.comm, e->comm, CGS_COMM_LEN);
-	w->last_exit.comm[CGS_COMM_LEN] = '\0';
+	record_exit_from_event(&w->last_exit, e);
 	w->ran = true;
 	w->check_pending = true;
 }

@@ -46,12 +46,7 @@ void tracker_persist(struct tracker *t, struct watched *w)
 	}
 	if (w->last_exit.valid) {
 		r->flags |= STATE_LAST_EXIT;
-		r->last_pid = w->last_exit.pid;
-		r->last_tgid = w->last_exit.tgid;
-		r->last_code = w->last_exit.exit_code;
-		r->last_flags = w->last_exit.flags;
-		r->last_cpu_ns = w->last_exit.cpu_ns;
-		memcpy(r->last_comm, w->last_exit.comm, sizeof(r->last_comm));
+		r->last_exit = w->last_exit;
 	}
 	snprintf(r->path, sizeof(r->path), "%s", w->path);
 	err = state_put(t->state, r);
@@ -79,13 +74,8 @@ static int restore_one(const struct state_rec *r, void *arg)
 		return -ENOMEM;
 	w->ran = r->flags & STATE_RAN;
 	if (r->flags & STATE_LAST_EXIT) {
-		w->last_exit.valid = true;
-		w->last_exit.pid = r->last_pid;
-		w->last_exit.tgid = r->last_tgid;
-		w->last_exit.exit_code = r->last_code;
-		w->last_exit.flags = r->last_flags;
-		w->last_exit.cpu_ns = r->last_cpu_ns;
-		memcpy(w->last_exit.comm, r->last_comm, sizeof(r->last_comm));
+		w->last_exit = r->last_exit;
+		w->last_exit.comm[CGS_COMM_LEN] = '\0';
 	}
 	if (r->final_mono_ns) {
 		w->last = r->final;
