@@ -120,7 +120,8 @@ struct {
 
 struct cgs_drops drops;
 /* 1 while user space has a drain of the ring buffer scheduled (see
- * rb_commit); 0: the next record must wake it. Written by both sides. */
+ * rb_commit); 0: every record wakes it. Written by user space only, so 1
+ * always means a drain is coming, whoever else consumes records. */
 __u32 rb_batching;
 __u32 snapshot_len;
 __u32 inflight_len;
@@ -227,15 +228,18 @@ static __noinline void rb_wake(void)
 /*
  * Submits a ring buffer record, waking user space only when it must: for an
  * urgent record (a watched cgroup just emptied, a removed cgroup), when the
- * ring is filling up, or when no drain is scheduled (rb_batching == 0; the
- * first record after an idle period). Otherwise user space drains on a short
- * timer that it keeps armed only while records keep coming, so a busy system
- * costs at most one wakeup per timer period and an idle one none; a wakeup
- * per record was an inter-processor interrupt per exit, paid by the exiting
- * task.
+ * ring is filling up, or when no drain is scheduled (rb_batching == 0: the
+ * first records after an idle period, until user space has armed its drain
+ * timer). Otherwise user space drains on a short timer that it keeps armed
+ * only while records keep coming, so a busy system costs about one wakeup
+ * per timer period and an idle one none; a wakeup per record was an
+ * inter-processor interrupt per exit, paid by the exiting task.
  * The record is committed before rb_batching is read (the commit is a full
  * barrier), and user space clears rb_batching before its last drain (with a
  * full barrier): either that drain sees the record, or this sees 0 and wakes.
+ * Only user space sets rb_batching (when it arms the timer): a wakeup whose
+ * records someone else consumed first leaves it 0, so the next record wakes
+ * again instead of waiting for a timer nobody armed.
  */
 static __always_inline void rb_commit(void *e, bool urgent)
 {
@@ -244,9 +248,8 @@ static __always_inline void rb_commit(void *e, bool urgent)
 		return;
 	}
 	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
-	if (bpf_ringbuf_query(&cgs_exits, BPF_RB_AVAIL_DATA) >= CGS_RINGBUF_WAKE_BYTES ||
-	    (!*(volatile __u32 *)&rb_batching &&
-	     __sync_val_compare_and_swap(&rb_batching, 0, 1) == 0))
+	if (!*(volatile __u32 *)&rb_batching ||
+	    bpf_ringbuf_query(&cgs_exits, BPF_RB_AVAIL_DATA) >= CGS_RINGBUF_WAKE_BYTES)
 		rb_wake();
 }
 
