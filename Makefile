@@ -22,7 +22,6 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 .DELETE_ON_ERROR:
-.SECONDARY:
 .SUFFIXES:
 
 # The parts of user/, each in its sub-folder once it has moved there (files still flat in
@@ -50,6 +49,9 @@ BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Werror=
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
 BPF_OBJS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.bpf.o,$(BPF_SRCS))
 SKELS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.skel.h,$(BPF_SRCS))
+# Generated BPF objects and skeletons are kept; nothing else is "secondary" (a missing
+# object must be rebuilt, not skipped, e.g. after a source moves to another folder).
+.SECONDARY: $(BPF_OBJS) $(SKELS)
 
 objs = $(patsubst %.c,$(OUTPUT)/%.o,$(1))
 

@@ -412,21 +412,26 @@ void tracker_on_exit_event(struct tracker *t, const struct cgs_exit_event *e)
 
 	if (!w)
 		return;
+	/* issue 11: records now come in batches (an exit and its final switch
+	 * in one drain, or drained by a pass of tracker_run_pending that has
+	 * already gone by this watch): a check is requested, never cleared,
+	 * and runs even when no further record wakes the daemon. */
 	if (e->flags & CGS_EVENT_RMDIR) {
-		w->check_pending = true;
+		tracker_request_check(t, w);
 		return;
 	}
 	if (e->flags & CGS_EVENT_FINAL_SWITCH) {
 		if (w->last_exit.valid && e->tgid == w->last_exit.tgid) {
 			w->final_switch_seen = true;
-			w->check_pending = w->state == WATCH_EXITING;
+			if (w->state == WATCH_EXITING)
+				tracker_request_check(t, w);
 		}
 		return;
 	}
 	w->final_switch_seen = false;
 	record_exit_from_event(&w->last_exit, e);
 	w->ran = true;
-	w->check_pending = true;
+	tracker_request_check(t, w);
 }
 
 /* Runs after the ring buffer has been drained, never from inside its
