@@ -159,7 +159,7 @@ $(BENCH_BINS): $(OUTPUT)/tests/%: $(OUTPUT)/tests/bench/%.o $(TEST_HELPER_OBJS) 
 
 # The README's test command. Unit tests need no privileges; integration tests
 # need root and BPF and, under CI=true, fail rather than skip without them.
-test: deps all $(UNIT_BINS) $(INTEG_BINS)
+test: deps all layers $(UNIT_BINS) $(INTEG_BINS)
 	$(Q)OUTPUT=$(OUTPUT) bash tests/run.sh $(UNIT_BINS) -- $(INTEG_BINS) -- $(wildcard tests/integration/*.sh)
 
 unit: $(UNIT_BINS)
