@@ -287,7 +287,7 @@ struct watched *tracker_new_watched(struct tracker *t, const char *path, const c
 	if (attached)
 		t->n_attached++;
 	/* The BPF side sends final switches, and wakes the daemon at once for
-	 * a cgroup's last exit, only for watched cgroups (issue 11). */
+	 * a cgroup's last exit, only for watched cgroups. */
 	if (t->loader)
 		loader_watch(t->loader, id, true);
 	return w;
@@ -412,7 +412,7 @@ void tracker_on_exit_event(struct tracker *t, const struct cgs_exit_event *e)
 
 	if (!w)
 		return;
-	/* issue 11: records now come in batches (an exit and its final switch
+	/* Records come in batches (an exit and its final switch
 	 * in one drain, or drained by a pass of tracker_run_pending that has
 	 * already gone by this watch): a check is requested, never cleared,
 	 * and runs even when no further record wakes the daemon. */
