@@ -102,7 +102,7 @@ ALL_OBJS := $(call objs,$(PRODUCT_SRCS) $(TESTLIB_SRCS) $(UNIT_SRCS) $(INTEG_SRC
 
 BINS := $(OUTPUT)/cgstatd $(OUTPUT)/cgstat
 
-.PHONY: all deps test unit integration bench run vmlinux clean format lint layers asan valgrind stress
+.PHONY: all deps test unit integration bench run vmlinux clean format lint layers asan valgrind stress FORCE
 
 all: $(BINS)
 
@@ -127,13 +127,22 @@ $(OUTPUT)/%.o: %.c | $(SKELS)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $(TEST_INC) $(INTEG_INC) $(DEPFLAGS) -c $< -o $@
 
-$(COMMON_LIB): $(COMMON_OBJS)
-$(LIB): $(LIB_OBJS)
-$(OUTPUT)/libcgclient.a: $(CLIENT_OBJS)
-$(TESTLIB): $(call objs,$(TESTLIB_SRCS))
+# Each archive also depends on the list of its members (written only when it changes), so
+# that it is rebuilt when a file moves out of its part or is deleted, not only when a member
+# is newer: a stale member left in an archive could be linked instead of the moved file.
+$(COMMON_LIB): $(COMMON_OBJS) $(OUTPUT)/libcgcommon.members
+$(LIB): $(LIB_OBJS) $(OUTPUT)/libcgstat.members
+$(OUTPUT)/libcgclient.a: $(CLIENT_OBJS) $(OUTPUT)/libcgclient.members
+$(TESTLIB): $(call objs,$(TESTLIB_SRCS)) $(OUTPUT)/libcgtest.members
+$(OUTPUT)/libcgcommon.members: MEMBERS := $(COMMON_OBJS)
+$(OUTPUT)/libcgstat.members: MEMBERS := $(LIB_OBJS)
+$(OUTPUT)/libcgclient.members: MEMBERS := $(CLIENT_OBJS)
+$(OUTPUT)/libcgtest.members: MEMBERS := $(call objs,$(TESTLIB_SRCS))
+$(OUTPUT)/%.members: FORCE
+	$(Q)mkdir -p $(@D) && echo '$(MEMBERS)' | cmp -s - $@ || echo '$(MEMBERS)' > $@
 $(PRODUCT_LIBS) $(TESTLIB):
 	$(call msg,AR,$@)
-	$(Q)rm -f $@ && ar rcs $@ $^
+	$(Q)rm -f $@ && ar rcs $@ $(filter %.o,$^)
 
 $(OUTPUT)/cgstatd: $(DAEMON_OBJS) $(DAEMON_LIBS)
 	$(call msg,LINK,$@)
