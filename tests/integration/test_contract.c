@@ -596,6 +596,8 @@ static void test_exit_while_down(void)
 	target(tg, sizeof(tg), gone, NULL);
 	if (!ASSERT_OK(th_get(&dmn, "PUT", tg, &r), "attach") || !ASSERT_EQ(r.status, 201, "attached"))
 		goto out;
+	th_response_free(&r);
+	memset(&r, 0, sizeof(r));
 	pid = th_spawn(cg, sleeper, NULL);
 	target(t, sizeof(t), cg, NULL);
 	if (!ASSERT_GT(pid, 0, "spawn") || !ASSERT_OK(th_get(&dmn, "PUT", t, &r), "attach") ||
@@ -1177,6 +1179,68 @@ static bool pct_ok(const char *line, double max_pct)
 	return th_json_get_double(line, "cpu.usage_pct", &v) || v <= max_pct;
 }
 
+/* The way container runtimes end a task: it exits, and its cgroup is
+ * removed at once. The stream's one final record says the task exited,
+ * with its exit code, not merely that the directory went. */
+static void test_exit_then_rmdir(void)
+{
+	static const char *const args[] = { "--ttl", "100ms", NULL };
+	struct go g = { .fd = { -1, -1 }, .code = 7 };
+	struct th_response r = { 0 };
+	struct lines l = { 0 };
+	struct sr *s = sr_new();
+	char cg[4096] = "", t[4400], line[16384];
+	const char *fin;
+	uint64_t dl;
+	pid_t pid;
+	int rc;
+
+	if (!ASSERT_TRUE(s, "alloc") || !ASSERT_OK(th_daemon_start(&dmn, args), "daemon starts") ||
+	    !ASSERT_OK(th_cgroup(NULL, "exit-rm", cg, sizeof(cg)), "cgroup") ||
+	    !ASSERT_OK(pipe(g.fd), "pipe"))
+		goto out;
+	pid = th_spawn(cg, wait_go_exit, &g);
+	close(g.fd[0]);
+	g.fd[0] = -1;
+	target(t, sizeof(t), cg, "stream=true&interval=1s");
+	dl = th_now_ns() + 5 * SEC;
+	if (!ASSERT_GT(pid, 0, "spawn") || !ASSERT_OK(sr_get(s, dmn.sock, t), "stream") ||
+	    !ASSERT_EQ(sr_head(s, dl), 200, "200") ||
+	    !ASSERT_EQ(sr_line(s, line, sizeof(line), dl), 1, "first record") ||
+	    !ASSERT_EQ(write(g.fd[1], "g", 1), 1, "go"))
+		goto out;
+	th_wait(pid, NULL);
+	if (!ASSERT_OK(th_cgroup_drop(cg), "rmdir right after the exit"))
+		goto out;
+	cg[0] = '\0';
+	rc = sr_rest(s, &l, th_now_ns() + 5 * SEC);
+	fin = l.n && l.v[l.n - 1] ? l.v[l.n - 1] : "";
+	ASSERT_EQ(rc, 0, "clean end");
+	ASSERT_EQ(n_exits(&l), 1, "one final record");
+	ASSERT_TRUE(jis(fin, "type", "exit"), "the last line is the final record");
+	if (!ASSERT_TRUE(jis(fin, "exit.reason", "exited"), "reason exited"))
+		fprintf(stderr, "    final: %.600s\n", fin);
+	ASSERT_EQ(th_json_u64(fin, "exit.last.code"), 7, "exit code 7");
+	/* The final totals include the task: its exit, and CPU beyond what
+	 * the first record had. */
+	ASSERT_EQ(th_json_u64(fin, "tasks.exits"), 1, "the final totals count the exit");
+	ASSERT_GT(th_json_u64(fin, "cpu.usage_ns"), th_json_u64(line, "cpu.usage_ns"),
+		  "the final totals include the task's CPU");
+	ASSERT_EQ(th_daemon_stop(&dmn), 0, "daemon stops cleanly");
+out:
+	if (cg[0])
+		th_cgroup_drop(cg);
+	if (g.fd[0] >= 0)
+		close(g.fd[0]);
+	if (g.fd[1] >= 0)
+		close(g.fd[1]);
+	lines_free(&l);
+	sr_free(s);
+	th_response_free(&r);
+	th_daemon_cleanup(&dmn);
+}
+
+
 /* Two streams on one cgroup, 1 s and 3 s, TTL 1 s; the task exits just
  * after a fresh record of the 1 s stream, so that stream's last interval is
  * short and the 3 s stream's is long: each final record covers its own. */
@@ -1399,6 +1463,7 @@ int main(void)
 	th_run("sigterm_sigint_end_streams", test_sigterm_sigint_end_streams);
 	th_run("sigterm_http10", test_sigterm_http10);
 	th_run("restart_keeps_watches", test_restart_keeps_watches);
+	th_run("exit_then_rmdir", test_exit_then_rmdir);
 	th_run("final_percentages", test_final_percentages);
 	th_run("retention_overflow", test_retention_overflow);
 	th_daemon_cleanup(&dmn);
