@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,6 +118,10 @@ static bool one_exit(uint64_t *ret_latency)
 	target(t, sizeof(t), cg, "stream=true&interval=100ms");
 	if (!ASSERT_OK(th_http_connect(dmn.sock, &fd), "connect"))
 		goto out;
+	/* A stream that never ends fails the test (a read times out) instead
+	 * of hanging it. */
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &(struct timeval){ .tv_sec = 10 },
+		   sizeof(struct timeval));
 	th_conn_init(c, fd, NULL);
 	/* keep-alive: send by hand so the connection can be reused after */
 	n = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: localhost\r\n\r\n", t);
