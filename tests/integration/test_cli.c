@@ -1257,13 +1257,23 @@ static void test_options(void)
 		goto out;
 	rc = cli_run((const char *const[]){ "stat", "-h", NULL }, &out, &err);
 	ASSERT_EQ(rc, 0, "stat -h exits 0");
-	ASSERT_TRUE(!strncmp(out, "usage: cgstat", 13) && strstr(out, " stat PATH\n") && !*err,
-		    "stat -h prints stat's usage, not a request for a cgroup named -h");
+	ASSERT_TRUE(!strcmp(out, "usage: cgstat [--socket PATH] [--json] stat PATH\n"
+				 "  one stats record\n") && !*err,
+		    "stat -h prints stat's usage and nothing else, not a request for a cgroup named -h");
 	free(out);
 	free(err);
 	rc = cli_run((const char *const[]){ "watch", "--help", NULL }, &out, &err);
 	ASSERT_EQ(rc, 0, "watch --help exits 0");
-	ASSERT_TRUE(strstr(out, " watch PATH [-i|--interval DURATION]\n") != NULL, "watch's usage");
+	ASSERT_TRUE(!strncmp(out, "usage: cgstat", 13) &&
+			    strstr(out, " watch PATH [-i|--interval DURATION]\n") != NULL,
+		    "watch's usage");
+	free(out);
+	free(err);
+	rc = cli_run((const char *const[]){ "attach", "--help", NULL }, &out, &err);
+	ASSERT_EQ(rc, 0, "attach --help exits 0");
+	ASSERT_TRUE(!strcmp(out, "usage: cgstat [--socket PATH] [--json] attach PATH\n"
+				 "  start accounting a cgroup\n"),
+		    "attach --help prints attach's usage and nothing else");
 	free(out);
 	free(err);
 	rc = cli_run((const char *const[]){ "--help", NULL }, &out, &err);

@@ -70,7 +70,7 @@ int cli_cgroup_request(int argc, char **argv, const char *method, struct cgc_res
 		return cli_usage_error(argv[0], "invalid cgroup path '%s'", *ret_path);
 	ret = cli_request(method, target, r);
 	free(target);
-	return ret;
+	return ret ? ret : -1;
 }
 
 static void stream_event(enum cgc_follow_event ev, int err, void *arg)

@@ -64,7 +64,11 @@ int cli_fail_connect(int err);
 int cli_fail_http(const struct cgc_response *r);
 /* One request; 0 with *r for a 2xx, else the printed error's exit status. */
 int cli_request(const char *method, const char *target, struct cgc_response *r);
-/* A command on one cgroup PATH (its only operand): method on its target; *ret_path. */
+/*
+ * A command on one cgroup PATH (its only operand): method on its target.
+ * -1 with *r (a 2xx) and *ret_path to go on, else the exit status (0 after
+ * --help, an error printed otherwise).
+ */
 int cli_cgroup_request(int argc, char **argv, const char *method, struct cgc_response *r,
 		       const char **ret_path);
 /* Follow a stream until fn says done; path names a cgroup for "not found". */

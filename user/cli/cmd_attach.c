@@ -8,7 +8,7 @@ static int attach_detach(int argc, char **argv, bool attach)
 	const char *path;
 	int ret = cli_cgroup_request(argc, argv, attach ? "PUT" : "DELETE", &r, &path);
 
-	if (ret)
+	if (ret >= 0)
 		return ret;
 	if (cli.json)
 		print_verbatim(r.body ? r.body : "", r.body_len);

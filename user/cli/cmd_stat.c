@@ -51,7 +51,7 @@ int cmd_stat(int argc, char **argv)
 	const char *path;
 	int ret = cli_cgroup_request(argc, argv, "GET", &r, &path);
 
-	if (ret)
+	if (ret >= 0)
 		return ret;
 	if (cli.json)
 		print_verbatim(r.body ? r.body : "", r.body_len);
