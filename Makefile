@@ -79,9 +79,8 @@ PRODUCT_LIBS := $(LIB) $(CLIENT_LIB) $(COMMON_LIB)
 DAEMON_OBJS := $(call objs,$(DAEMON_MAIN))
 DAEMON_LIBS := $(LIB) $(COMMON_LIB)
 CLI_OBJS := $(call objs,$(CLI_SRCS))
-# The CLI links the client library and the common one only; while backoff, buf, clock
-# and duration are still flat in user/ they come from libcgstat.a (only those objects are pulled).
-CLI_LIBS := $(CLIENT_LIB) $(if $(wildcard user/backoff.c user/buf.c user/clock.c user/duration.c),$(LIB)) $(COMMON_LIB)
+# The CLI links the client library and the common one only, never the daemon's.
+CLI_LIBS := $(CLIENT_LIB) $(COMMON_LIB)
 # Archives are searched as a group, so that a file part-way through a move (a part's archive
 # calling one still flat in user/) links; scripts/layers.txt, not the link order, says who may
 # call whom (make layers).
