@@ -32,7 +32,7 @@ static void show_log(const struct th_daemon *d, const char *why)
 		fclose(f);
 }
 
-int th_daemon_start(struct th_daemon *d, const char *const *args)
+int th_daemon_try(struct th_daemon *d, const char *const *args)
 {
 	static unsigned seq;
 	const char *argv[32];
@@ -75,23 +75,35 @@ int th_daemon_start(struct th_daemon *d, const char *const *args)
 
 		if (!th_get(d, "GET", "/v1/health", &r) && r.status == 200) {
 			th_response_free(&r);
-			return 0;
+			return -EALREADY;
 		}
 		th_response_free(&r);
 		if (waitpid(d->pid, &st, WNOHANG) == d->pid) {
-			char why[96];
-
-			snprintf(why, sizeof(why), "exited (%s %d) before answering /v1/health",
-				 WIFEXITED(st) ? "status" : "signal",
-				 WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
 			d->pid = 0;
-			show_log(d, WIFEXITED(st) && WEXITSTATUS(st) == 127 ? "could not be run (exec failed)" : why);
-			return -ECHILD;
+			return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 		}
 		usleep(20000);
 	}
-	show_log(d, "did not answer /v1/health within 10 s");
 	return -ETIMEDOUT;
+}
+
+int th_daemon_start(struct th_daemon *d, const char *const *args)
+{
+	int rc = th_daemon_try(d, args);
+	char why[96];
+
+	if (rc == -EALREADY)
+		return 0;
+	if (rc == -ETIMEDOUT) {
+		show_log(d, "did not answer /v1/health within 10 s");
+		return rc;
+	}
+	if (rc < 0)
+		return rc;
+	snprintf(why, sizeof(why), "exited (%s %d) before answering /v1/health",
+		 rc < 128 ? "status" : "signal", rc < 128 ? rc : rc - 128);
+	show_log(d, rc == 127 ? "could not be run (exec failed)" : why);
+	return -ECHILD;
 }
 
 size_t th_daemon_note_progs(struct th_daemon *d)

@@ -27,6 +27,11 @@ struct th_daemon {
  * nothing: every caller asserts it (ASSERT_OK(th_daemon_start(...), ...)),
  * or asserts that it fails. On failure the daemon's log is shown. */
 int th_daemon_start(struct th_daemon *d, const char *const *args);
+/* Runs cgstatd as th_daemon_start does, for a daemon that may refuse to
+ * start: its exit status (128 + signal when killed) once it exits, or
+ * -EALREADY when it is running and answering (d->pid set: stop it),
+ * -ETIMEDOUT, or -errno. Shows nothing. */
+int th_daemon_try(struct th_daemon *d, const char *const *args);
 /* SIGTERM, wait; returns the exit status (0 on a clean stop). Notes the
  * daemon's own program ids first (from /proc/PID/fdinfo). */
 int th_daemon_stop(struct th_daemon *d);

@@ -385,66 +385,6 @@ static bool poll_get(const char *tgt, int status, const char *state, int ms,
 	return false;
 }
 
-/* ---- Running a daemon that may refuse to start ---- */
-
-/*
- * Runs cgstatd with d's own socket and log (made here when d has none; a
- * pin path of its own unless args name another) until it exits or answers
- * /v1/health, bounded by 10 s. Its exit status (128 + signal when killed),
- * or -EALREADY when it is running (d->pid set: stop it), or -errno.
- */
-static int daemon_try(struct th_daemon *d, const char *const *args)
-{
-	static unsigned seq;
-	const char *argv[32];
-	uint64_t deadline;
-	int n = 0, fd;
-
-	if (!d->dir[0]) {
-		snprintf(d->dir, sizeof(d->dir), "/tmp/cgstat-contract-%d-%u", getpid(), seq);
-		if (mkdir(d->dir, 0700) && errno != EEXIST)
-			return -errno;
-		snprintf(d->sock, sizeof(d->sock), "%s/cgstat.sock", d->dir);
-		snprintf(d->log, sizeof(d->log), "%s/cgstatd.log", d->dir);
-		snprintf(d->pin, sizeof(d->pin), "/sys/fs/bpf/cgstat-contract-%d-%u", getpid(), seq++);
-	}
-	argv[n++] = getenv("CGSTATD") ? getenv("CGSTATD") : CGSTATD_BIN;
-	argv[n++] = "--socket";
-	argv[n++] = d->sock;
-	argv[n++] = "--pin-path";
-	argv[n++] = d->pin;
-	for (; args && *args && n < 30; args++)
-		argv[n++] = *args;
-	argv[n] = NULL;
-	d->pid = fork();
-	if (d->pid < 0)
-		return -errno;
-	if (d->pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGTERM);
-		fd = open(d->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-		if (fd < 0 || dup2(fd, 2) < 0)
-			_exit(126);
-		execv(argv[0], (char *const *)argv);
-		_exit(127);
-	}
-	deadline = th_now_ns() + 10 * SEC;
-	while (th_now_ns() < deadline) {
-		struct th_response r = { 0 };
-		int st;
-
-		if (waitpid(d->pid, &st, WNOHANG) == d->pid) {
-			d->pid = 0;
-			return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-		}
-		if (!th_get(d, "GET", "/v1/health", &r) && r.status == 200) {
-			th_response_free(&r);
-			return -EALREADY;
-		}
-		th_response_free(&r);
-		usleep(20000);
-	}
-	return -ETIMEDOUT;
-}
 
 /* The daemon's log, NUL-terminated, into buf. */
 static void read_log(const struct th_daemon *d, char *buf, size_t len)
@@ -809,7 +749,7 @@ static void test_one_daemon_per_pin_path(void)
 	if (!ASSERT_OK(th_daemon_start(&dmn, args), "daemon starts"))
 		goto out;
 	second_args[1] = dmn.pin;
-	rc = daemon_try(&second, second_args);
+	rc = th_daemon_try(&second, second_args);
 	read_log(&second, log, sizeof(log));
 	printf("    second daemon: %s %d\n", rc == -EALREADY ? "started, answering, rc" : "exit status",
 	       rc);
@@ -869,7 +809,7 @@ static void test_pin_path_off_bpffs(void)
 		goto out;
 	close(fd);
 	before = mounts_at(dir);
-	rc = daemon_try(&d, args);
+	rc = th_daemon_try(&d, args);
 	after = mounts_at(dir);
 	read_log(&d, log, sizeof(log));
 	printf("    daemon on %s: %s %d; mounts there before %d, after %d\n", pin,
@@ -1355,7 +1295,7 @@ static void test_retention_overflow(void)
 	static const char *const args[] = { "--retention", "5124095h", NULL };
 	struct th_daemon d = { 0 };
 	char log[16384];
-	int rc = daemon_try(&d, args);
+	int rc = th_daemon_try(&d, args);
 
 	read_log(&d, log, sizeof(log));
 	printf("    --retention 5124095h: %s %d\n", rc == -EALREADY ? "started, rc" : "exit status", rc);
