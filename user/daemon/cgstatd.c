@@ -33,23 +33,16 @@
 /* The parts, as main builds them. */
 struct daemon {
 	struct daemon_config cfg;
-	const struct clock *clk;
+	struct daemon_parts p; /* the parts, as requests reach them */
 	struct event_base *base;
 	struct evhttp *http;
 	struct evhttp_bound_socket *bound;
 	char mount[CG_PATH_MAX];
-	int mount_fd;
 	int pin_lock_fd;
 	int listen_fd;
-	struct loader *loader; /* NULL when collection is off */
-	struct collector *collector; /* NULL when collection is off */
 	struct state *state;
-	struct tracker *tracker;
-	struct streams *streams;
-	struct daemon_parts parts;
 	struct event *events_ev, *sig_ev[3];
 	bool batching; /* exit events are drained on a timer while they keep coming */
-	uint64_t start_mono_ns;
 	uint64_t exits_seen;
 	bool stopping;
 };
@@ -169,11 +162,11 @@ static int on_exit_event(const struct cgs_exit_event *e, void *arg)
 {
 	struct daemon *d = arg;
 
-	tracker_on_exit_event(d->tracker, e);
+	tracker_on_exit_event(d->p.tracker, e);
 	if (e->flags & (CGS_EVENT_FINAL_SWITCH | CGS_EVENT_RMDIR))
 		return 0;
 	d->exits_seen++;
-	streams_publish_exit(d->streams, e);
+	streams_publish_exit(d->p.streams, e);
 	return 0;
 }
 
@@ -185,7 +178,7 @@ static void on_ringbuf(evutil_socket_t fd, short what, void *arg)
 {
 	static const struct timeval batch = { 0, LOADER_EVENTS_BATCH_MS * 1000 };
 	struct daemon *d = arg;
-	int n = loader_events_drain(d->loader);
+	int n = loader_events_drain(d->p.loader);
 
 	if (n && !d->batching) {
 		d->batching = !event_add(d->events_ev, &batch);
@@ -194,7 +187,7 @@ static void on_ringbuf(evutil_socket_t fd, short what, void *arg)
 		event_add(d->events_ev, NULL);
 		d->batching = false;
 	}
-	tracker_run_pending(d->tracker);
+	tracker_run_pending(d->p.tracker);
 }
 
 static void on_stop_flushed(evutil_socket_t fd, short what, void *arg)
@@ -211,7 +204,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 		/* Nothing to reopen (logs go to stderr); re-check every watched
 		 * cgroup, in case a notification was missed. */
 		log_info("SIGHUP: re-checking watched cgroups", NULL);
-		tracker_recheck_all(d->tracker);
+		tracker_recheck_all(d->p.tracker);
 		return;
 	}
 	if (d->stopping)
@@ -224,7 +217,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 		d->bound = NULL;
 	}
 	/* End every stream properly, then give the replies a moment to flush. */
-	streams_end_all(d->streams);
+	streams_end_all(d->p.streams);
 	if (event_base_once(d->base, -1, EV_TIMEOUT, on_stop_flushed, d, &tv))
 		event_base_loopexit(d->base, &tv);
 }
@@ -272,14 +265,14 @@ static int setup_collection(struct daemon *d)
 	err = lock_pin_path(d);
 	if (err)
 		return err;
-	err = loader_open(&o, &d->loader);
+	err = loader_open(&o, &d->p.loader);
 	if (err) {
 		log_error("cannot load BPF programs", "err=\"%s\"", strerror(-err));
 		return err;
 	}
-	if (d->cfg.bpf_stats && loader_enable_stats(d->loader))
+	if (d->cfg.bpf_stats && loader_enable_stats(d->p.loader))
 		log_warn("cannot enable bpf_stats", NULL);
-	err = collector_new(d->clk, d->cfg.ttl_ns, d->loader, &d->collector);
+	err = collector_new(d->p.clk, d->cfg.ttl_ns, d->p.loader, &d->p.collector);
 	if (err)
 		return err;
 	err = state_open(d->cfg.pin_path, &d->state);
@@ -300,8 +293,8 @@ static int setup(struct daemon *d)
 		log_error("no cgroup2 mount found in /proc/self/mountinfo", NULL);
 		return err;
 	}
-	d->mount_fd = open(d->mount, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (d->mount_fd < 0) {
+	d->p.mount_fd = open(d->mount, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (d->p.mount_fd < 0) {
 		err = -errno;
 		log_error("cannot open the cgroup2 mount", "path=%s err=\"%s\"", d->mount,
 			  strerror(-err));
@@ -321,25 +314,25 @@ static int setup(struct daemon *d)
 	}
 	to = (struct tracker_opts){
 		.base = d->base,
-		.clk = d->clk,
+		.clk = d->p.clk,
 		.mount = d->mount,
-		.collector = d->collector,
-		.loader = d->loader,
+		.collector = d->p.collector,
+		.loader = d->p.loader,
 		.state = d->state,
 		.retention_ns = d->cfg.retention_ns,
 		.ttl_ns = d->cfg.ttl_ns,
 	};
-	err = tracker_new(&to, &d->tracker);
+	err = tracker_new(&to, &d->p.tracker);
 	if (!err)
-		err = streams_new(d->base, d->clk, d->mount, d->tracker, d->collector, &d->streams);
+		err = streams_new(d->base, d->p.clk, d->mount, d->p.tracker, d->p.collector, &d->p.streams);
 	if (err)
 		return err;
-	if (d->loader) {
-		d->events_ev = event_new(d->base, loader_events_fd(d->loader), EV_READ | EV_PERSIST,
+	if (d->p.loader) {
+		d->events_ev = event_new(d->base, loader_events_fd(d->p.loader), EV_READ | EV_PERSIST,
 					 on_ringbuf, d);
 		if (!d->events_ev || event_add(d->events_ev, NULL))
 			return -ENOMEM;
-		tracker_restore(d->tracker);
+		tracker_restore(d->p.tracker);
 	}
 	d->listen_fd = http_listen_unix(d->cfg.socket_path, d->cfg.socket_group);
 	if (d->listen_fd < 0) {
@@ -352,20 +345,7 @@ static int setup(struct daemon *d)
 				  strerror(-err));
 		return err;
 	}
-	d->parts = (struct daemon_parts){
-		.cfg = &d->cfg,
-		.clk = d->clk,
-		.mount = d->mount,
-		.mount_fd = d->mount_fd,
-		.start_mono_ns = d->start_mono_ns,
-		.loader = d->loader,
-		.collector = d->collector,
-		.tracker = d->tracker,
-		.streams = d->streams,
-		.exits_seen = &d->exits_seen,
-		.stopping = &d->stopping,
-	};
-	evhttp_set_gencb(d->http, routes_handle, &d->parts);
+	evhttp_set_gencb(d->http, routes_handle, &d->p);
 	err = http_serve(d->base, d->http, d->listen_fd, d->cfg.idle_timeout_ns, &d->bound);
 	if (err)
 		return err;
@@ -382,8 +362,8 @@ static void teardown(struct daemon *d)
 {
 	int i;
 
-	if (d->streams)
-		streams_end_all(d->streams);
+	if (d->p.streams)
+		streams_end_all(d->p.streams);
 	if (d->http)
 		evhttp_free(d->http); /* closes the listening socket */
 	else if (d->listen_fd >= 0)
@@ -395,13 +375,13 @@ static void teardown(struct daemon *d)
 			event_free(d->sig_ev[i]);
 	if (d->events_ev)
 		event_free(d->events_ev);
-	streams_free(d->streams);
-	tracker_free(d->tracker);
+	streams_free(d->p.streams);
+	tracker_free(d->p.tracker);
 	state_close(d->state);
-	collector_free(d->collector);
-	loader_close(d->loader); /* the counters stay pinned */
-	if (d->mount_fd >= 0)
-		close(d->mount_fd);
+	collector_free(d->p.collector);
+	loader_close(d->p.loader); /* the counters stay pinned */
+	if (d->p.mount_fd >= 0)
+		close(d->p.mount_fd);
 	if (d->pin_lock_fd >= 0)
 		close(d->pin_lock_fd);
 	if (d->base)
@@ -424,9 +404,7 @@ int main(int argc, char **argv)
 			.idle_timeout_ns = HTTP_DEFAULT_IDLE_TIMEOUT_NS,
 			.collect = true,
 		},
-		.clk = &clock_monotonic,
 		.listen_fd = -1,
-		.mount_fd = -1,
 		.pin_lock_fd = -1,
 	};
 	int ret, err;
@@ -445,7 +423,15 @@ int main(int argc, char **argv)
 			setrlimit(RLIMIT_NOFILE, &rl);
 		}
 	}
-	d.start_mono_ns = clock_now(d.clk);
+	d.p = (struct daemon_parts){
+		.cfg = &d.cfg,
+		.clk = &clock_monotonic,
+		.mount = d.mount,
+		.mount_fd = -1,
+		.exits_seen = &d.exits_seen,
+		.stopping = &d.stopping,
+	};
+	d.p.start_mono_ns = clock_now(d.p.clk);
 	err = setup(&d);
 	if (err) {
 		teardown(&d);
