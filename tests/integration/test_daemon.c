@@ -18,6 +18,7 @@
 #include "th_http.h"
 #include "daemon.h"
 #include "harness.h"
+#include "th_util.h"
 
 #define MS 1000000ULL
 
@@ -96,11 +97,7 @@ static void test_stats_over_socket(void)
 	/* Three records of a 1 s stream: the 2nd and 3rd cover a full busy second. */
 	target(t, sizeof(t), cg, "stream=true&interval=1s");
 	c = calloc(1, sizeof(*c));
-	if (!ASSERT_OK(th_http_connect(dmn.sock, &fd), "connect"))
-		goto out;
-	th_conn_init(c, fd, NULL);
-	if (!ASSERT_OK(th_send_request(c, "GET", t), "send") ||
-	    !ASSERT_OK(th_read_head(c), "head") || !ASSERT_EQ(c->status, 200, "status"))
+	if (!th_stream_open(&dmn, c, t))
 		goto out;
 	{
 		struct pct_lines pl = { .pcts = pcts, .n = &npct };

@@ -9,6 +9,7 @@
 #include "th_http.h"
 #include "daemon.h"
 #include "harness.h"
+#include "th_util.h"
 
 #define MS 1000000ULL
 #define TTL_MS 100
@@ -50,14 +51,6 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static int sleeper(void *arg)
-{
-	(void)arg;
-	for (;;)
-		pause();
-	return 0;
-}
-
 static uint64_t fills(void)
 {
 	struct th_response r = { 0 };
@@ -78,7 +71,7 @@ static void one_stream(unsigned interval_ms)
 	uint64_t spacing[MAX_RECS], f0, f1, t0, elapsed, want = interval_ms * MS, med;
 	char tgt[4400], name[64];
 	unsigned i, repeats = 0, k = 0;
-	int fd, rc;
+	int rc;
 
 	snprintf(name, sizeof(name), "interval %u ms", interval_ms);
 	if (!ASSERT_TRUE(c && r, "alloc"))
@@ -87,11 +80,7 @@ static void one_stream(unsigned interval_ms)
 		 interval_ms);
 	f0 = fills();
 	t0 = th_now_ns();
-	if (!ASSERT_OK(th_http_connect(dmn.sock, &fd), "connect"))
-		goto out;
-	th_conn_init(c, fd, NULL);
-	if (!ASSERT_OK(th_send_request(c, "GET", tgt), "send") ||
-	    !ASSERT_OK(th_read_head(c), "head") || !ASSERT_EQ(c->status, 200, "stream status"))
+	if (!th_stream_open(&dmn, c, tgt))
 		goto out;
 	r->start_ns = t0;
 	rc = th_read_lines(c, rec_line, r);
@@ -133,7 +122,7 @@ static void test_fresh_records(void)
 	if (!ASSERT_OK(th_daemon_start(&dmn, args), "daemon starts") ||
 	    !ASSERT_OK(th_cgroup(NULL, "fresh", cg, sizeof(cg)), "cgroup"))
 		goto out;
-	pid = th_spawn(cg, sleeper, NULL);
+	pid = th_spawn(cg, th_sleeper, NULL);
 	if (!ASSERT_GT(pid, 0, "spawn"))
 		goto out;
 	snprintf(tgt, sizeof(tgt), "/v1/cgroups%s", cg + strlen(th_mount));

@@ -1,5 +1,6 @@
 /* See th_util.h. */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -50,6 +51,17 @@ bool th_poll_get(const struct th_daemon *d, const char *tgt, int status, const c
 	return false;
 }
 
+bool th_stream_open(const struct th_daemon *d, struct th_conn *c, const char *tgt)
+{
+	int fd;
+
+	if (!ASSERT_OK(th_http_connect(d->sock, &fd), "connect"))
+		return false;
+	th_conn_init(c, fd, NULL);
+	return ASSERT_OK(th_send_request(c, "GET", tgt), "send") &&
+	       ASSERT_OK(th_read_head(c), "head") && ASSERT_EQ(c->status, 200, "stream status");
+}
+
 void th_read_log(const struct th_daemon *d, char *buf, size_t len)
 {
 	FILE *f = fopen(d->log, "r");
@@ -92,4 +104,42 @@ int th_go_exit(void *arg)
 		return 100;
 	th_burn_ns(10 * MS);
 	return g->code;
+}
+
+int th_child_task(void *arg)
+{
+	struct th_child_ctl *c = arg;
+	char b;
+
+	close(c->go[1]);
+	if (read(c->go[0], &b, 1) != 1)
+		return 100;
+	th_burn_ns(20 * MS);
+	*c->exit_ns = th_now_ns();
+	if (c->code < 0)
+		raise(-c->code);
+	_exit(c->code);
+}
+
+int th_watch_line(const char *line, size_t len, void *arg)
+{
+	struct th_watch *w = arg;
+
+	w->lines++;
+	if (w->exit_arrival) {
+		w->after_exit++;
+		return 0;
+	}
+	if (strstr(line, "\"type\":\"exit\"")) {
+		w->exit_arrival = th_now_ns();
+		snprintf(w->exit_line, sizeof(w->exit_line), "%.*s", (int)len, line);
+		return 0;
+	}
+	if (!w->released) {
+		/* The stream is up: let the task run to its exit. */
+		w->released = true;
+		if (write(w->ctl->go[1], "g", 1) != 1)
+			return -EIO;
+	}
+	return 0;
 }
