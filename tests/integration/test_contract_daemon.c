@@ -364,10 +364,7 @@ static void test_restart_keeps_watches(void)
 out:
 	th_kill_all();
 	free(before);
-	if (g.fd[0] >= 0)
-		close(g.fd[0]);
-	if (g.fd[1] >= 0)
-		close(g.fd[1]);
+	th_go_close(&g);
 	th_response_free(&r);
 	ASSERT_EQ(th_daemon_stop(&dmn), 0, "daemon stops cleanly");
 	th_daemon_cleanup(&dmn);

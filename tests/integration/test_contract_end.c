@@ -299,10 +299,7 @@ static void test_empty_waiting_retention(void)
 	if (rc)
 		fprintf(stderr, "    %d records in 3 s, last: %.300s\n", l.n, l.n ? l.v[l.n - 1] : "");
 out:
-	if (g.fd[0] >= 0)
-		close(g.fd[0]);
-	if (g.fd[1] >= 0)
-		close(g.fd[1]);
+	th_go_close(&g);
 	lines_free(&l);
 	sr_free(s);
 	th_response_free(&r);

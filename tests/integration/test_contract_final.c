@@ -134,10 +134,7 @@ static void test_exit_then_rmdir(void)
 out:
 	if (cg[0])
 		th_cgroup_drop(cg);
-	if (g.fd[0] >= 0)
-		close(g.fd[0]);
-	if (g.fd[1] >= 0)
-		close(g.fd[1]);
+	th_go_close(&g);
 	lines_free(&l);
 	sr_free(s);
 	th_response_free(&r);

@@ -87,6 +87,15 @@ int th_mounts_at(const char *dir)
 	return n;
 }
 
+void th_go_close(struct th_go *g)
+{
+	for (int i = 0; i < 2; i++)
+		if (g->fd[i] >= 0) {
+			close(g->fd[i]);
+			g->fd[i] = -1;
+		}
+}
+
 int th_sleeper(void *arg)
 {
 	(void)arg;
@@ -94,13 +103,20 @@ int th_sleeper(void *arg)
 	return 0;
 }
 
+/* Closes the write end of go and waits for a byte on the read end. */
+static int wait_go(int go[2])
+{
+	char b;
+
+	close(go[1]);
+	return read(go[0], &b, 1) == 1 ? 0 : -EIO;
+}
+
 int th_go_exit(void *arg)
 {
 	struct th_go *g = arg;
-	char b;
 
-	close(g->fd[1]);
-	if (read(g->fd[0], &b, 1) != 1)
+	if (wait_go(g->fd))
 		return 100;
 	th_burn_ns(10 * MS);
 	return g->code;
@@ -109,10 +125,8 @@ int th_go_exit(void *arg)
 int th_child_task(void *arg)
 {
 	struct th_child_ctl *c = arg;
-	char b;
 
-	close(c->go[1]);
-	if (read(c->go[0], &b, 1) != 1)
+	if (wait_go(c->go))
 		return 100;
 	th_burn_ns(20 * MS);
 	*c->exit_ns = th_now_ns();

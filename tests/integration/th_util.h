@@ -31,6 +31,8 @@ struct th_go {
 	int code;
 };
 int th_go_exit(void *arg);
+/* Closes what is still open of g->fd (-1 when closed). */
+void th_go_close(struct th_go *g);
 /* A task for th_spawn: waits for "go" on go[0], burns 20 ms, notes the
  * time in *exit_ns and exits with code (or raises -code). */
 struct th_child_ctl {
