@@ -332,42 +332,48 @@ int th_wait(pid_t pid, int *ret_status)
 	return 0;
 }
 
+/* The kernel's info on program id; 0 or -errno (the program may be gone). */
+static int prog_info(__u32 id, struct bpf_prog_info *ret)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+	int fd = bpf_prog_get_fd_by_id(id), err;
+
+	if (fd < 0)
+		return -errno;
+	err = bpf_obj_get_info_by_fd(fd, &info, &len) ? -errno : 0;
+	close(fd);
+	if (!err)
+		*ret = info;
+	return err;
+}
+
+static bool named(const struct bpf_prog_info *info, const char *prefix)
+{
+	return !strncmp(info->name, prefix, strlen(prefix));
+}
+
 int th_count_progs(const char *prefix)
 {
+	struct bpf_prog_info info;
 	__u32 id = 0;
 	int n = 0;
 
-	while (!bpf_prog_get_next_id(id, &id)) {
-		struct bpf_prog_info info = {};
-		__u32 len = sizeof(info);
-		int fd = bpf_prog_get_fd_by_id(id);
-
-		if (fd < 0)
-			continue;
-		if (!bpf_obj_get_info_by_fd(fd, &info, &len) &&
-		    !strncmp(info.name, prefix, strlen(prefix)))
+	while (!bpf_prog_get_next_id(id, &id))
+		if (!prog_info(id, &info) && named(&info, prefix))
 			n++;
-		close(fd);
-	}
 	return n;
 }
 
 int th_count_progs_of_uid(uid_t uid)
 {
+	struct bpf_prog_info info;
 	__u32 id = 0;
 	int n = 0;
 
-	while (!bpf_prog_get_next_id(id, &id)) {
-		struct bpf_prog_info info = {};
-		__u32 len = sizeof(info);
-		int fd = bpf_prog_get_fd_by_id(id);
-
-		if (fd < 0)
-			continue;
-		if (!bpf_obj_get_info_by_fd(fd, &info, &len) && info.created_by_uid == uid)
+	while (!bpf_prog_get_next_id(id, &id))
+		if (!prog_info(id, &info) && info.created_by_uid == uid)
 			n++;
-		close(fd);
-	}
 	return n;
 }
 
@@ -377,16 +383,10 @@ size_t th_prog_ids_named(pid_t pid, const char *prefix, uint32_t *ids, size_t ma
 	size_t n = th_prog_ids(pid, all, 256), k = 0;
 
 	for (size_t i = 0; i < n && k < max; i++) {
-		struct bpf_prog_info info = {};
-		__u32 len = sizeof(info);
-		int fd = bpf_prog_get_fd_by_id(all[i]);
+		struct bpf_prog_info info;
 
-		if (fd < 0)
-			continue;
-		if (!bpf_obj_get_info_by_fd(fd, &info, &len) &&
-		    !strncmp(info.name, prefix, strlen(prefix)))
+		if (!prog_info(all[i], &info) && named(&info, prefix))
 			ids[k++] = all[i];
-		close(fd);
 	}
 	return k;
 }

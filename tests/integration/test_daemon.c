@@ -18,42 +18,13 @@
 #include "th_http.h"
 #include "daemon.h"
 #include "harness.h"
+#include "stream_reader.h"
+#include "th_common.h"
 #include "th_util.h"
 
 #define MS 1000000ULL
 
 static struct th_daemon dmn;
-
-static const char *rel_of(const char *abs)
-{
-	return abs + strlen(th_mount);
-}
-
-static void target(char *buf, size_t len, const char *abs, const char *query)
-{
-	snprintf(buf, len, "/v1/cgroups%s%s%s", rel_of(abs), query ? "?" : "", query ? query : "");
-}
-
-static int start(const char *const *args)
-{
-	int err = th_daemon_start(&dmn, args);
-
-	ASSERT_OK(err, "daemon starts");
-	return err;
-}
-
-static void stop(void)
-{
-	ASSERT_EQ(th_daemon_stop(&dmn), 0, "daemon stops cleanly on SIGTERM");
-	th_daemon_cleanup(&dmn);
-}
-
-static int burn(void *arg)
-{
-	th_burn_ns(*(uint64_t *)arg);
-	return 0;
-}
-
 
 struct pct_lines {
 	double *pcts;
@@ -89,13 +60,13 @@ static void test_stats_over_socket(void)
 	struct th_conn *c = NULL;
 	pid_t pid;
 
-	if (start(NULL) || !ASSERT_OK(th_cgroup(NULL, "api", cg, sizeof(cg)), "cgroup"))
+	if (!th_up(&dmn, NULL) || !ASSERT_OK(th_cgroup(NULL, "api", cg, sizeof(cg)), "cgroup"))
 		goto out;
-	pid = th_spawn(cg, burn, &dur);
+	pid = th_spawn(cg, th_burn, &dur);
 	if (!ASSERT_GT(pid, 0, "spawn"))
 		goto out;
 	/* Three records of a 1 s stream: the 2nd and 3rd cover a full busy second. */
-	target(t, sizeof(t), cg, "stream=true&interval=1s");
+	th_target(t, sizeof(t), cg, "stream=true&interval=1s");
 	c = calloc(1, sizeof(*c));
 	if (!th_stream_open(&dmn, c, t))
 		goto out;
@@ -112,7 +83,7 @@ static void test_stats_over_socket(void)
 	k0 = cs.usage_usec * 1000;
 	/* A fresh reading: wait out the TTL so the cache refills. */
 	usleep(300 * 1000);
-	target(t, sizeof(t), cg, NULL);
+	th_target(t, sizeof(t), cg, NULL);
 	if (!ASSERT_OK(th_get(&dmn, "GET", t, &r), "GET") || !ASSERT_EQ(r.status, 200, "200"))
 		goto out;
 	ours = th_json_u64(r.body, "cpu.usage_ns");
@@ -131,7 +102,7 @@ static void test_stats_over_socket(void)
 	c->fd = -1;
 	if (!ASSERT_OK(th_cgroup(NULL, "raise", cg, sizeof(cg)), "cgroup"))
 		goto out;
-	target(t, sizeof(t), cg, "stream=true&interval=50ms");
+	th_target(t, sizeof(t), cg, "stream=true&interval=50ms");
 	if (ASSERT_OK(th_http_connect(dmn.sock, &fd), "connect")) {
 		char first[8192] = "";
 
@@ -147,7 +118,7 @@ out:
 		th_conn_close(c);
 	free(c);
 	th_response_free(&r);
-	stop();
+	th_down(&dmn);
 }
 
 struct load {
@@ -196,9 +167,9 @@ static void test_concurrent_clients(void)
 	int i, total = 0, bad = 0;
 	char cg[4096], t[4400];
 
-	if (start(args) || !ASSERT_OK(th_cgroup(NULL, "load", cg, sizeof(cg)), "cgroup"))
+	if (!th_up(&dmn, args) || !ASSERT_OK(th_cgroup(NULL, "load", cg, sizeof(cg)), "cgroup"))
 		goto out;
-	target(t, sizeof(t), cg, NULL);
+	th_target(t, sizeof(t), cg, NULL);
 	ASSERT_OK(th_get(&dmn, "GET", "/v1/health", &r), "health");
 	fills0 = th_json_u64(r.body, "cache.fills");
 	th_response_free(&r);
@@ -223,7 +194,7 @@ static void test_concurrent_clients(void)
 	ASSERT_TRUE(fills1 - fills0 <= (t1 - t0) / (250 * MS) + 1, "fills <= elapsed/TTL + 1");
 out:
 	th_response_free(&r);
-	stop();
+	th_down(&dmn);
 }
 
 struct bad_case {
@@ -259,7 +230,7 @@ static void test_bad_inputs(void)
 	char esc[4400], longp[5000], t[5100], lnk[4200];
 	size_t i;
 
-	if (start(NULL))
+	if (!th_up(&dmn, NULL))
 		return;
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		const struct bad_case *b = &cases[i];
@@ -315,7 +286,7 @@ static void test_bad_inputs(void)
 	if (ASSERT_OK(th_get(&dmn, "GET", "/v1/health", &r), "health after"))
 		ASSERT_EQ(r.status, 200, "still serving");
 	th_response_free(&r);
-	stop();
+	th_down(&dmn);
 }
 
 /* --no-collect: nothing attached, no map read, 503 with a plain error. */
@@ -326,10 +297,10 @@ static void test_no_collect(void)
 	uint32_t ids[64];
 	char cg[4096], t[4400];
 
-	if (!ASSERT_OK(th_cgroup(NULL, "nocollect", cg, sizeof(cg)), "cgroup") || start(args))
+	if (!ASSERT_OK(th_cgroup(NULL, "nocollect", cg, sizeof(cg)), "cgroup") || !th_up(&dmn, args))
 		return;
 	ASSERT_EQ(th_prog_ids(dmn.pid, ids, 64), 0, "no BPF program attached");
-	target(t, sizeof(t), cg, NULL);
+	th_target(t, sizeof(t), cg, NULL);
 	if (ASSERT_OK(th_get(&dmn, "GET", t, &r), "GET")) {
 		ASSERT_EQ(r.status, 503, "503");
 		ASSERT_TRUE(r.body && strstr(r.body, "\"error\":\"collection disabled\""), "says so");
@@ -345,7 +316,7 @@ static void test_no_collect(void)
 		ASSERT_EQ(th_json_u64(r.body, "cache.fills"), 0, "no fill ever");
 	}
 	th_response_free(&r);
-	stop();
+	th_down(&dmn);
 }
 
 /* Socket: mode 0660, a second daemon refuses a live socket, a stale one is
@@ -359,7 +330,7 @@ static void test_socket_rules(void)
 	FILE *f;
 	int fd, found = 0;
 
-	if (start(NULL))
+	if (!th_up(&dmn, NULL))
 		return;
 	if (ASSERT_OK(stat(dmn.sock, &st), "stat socket"))
 		ASSERT_EQ(st.st_mode & 0777, 0660, "mode 0660");
@@ -393,10 +364,10 @@ static void test_socket_rules(void)
 		th_response_free(&r);
 	}
 	unlink(second.log);
-	stop();
+	th_down(&dmn);
 
 	/* A stale socket left by a crash is replaced. */
-	if (start(NULL))
+	if (!th_up(&dmn, NULL))
 		return;
 	th_daemon_note_progs(&dmn); /* the leak check covers the killed one too */
 	kill(dmn.pid, SIGKILL);
@@ -404,7 +375,7 @@ static void test_socket_rules(void)
 	dmn.pid = 0;
 	ASSERT_OK(access(dmn.sock, F_OK), "stale socket left behind");
 	ASSERT_OK(th_daemon_start(&dmn, NULL), "restart replaces the stale socket");
-	stop();
+	th_down(&dmn);
 
 	/* A path that is not a socket is never removed. */
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "/tmp/cgstat-test-%d-file", getpid());

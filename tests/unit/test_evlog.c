@@ -14,18 +14,14 @@
 #include "clock.h"
 #include "fake_clock.h"
 #include "evlog.h"
-#include "log.h"
+#include "log_capture.h"
 
-static FILE *out;
 static struct fake_clock fc;
 
 static int setup(void **state)
 {
-	out = tmpfile();
-	if (!out)
+	if (log_capture_setup())
 		return -1;
-	log_set_stream(out);
-	log_set_level(LOG_INFO);
 	fake_clock_init(&fc, 1000000000ULL);
 	evlog_init(&fc.base);
 	return 0;
@@ -34,27 +30,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	event_set_log_callback(NULL);
-	log_set_stream(NULL);
-	fclose(out);
+	log_capture_teardown();
 	return 0;
-}
-
-/* Everything written so far; the stream is then emptied. */
-static char *drain(void)
-{
-	long n;
-	char *s;
-
-	fflush(out);
-	n = ftell(out);
-	assert_true(n >= 0);
-	s = calloc(1, (size_t)n + 1);
-	assert_non_null(s);
-	rewind(out);
-	assert_int_equal(fread(s, 1, (size_t)n, out), (size_t)n);
-	rewind(out);
-	assert_int_equal(ftruncate(fileno(out), 0), 0);
-	return s;
 }
 
 static int count(const char *s, const char *what)
@@ -78,7 +55,7 @@ static void test_levels_one_line(void **state)
 	evlog_print(EVENT_LOG_ERR, "two\nlines");
 	evlog_print(EVENT_LOG_MSG, "a message");
 	evlog_print(EVENT_LOG_DEBUG, "debug noise");
-	s = drain();
+	s = log_capture_drain();
 	assert_int_equal(count(s, "\n"), 3);
 	assert_int_equal(count(s, "level="), 3);
 	assert_non_null(strstr(s, "level=warn msg=\"Error from accept() call: Too many open files\" src=libevent\n"));
@@ -96,18 +73,18 @@ static void test_flood_limited(void **state)
 
 	for (i = 0; i < 100000; i++)
 		evlog_print(EVENT_LOG_WARN, "Error from accept() call: Too many open files");
-	s = drain();
+	s = log_capture_drain();
 	assert_int_equal(count(s, "\n"), EVLOG_MAX_PER_SEC);
 	assert_null(strstr(s, "dropped="));
 	free(s);
 	fake_clock_advance(&fc, 1000000000ULL);
 	evlog_print(EVENT_LOG_WARN, "again");
-	s = drain();
+	s = log_capture_drain();
 	assert_int_equal(count(s, "\n"), 1);
 	assert_non_null(strstr(s, "dropped=99990"));
 	free(s);
 	evlog_print(EVENT_LOG_WARN, "again");
-	s = drain();
+	s = log_capture_drain();
 	assert_null(strstr(s, "dropped="));
 	free(s);
 }
@@ -129,7 +106,7 @@ static void test_callback_installed(void **state)
 	event_base_loop(b, EVLOOP_NONBLOCK);
 	event_free(ev);
 	event_base_free(b);
-	s = drain();
+	s = log_capture_drain();
 	assert_true(count(s, "src=libevent\n") >= 1);
 	assert_int_equal(count(s, "\n"), count(s, "src=libevent\n"));
 	free(s);

@@ -11,46 +11,17 @@
 
 #include <cmocka.h>
 
-#include "log.h"
-
-static FILE *out;
+#include "log_capture.h"
 
 static int setup(void **state)
 {
-	out = tmpfile();
-	if (!out)
-		return -1;
-	log_set_stream(out);
-	log_set_level(LOG_INFO);
-	return 0;
+	return log_capture_setup();
 }
 
 static int teardown(void **state)
 {
-	log_set_stream(NULL);
-	log_set_level(LOG_INFO);
-	fclose(out);
-	out = NULL;
+	log_capture_teardown();
 	return 0;
-}
-
-/* Everything written so far, as a malloc'd string; the stream is then emptied. */
-static char *drain(void)
-{
-	long n;
-	char *s;
-
-	fflush(out);
-	n = ftell(out);
-	assert_true(n >= 0);
-	s = malloc((size_t)n + 1);
-	assert_non_null(s);
-	rewind(out);
-	assert_int_equal(fread(s, 1, (size_t)n, out), (size_t)n);
-	s[n] = '\0';
-	rewind(out);
-	assert_int_equal(ftruncate(fileno(out), 0), 0);
-	return s;
 }
 
 static size_t count_lines(const char *s)
@@ -79,7 +50,7 @@ static const char *skip_ts(const char *line)
 
 static void expect_one(const char *want)
 {
-	char *s = drain();
+	char *s = log_capture_drain();
 
 	assert_int_equal(count_lines(s), 1);
 	assert_string_equal(skip_ts(s), want);
@@ -88,7 +59,7 @@ static void expect_one(const char *want)
 
 static void expect_none(void)
 {
-	char *s = drain();
+	char *s = log_capture_drain();
 
 	assert_string_equal(s, "");
 	free(s);
@@ -165,7 +136,7 @@ static void test_level_filtering(void **state)
 	log_warn("g", NULL);
 	log_error("h", NULL);
 	{
-		char *s = drain();
+		char *s = log_capture_drain();
 
 		assert_int_equal(count_lines(s), 4);
 		assert_non_null(strstr(s, "level=debug msg=e\n"));
@@ -212,7 +183,7 @@ static void test_long_line(void **state)
 	memset(big, 'x', n);
 	big[n] = '\0';
 	log_info(big, "tail=%s", big);
-	s = drain();
+	s = log_capture_drain();
 	assert_int_equal(count_lines(s), 1);
 	assert_int_equal(strlen(skip_ts(s)), strlen("level=info msg= tail=\n") + 2 * n);
 	free(s);
@@ -309,7 +280,7 @@ static void test_libbpf_multiline(void **state)
 				    "invalid access\n-- END PROG LOAD LOG --\n",
 				    "on_exit"),
 			 0);
-	s = drain();
+	s = log_capture_drain();
 	assert_int_equal(count_lines(s), 5);
 	p = s;
 	expect_line(&p, "level=warn msg=\"prog 'on_exit': BPF program load failed\" src=libbpf\n");
@@ -335,7 +306,7 @@ static void test_stream_default(void **state)
 	log_set_stream(NULL);
 	log_set_level(LOG_ERROR);
 	log_info("to stderr but filtered", NULL);
-	log_set_stream(out);
+	log_set_stream(log_capture);
 	expect_none();
 }
 

@@ -1,0 +1,303 @@
+/* The kernel accounting core against the kernel's own numbers, for CPU time
+ * and run-queue wait: real BPF programs, real cgroups, real processes; the
+ * counted CPU agrees with cpu.stat, up the hierarchy and across threads. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "cg.h"
+#include "cg_test.h"
+#include "th_http.h"
+#include "daemon.h"
+#include "harness.h"
+#include "loader.h"
+#include "th_common.h"
+
+#define MS 1000000ULL
+
+/* A busy loop for 2 s: the counted CPU agrees with cpu.stat within 1% + 5 ms,
+ * also in the middle of the burn, when the slice is still running. */
+static void test_cpu_matches_cpu_stat(void)
+{
+	uint64_t dur = 2000 * MS, k0, k1, ours;
+	struct snapshot s = {};
+	struct loader *l;
+	char cg[4096];
+	pid_t pid;
+
+	if (!ASSERT_OK(th_cgroup(NULL, "burn", cg, sizeof(cg)), "cgroup"))
+		return;
+	l = th_open_loader(NULL, NULL, NULL);
+	if (!l)
+		return;
+	pid = th_spawn(cg, th_burn, &dur);
+	if (!ASSERT_GT(pid, 0, "spawn"))
+		goto out;
+	usleep(1000 * 1000);
+	/* Bracket our reading between two of the kernel's. */
+	k0 = th_kernel_usage_ns(cg);
+	ours = th_cpu_of(l, &s, cg);
+	k1 = th_kernel_usage_ns(cg);
+	printf("    mid-burn: cpu.stat %llu..%llu ns, cgstat %llu ns\n", (unsigned long long)k0,
+	       (unsigned long long)k1, (unsigned long long)ours);
+	ASSERT_GT(ours, 500 * MS, "mid-burn counted the running slice");
+	ASSERT_TRUE(th_near(ours, k0, 1, 5 * MS) || th_near(ours, k1, 1, 5 * MS) ||
+			    (ours >= k0 && ours <= k1),
+		    "mid-burn agrees with cpu.stat");
+	th_wait(pid, NULL);
+	k1 = th_kernel_usage_ns(cg);
+	ours = th_cpu_of(l, &s, cg);
+	printf("    end: cpu.stat %llu ns, cgstat %llu ns\n", (unsigned long long)k1,
+	       (unsigned long long)ours);
+	ASSERT_NEAR(ours, k1, 1, 5 * MS, "final agrees with cpu.stat");
+	ASSERT_GT(ours, 1500 * MS, "burned about 2 s");
+	{
+		struct cgs_drops d;
+
+		loader_drops(l, &d);
+		printf("    drops: storage %llu, deferred %llu\n", (unsigned long long)d.storage,
+		       (unsigned long long)d.deferred);
+		ASSERT_EQ(d.storage, 0, "no counter update lost");
+	}
+out:
+	snapshot_free(&s);
+	loader_close(l);
+}
+
+/* Two processes in two nested cgroups: the parent's total is the sum and
+ * matches its cpu.stat; removing a child does not make the total drop. */
+static void test_hierarchy(void)
+{
+	uint64_t dur = 500 * MS, p_before, p_after, a_total, b_total, id_b;
+	char p[4096], a[4096], b[4096];
+	const struct cg_sample *sp, *sa, *sb;
+	struct snapshot s = {};
+	struct loader *l;
+	pid_t pa, pb;
+	bool gone = false;
+
+	if (!ASSERT_OK(th_cgroup(NULL, "parent", p, sizeof(p)), "cgroup p") ||
+	    !ASSERT_OK(th_cgroup(p, "a", a, sizeof(a)), "cgroup a") ||
+	    !ASSERT_OK(th_cgroup(a, "b", b, sizeof(b)), "cgroup b"))
+		return;
+	l = th_open_loader(NULL, NULL, NULL);
+	if (!l)
+		return;
+	pa = th_spawn(a, th_burn, &dur);
+	pb = th_spawn(b, th_burn, &dur);
+	if (!ASSERT_GT(pa, 0, "spawn a") || !ASSERT_GT(pb, 0, "spawn b"))
+		goto out;
+	th_wait(pa, NULL);
+	th_wait(pb, NULL);
+	if (!ASSERT_OK(loader_snapshot(l, &s), "snapshot") || !ASSERT_OK(cg_id_from_path(b, &id_b), "id"))
+		goto out;
+	sp = th_sample_of(l, &s, p);
+	sa = th_sample_of(l, &s, a);
+	sb = th_sample_of(l, &s, b);
+	if (!ASSERT_TRUE(sp && sa && sb, "all three counted"))
+		goto out;
+	a_total = sa->total.cpu_ns;
+	b_total = sb->total.cpu_ns;
+	p_before = sp->total.cpu_ns;
+	printf("    parent %llu = a %llu (with b %llu); cpu.stat parent %llu\n",
+	       (unsigned long long)p_before, (unsigned long long)a_total,
+	       (unsigned long long)b_total, (unsigned long long)th_kernel_usage_ns(p));
+	ASSERT_EQ(p_before, a_total, "parent = a + b (a includes b)");
+	ASSERT_GT(b_total, 100 * MS, "b counted");
+	ASSERT_GT(a_total - b_total, 100 * MS, "a's own counted");
+	ASSERT_NEAR(p_before, th_kernel_usage_ns(p), 1, 5 * MS, "parent matches cpu.stat");
+	ASSERT_NEAR(b_total, th_kernel_usage_ns(b), 1, 5 * MS, "b matches cpu.stat");
+	{
+		struct cgs_drops d;
+
+		loader_drops(l, &d);
+		printf("    drops: storage %llu, deferred %llu; b: nvcsw %llu nivcsw %llu\n",
+		       (unsigned long long)d.storage, (unsigned long long)d.deferred,
+		       (unsigned long long)sb->total.nvcsw, (unsigned long long)sb->total.nivcsw);
+	}
+
+	if (!ASSERT_OK(cg_remove(b), "rmdir b"))
+		goto out;
+	/* The kernel releases the cgroup asynchronously; until then the dying
+	 * child is still walked. Every reading in between must not drop. */
+	for (int i = 0; i < 300; i++) {
+		p_after = th_cpu_of(l, &s, p);
+		if (!ASSERT_GE(p_after, p_before, "parent never drops after rmdir"))
+			goto out;
+		if (!snapshot_find(&s, id_b)) {
+			gone = true;
+			break;
+		}
+		usleep(10 * 1000);
+	}
+	ASSERT_TRUE(gone, "removed child no longer walked");
+	{
+		struct cgs_drops d;
+
+		loader_drops(l, &d);
+		ASSERT_EQ(d.storage, 0, "no counter update lost");
+	}
+	ASSERT_GE(th_cpu_of(l, &s, a), a_total, "a keeps b's time after the fold");
+out:
+	snapshot_free(&s);
+	loader_close(l);
+}
+
+struct thr {
+	const char *cg;
+	uint64_t ns;
+	int err;
+};
+
+static void *thread_burn(void *arg)
+{
+	struct thr *t = arg;
+
+	t->err = cg_move_tid(t->cg, (pid_t)syscall(SYS_gettid));
+	if (!t->err)
+		th_burn_ns(t->ns);
+	return NULL;
+}
+
+static int two_threads(void *arg)
+{
+	struct thr *t = arg;
+	pthread_t a, b;
+
+	if (pthread_create(&a, NULL, thread_burn, &t[0]) || pthread_create(&b, NULL, thread_burn, &t[1]))
+		return 1;
+	pthread_join(a, NULL);
+	pthread_join(b, NULL);
+	return t[0].err || t[1].err ? 2 : 0;
+}
+
+/* Two threads of one process in two nested threaded cgroups: each cgroup
+ * and their parent match cpu.stat, and the parent holds the sum. */
+static void test_threads_in_nested_cgroups(void)
+{
+	char p[4096], a[4096], b[4096];
+	struct thr t[2] = { { .cg = a, .ns = 400 * MS }, { .cg = b, .ns = 400 * MS } };
+	const struct cg_sample *sp, *sa, *sb;
+	struct snapshot s = {};
+	struct loader *l;
+	int st = -1;
+	pid_t pid;
+
+	if (!ASSERT_OK(th_cgroup(NULL, "thr", p, sizeof(p)), "cgroup p") ||
+	    !ASSERT_OK(th_cgroup(p, "a", a, sizeof(a)), "cgroup a") ||
+	    !ASSERT_OK(th_cgroup(a, "b", b, sizeof(b)), "cgroup b") ||
+	    !ASSERT_OK(cg_write(a, "cgroup.type", "threaded"), "a threaded") ||
+	    !ASSERT_OK(cg_write(b, "cgroup.type", "threaded"), "b threaded"))
+		return;
+	l = th_open_loader(NULL, NULL, NULL);
+	if (!l)
+		return;
+	pid = th_spawn(p, two_threads, t);
+	if (ASSERT_GT(pid, 0, "spawn"))
+		th_wait(pid, &st);
+	ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0, "threads moved and ran");
+	sp = th_sample_of(l, &s, p);
+	sa = snapshot_find(&s, ({ uint64_t id = 0; cg_id_from_path(a, &id); id; }));
+	sb = snapshot_find(&s, ({ uint64_t id = 0; cg_id_from_path(b, &id); id; }));
+	if (ASSERT_TRUE(sp && sa && sb, "all three counted")) {
+		printf("    threads: parent %llu, a (with b) %llu, b %llu ns\n",
+		       (unsigned long long)sp->total.cpu_ns, (unsigned long long)sa->total.cpu_ns,
+		       (unsigned long long)sb->total.cpu_ns);
+		ASSERT_GT(sb->total.cpu_ns, 100 * MS, "thread in b counted");
+		ASSERT_GT(sa->total.cpu_ns - sb->total.cpu_ns, 100 * MS, "thread in a counted");
+		ASSERT_GE(sp->total.cpu_ns, sa->total.cpu_ns, "parent holds both");
+		ASSERT_NEAR(sb->total.cpu_ns, th_kernel_usage_ns(b), 1, 5 * MS, "b matches cpu.stat");
+		ASSERT_NEAR(sa->total.cpu_ns, th_kernel_usage_ns(a), 1, 5 * MS, "a matches cpu.stat");
+		ASSERT_NEAR(sp->total.cpu_ns, th_kernel_usage_ns(p), 1, 5 * MS, "parent matches cpu.stat");
+	}
+	snapshot_free(&s);
+	loader_close(l);
+}
+
+static int sleeper(void *arg)
+{
+	for (int i = 0; i < 200; i++)
+		usleep(1000);
+	return 0;
+}
+
+static int pinned_burn(void *arg)
+{
+	if (th_pin_cpu(0))
+		return 1;
+	th_burn_ns(*(uint64_t *)arg);
+	return 0;
+}
+
+/* Run-queue wait: a task that sleeps and is woken has samples; two busy
+ * tasks sharing one CPU wait more than one alone. */
+static void test_runqueue_wait(void)
+{
+	uint64_t dur = 700 * MS, one, two;
+	char cs[4096], c1[4096], c2[4096];
+	const struct cg_sample *c;
+	struct snapshot s = {};
+	struct loader *l;
+	pid_t p1, p2, p3;
+
+	if (!ASSERT_OK(th_cgroup(NULL, "sleep", cs, sizeof(cs)), "cgroup") ||
+	    !ASSERT_OK(th_cgroup(NULL, "one", c1, sizeof(c1)), "cgroup") ||
+	    !ASSERT_OK(th_cgroup(NULL, "two", c2, sizeof(c2)), "cgroup"))
+		return;
+	l = th_open_loader(NULL, NULL, NULL);
+	if (!l)
+		return;
+	p1 = th_spawn(cs, sleeper, NULL);
+	if (ASSERT_GT(p1, 0, "spawn"))
+		th_wait(p1, NULL);
+	c = th_sample_of(l, &s, cs);
+	if (ASSERT_TRUE(c, "sleeper counted")) {
+		printf("    sleeper: %llu waits, %llu ns, %llu voluntary switches\n",
+		       (unsigned long long)c->total.runq_cnt, (unsigned long long)c->total.runq_ns,
+		       (unsigned long long)c->total.nvcsw);
+		ASSERT_GT(c->total.runq_cnt, 0, "woken task has run-queue samples");
+		ASSERT_GE(c->total.nvcsw, 200, "voluntary switches");
+	}
+	p1 = th_spawn(c1, pinned_burn, &dur);
+	if (ASSERT_GT(p1, 0, "spawn"))
+		th_wait(p1, NULL);
+	p2 = th_spawn(c2, pinned_burn, &dur);
+	p3 = th_spawn(c2, pinned_burn, &dur);
+	if (ASSERT_GT(p2, 0, "spawn") && ASSERT_GT(p3, 0, "spawn")) {
+		th_wait(p2, NULL);
+		th_wait(p3, NULL);
+	}
+	c = th_sample_of(l, &s, c1);
+	one = c ? c->total.runq_ns : 0;
+	c = th_sample_of(l, &s, c2);
+	two = c ? c->total.runq_ns : 0;
+	printf("    run-queue wait: one busy task %llu ns, two on one CPU %llu ns (%llu involuntary)\n",
+	       (unsigned long long)one, (unsigned long long)two,
+	       c ? (unsigned long long)c->total.nivcsw : 0ULL);
+	ASSERT_GT(two, one, "two tasks on one CPU wait longer");
+	ASSERT_GT(two, 200 * MS, "they wait about half the time");
+	snapshot_free(&s);
+	loader_close(l);
+}
+
+int main(void)
+{
+	th_init("test_accounting_cpu");
+	th_run("cpu_matches_cpu_stat", test_cpu_matches_cpu_stat);
+	th_run("hierarchy", test_hierarchy);
+	th_run("threads_in_nested_cgroups", test_threads_in_nested_cgroups);
+	th_run("runqueue_wait", test_runqueue_wait);
+	return th_done();
+}

@@ -1,0 +1,126 @@
+/* The loader's life: pinned totals survive a restart and closing leaves no
+ * program behind; without privileges it fails clearly and holds nothing. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "cg.h"
+#include "cg_test.h"
+#include "th_http.h"
+#include "daemon.h"
+#include "harness.h"
+#include "loader.h"
+#include "th_common.h"
+
+#define MS 1000000ULL
+
+/* Pinned maps keep the totals across a restart of the loader, and closing
+ * leaves nothing attached; unpinning leaves nothing behind. */
+static void test_restart_keeps_totals(void)
+{
+	uint64_t dur = 300 * MS, before, after;
+	const char *pin = th_pin_path();
+	struct snapshot s = {};
+	struct loader *l;
+	char cg[4096], p[4200];
+	uint32_t ids[64];
+	size_t nids = 0;
+	pid_t pid;
+
+	if (!ASSERT_OK(th_cgroup(NULL, "restart", cg, sizeof(cg)), "cgroup"))
+		return;
+	l = th_open_loader(pin, NULL, NULL);
+	if (!l)
+		return;
+	ASSERT_GT(th_prog_ids_named(getpid(), "cgs_", ids, 64), 0, "programs attached");
+	nids = th_prog_ids(getpid(), ids, 64);
+	ASSERT_GT(nids, 0, "own programs found");
+	pid = th_spawn(cg, th_burn, &dur);
+	if (ASSERT_GT(pid, 0, "spawn"))
+		th_wait(pid, NULL);
+	before = th_cpu_of(l, &s, cg);
+	loader_close(l);
+	ASSERT_TRUE(th_progs_gone(ids, nids), "closed: its programs are gone");
+	snprintf(p, sizeof(p), "%s/cgs_counters", pin);
+	ASSERT_OK(access(p, F_OK), "counters stay pinned");
+
+	l = th_open_loader(pin, NULL, NULL);
+	if (!l)
+		goto out;
+	nids = th_prog_ids(getpid(), ids, 64);
+	after = th_cpu_of(l, &s, cg);
+	printf("    before restart %llu ns, after %llu ns\n", (unsigned long long)before,
+	       (unsigned long long)after);
+	ASSERT_GT(before, 250 * MS, "burn counted");
+	ASSERT_GE(after, before, "totals survive the restart");
+	loader_close(l);
+out:
+	ASSERT_OK(loader_unpin(pin), "unpin");
+	ASSERT_TRUE(access(pin, F_OK) && errno == ENOENT, "pin directory removed");
+	ASSERT_TRUE(th_progs_gone(ids, nids), "nothing left attached");
+	snapshot_free(&s);
+}
+
+/* Without privileges: a clear error naming what is missing, nothing attached. */
+static void test_unprivileged(void)
+{
+	int st = 0, fd[2];
+	char msg[256] = "";
+	pid_t pid;
+
+	if (!ASSERT_OK(pipe(fd), "pipe"))
+		return;
+	pid = fork();
+	if (pid == 0) {
+		struct loader_opts o = { .cgroup_mount = th_mount };
+		struct loader *l = NULL;
+		const char *missing;
+		int err;
+
+		close(fd[0]);
+		if (setgid(65534) || setuid(65534))
+			_exit(2);
+		missing = loader_missing_privilege();
+		dprintf(fd[1], "%s", missing ? missing : "(nothing)");
+		err = loader_open(&o, &l);
+		{
+			uint32_t ids[64];
+
+			/* Its own programs: none held after the failed open. */
+			if (th_prog_ids(getpid(), ids, 64))
+				_exit(3);
+		}
+		_exit(err == -EPERM && !l ? 0 : 1);
+	}
+	close(fd[1]);
+	if (read(fd[0], msg, sizeof(msg) - 1) < 0)
+		msg[0] = 0;
+	close(fd[0]);
+	waitpid(pid, &st, 0);
+	printf("    unprivileged: missing %s\n", msg);
+	ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) != 3, "the failed open holds no program");
+	ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0, "loader_open fails with -EPERM");
+	ASSERT_TRUE(strstr(msg, "CAP_BPF") != NULL, "names the missing capability");
+	/* Nothing else runs as nobody: programs of its uid would be its own. */
+	ASSERT_EQ(th_count_progs_of_uid(65534), 0, "nothing attached");
+}
+
+int main(void)
+{
+	th_init("test_accounting_loader");
+	th_run("restart_keeps_totals", test_restart_keeps_totals);
+	th_run("unprivileged", test_unprivileged);
+	return th_done();
+}
