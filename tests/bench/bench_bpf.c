@@ -13,7 +13,6 @@
  * Everything the bench makes is removed on every path: the cgroups (one
  * parent registered with the harness, children made under it), the programs
  * (checked by id at the end), and nothing is pinned. */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -25,11 +24,11 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "baseline.skel.h"
+#include "benchutil.h"
 #include "cg.h"
 #include "cg_test.h"
 #include "harness.h"
@@ -47,47 +46,7 @@
 #define CLONE_INTO_CGROUP 0x200000000ULL
 #endif
 
-static int failed;
-
-#define FAIL(...)                                                                                \
-	do {                                                                                     \
-		fprintf(stderr, "bench_bpf: " __VA_ARGS__);                                      \
-		fputc('\n', stderr);                                                             \
-		failed = 1;                                                                      \
-	} while (0)
-
-/* ---- small helpers ---------------------------------------------------- */
-
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static uint64_t median_u64(uint64_t *v, size_t n)
-{
-	qsort(v, n, sizeof(*v), cmp_u64);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-static int cmp_d(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double median_d(double *v, size_t n)
-{
-	qsort(v, n, sizeof(*v), cmp_d);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-static double div_or0(double a, double b)
-{
-	return b != 0 ? a / b : 0;
-}
+/* ---- program statistics ------------------------------------------------ */
 
 static uint32_t bench_ids[MAX_IDS];
 static size_t n_bench_ids;
@@ -105,18 +64,6 @@ static void note_prog_ids(void)
 		if (!dup && n_bench_ids < MAX_IDS)
 			bench_ids[n_bench_ids++] = ids[i];
 	}
-}
-
-static int prog_stats_fd(int fd, uint64_t *cnt, uint64_t *ns)
-{
-	struct bpf_prog_info info = {};
-	__u32 len = sizeof(info);
-
-	if (bpf_obj_get_info_by_fd(fd, &info, &len))
-		return -errno;
-	*cnt = info.run_cnt;
-	*ns = info.run_time_ns;
-	return 0;
 }
 
 /* Accumulated run_cnt/run_time_ns deltas of cgstat's programs, by name. */
@@ -183,7 +130,7 @@ static void print_progs(const char *title, const struct prog_table *t, const cha
 		if (!t->p[i].cnt)
 			continue;
 		printf("  %s %-24s ns/event %8.1f   events %llu\n", title, t->p[i].name,
-		       div_or0((double)t->p[i].ns, (double)t->p[i].cnt),
+		       bench_div((double)t->p[i].ns, (double)t->p[i].cnt),
 		       (unsigned long long)t->p[i].cnt);
 	}
 }
@@ -197,7 +144,7 @@ static struct loader *open_loader(uint32_t max_cgroups)
 	int err = loader_open(&o, &l);
 
 	if (err) {
-		FAIL("loader_open: %s", strerror(-err));
+		bench_fail("loader_open: %s", strerror(-err));
 		return NULL;
 	}
 	note_prog_ids();
@@ -220,12 +167,8 @@ static int bench_cpu(void)
 
 static void child_setup(int cpu)
 {
-	cpu_set_t set;
-
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	sched_setaffinity(0, sizeof(set), &set);
+	th_pin_cpu(cpu);
 }
 
 /* Two processes on one CPU pass a byte back and forth over two pipes for
@@ -327,17 +270,17 @@ static void bench_sched_switch(void)
 
 		rate_none[r] = pingpong(ROUND_NS, cpu, &trips);
 		if (rate_none[r] < 0) {
-			FAIL("ping-pong (nothing attached) failed");
+			bench_fail("ping-pong (nothing attached) failed");
 			return;
 		}
 		skel = baseline_bpf__open_and_load();
 		if (!skel) {
-			FAIL("baseline_bpf__open_and_load: %s", strerror(errno));
+			bench_fail("baseline_bpf__open_and_load: %s", strerror(errno));
 			return;
 		}
 		err = baseline_bpf__attach(skel);
 		if (err) {
-			FAIL("baseline_bpf__attach: %s", strerror(-err));
+			bench_fail("baseline_bpf__attach: %s", strerror(-err));
 			baseline_bpf__destroy(skel);
 			return;
 		}
@@ -349,18 +292,18 @@ static void bench_sched_switch(void)
 		}
 		bfd = bpf_program__fd(skel->progs.baseline_sched_switch);
 		snap_progs(l, &before);
-		err = prog_stats_fd(bfd, &b0c, &b0n);
+		err = bench_prog_stats(bfd, &b0c, &b0n);
 		rate_both[r] = pingpong(ROUND_NS, cpu, &trips);
-		err = err ?: prog_stats_fd(bfd, &b1c, &b1n);
+		err = err ?: bench_prog_stats(bfd, &b1c, &b1n);
 		snap_progs(l, &after);
 		loader_close(l);
 		baseline_bpf__destroy(skel);
 		if (err) {
-			FAIL("bpf_obj_get_info_by_fd(baseline): %s", strerror(-err));
+			bench_fail("bpf_obj_get_info_by_fd(baseline): %s", strerror(-err));
 			return;
 		}
 		if (rate_both[r] < 0) {
-			FAIL("ping-pong (attached) failed");
+			bench_fail("ping-pong (attached) failed");
 			return;
 		}
 		acc_delta(&acc, &before, &after);
@@ -375,34 +318,34 @@ static void bench_sched_switch(void)
 			printf("  round %d: round trips/s none %.0f, attached %.0f (%.3f); "
 			       "ns/event baseline %.1f, cgstat %.1f\n",
 			       r + 1, rate_none[r], rate_both[r],
-			       div_or0(rate_both[r], rate_none[r]),
-			       div_or0((double)(b1n - b0n), (double)(b1c - b0c)),
-			       s ? div_or0((double)s->ns, (double)s->cnt) : 0.0);
+			       bench_div(rate_both[r], rate_none[r]),
+			       bench_div((double)(b1n - b0n), (double)(b1c - b0c)),
+			       s ? bench_div((double)s->ns, (double)s->cnt) : 0.0);
 		}
 	}
 	{
 		struct prog_acc *s = acc_find(&acc, "cgs_sched_switch");
-		double b = div_or0((double)base_ns, (double)base_cnt);
+		double b = bench_div((double)base_ns, (double)base_cnt);
 		double c, mn, mb;
 
 		if (!s || !s->cnt || !base_cnt) {
-			FAIL("no sched_switch events counted (bpf_stats not counting?)");
+			bench_fail("no sched_switch events counted (bpf_stats not counting?)");
 			return;
 		}
 		cgs_cnt = s->cnt;
 		cgs_ns = s->ns;
-		c = div_or0((double)cgs_ns, (double)cgs_cnt);
+		c = bench_div((double)cgs_ns, (double)cgs_cnt);
 		printf("  sched_switch baseline (empty prog) ns/event: %.1f\n", b);
 		printf("  sched_switch cgstat ns/event:                %.1f\n", c);
-		printf("  sched_switch cgstat/baseline ratio:          %.2f\n", div_or0(c, b));
+		printf("  sched_switch cgstat/baseline ratio:          %.2f\n", bench_div(c, b));
 		printf("  sched_switch cgstat added ns/event (c - b):  %.1f\n", c - b);
 		printf("  sched_switch events counted: baseline %llu, cgstat %llu\n",
 		       (unsigned long long)base_cnt, (unsigned long long)cgs_cnt);
-		mn = median_d(rate_none, ROUNDS);
-		mb = median_d(rate_both, ROUNDS);
+		mn = bench_median_d(rate_none, ROUNDS);
+		mb = bench_median_d(rate_both, ROUNDS);
 		printf("  ping-pong round trips/s, median: none %.0f, baseline+cgstat %.0f, "
 		       "ratio %.3f (%.1f%% slower)\n",
-		       mn, mb, div_or0(mb, mn), (1 - div_or0(mb, mn)) * 100);
+		       mn, mb, bench_div(mb, mn), (1 - bench_div(mb, mn)) * 100);
 		printf("  other cgstat programs that ran during [1]:\n");
 		print_progs("", &acc, "cgs_sched_switch");
 	}
@@ -470,13 +413,13 @@ static void bench_snapshot(void)
 	snprintf(path, sizeof(path), "cgstat-bench-%d", getpid());
 	err = th_cgroup(th_mount, path, parent, sizeof(parent));
 	if (err) {
-		FAIL("th_cgroup(%s): %s", path, strerror(-err));
+		bench_fail("th_cgroup(%s): %s", path, strerror(-err));
 		loader_close(l);
 		return;
 	}
 	err = loader_snapshot(l, &s);
 	if (err) {
-		FAIL("loader_snapshot: %s", strerror(-err));
+		bench_fail("loader_snapshot: %s", strerror(-err));
 		goto out;
 	}
 	base_n = s.n;
@@ -495,7 +438,7 @@ static void bench_snapshot(void)
 			child_path(path, sizeof(path), parent, made);
 			err = cg_create(path);
 			if (err) {
-				FAIL("cg_create(%s): %s", path, strerror(-err));
+				bench_fail("cg_create(%s): %s", path, strerror(-err));
 				goto out;
 			}
 		}
@@ -505,7 +448,7 @@ static void bench_snapshot(void)
 			child_path(path, sizeof(path), parent, i);
 			err = populate(path);
 			if (err) {
-				FAIL("populating %s: %s", path, strerror(-err));
+				bench_fail("populating %s: %s", path, strerror(-err));
 				goto out;
 			}
 		}
@@ -529,7 +472,7 @@ static void bench_snapshot(void)
 			iter_ns = a ? a->ns / SNAP_RUNS : 0;
 		}
 		if (err) {
-			FAIL("loader_snapshot: %s", strerror(-err));
+			bench_fail("loader_snapshot: %s", strerror(-err));
 			goto out;
 		}
 		for (int r = 0; r < CPUSTAT_RUNS; r++) {
@@ -540,7 +483,7 @@ static void bench_snapshot(void)
 				child_path(path, sizeof(path), parent, i);
 				err = cg_read_cpu_stat(path, &cst);
 				if (err) {
-					FAIL("cg_read_cpu_stat(%s): %s", path, strerror(-err));
+					bench_fail("cg_read_cpu_stat(%s): %s", path, strerror(-err));
 					goto out;
 				}
 			}
@@ -551,13 +494,13 @@ static void bench_snapshot(void)
 		child_path(path, sizeof(path), parent, n - 1);
 		cs = cg_id_from_path(path, &id) ? NULL : snapshot_find(&s, id);
 		if (!cs || !cs->has_stats || cs->total.forks != 1 || cs->total.exits != 1)
-			FAIL("%s: not in the snapshot or counters wrong (forks %llu exits %llu)", path,
+			bench_fail("%s: not in the snapshot or counters wrong (forks %llu exits %llu)", path,
 			     cs ? (unsigned long long)cs->total.forks : 0ULL,
 			     cs ? (unsigned long long)cs->total.exits : 0ULL);
 		if (s.dropped)
-			FAIL("snapshot dropped %llu cgroups", (unsigned long long)s.dropped);
-		msnap = median_u64(snap, SNAP_RUNS);
-		mrd = median_u64(rd, CPUSTAT_RUNS);
+			bench_fail("snapshot dropped %llu cgroups", (unsigned long long)s.dropped);
+		msnap = bench_median_u64(snap, SNAP_RUNS);
+		mrd = bench_median_u64(rd, CPUSTAT_RUNS);
 		printf("  N=%-5d bench cgroups (all %d populated by one fork+exit; created in %.2f s, "
 		       "populated in %.2f s)\n",
 		       n, n, t_create / 1e9, t_pop / 1e9);
@@ -566,20 +509,20 @@ static void bench_snapshot(void)
 		printf("    loader_snapshot median:            %10.3f ms  (min %.3f, max %.3f)\n",
 		       msnap / 1e6, snap[0] / 1e6, snap[SNAP_RUNS - 1] / 1e6);
 		printf("    of which BPF iter program (bpf_stats, mean): %.3f ms (%.1f%%)\n",
-		       iter_ns / 1e6, div_or0((double)iter_ns, (double)msnap) * 100);
+		       iter_ns / 1e6, bench_div((double)iter_ns, (double)msnap) * 100);
 		printf("    cpu.stat of %5d cgroups median:   %10.3f ms  (min %.3f, max %.3f)\n", n,
 		       mrd / 1e6, rd[0] / 1e6, rd[CPUSTAT_RUNS - 1] / 1e6);
 		printf("    ratio cpu.stat / snapshot:          %10.2f  (snapshot/cpu.stat %.3f)\n",
-		       div_or0((double)mrd, (double)msnap), div_or0((double)msnap, (double)mrd));
+		       bench_div((double)mrd, (double)msnap), bench_div((double)msnap, (double)mrd));
 		printf("    snapshot ns/cgroup:                 %10.1f  (cpu.stat ns/cgroup %.1f)\n",
-		       div_or0((double)msnap, (double)s.n), div_or0((double)mrd, (double)n));
+		       bench_div((double)msnap, (double)s.n), bench_div((double)mrd, (double)n));
 	}
 	(void)base_n;
 	t0 = th_now_ns();
 	err = cg_remove(parent);
 	removed = !err;
 	if (err)
-		FAIL("cg_remove(%s): %s", parent, strerror(-err));
+		bench_fail("cg_remove(%s): %s", parent, strerror(-err));
 	else
 		printf("  removed %d bench cgroups + parent in %.2f s (cgstat attached)\n", made,
 		       (th_now_ns() - t0) / 1e9);
@@ -598,7 +541,7 @@ out:
 	if (!removed) {
 		err = cg_remove(parent);
 		if (err)
-			FAIL("cg_remove(%s): %s", parent, strerror(-err));
+			bench_fail("cg_remove(%s): %s", parent, strerror(-err));
 	}
 	snapshot_free(&s);
 	loader_close(l);
@@ -606,48 +549,23 @@ out:
 
 /* ---- leftovers ---------------------------------------------------------- */
 
-static int count_bench_cgroups(void)
-{
-	DIR *d = opendir(th_mount);
-	struct dirent *de;
-	int n = 0;
-
-	if (!d)
-		return -1;
-	while ((de = readdir(d)))
-		n += !strncmp(de->d_name, "cgstat-bench-", 13);
-	closedir(d);
-	return n;
-}
-
-static int count_pins(void)
-{
-	DIR *d = opendir("/sys/fs/bpf");
-	struct dirent *de;
-	int n = 0;
-
-	if (!d)
-		return 0;
-	while ((de = readdir(d)))
-		n += !strncmp(de->d_name, "cgstat-bench", 12);
-	closedir(d);
-	return n;
-}
-
 static void check_leftovers(void)
 {
 	/* Tracing programs are freed from a work item after the last close. */
 	size_t alive = th_progs_alive(bench_ids, n_bench_ids);
+	int cgroups = bench_count_entries(th_mount, "cgstat-bench-", NULL);
+	int pins = bench_count_entries("/sys/fs/bpf", "cgstat-bench", NULL);
 
+	pins = pins < 0 ? 0 : pins;
 	printf("[check] bench programs loaded: %zu, still loaded after close: %zu; "
 	       "cgstat-bench-* cgroups left: %d; pins left: %d\n",
-	       n_bench_ids, alive, count_bench_cgroups(), count_pins());
+	       n_bench_ids, alive, cgroups, pins);
 	if (alive)
-		FAIL("%zu bench programs still loaded", alive);
-	if (count_bench_cgroups())
-		FAIL("cgstat-bench-* cgroups left under %s", th_mount);
-	if (count_pins())
-		FAIL("pins left under /sys/fs/bpf");
+		bench_fail("%zu bench programs still loaded", alive);
+	if (cgroups)
+		bench_fail("cgstat-bench-* cgroups left under %s", th_mount);
+	if (pins)
+		bench_fail("pins left under /sys/fs/bpf");
 }
 
 int main(void)
@@ -655,20 +573,20 @@ int main(void)
 	uint64_t t0;
 	int stats_fd;
 
-	th_init("bench_bpf");
+	bench_init("bench_bpf");
 	t0 = th_now_ns();
 	printf("bench_bpf: cgroup2 at %s, %ld CPUs online\n", th_mount, sysconf(_SC_NPROCESSORS_ONLN));
 	stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
 	if (stats_fd < 0) {
-		FAIL("bpf_enable_stats: %s", strerror(errno));
+		bench_fail("bpf_enable_stats: %s", strerror(errno));
 		return 1;
 	}
 	bench_sched_switch();
 	/* BENCH_ONLY=switch: part [1] alone (quick A/B runs). */
-	if (!failed && !(getenv("BENCH_ONLY") && !strcmp(getenv("BENCH_ONLY"), "switch")))
+	if (!bench_failed && !(getenv("BENCH_ONLY") && !strcmp(getenv("BENCH_ONLY"), "switch")))
 		bench_snapshot();
 	close(stats_fd);
 	check_leftovers();
-	printf("bench_bpf: %s in %.1f s\n", failed ? "FAILED" : "done", (th_now_ns() - t0) / 1e9);
-	return failed ? 1 : 0;
+	printf("bench_bpf: %s in %.1f s\n", bench_failed ? "FAILED" : "done", (th_now_ns() - t0) / 1e9);
+	return bench_failed ? 1 : 0;
 }

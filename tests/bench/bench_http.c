@@ -16,7 +16,6 @@
  * The daemon runs with --ttl 1s on its own socket and pin path; it is
  * stopped and its pins removed on every path, and afterwards the bench
  * checks that none of its BPF programs or pinned objects is left. */
-#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -28,6 +27,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
+#include "benchutil.h"
 #include "th_http.h"
 #include "../integration/daemon.h"
 #include "harness.h"
@@ -45,14 +45,6 @@
 
 static struct th_daemon dmn;
 static volatile sig_atomic_t stopping;
-static int failed;
-
-#define FAIL(...)                                                                                \
-	do {                                                                                     \
-		fprintf(stderr, "bench_http: " __VA_ARGS__);                                     \
-		fputc('\n', stderr);                                                             \
-		failed = 1;                                                                      \
-	} while (0)
 
 static void on_signal(int sig)
 {
@@ -60,13 +52,6 @@ static void on_signal(int sig)
 }
 
 /* ---- statistics -------------------------------------------------------- */
-
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
 
 struct lat_stats {
 	size_t n;
@@ -81,18 +66,12 @@ static struct lat_stats lat_stats(uint64_t *v, size_t n)
 
 	if (!n)
 		return s;
-	qsort(v, n, sizeof(*v), cmp_u64);
+	s.median_us = bench_median_u64(v, n) / 1e3;
 	for (size_t i = 0; i < n; i++)
 		sum += v[i];
-	s.median_us = (n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2) / 1e3;
 	s.p99_us = v[(n * 99 + 99) / 100 - 1] / 1e3;
 	s.mean_us = sum / 1e3 / n;
 	return s;
-}
-
-static double div_or0(double a, double b)
-{
-	return b != 0 ? a / b : 0;
 }
 
 /* ---- the baseline: AF_UNIX ping-pong with an echo thread ---------------- */
@@ -275,14 +254,14 @@ static void bench_latency(const char *target, int echo_fd, double *ret_ping_medi
 	printf("   %d warm-up + %d timed each, interleaved in blocks of %d\n", LAT_WARMUP, LAT_N,
 	       LAT_BLOCK);
 	if (!sh || !sp || (err = conn_open(&op.c))) {
-		FAIL("latency: cannot connect to %s", dmn.sock);
+		bench_fail("latency: cannot connect to %s", dmn.sock);
 		goto out;
 	}
 	health(&h0);
 	err = measure_pair(http_get, &op, ping, &echo_fd, LAT_WARMUP, LAT_N, LAT_BLOCK, sh, sp);
 	health(&h1);
 	if (err) {
-		FAIL("latency: request failed: %s", strerror(-err));
+		bench_fail("latency: request failed: %s", strerror(-err));
 		goto out;
 	}
 	ls_h = lat_stats(sh, LAT_N);
@@ -290,14 +269,14 @@ static void bench_latency(const char *target, int echo_fd, double *ret_ping_medi
 	print_lat("GET /v1/cgroups/{path}:", &ls_h);
 	print_lat("AF_UNIX ping-pong (baseline):", &ls_p);
 	printf("  ratio GET / ping-pong:             median %.2fx   p99 %.2fx   mean %.2fx\n",
-	       div_or0(ls_h.median_us, ls_p.median_us), div_or0(ls_h.p99_us, ls_p.p99_us),
-	       div_or0(ls_h.mean_us, ls_p.mean_us));
+	       bench_div(ls_h.median_us, ls_p.median_us), bench_div(ls_h.p99_us, ls_p.p99_us),
+	       bench_div(ls_h.mean_us, ls_p.mean_us));
 	printf("  response body %zu bytes; bad responses %ld; cache during the run: %llu fills, "
 	       "%llu hits, %llu misses\n",
 	       op.last_len, op.bad, (unsigned long long)(h1.fills - h0.fills),
 	       (unsigned long long)(h1.hits - h0.hits), (unsigned long long)(h1.misses - h0.misses));
 	if (op.bad)
-		FAIL("latency: %ld bad responses", op.bad);
+		bench_fail("latency: %ld bad responses", op.bad);
 	*ret_ping_median_us = ls_p.median_us;
 	*ret_ping_mean_us = ls_p.mean_us;
 out:
@@ -376,7 +355,7 @@ static void bench_concurrent(const char *target, double ping_mean_us)
 		double secs, rps;
 
 		if (!loads || !th) {
-			FAIL("concurrent: out of memory");
+			bench_fail("concurrent: out of memory");
 			free(loads);
 			free(th);
 			return;
@@ -387,7 +366,7 @@ static void bench_concurrent(const char *target, double ping_mean_us)
 				break;
 		}
 		if (err) {
-			FAIL("concurrent: %d clients: connect: %s", n, strerror(-err));
+			bench_fail("concurrent: %d clients: connect: %s", n, strerror(-err));
 			goto next;
 		}
 		pthread_barrier_init(&bar, NULL, n + 1);
@@ -399,13 +378,13 @@ static void bench_concurrent(const char *target, double ping_mean_us)
 		}
 		if (started < n) {
 			/* Cannot happen in practice; never leave a thread at the barrier. */
-			FAIL("concurrent: %d clients: pthread_create failed", n);
+			bench_fail("concurrent: %d clients: pthread_create failed", n);
 			stopping = 1;
 			for (int i = started; i < n; i++)
 				pthread_barrier_wait(&bar);
 		}
 		if (health(&h0))
-			FAIL("concurrent: health failed");
+			bench_fail("concurrent: health failed");
 		d0 = th_proc_cpu_ns(dmn.pid);
 		s0 = self_cpu_ns();
 		t0 = th_now_ns();
@@ -417,7 +396,7 @@ static void bench_concurrent(const char *target, double ping_mean_us)
 		d1 = th_proc_cpu_ns(dmn.pid);
 		s1 = self_cpu_ns();
 		if (health(&h1))
-			FAIL("concurrent: health failed");
+			bench_fail("concurrent: health failed");
 		pthread_barrier_destroy(&bar);
 		for (int i = 0; i < started; i++) {
 			total += loads[i].requests;
@@ -433,13 +412,13 @@ static void bench_concurrent(const char *target, double ping_mean_us)
 		if (n == 1)
 			rps1 = rps;
 		printf("  %7d %10.0f %8.2fx %10.1f %10.0f%% %13.1f %9.0f%% %7.2f %5ld\n", n, rps,
-		       div_or0(rps, rps1), div_or0(lat / 1e3, total), 100.0 * (d1 - d0) / 1e9 / secs,
-		       div_or0((d1 - d0) / 1e3, total), 100.0 * (s1 - s0) / 1e9 / secs,
+		       bench_div(rps, rps1), bench_div(lat / 1e3, total), 100.0 * (d1 - d0) / 1e9 / secs,
+		       bench_div((d1 - d0) / 1e3, total), 100.0 * (s1 - s0) / 1e9 / secs,
 		       (h1.fills - h0.fills) / secs, bad);
 		if (err)
-			FAIL("concurrent: %d clients: a request failed: %s", n, strerror(-err));
+			bench_fail("concurrent: %d clients: a request failed: %s", n, strerror(-err));
 		if (bad)
-			FAIL("concurrent: %d clients: %ld bad responses", n, bad);
+			bench_fail("concurrent: %d clients: %ld bad responses", n, bad);
 next:
 		for (int i = 0; i < n; i++)
 			conn_free(loads[i].c);
@@ -466,19 +445,19 @@ static void bench_metrics(const char *rel, int echo_fd)
 	printf("   %d warm-up + %d timed, interleaved with the ping-pong in blocks of %d\n",
 	       METRICS_WARMUP, METRICS_N, METRICS_BLOCK);
 	if (!sm || !sp || (err = conn_open(&op.c))) {
-		FAIL("metrics: cannot connect");
+		bench_fail("metrics: cannot connect");
 		goto out;
 	}
 	snprintf(tgt, sizeof(tgt), "/v1/cgroups%s", rel);
 	st = th_request_on(op.c, "PUT", tgt, NULL, NULL);
 	if (st != 200 && st != 201) {
-		FAIL("metrics: PUT %s: %d", tgt, st);
+		bench_fail("metrics: PUT %s: %d", tgt, st);
 		goto out;
 	}
 	err = measure_pair(http_get, &op, ping, &echo_fd, METRICS_WARMUP, METRICS_N, METRICS_BLOCK,
 			   sm, sp);
 	if (err) {
-		FAIL("metrics: request failed: %s", strerror(-err));
+		bench_fail("metrics: request failed: %s", strerror(-err));
 		goto out;
 	}
 	ls_m = lat_stats(sm, METRICS_N);
@@ -486,10 +465,10 @@ static void bench_metrics(const char *rel, int echo_fd)
 	print_lat("GET /metrics:", &ls_m);
 	print_lat("AF_UNIX ping-pong (baseline):", &ls_p);
 	printf("  ratio /metrics / ping-pong:        median %.2fx   p99 %.2fx\n",
-	       div_or0(ls_m.median_us, ls_p.median_us), div_or0(ls_m.p99_us, ls_p.p99_us));
+	       bench_div(ls_m.median_us, ls_p.median_us), bench_div(ls_m.p99_us, ls_p.p99_us));
 	printf("  response body %zu bytes; bad responses %ld\n", op.last_len, op.bad);
 	if (op.bad)
-		FAIL("metrics: %ld bad responses", op.bad);
+		bench_fail("metrics: %ld bad responses", op.bad);
 out:
 	conn_free(op.c);
 	free(sm);
@@ -503,20 +482,11 @@ out:
 static int own_pins_left(void)
 {
 	char prefix[64];
-	DIR *d = opendir("/sys/fs/bpf");
-	struct dirent *de;
-	int n = 0;
+	int n;
 
-	if (!d)
-		return 0;
 	snprintf(prefix, sizeof(prefix), "cgstat-test-%d-", getpid());
-	while ((de = readdir(d)))
-		if (!strncmp(de->d_name, prefix, strlen(prefix))) {
-			fprintf(stderr, "bench_http: left behind: /sys/fs/bpf/%s\n", de->d_name);
-			n++;
-		}
-	closedir(d);
-	return n;
+	n = bench_count_entries("/sys/fs/bpf", prefix, "bench_http");
+	return n < 0 ? 0 : n;
 }
 
 int main(int argc, char **argv)
@@ -533,7 +503,7 @@ int main(int argc, char **argv)
 	bool echo_started = false;
 	uint64_t t_start = th_now_ns();
 
-	th_init("bench_http");
+	bench_init("bench_http");
 	signal(SIGPIPE, SIG_IGN);
 	/* After th_init: a signal stops the measurements and goes through the
 	 * normal cleanup below (daemon stopped, pins removed). */
@@ -553,7 +523,7 @@ int main(int argc, char **argv)
 	if (err) {
 		fprintf(stderr, "bench_http: cgstatd did not start: %s (CGSTAT_TEST_VERBOSE=1 shows its log)\n",
 			strerror(-err));
-		failed = 1;
+		bench_failed = 1;
 		goto out;
 	}
 	n_ids = th_prog_ids(dmn.pid, ids, MAX_IDS);
@@ -561,7 +531,7 @@ int main(int argc, char **argv)
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) ||
 	    pthread_create(&echo, NULL, echo_thread, &sp[1])) {
-		FAIL("cannot start the echo thread");
+		bench_fail("cannot start the echo thread");
 		goto out;
 	}
 	echo_started = true;
@@ -572,7 +542,7 @@ int main(int argc, char **argv)
 	if (!stopping)
 		bench_metrics(rel, sp[0]);
 	if (stopping)
-		FAIL("interrupted");
+		bench_fail("interrupted");
 
 out:
 	if (echo_started) {
@@ -586,7 +556,7 @@ out:
 	if (dmn.pid > 0) {
 		err = th_daemon_stop(&dmn);
 		if (err)
-			FAIL("cgstatd exited with status %d on SIGTERM", err);
+			bench_fail("cgstatd exited with status %d on SIGTERM", err);
 	}
 	th_daemon_cleanup(&dmn);
 	alive = th_progs_alive(ids, n_ids);
@@ -597,7 +567,8 @@ out:
 	       "left under /sys/fs/bpf/cgstat-test-%d-*\n",
 	       alive, n_ids, pins, getpid());
 	if (alive || pins)
-		FAIL("BPF objects left behind");
-	printf("bench_http: %s in %.1f s\n", failed ? "FAILED" : "done", (th_now_ns() - t_start) / 1e9);
-	return failed;
+		bench_fail("BPF objects left behind");
+	printf("bench_http: %s in %.1f s\n", bench_failed ? "FAILED" : "done",
+	       (th_now_ns() - t_start) / 1e9);
+	return bench_failed;
 }

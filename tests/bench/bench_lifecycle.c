@@ -27,39 +27,27 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include "baseline.skel.h"
+#include "benchutil.h"
 #include "cg.h"
 #include "cg_test.h"
 #include "th_http.h"
 #include "harness.h"
+#include "th_common.h"
 #include "../integration/daemon.h"
 
 #define MAX_ROUNDS 20
-#define MAX_IDS 64
 
 enum mode { M_NONE, M_EVENTS, M_STREAM, M_EXITSNOOP, M_N };
 static const char *const mode_name[M_N] = { "none", "events", "stream", "exitsnoop" };
 
 enum prog_kind { P_FORK, P_EXIT, P_SWITCH, P_BASE, P_OTHER, P_N };
 static const char *const kind_name[P_N] = { "fork", "exit", "switch", "switch_empty", "other" };
-
-static int failed;
-
-#define FAIL(...)                                                                                \
-	do {                                                                                     \
-		fprintf(stderr, "bench_lifecycle: " __VA_ARGS__);                                \
-		fputc('\n', stderr);                                                             \
-		failed = 1;                                                                      \
-	} while (0)
 
 struct acc {
 	double iter_ns[MAX_ROUNDS];
@@ -74,29 +62,6 @@ struct acc {
 static struct acc acc[M_N];
 static struct btf *vmlinux_btf;
 
-static int cmp_d(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double median_d(const double *v, int n)
-{
-	double t[MAX_ROUNDS];
-
-	if (n <= 0)
-		return 0;
-	memcpy(t, v, n * sizeof(*t));
-	qsort(t, n, sizeof(*t), cmp_d);
-	return n % 2 ? t[n / 2] : (t[n / 2 - 1] + t[n / 2]) / 2;
-}
-
-static double div0(double a, double b)
-{
-	return b != 0 ? a / b : 0;
-}
-
 /* ---- the loop ------------------------------------------------------------ */
 
 /* The loop itself, in a freshly exec'd process (so fork copies a small
@@ -109,14 +74,8 @@ static int loop_main(const char *abs, int n, int fd)
 	if (cg_move_pid(abs, getpid()))
 		return 2;
 	t0 = th_now_ns();
-	for (int i = 0; i < n; i++) {
-		pid_t c = fork();
-
-		if (c == 0)
-			_exit(0);
-		if (c < 0 || waitpid(c, NULL, 0) != c)
-			return 3;
-	}
+	if (bench_fork_exit(n))
+		return 3;
 	dt = th_now_ns() - t0;
 	return write(fd, &dt, sizeof(dt)) == sizeof(dt) ? 0 : 4;
 }
@@ -151,165 +110,43 @@ static double run_loop(const char *abs, int n)
 
 /* ---- program statistics -------------------------------------------------- */
 
-struct prog_snap {
-	uint32_t id[MAX_IDS];
-	int kind[MAX_IDS];
-	uint64_t cnt[MAX_IDS], ns[MAX_IDS];
-	size_t n;
-};
-
-/* tp_btf programs name their tracepoint through attach_btf_id (program names
- * are cut at 15 characters); anything else is "other". */
-static int kind_of(const struct bpf_prog_info *info, bool is_baseline)
+/* tp_btf programs are classified by their tracepoint; anything else is
+ * "other". */
+static int kind_of(const char *tp, uint32_t id, uint32_t baseline_id)
 {
-	const struct btf_type *t;
-	const char *name;
-
-	if (is_baseline)
+	if (id == baseline_id)
 		return P_BASE;
-	if (!vmlinux_btf || !info->attach_btf_id)
-		return P_OTHER;
-	t = btf__type_by_id(vmlinux_btf, info->attach_btf_id);
-	name = t ? btf__name_by_offset(vmlinux_btf, t->name_off) : NULL;
-	if (!name)
-		return P_OTHER;
-	if (strstr(name, "sched_process_fork"))
+	if (strstr(tp, "sched_process_fork"))
 		return P_FORK;
-	if (strstr(name, "sched_process_exit"))
+	if (strstr(tp, "sched_process_exit"))
 		return P_EXIT;
-	if (strstr(name, "sched_switch"))
+	if (strstr(tp, "sched_switch"))
 		return P_SWITCH;
 	return P_OTHER;
 }
 
-static void snap_pid(pid_t pid, struct prog_snap *s, uint32_t baseline_id)
-{
-	uint32_t ids[MAX_IDS];
-	size_t n = th_prog_ids(pid, ids, MAX_IDS);
-
-	for (size_t i = 0; i < n && s->n < MAX_IDS; i++) {
-		struct bpf_prog_info info = {};
-		__u32 len = sizeof(info);
-		bool dup = false;
-		int fd;
-
-		for (size_t j = 0; j < s->n; j++)
-			dup |= s->id[j] == ids[i];
-		if (dup)
-			continue;
-		fd = bpf_prog_get_fd_by_id(ids[i]);
-		if (fd < 0)
-			continue;
-		if (!bpf_obj_get_info_by_fd(fd, &info, &len) &&
-		    (info.type == BPF_PROG_TYPE_TRACING || info.type == BPF_PROG_TYPE_TRACEPOINT ||
-		     info.type == BPF_PROG_TYPE_RAW_TRACEPOINT)) {
-			s->id[s->n] = ids[i];
-			s->kind[s->n] = kind_of(&info, ids[i] == baseline_id);
-			s->cnt[s->n] = info.run_cnt;
-			s->ns[s->n] = info.run_time_ns;
-			s->n++;
-		}
-		close(fd);
-	}
-}
-
-static void add_delta(struct acc *a, const struct prog_snap *b, const struct prog_snap *e)
+static void add_delta(struct acc *a, const struct bench_progs *b, const struct bench_progs *e,
+		      uint32_t baseline_id)
 {
 	for (size_t i = 0; i < e->n; i++)
 		for (size_t j = 0; j < b->n; j++)
 			if (b->id[j] == e->id[i]) {
-				a->cnt[e->kind[i]] += e->cnt[i] - b->cnt[j];
-				a->ns[e->kind[i]] += e->ns[i] - b->ns[j];
+				int k = kind_of(e->tp[i], e->id[i], baseline_id);
+
+				a->cnt[k] += e->cnt[i] - b->cnt[j];
+				a->ns[k] += e->ns[i] - b->ns[j];
 			}
-}
-
-/* ---- the daemon's CPU and wakeups ----------------------------------------- */
-
-static uint64_t proc_cpu_ns(pid_t pid)
-{
-	unsigned long long ns = 0;
-	char p[64];
-	FILE *f;
-
-	snprintf(p, sizeof(p), "/proc/%d/schedstat", pid);
-	f = fopen(p, "re");
-	if (f) {
-		if (fscanf(f, "%llu", &ns) != 1)
-			ns = 0;
-		fclose(f);
-	}
-	return ns;
-}
-
-static uint64_t proc_wakeups(pid_t pid)
-{
-	unsigned long long v = 0, sum = 0;
-	char p[64], line[256];
-	FILE *f;
-
-	snprintf(p, sizeof(p), "/proc/%d/status", pid);
-	f = fopen(p, "re");
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "voluntary_ctxt_switches: %llu", &v) == 1 ||
-		    sscanf(line, "nonvoluntary_ctxt_switches: %llu", &v) == 1)
-			sum += v;
-	fclose(f);
-	return sum;
 }
 
 /* ---- HTTP clients that drain ---------------------------------------------- */
 
+/* match: the pattern measure() sets (the loop cgroup's id on the events
+ * stream); exit: exit records ("type":"exit"), which only a stats stream
+ * needs counted (an event stream's lines are all exits). */
 struct drain {
 	int fd;
-	char pat[64];
-	size_t patlen;
-	char carry[64];
-	size_t ncarry;
-	volatile uint64_t matches; /* occurrences of pat (the loop cgroup's id) */
-	volatile uint64_t exits; /* exit records ("type":"exit") */
-	volatile uint64_t bytes;
+	struct bench_count match, exit;
 };
-
-static int open_get(const char *sock, const char *target)
-{
-	struct sockaddr_un a = { .sun_family = AF_UNIX };
-	char req[4400];
-	int fd, n;
-
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	snprintf(a.sun_path, sizeof(a.sun_path), "%s", sock);
-	n = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: localhost\r\n\r\n", target);
-	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) || write(fd, req, n) != n) {
-		int err = -errno;
-
-		close(fd);
-		return err ? err : -EIO;
-	}
-	return fd;
-}
-
-static void drain_feed(struct drain *d, const char *buf, size_t n)
-{
-	char tmp[64 + 65536];
-	size_t len = d->ncarry + n;
-
-	memcpy(tmp, d->carry, d->ncarry);
-	memcpy(tmp + d->ncarry, buf, n);
-	for (const char *p = tmp; d->patlen && (p = memmem(p, tmp + len - p, d->pat, d->patlen));
-	     p += d->patlen)
-		d->matches++;
-	/* Only a stats stream counts these (an event stream's lines are all
-	 * exits); the carry is shorter than the pattern, so none is seen twice. */
-	for (const char *p = tmp; (p = memmem(p, tmp + len - p, "\"type\":\"exit\"", 13)); p += 13)
-		d->exits++;
-	d->ncarry = !d->patlen ? 0 : len < d->patlen - 1 ? len : d->patlen - 1;
-	memcpy(d->carry, tmp + len - d->ncarry, d->ncarry);
-	d->bytes += n;
-}
 
 static struct drain *drains[2];
 static volatile int drain_stop;
@@ -346,7 +183,8 @@ static void *drain_thread(void *arg)
 				d->fd = -1; /* the daemon ended the stream */
 				continue;
 			}
-			drain_feed(d, buf, (size_t)r);
+			bench_count_feed(&d->match, buf, (size_t)r);
+			bench_count_feed(&d->exit, buf, (size_t)r);
 		}
 	}
 	return NULL;
@@ -355,7 +193,7 @@ static void *drain_thread(void *arg)
 static void poke(void)
 {
 	if (write(wake_pipe[1], "x", 1) != 1)
-		FAIL("wake pipe");
+		bench_fail("wake pipe");
 }
 
 /* ---- exitsnoop -------------------------------------------------------------- */
@@ -377,39 +215,6 @@ static const char *exitsnoop_path(char *why, size_t len)
 	return NULL;
 }
 
-static pid_t exitsnoop_start(const char *path)
-{
-	uint64_t deadline = th_now_ns() + 10000000000ULL;
-	uint32_t ids[4];
-	pid_t pid = fork();
-
-	if (pid == 0) {
-		int fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
-
-		if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
-			_exit(126);
-		execl(path, "exitsnoop", (char *)NULL);
-		_exit(127);
-	}
-	if (pid < 0)
-		return -1;
-	/* Ready when it holds its programs. */
-	while (th_now_ns() < deadline) {
-		int st;
-
-		if (th_prog_ids(pid, ids, 4) > 0) {
-			usleep(200000); /* its attach follows the load */
-			return pid;
-		}
-		if (waitpid(pid, &st, WNOHANG) == pid)
-			return -1;
-		usleep(20000);
-	}
-	kill(pid, SIGKILL);
-	waitpid(pid, NULL, 0);
-	return -1;
-}
-
 /* ---- one measured run -------------------------------------------------------- */
 
 static int iters = 3000;
@@ -419,57 +224,57 @@ static int iters = 3000;
 static void measure(enum mode m, const char *abs, pid_t progs_pid, uint32_t baseline_id,
 		    pid_t daemon, struct drain *ev)
 {
-	struct prog_snap b = {}, e = {};
+	struct bench_progs b = {}, e = {};
 	uint64_t cpu0 = 0, wk0 = 0, ev0, want = (uint64_t)iters + 1, id = 0;
 	struct acc *a = &acc[m];
+	char pat[64];
 	double per;
 
 	if (ev) {
 		if (cg_id_from_path(abs, &id)) {
-			FAIL("cgroup id of %s", abs);
+			bench_fail("cgroup id of %s", abs);
 			return;
 		}
 		/* The drain thread reads pat; it only changes between runs. */
-		snprintf(ev->pat, sizeof(ev->pat), "\"cgroup_id\":%llu,", (unsigned long long)id);
-		ev->patlen = strlen(ev->pat);
-		ev->ncarry = 0;
+		snprintf(pat, sizeof(pat), "\"cgroup_id\":%llu,", (unsigned long long)id);
+		bench_count_set(&ev->match, pat);
 	}
-	ev0 = ev ? ev->matches : 0;
+	ev0 = ev ? ev->match.n : 0;
 
 	if (progs_pid > 0)
-		snap_pid(progs_pid, &b, baseline_id);
-	snap_pid(getpid(), &b, baseline_id);
+		bench_progs_snap(progs_pid, vmlinux_btf, &b);
+	bench_progs_snap(getpid(), vmlinux_btf, &b);
 	if (daemon > 0) {
-		cpu0 = proc_cpu_ns(daemon);
-		wk0 = proc_wakeups(daemon);
+		cpu0 = bench_sched_ns(daemon);
+		wk0 = th_proc_switches(daemon);
 	}
 	per = run_loop(abs, iters);
 	if (progs_pid > 0)
-		snap_pid(progs_pid, &e, baseline_id);
-	snap_pid(getpid(), &e, baseline_id);
+		bench_progs_snap(progs_pid, vmlinux_btf, &e);
+	bench_progs_snap(getpid(), vmlinux_btf, &e);
 	if (per < 0) {
-		FAIL("%s: the fork loop failed", mode_name[m]);
+		bench_fail("%s: the fork loop failed", mode_name[m]);
 		return;
 	}
 	if (ev) {
 		/* Every exit of the loop (its children and itself) must arrive. */
 		uint64_t deadline = th_now_ns() + 5000000000ULL;
 
-		while (ev->matches - ev0 < want && th_now_ns() < deadline)
+		while (ev->match.n - ev0 < want && th_now_ns() < deadline)
 			usleep(1000);
-		if (ev->matches - ev0 < want) {
-			a->events_missing += want - (ev->matches - ev0);
-			FAIL("%s: %llu of %llu exit events arrived on /v1/events", mode_name[m],
-			     (unsigned long long)(ev->matches - ev0), (unsigned long long)want);
+		if (ev->match.n - ev0 < want) {
+			a->events_missing += want - (ev->match.n - ev0);
+			bench_fail("%s: %llu of %llu exit events arrived on /v1/events", mode_name[m],
+			     (unsigned long long)(ev->match.n - ev0), (unsigned long long)want);
 		}
 	}
 	if (daemon > 0) {
 		if (ev)
 			usleep(20000);
-		a->daemon_cpu_ns += proc_cpu_ns(daemon) - cpu0;
-		a->daemon_wakeups += proc_wakeups(daemon) - wk0;
+		a->daemon_cpu_ns += bench_sched_ns(daemon) - cpu0;
+		a->daemon_wakeups += th_proc_switches(daemon) - wk0;
 	}
-	add_delta(a, &b, &e);
+	add_delta(a, &b, &e, baseline_id);
 	a->iter_ns[a->rounds++] = per;
 	a->exits += want;
 	a->ran = true;
@@ -483,7 +288,7 @@ static int fresh_cg(const char *parent, const char *tag, int r, char *ret, size_
 	snprintf(name, sizeof(name), "%s%d", tag, r);
 	err = th_cgroup(parent, name, ret, len);
 	if (err)
-		FAIL("cgroup %s: %s", name, strerror(-err));
+		bench_fail("cgroup %s: %s", name, strerror(-err));
 	return err;
 }
 
@@ -493,18 +298,18 @@ static int start_daemon(struct th_daemon *d, struct drain *ev)
 	int err = th_daemon_start(d, NULL), fd;
 
 	if (err) {
-		FAIL("cgstatd did not start: %s (CGSTATD=%s)", strerror(-err),
+		bench_fail("cgstatd did not start: %s (CGSTATD=%s)", strerror(-err),
 		     getenv("CGSTATD") ? getenv("CGSTATD") : "build/cgstatd");
 		return err;
 	}
 	snprintf(t, sizeof(t), "/v1/events");
-	fd = open_get(d->sock, t);
+	fd = bench_open_get(d->sock, t);
 	if (fd < 0) {
-		FAIL("/v1/events: %s", strerror(-fd));
+		bench_fail("/v1/events: %s", strerror(-fd));
 		return fd;
 	}
 	ev->fd = fd;
-	ev->ncarry = 0;
+	ev->match.ncarry = 0;
 	drains[0] = ev;
 	poke();
 	return 0;
@@ -512,18 +317,15 @@ static int start_daemon(struct th_daemon *d, struct drain *ev)
 
 static uint64_t idle_wakeups(pid_t pid, uint64_t ns)
 {
-	uint64_t w0 = proc_wakeups(pid);
+	uint64_t w0 = th_proc_switches(pid);
 
 	usleep(ns / 1000);
-	return proc_wakeups(pid) - w0;
+	return th_proc_switches(pid) - w0;
 }
 
 static void print_and_json(const char *exitsnoop_note, uint64_t idle_w, double idle_s)
 {
-	double base = median_d(acc[M_NONE].iter_ns, acc[M_NONE].rounds);
-	char path[4200];
-	FILE *j = NULL;
-	const char *out = getenv("BENCH_OUT");
+	double base = bench_median_d(acc[M_NONE].iter_ns, acc[M_NONE].rounds);
 	char *buf = NULL;
 	size_t blen = 0;
 	FILE *js = open_memstream(&buf, &blen);
@@ -535,29 +337,29 @@ static void print_and_json(const char *exitsnoop_note, uint64_t idle_w, double i
 			acc[M_NONE].rounds);
 	for (int m = 0; m < M_N; m++) {
 		struct acc *a = &acc[m];
-		double med = median_d(a->iter_ns, a->rounds), ns[P_N];
+		double med = bench_median_d(a->iter_ns, a->rounds), ns[P_N];
 
 		if (!a->ran) {
 			printf("  %-10s skipped: %s\n", mode_name[m], exitsnoop_note);
 			continue;
 		}
 		for (int k = 0; k < P_N; k++)
-			ns[k] = div0((double)a->ns[k], (double)a->cnt[k]);
+			ns[k] = bench_div((double)a->ns[k], (double)a->cnt[k]);
 		if (m == M_EXITSNOOP)
 			printf("  %-10s %12.2f %8.3f %10s %10.1f %10s %12.1f %12.2f %10.3f\n",
-			       mode_name[m], med / 1e3, div0(med, base), "-", ns[P_OTHER], "-",
-			       ns[P_BASE], div0((double)a->daemon_cpu_ns / 1e3, (double)a->exits),
-			       div0((double)a->daemon_wakeups, (double)a->exits));
+			       mode_name[m], med / 1e3, bench_div(med, base), "-", ns[P_OTHER], "-",
+			       ns[P_BASE], bench_div((double)a->daemon_cpu_ns / 1e3, (double)a->exits),
+			       bench_div((double)a->daemon_wakeups, (double)a->exits));
 		else
 			printf("  %-10s %12.2f %8.3f %10.1f %10.1f %10.1f %12.1f %12.2f %10.3f\n",
-			       mode_name[m], med / 1e3, div0(med, base), ns[P_FORK], ns[P_EXIT],
+			       mode_name[m], med / 1e3, bench_div(med, base), ns[P_FORK], ns[P_EXIT],
 			       ns[P_SWITCH], ns[P_BASE],
-			       div0((double)a->daemon_cpu_ns / 1e3, (double)a->exits),
-			       div0((double)a->daemon_wakeups, (double)a->exits));
+			       bench_div((double)a->daemon_cpu_ns / 1e3, (double)a->exits),
+			       bench_div((double)a->daemon_wakeups, (double)a->exits));
 		if (!js)
 			continue;
 		fprintf(js, "%s\"%s\":{\"us_per_iter\":%.3f,\"ratio_to_none\":%.4f,\"iter_us\":[",
-			m ? "," : "", mode_name[m], med / 1e3, div0(med, base));
+			m ? "," : "", mode_name[m], med / 1e3, bench_div(med, base));
 		for (int r = 0; r < a->rounds; r++)
 			fprintf(js, "%s%.3f", r ? "," : "", a->iter_ns[r] / 1e3);
 		fprintf(js, "],\"progs\":{");
@@ -572,47 +374,38 @@ static void print_and_json(const char *exitsnoop_note, uint64_t idle_w, double i
 		fprintf(js, "},\"exits\":%llu", (unsigned long long)a->exits);
 		if (m == M_EXITSNOOP)
 			fprintf(js, ",\"user_cpu_us_per_exit\":%.3f",
-				div0((double)a->daemon_cpu_ns / 1e3, (double)a->exits));
+				bench_div((double)a->daemon_cpu_ns / 1e3, (double)a->exits));
 		if (m == M_EVENTS || m == M_STREAM)
 			fprintf(js, ",\"daemon_cpu_us_per_exit\":%.3f,\"daemon_wakeups_per_exit\":%.4f,"
 				    "\"events_missing\":%llu",
-				div0((double)a->daemon_cpu_ns / 1e3, (double)a->exits),
-				div0((double)a->daemon_wakeups, (double)a->exits),
+				bench_div((double)a->daemon_cpu_ns / 1e3, (double)a->exits),
+				bench_div((double)a->daemon_wakeups, (double)a->exits),
 				(unsigned long long)a->events_missing);
 		fprintf(js, "}");
 	}
 	if (acc[M_EXITSNOOP].ran && acc[M_EVENTS].ran) {
 		const struct acc *x = &acc[M_EXITSNOOP], *c = &acc[M_EVENTS];
-		double xp = div0((double)x->ns[P_OTHER], (double)x->cnt[P_OTHER]);
-		double cp = div0((double)c->ns[P_EXIT], (double)c->cnt[P_EXIT]);
-		double xt = div0((double)x->ns[P_OTHER] + x->daemon_cpu_ns, (double)x->exits);
-		double ct = div0((double)c->ns[P_EXIT] + c->daemon_cpu_ns, (double)c->exits);
+		double xp = bench_div((double)x->ns[P_OTHER], (double)x->cnt[P_OTHER]);
+		double cp = bench_div((double)c->ns[P_EXIT], (double)c->cnt[P_EXIT]);
+		double xt = bench_div((double)x->ns[P_OTHER] + x->daemon_cpu_ns, (double)x->exits);
+		double ct = bench_div((double)c->ns[P_EXIT] + c->daemon_cpu_ns, (double)c->exits);
 
 		printf("\n  per exit, exitsnoop / cgstat (events mode): programs %.0f / %.0f ns = %.1fx; "
 		       "programs + user space CPU %.0f / %.0f ns = %.1fx\n",
-		       xp, cp, div0(xp, cp), xt, ct, div0(xt, ct));
+		       xp, cp, bench_div(xp, cp), xt, ct, bench_div(xt, ct));
 		if (js)
 			fprintf(js, "},\"exitsnoop_over_cgstat\":{\"exit_program\":%.2f,"
 				    "\"with_user_space\":%.2f}",
-				div0(xp, cp), div0(xt, ct));
+				bench_div(xp, cp), bench_div(xt, ct));
 	} else if (js) {
 		fprintf(js, "},\"exitsnoop_skipped\":\"%s\"", exitsnoop_note);
 	}
 	printf("  daemon idle: %llu wakeups in %.1f s after the last run\n",
 	       (unsigned long long)idle_w, idle_s);
 	if (js) {
-		fprintf(js, ",\"daemon_idle_wakeups_per_s\":%.2f}", div0((double)idle_w, idle_s));
+		fprintf(js, ",\"daemon_idle_wakeups_per_s\":%.2f}", bench_div((double)idle_w, idle_s));
 		fclose(js);
-		printf("json: %s\n", buf);
-		if (out) {
-			snprintf(path, sizeof(path), "%s/bench_lifecycle.json", out);
-			j = fopen(path, "we");
-			if (j) {
-				fprintf(j, "%s\n", buf);
-				fclose(j);
-				printf("  written to %s\n", path);
-			}
-		}
+		bench_json_out("bench_lifecycle.json", buf);
 		free(buf);
 	}
 }
@@ -631,7 +424,7 @@ int main(int argc, char **argv)
 
 	if (argc == 5 && !strcmp(argv[1], "--loop"))
 		return loop_main(argv[2], atoi(argv[3]), atoi(argv[4]));
-	th_init("bench_lifecycle");
+	bench_init("bench_lifecycle");
 	if (getenv("BENCH_ROUNDS"))
 		rounds = atoi(getenv("BENCH_ROUNDS"));
 	if (getenv("BENCH_ITERS"))
@@ -646,22 +439,22 @@ int main(int argc, char **argv)
 		printf("  exitsnoop skipped: %s\n", note);
 	stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
 	if (stats_fd < 0) {
-		FAIL("bpf_enable_stats: %s", strerror(errno));
+		bench_fail("bpf_enable_stats: %s", strerror(errno));
 		return 1;
 	}
 	vmlinux_btf = btf__load_vmlinux_btf();
 	if (pipe2(wake_pipe, O_CLOEXEC) || pthread_create(&thr, NULL, drain_thread, NULL)) {
-		FAIL("drain thread");
+		bench_fail("drain thread");
 		return 1;
 	}
 	err = th_cgroup(NULL, "lifecycle", cg, sizeof(cg));
 	if (err) {
-		FAIL("cgroup: %s", strerror(-err));
+		bench_fail("cgroup: %s", strerror(-err));
 		goto out;
 	}
 	skel = baseline_bpf__open_and_load();
 	if (!skel || baseline_bpf__attach(skel)) {
-		FAIL("baseline program: %s", strerror(errno));
+		bench_fail("baseline program: %s", strerror(errno));
 		goto out;
 	}
 	{
@@ -682,7 +475,7 @@ int main(int argc, char **argv)
 		}
 	}
 
-	for (int r = 0; r < rounds && !failed; r++) {
+	for (int r = 0; r < rounds && !bench_failed; r++) {
 		struct th_response resp = { 0 };
 		char leaf[4096];
 		pid_t sn;
@@ -706,33 +499,32 @@ int main(int argc, char **argv)
 			break;
 		snprintf(t, sizeof(t), "/v1/cgroups%s", leaf + strlen(th_mount));
 		if (th_get(&dmn, "PUT", t, &resp) || (resp.status != 200 && resp.status != 201)) {
-			FAIL("attach %s: status %d", t, resp.status);
+			bench_fail("attach %s: status %d", t, resp.status);
 			th_response_free(&resp);
 			break;
 		}
 		th_response_free(&resp);
 		snprintf(t, sizeof(t), "/v1/cgroups%s?stream=true&interval=1s", leaf + strlen(th_mount));
-		st.fd = open_get(dmn.sock, t);
+		st.fd = bench_open_get(dmn.sock, t);
 		if (st.fd < 0) {
-			FAIL("stream: %s", strerror(-st.fd));
+			bench_fail("stream: %s", strerror(-st.fd));
 			break;
 		}
-		snprintf(st.pat, sizeof(st.pat), "\"type\":\"");
-		st.patlen = strlen(st.pat);
-		st.ncarry = 0;
-		st.matches = st.exits = 0;
+		bench_count_set(&st.match, "\"type\":\"");
+		bench_count_set(&st.exit, "\"type\":\"exit\"");
+		st.match.n = st.exit.n = 0;
 		drains[1] = &st;
 		poke();
-		for (int i = 0; i < 2000 && !st.matches; i++)
+		for (int i = 0; i < 2000 && !st.match.n; i++)
 			usleep(1000);
-		if (!st.matches)
-			FAIL("no record on the stream");
+		if (!st.match.n)
+			bench_fail("no record on the stream");
 		measure(M_STREAM, leaf, dmn.pid, base_id, dmn.pid, &ev);
 		/* Its final record, then the end of the reply. */
-		for (int i = 0; i < 2000 && !st.exits; i++)
+		for (int i = 0; i < 2000 && !st.exit.n; i++)
 			usleep(1000);
-		if (!st.exits)
-			FAIL("no exit record on the stream after the loop's exit");
+		if (!st.exit.n)
+			bench_fail("no exit record on the stream after the loop's exit");
 		th_cgroup_drop(leaf);
 		if (r == rounds - 1)
 			idle_w = idle_wakeups(dmn.pid, 3000000000ULL);
@@ -745,11 +537,11 @@ int main(int argc, char **argv)
 			close(st.fd);
 		ev.fd = st.fd = -1;
 		if (th_daemon_stop(&dmn))
-			FAIL("cgstatd did not stop cleanly");
+			bench_fail("cgstatd did not stop cleanly");
 		th_daemon_cleanup(&dmn);
 
 		if (es) {
-			sn = exitsnoop_start(es);
+			sn = bench_start_bpf_tool(es, "exitsnoop");
 			if (sn < 0) {
 				snprintf(note, sizeof(note), "exitsnoop did not start");
 				es = NULL;
@@ -776,7 +568,8 @@ out:
 	btf__free(vmlinux_btf);
 	close(stats_fd);
 	if (cg[0] && th_cgroup_drop(cg))
-		FAIL("cannot remove %s", cg);
-	printf("bench_lifecycle: %s in %.1f s\n", failed ? "FAILED" : "done", (th_now_ns() - t0) / 1e9);
-	return failed ? 1 : 0;
+		bench_fail("cannot remove %s", cg);
+	printf("bench_lifecycle: %s in %.1f s\n", bench_failed ? "FAILED" : "done",
+	       (th_now_ns() - t0) / 1e9);
+	return bench_failed ? 1 : 0;
 }
