@@ -30,7 +30,7 @@ void buf_free(struct buf *b)
 	buf_init(b, NULL, 0);
 }
 
-bool buf_reserve(struct buf *b, size_t n)
+bool buf_grow(struct buf *b, size_t n)
 {
 	size_t need, cap;
 	char *p;
@@ -57,33 +57,4 @@ bool buf_reserve(struct buf *b, size_t n)
 	b->p = p;
 	b->cap = cap;
 	return true;
-}
-
-void buf_put(struct buf *b, const void *s, size_t n)
-{
-	if (!buf_reserve(b, n))
-		return;
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-void buf_putc(struct buf *b, char c)
-{
-	buf_put(b, &c, 1);
-}
-
-void buf_puts(struct buf *b, const char *s)
-{
-	buf_put(b, s, strlen(s));
-}
-
-const char *buf_cstr(const struct buf *b)
-{
-	return b->p ? b->p : "";
-}
-
-bool buf_failed(const struct buf *b)
-{
-	return b->failed;
 }

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <string.h>
 
 struct buf {
 	char *p;
@@ -22,13 +23,46 @@ void buf_init(struct buf *b, char *initial, size_t n);
 /* Keeps the storage for reuse; clears the failure. */
 void buf_reset(struct buf *b);
 void buf_free(struct buf *b);
-/* Room for n more bytes and the NUL; false (sticky) when it cannot grow. */
-bool buf_reserve(struct buf *b, size_t n);
-void buf_put(struct buf *b, const void *s, size_t n);
-void buf_putc(struct buf *b, char c);
-void buf_puts(struct buf *b, const char *s);
+/* Grows the storage: the slow path of buf_reserve(). */
+bool buf_grow(struct buf *b, size_t n);
+
+/* Room for n more bytes and the NUL; false (sticky) when it cannot grow.
+ * Inline: every byte a record writes goes through here. */
+static inline bool buf_reserve(struct buf *b, size_t n)
+{
+	if (!b->failed && b->p && n < b->cap - b->len)
+		return true;
+	return buf_grow(b, n);
+}
+
+static inline void buf_put(struct buf *b, const void *s, size_t n)
+{
+	if (!buf_reserve(b, n))
+		return;
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+static inline void buf_putc(struct buf *b, char c)
+{
+	buf_put(b, &c, 1);
+}
+
+static inline void buf_puts(struct buf *b, const char *s)
+{
+	buf_put(b, s, strlen(s));
+}
+
 /* The bytes so far, NUL-terminated ("" when nothing was written). */
-const char *buf_cstr(const struct buf *b);
-bool buf_failed(const struct buf *b);
+static inline const char *buf_cstr(const struct buf *b)
+{
+	return b->p ? b->p : "";
+}
+
+static inline bool buf_failed(const struct buf *b)
+{
+	return b->failed;
+}
 
 #endif

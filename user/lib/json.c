@@ -163,7 +163,7 @@ static void put_escaped(struct json *j, const char *str, size_t n)
 	char esc[7];
 
 	putc_(j, '"');
-	while (i < n && !json_error(j)) {
+	while (i < n && !j->err && !buf_failed(&j->b)) {
 		unsigned char c = s[i];
 		const char *e = NULL;
 		size_t elen = 0;
