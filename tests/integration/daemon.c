@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <jansson.h>
+#include "cgstat_client.h"
 #include "daemon.h"
 #include "harness.h"
 #include "loader.h"
@@ -219,48 +220,11 @@ int th_get(const struct th_daemon *d, const char *method, const char *target,
 	return err;
 }
 
-/* The value at a dotted path of a parsed document, or NULL. */
-static json_t *json_at(json_t *root, const char *key)
-{
-	char part[256];
-	const char *dot;
-	json_t *v = root;
-
-	while (v && *key) {
-		size_t n;
-
-		dot = strchr(key, '.');
-		n = dot ? (size_t)(dot - key) : strlen(key);
-		if (n >= sizeof(part) || !json_is_object(v))
-			return NULL;
-		memcpy(part, key, n);
-		part[n] = 0;
-		v = json_object_get(v, part);
-		key += n + (dot ? 1 : 0);
-	}
-	return v;
-}
-
 static json_t *parse(const char *s)
 {
 	json_error_t e;
 
 	return s ? json_loads(s, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &e) : NULL;
-}
-
-/* Loads json and finds key: 0 with *root (to json_decref) and *ret, or -errno. */
-static int lookup(const char *json, const char *key, json_t **root, json_t **ret)
-{
-	*root = parse(json);
-	if (!*root)
-		return -EBADMSG;
-	*ret = json_at(*root, key);
-	if (!*ret) {
-		json_decref(*root);
-		*root = NULL;
-		return -ENOENT;
-	}
-	return 0;
 }
 
 bool th_json_valid(const char *s)
@@ -276,87 +240,67 @@ bool th_json_valid(const char *s)
 	return root != NULL;
 }
 
+/* The lookups parse the body once and read the key with the client
+ * library's dotted-path readers (cgstat_client.h); null reads as another
+ * type here (-EINVAL), as th_json_* document. */
+static int typed(int err)
+{
+	return err == -ENODATA ? -EINVAL : err;
+}
+
 int th_json_get_i64(const char *json, const char *key, int64_t *ret)
 {
-	json_t *root, *v;
-	int err = lookup(json, key, &root, &v);
+	json_t *root = parse(json);
+	int err = root ? typed(cgc_json_i64(root, key, ret)) : -EBADMSG;
 
-	if (err)
-		return err;
-	if (json_is_integer(v))
-		*ret = json_integer_value(v);
-	else
-		err = -EINVAL;
 	json_decref(root);
 	return err;
 }
 
 int th_json_get_u64(const char *json, const char *key, uint64_t *ret)
 {
-	int64_t v;
-	int err = th_json_get_i64(json, key, &v);
+	json_t *root = parse(json);
+	int err = root ? typed(cgc_json_u64(root, key, ret)) : -EBADMSG;
 
-	if (err)
-		return err;
-	if (v < 0)
-		return -ERANGE;
-	*ret = (uint64_t)v;
-	return 0;
-}
-
-int th_json_get_double(const char *json, const char *key, double *ret)
-{
-	json_t *root, *v;
-	int err = lookup(json, key, &root, &v);
-
-	if (err)
-		return err;
-	if (json_is_number(v))
-		*ret = json_number_value(v);
-	else
-		err = -EINVAL;
 	json_decref(root);
 	return err;
 }
 
-int th_json_get_str(const char *json, const char *key, char *buf, size_t len)
+int th_json_get_double(const char *json, const char *key, double *ret)
 {
-	json_t *root, *v;
-	int err = lookup(json, key, &root, &v);
+	json_t *root = parse(json);
+	int err = root ? typed(cgc_json_double(root, key, ret)) : -EBADMSG;
 
-	if (err)
-		return err;
-	if (!json_is_string(v))
-		err = -EINVAL;
-	else if ((size_t)snprintf(buf, len, "%s", json_string_value(v)) >= len)
-		err = -ENAMETOOLONG;
 	json_decref(root);
 	return err;
 }
 
 int th_json_get_bool(const char *json, const char *key, bool *ret)
 {
-	json_t *root, *v;
-	int err = lookup(json, key, &root, &v);
+	json_t *root = parse(json);
+	int err = root ? typed(cgc_json_bool(root, key, ret)) : -EBADMSG;
 
-	if (err)
-		return err;
-	if (json_is_boolean(v))
-		*ret = json_is_true(v);
-	else
-		err = -EINVAL;
+	json_decref(root);
+	return err;
+}
+
+int th_json_get_str(const char *json, const char *key, char *buf, size_t len)
+{
+	json_t *root = parse(json);
+	const char *v;
+	int err = root ? typed(cgc_json_str(root, key, &v)) : -EBADMSG;
+
+	if (!err && (size_t)snprintf(buf, len, "%s", v) >= len)
+		err = -ENAMETOOLONG;
 	json_decref(root);
 	return err;
 }
 
 int th_json_is_null(const char *json, const char *key)
 {
-	json_t *root, *v;
-	int err = lookup(json, key, &root, &v);
+	json_t *root = parse(json);
+	int err = root ? cgc_json_is_null(root, key) : -EBADMSG;
 
-	if (err)
-		return err;
-	err = json_is_null(v);
 	json_decref(root);
 	return err;
 }

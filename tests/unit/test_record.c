@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* record_render and friends: stats records as docs/api.md shows them
  * (percentiles, timestamps, percentages, throttling, state). */
+#include "clock.h"
 #include "record_fixture.h"
 
 /* ---- record_percentile_us ---- */
@@ -87,29 +88,29 @@ static void test_percentile_last_slot(void **state)
 	assert_int_equal(record_percentile_us(h, 4, 100), 16);
 }
 
-/* ---- record_timestamp ---- */
+/* ---- clock_format_utc: the timestamp of records ---- */
 
 static void test_timestamp(void **state)
 {
 	char b[40];
 
-	record_timestamp(b, sizeof(b), 0);
+	clock_format_utc(b, sizeof(b), 0);
 	assert_string_equal(b, "1970-01-01T00:00:00.000Z");
-	record_timestamp(b, sizeof(b), TS_NS);
+	clock_format_utc(b, sizeof(b), TS_NS);
 	assert_string_equal(b, "2026-11-23T10:40:45.123Z");
 	/* Milliseconds are truncated, not rounded. */
-	record_timestamp(b, sizeof(b), TS_NS + 999999);
+	clock_format_utc(b, sizeof(b), TS_NS + 999999);
 	assert_string_equal(b, "2026-11-23T10:40:45.123Z");
-	record_timestamp(b, sizeof(b), 999999999);
+	clock_format_utc(b, sizeof(b), 999999999);
 	assert_string_equal(b, "1970-01-01T00:00:00.999Z");
-	record_timestamp(b, sizeof(b), 1000000000);
+	clock_format_utc(b, sizeof(b), 1000000000);
 	assert_string_equal(b, "1970-01-01T00:00:01.000Z");
 	/* 2024-02-29T23:59:59.001Z: a leap day. */
-	record_timestamp(b, sizeof(b), 1709251199001000000ull);
+	clock_format_utc(b, sizeof(b), 1709251199001000000ull);
 	assert_string_equal(b, "2024-02-29T23:59:59.001Z");
 	/* A short buffer is truncated and terminated. */
 	memset(b, 'x', sizeof(b));
-	record_timestamp(b, 11, TS_NS);
+	clock_format_utc(b, 11, TS_NS);
 	assert_string_equal(b, "2026-11-23");
 }
 

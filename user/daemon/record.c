@@ -23,11 +23,6 @@ uint64_t record_percentile_us(const __u64 *hist, int slots, double p)
 	return 1ULL << (i + 1);
 }
 
-void record_timestamp(char *buf, size_t len, uint64_t real_ns)
-{
-	clock_format_utc(buf, len, real_ns);
-}
-
 /* The kernel samples user and system time on ticks and scales them to the
  * exact runtime (cputime_adjust); do the same with the counted ns. */
 static void split_user_sys(const struct cgs_counters *c, uint64_t *ret_user, uint64_t *ret_sys)
@@ -112,7 +107,7 @@ void record_render(struct json *j, const struct record_in *r)
 	split_user_sys(c, &u, &s);
 	if (b)
 		split_user_sys(b, &bu, &bs);
-	record_timestamp(ts, sizeof(ts), r->cur_real_ns);
+	clock_format_utc(ts, sizeof(ts), r->cur_real_ns);
 	json_obj_begin(j);
 	json_kv_str(j, "type", r->type);
 	json_kv_str(j, "path", r->path);

@@ -51,6 +51,5 @@ struct record_in {
 uint64_t record_percentile_us(const __u64 *hist, int slots, double p);
 void record_render(struct json *j, const struct record_in *r);
 void record_exit_info(struct json *j, const struct exit_info *e);
-void record_timestamp(char *buf, size_t len, uint64_t real_ns);
 
 #endif
