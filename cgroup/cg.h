@@ -90,4 +90,35 @@ int cg_read_events(const char *abs, struct cg_events *ret);
 /* The first number in the control file <abs>/<file>; "max" reads as UINT64_MAX. */
 int cg_read_u64(const char *abs, const char *file, uint64_t *ret);
 
+/*
+ * Pressure stall information of a cgroup (cpu.pressure, memory.pressure, io.pressure): the
+ * totals of its "some" line (time some task waited) and "full" line (time all its tasks waited
+ * at once), in microseconds. has_full is false where the file has no "full" line (cpu.pressure
+ * before Linux 5.13).
+ */
+struct cg_pressure {
+	uint64_t some_us, full_us;
+	bool has_full;
+};
+
+/*
+ * Parses the text of a pressure file (len bytes, need not be NUL-terminated). A "some" line
+ * with "total=N" is required, "full" is optional; an unknown or repeated line, a token that is
+ * not key=value, or a total that is not a number is -EBADMSG.
+ */
+int cg_parse_pressure(const char *text, size_t len, struct cg_pressure *ret);
+/*
+ * Opens <abs>/<file> (e.g. "cpu.pressure") for cg_read_pressure_fd(), to be read once per
+ * sample without an open each time. -ENOENT also where the kernel has no PSI (built without it,
+ * or booted with psi=0).
+ */
+int cg_open_pressure(const char *abs, const char *file, int *ret_fd);
+/*
+ * Reads and parses an open pressure file from offset 0 (one pread). -EOPNOTSUPP where PSI is
+ * off, -ENODEV once the cgroup is gone or its pressure files were disabled (cgroup.pressure 0).
+ */
+int cg_read_pressure_fd(int fd, struct cg_pressure *ret);
+/* cg_open_pressure(), cg_read_pressure_fd(), close. */
+int cg_read_pressure(const char *abs, const char *file, struct cg_pressure *ret);
+
 #endif /* CGSTAT_CG_H */
