@@ -20,8 +20,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -153,103 +151,6 @@ static struct loader *open_loader(uint32_t max_cgroups)
 
 /* ---- 1. sched_switch under a pipe ping-pong ----------------------------- */
 
-static int bench_cpu(void)
-{
-	cpu_set_t set;
-
-	if (sched_getaffinity(0, sizeof(set), &set))
-		return 0;
-	for (int i = 0; i < CPU_SETSIZE; i++)
-		if (CPU_ISSET(i, &set))
-			return i;
-	return 0;
-}
-
-static void child_setup(int cpu)
-{
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	th_pin_cpu(cpu);
-}
-
-/* Two processes on one CPU pass a byte back and forth over two pipes for
- * dur_ns: every round trip is two context switches. Returns round trips/s,
- * or a negative value on failure. */
-static double pingpong(uint64_t dur_ns, int cpu, uint64_t *ret_trips)
-{
-	volatile uint64_t *shared;
-	int ab[2], ba[2], st;
-	pid_t echo, drv;
-	double rate = -1;
-
-	shared = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (shared == MAP_FAILED)
-		return -1;
-	shared[0] = shared[1] = 0;
-	if (pipe2(ab, O_CLOEXEC)) {
-		munmap((void *)shared, 4096);
-		return -1;
-	}
-	if (pipe2(ba, O_CLOEXEC)) {
-		close(ab[0]);
-		close(ab[1]);
-		munmap((void *)shared, 4096);
-		return -1;
-	}
-	echo = fork();
-	if (echo == 0) {
-		char c;
-
-		child_setup(cpu);
-		close(ab[1]);
-		close(ba[0]);
-		while (read(ab[0], &c, 1) == 1)
-			if (write(ba[1], &c, 1) != 1)
-				break;
-		_exit(0);
-	}
-	drv = echo < 0 ? -1 : fork();
-	if (drv == 0) {
-		uint64_t n = 0, t0, t1, end;
-		char c = 'x';
-
-		child_setup(cpu);
-		close(ab[0]);
-		close(ba[1]);
-		t0 = th_now_ns();
-		end = t0 + dur_ns;
-		for (;;) {
-			if (write(ab[1], &c, 1) != 1 || read(ba[0], &c, 1) != 1)
-				_exit(1);
-			n++;
-			if (!(n & 255) && th_now_ns() >= end)
-				break;
-		}
-		t1 = th_now_ns();
-		shared[0] = n;
-		shared[1] = t1 - t0;
-		_exit(0);
-	}
-	close(ab[0]);
-	close(ab[1]);
-	close(ba[0]);
-	close(ba[1]);
-	if (drv > 0 && waitpid(drv, &st, 0) == drv && WIFEXITED(st) && !WEXITSTATUS(st) &&
-	    shared[1])
-		rate = (double)shared[0] * 1e9 / (double)shared[1];
-	else if (drv > 0)
-		kill(drv, SIGKILL), waitpid(drv, NULL, 0);
-	if (echo > 0) {
-		/* The driver's exit closed the pipe: the echo sees EOF. */
-		if (drv <= 0)
-			kill(echo, SIGKILL);
-		waitpid(echo, NULL, 0);
-	}
-	if (ret_trips)
-		*ret_trips = shared[0];
-	munmap((void *)shared, 4096);
-	return rate;
-}
-
 static void bench_sched_switch(void)
 {
 	uint64_t base_cnt = 0, base_ns = 0, cgs_cnt = 0, cgs_ns = 0, trips;
@@ -268,7 +169,7 @@ static void bench_sched_switch(void)
 		struct loader *l;
 		int bfd, err;
 
-		rate_none[r] = pingpong(ROUND_NS, cpu, &trips);
+		rate_none[r] = bench_pingpong(ROUND_NS, cpu, NULL, &trips);
 		if (rate_none[r] < 0) {
 			bench_fail("ping-pong (nothing attached) failed");
 			return;
@@ -293,7 +194,7 @@ static void bench_sched_switch(void)
 		bfd = bpf_program__fd(skel->progs.baseline_sched_switch);
 		snap_progs(l, &before);
 		err = bench_prog_stats(bfd, &b0c, &b0n);
-		rate_both[r] = pingpong(ROUND_NS, cpu, &trips);
+		rate_both[r] = bench_pingpong(ROUND_NS, cpu, NULL, &trips);
 		err = err ?: bench_prog_stats(bfd, &b1c, &b1n);
 		snap_progs(l, &after);
 		loader_close(l);

@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
@@ -99,13 +101,17 @@ int bench_fork_exit_fn(void *arg)
 	return bench_fork_exit(*(int *)arg) ? 1 : 0;
 }
 
-uint64_t bench_sched_ns(pid_t pid)
+/* tid 0: the process's main thread. */
+static uint64_t bench_sched_ns_of(pid_t pid, pid_t tid)
 {
 	unsigned long long ns = 0;
 	char p[64];
 	FILE *f;
 
-	snprintf(p, sizeof(p), "/proc/%d/schedstat", pid);
+	if (tid)
+		snprintf(p, sizeof(p), "/proc/%d/task/%d/schedstat", pid, tid);
+	else
+		snprintf(p, sizeof(p), "/proc/%d/schedstat", pid);
 	f = fopen(p, "re");
 	if (f) {
 		if (fscanf(f, "%llu", &ns) != 1)
@@ -115,7 +121,19 @@ uint64_t bench_sched_ns(pid_t pid)
 	return ns;
 }
 
+uint64_t bench_sched_ns(pid_t pid)
+{
+	return bench_sched_ns_of(pid, 0);
+}
+
 pid_t bench_start_bpf_tool(const char *path, const char *name)
+{
+	char *const argv[] = { (char *)name, NULL };
+
+	return bench_start_bpf_tool_argv(path, argv);
+}
+
+pid_t bench_start_bpf_tool_argv(const char *path, char *const argv[])
 {
 	uint64_t deadline = th_now_ns() + 10000000000ULL;
 	uint32_t ids[4];
@@ -126,7 +144,8 @@ pid_t bench_start_bpf_tool(const char *path, const char *name)
 
 		if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
 			_exit(126);
-		execl(path, name, (char *)NULL);
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		execv(path, argv);
 		_exit(127);
 	}
 	if (pid < 0)
@@ -146,6 +165,43 @@ pid_t bench_start_bpf_tool(const char *path, const char *name)
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
 	return -1;
+}
+
+uint64_t bench_proc_sched_ns(pid_t pid)
+{
+	char p[64];
+	struct dirent *de;
+	uint64_t sum = 0;
+	DIR *d;
+
+	snprintf(p, sizeof(p), "/proc/%d/task", pid);
+	d = opendir(p);
+	if (!d)
+		return 0;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] != '.')
+			sum += bench_sched_ns_of(pid, atoi(de->d_name));
+	}
+	closedir(d);
+	return sum;
+}
+
+long bench_raise_nofile(long want)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl))
+		return -errno;
+	if (rl.rlim_max < (rlim_t)want) {
+		struct rlimit up = { .rlim_cur = (rlim_t)want, .rlim_max = (rlim_t)want };
+
+		if (!setrlimit(RLIMIT_NOFILE, &up))
+			return want;
+	}
+	rl.rlim_cur = rl.rlim_max;
+	setrlimit(RLIMIT_NOFILE, &rl);
+	getrlimit(RLIMIT_NOFILE, &rl);
+	return (long)rl.rlim_cur;
 }
 
 /* ---- streams ------------------------------------------------------------- */

@@ -48,6 +48,45 @@ uint64_t bench_sched_ns(pid_t pid);
  * BPF programs (plus 200 ms for its attach): its pid, or -1 when it did not
  * start or exited (it is killed then). The caller stops and reaps it. */
 pid_t bench_start_bpf_tool(const char *path, const char *name);
+/* The same with arguments: argv[0] is the name, NULL-terminated. */
+pid_t bench_start_bpf_tool_argv(const char *path, char *const argv[]);
+/* CPU time of every thread of pid, in ns (the sum of
+ * /proc/PID/task/TID/schedstat: ns resolution, where /proc/PID/stat has
+ * clock ticks); 0 if unreadable. */
+uint64_t bench_proc_sched_ns(pid_t pid);
+/* Raises RLIMIT_NOFILE (soft and hard) to at least want, as far as the
+ * kernel allows: the resulting soft limit. */
+long bench_raise_nofile(long want);
+
+/* ---- workloads ----------------------------------------------------------- */
+
+/* Two processes on CPU cpu (-1: not pinned), in cgroup abs (NULL: this
+ * process's), pass a byte back and forth over two pipes for dur_ns: every
+ * round trip is two context switches. Round trips/s (and their number in
+ * *ret_trips), or a negative value on failure. */
+double bench_pingpong(uint64_t dur_ns, int cpu, const char *abs, uint64_t *ret_trips);
+/* The first CPU this process may run on. */
+int bench_cpu(void);
+
+/* A mixed load: in each of n cgroups, one process of a pair whose other half
+ * is in the next cgroup (they burn ~burn_us of CPU, then wake each other over
+ * pipes and block), plus one CPU hog in the first cgroup; nothing pinned, so
+ * on a machine of several CPUs tasks block, wake, migrate and preempt each
+ * other. Each process counts its rounds in shared memory. */
+#define BENCH_MIXED_MAX 16
+struct bench_mixed {
+	pid_t pid[2 * BENCH_MIXED_MAX + 1];
+	int n;
+	volatile uint64_t *ops; /* one counter per process */
+};
+
+/* Starts the processes (each moves itself into its cgroup first); 0 or
+ * -errno, with nothing left running on failure. */
+int bench_mixed_start(struct bench_mixed *m, char *const cgs[], int n, int burn_us);
+/* Rounds done so far by all the processes. */
+uint64_t bench_mixed_ops(const struct bench_mixed *m);
+/* Kills (by pid) and reaps the processes. */
+void bench_mixed_stop(struct bench_mixed *m);
 
 /* ---- streams ------------------------------------------------------------- */
 

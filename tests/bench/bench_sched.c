@@ -1,0 +1,366 @@
+/* The hot path beside an empty program and beside libbpf-tools' runqlat, on
+ * two workloads, as ratios measured in the same run (nothing here asserts a
+ * timing; the exit status says whether everything loaded, ran and was
+ * cleaned up):
+ *
+ *   pingpong  two processes pinned to one CPU pass a byte over two pipes
+ *             (every round trip is two switches), in a cgroup of their own
+ *   mixed     pairs of processes in four cgroups that burn ~20 us, wake
+ *             their partner in the next cgroup and block, plus a CPU hog,
+ *             nothing pinned: tasks block, wake, migrate and preempt each
+ *             other on every CPU
+ *
+ * Each workload runs, round by round, in these modes, with an empty
+ * tp_btf/sched_switch program (build/baseline.skel.h) attached in every mode:
+ *
+ *   none        nothing else attached (the workload's own rate)
+ *   cgstat      cgstat's programs, loaded and attached in this process
+ *   runqlat     libbpf-tools' runqlat (all tasks)
+ *   runqlat-c   runqlat -c <the workload's cgroup> (per-cgroup filter)
+ *
+ * Per mode (bpf_stats): ns per event of each program, ns per switch of all
+ * its programs together (runqlat also runs on every wakeup), their ratios to
+ * the empty program and runqlat's to cgstat's, and the workload's rate
+ * against "none". runqlat is skipped with a note where it is not installed
+ * (Debian package libbpf-tools). Printed, and written as JSON to
+ * $BENCH_OUT/bench_sched.json. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include "baseline.skel.h"
+#include "benchutil.h"
+#include "harness.h"
+#include "loader.h"
+
+#define MAX_ROUNDS 10
+#define ROUND_NS 1500000000ULL
+#define MIXED_GROUPS 4
+#define MIXED_BURN_US 20
+
+enum wl { W_PINGPONG, W_MIXED, W_N };
+static const char *const wl_name[W_N] = { "pingpong", "mixed" };
+enum mode { M_NONE, M_CGSTAT, M_RUNQLAT, M_RUNQLAT_CG, M_N };
+static const char *const mode_name[M_N] = { "none", "cgstat", "runqlat", "runqlat-c" };
+enum kind { K_SWITCH, K_WAKEUP, K_OTHER, K_BASE, K_N };
+
+struct cell {
+	double rate[MAX_ROUNDS]; /* workload rounds/s */
+	int rounds;
+	uint64_t cnt[K_N], ns[K_N];
+	bool ran;
+};
+
+static struct cell cells[W_N][M_N];
+static struct btf *vmlinux_btf;
+static uint32_t base_id;
+static char parent_cg[4096], pp_cg[4096], mixed_parent[4096], mixed_cg[MIXED_GROUPS][4096];
+/* Every program this process loaded, to check they are gone at the end. */
+static uint32_t own_ids[128];
+static size_t n_own_ids;
+
+static void note_ids(void)
+{
+	uint32_t ids[64];
+	size_t n = th_prog_ids(getpid(), ids, 64);
+
+	for (size_t i = 0; i < n; i++) {
+		bool dup = false;
+
+		for (size_t j = 0; j < n_own_ids; j++)
+			dup |= own_ids[j] == ids[i];
+		if (!dup && n_own_ids < sizeof(own_ids) / sizeof(own_ids[0]))
+			own_ids[n_own_ids++] = ids[i];
+	}
+}
+
+static int kind_of(const struct bench_progs *p, size_t i)
+{
+	if (p->id[i] == base_id)
+		return K_BASE;
+	if (strstr(p->tp[i], "sched_switch"))
+		return K_SWITCH;
+	if (strstr(p->tp[i], "sched_wakeup"))
+		return K_WAKEUP;
+	return K_OTHER;
+}
+
+static void add_delta(struct cell *c, const struct bench_progs *b, const struct bench_progs *e)
+{
+	for (size_t i = 0; i < e->n; i++)
+		for (size_t j = 0; j < b->n; j++)
+			if (b->id[j] == e->id[i]) {
+				int k = kind_of(e, i);
+
+				c->cnt[k] += e->cnt[i] - b->cnt[j];
+				c->ns[k] += e->ns[i] - b->ns[j];
+			}
+}
+
+static void snap(pid_t tool, struct bench_progs *s)
+{
+	memset(s, 0, sizeof(*s));
+	bench_progs_snap(getpid(), vmlinux_btf, s);
+	if (tool > 0)
+		bench_progs_snap(tool, vmlinux_btf, s);
+}
+
+/* Runs workload w for ROUND_NS with the programs of this process and of
+ * tool measured: its rate, or < 0. */
+static double run_workload(enum wl w, pid_t tool, struct cell *c)
+{
+	struct bench_progs b, e;
+	double rate = -1;
+
+	if (w == W_PINGPONG) {
+		snap(tool, &b);
+		rate = bench_pingpong(ROUND_NS, bench_cpu(), pp_cg, NULL);
+		snap(tool, &e);
+	} else {
+		char *cgs[MIXED_GROUPS];
+		struct bench_mixed m;
+		uint64_t o0, o1, t0, t1;
+		int err;
+
+		for (int i = 0; i < MIXED_GROUPS; i++)
+			cgs[i] = mixed_cg[i];
+		err = bench_mixed_start(&m, cgs, MIXED_GROUPS, MIXED_BURN_US);
+		if (err) {
+			bench_fail("mixed load: %s", strerror(-err));
+			return -1;
+		}
+		usleep(100000); /* every process in its cgroup and running */
+		snap(tool, &b);
+		o0 = bench_mixed_ops(&m);
+		t0 = th_now_ns();
+		usleep(ROUND_NS / 1000);
+		o1 = bench_mixed_ops(&m);
+		t1 = th_now_ns();
+		snap(tool, &e);
+		bench_mixed_stop(&m);
+		rate = (double)(o1 - o0) * 1e9 / (double)(t1 - t0);
+	}
+	if (rate >= 0) {
+		add_delta(c, &b, &e);
+		c->rate[c->rounds++] = rate;
+		c->ran = true;
+	}
+	return rate;
+}
+
+static const char *runqlat_path(void)
+{
+	static const char *const cands[] = { "/usr/sbin/runqlat", "/usr/bin/runqlat" };
+
+	for (size_t i = 0; i < sizeof(cands) / sizeof(cands[0]); i++)
+		if (!access(cands[i], X_OK))
+			return cands[i];
+	return NULL;
+}
+
+static void stop_tool(pid_t pid)
+{
+	if (pid <= 0)
+		return;
+	kill(pid, SIGINT);
+	waitpid(pid, NULL, 0);
+}
+
+static int measure(enum wl w, enum mode m, const char *rq, char *note, size_t note_len)
+{
+	struct cell *c = &cells[w][m];
+	struct loader *l = NULL;
+	pid_t tool = -1;
+	int err = 0;
+
+	if (m == M_CGSTAT) {
+		struct loader_opts o = { .cgroup_mount = th_mount };
+
+		err = loader_open(&o, &l);
+		if (err) {
+			bench_fail("loader_open: %s", strerror(-err));
+			return err;
+		}
+		note_ids();
+	} else if (m == M_RUNQLAT || m == M_RUNQLAT_CG) {
+		const char *cg = w == W_PINGPONG ? pp_cg : mixed_parent;
+		char *argv[] = { "runqlat", m == M_RUNQLAT_CG ? "-c" : NULL, (char *)cg, NULL };
+
+		if (!rq)
+			return 0;
+		tool = bench_start_bpf_tool_argv(rq, argv);
+		if (tool < 0) {
+			snprintf(note, note_len, "runqlat%s did not start", m == M_RUNQLAT_CG ? " -c" : "");
+			return 0;
+		}
+	}
+	if (run_workload(w, tool, c) < 0) {
+		bench_fail("%s/%s: the workload failed", wl_name[w], mode_name[m]);
+		err = -EIO;
+	}
+	stop_tool(tool);
+	loader_close(l);
+	return err;
+}
+
+/* ---- output ---------------------------------------------------------------- */
+
+static double per(const struct cell *c, int k)
+{
+	return bench_div((double)c->ns[k], (double)c->cnt[k]);
+}
+
+/* All of a mode's programs (the empty one left out) per switch. */
+static double per_switch(const struct cell *c)
+{
+	return bench_div((double)(c->ns[K_SWITCH] + c->ns[K_WAKEUP] + c->ns[K_OTHER]),
+			 (double)c->cnt[K_BASE]);
+}
+
+static void print_and_json(const char *note)
+{
+	char *buf = NULL;
+	size_t blen = 0;
+	FILE *js = open_memstream(&buf, &blen);
+
+	if (!js) {
+		bench_fail("open_memstream");
+		return;
+	}
+	fprintf(js, "{\"bench\":\"sched\",\"round_s\":%.1f,\"workloads\":{", ROUND_NS / 1e9);
+	for (int w = 0; w < W_N; w++) {
+		const struct cell *cg = &cells[w][M_CGSTAT];
+		double none = bench_median_d(cells[w][M_NONE].rate, cells[w][M_NONE].rounds);
+
+		printf("\n  %s (%s/s with nothing but the empty program: %.0f)\n", wl_name[w],
+		       w == W_PINGPONG ? "round trips" : "rounds", none);
+		printf("  %-10s %9s %10s %8s %10s %10s %12s %10s %9s\n", "mode", "rate", "switch ns",
+		       "÷ empty", "empty ns", "wakeup ns", "ns/switch", "÷ cgstat", "switches");
+		fprintf(js, "%s\"%s\":{\"rate_none\":%.1f,\"modes\":{", w ? "," : "", wl_name[w], none);
+		for (int m = M_CGSTAT, first = 1; m < M_N; m++) {
+			const struct cell *c = &cells[w][m];
+			double rate = bench_median_d(c->rate, c->rounds);
+
+			if (!c->ran) {
+				printf("  %-10s skipped: %s\n", mode_name[m], note);
+				continue;
+			}
+			printf("  %-10s %9.3f %10.1f %8.2f %10.1f %10.1f %12.1f %10.2f %9llu\n",
+			       mode_name[m], bench_div(rate, none), per(c, K_SWITCH),
+			       bench_div(per(c, K_SWITCH), per(c, K_BASE)), per(c, K_BASE),
+			       per(c, K_WAKEUP), per_switch(c),
+			       bench_div(per_switch(c), per_switch(cg)),
+			       (unsigned long long)c->cnt[K_BASE]);
+			fprintf(js,
+				"%s\"%s\":{\"rate_ratio\":%.4f,\"switch_ns\":%.1f,\"empty_ns\":%.1f,"
+				"\"switch_over_empty\":%.3f,\"wakeup_ns\":%.1f,\"ns_per_switch\":%.1f,"
+				"\"over_cgstat\":%.3f,\"switches\":%llu,\"wakeups\":%llu}",
+				first ? "" : ",", mode_name[m], bench_div(rate, none), per(c, K_SWITCH),
+				per(c, K_BASE), bench_div(per(c, K_SWITCH), per(c, K_BASE)),
+				per(c, K_WAKEUP), per_switch(c), bench_div(per_switch(c), per_switch(cg)),
+				(unsigned long long)c->cnt[K_BASE], (unsigned long long)c->cnt[K_WAKEUP]);
+			first = 0;
+		}
+		fprintf(js, "}}");
+	}
+	fprintf(js, "}");
+	if (note[0])
+		fprintf(js, ",\"runqlat_skipped\":\"%s\"", note);
+	fprintf(js, "}");
+	fclose(js);
+	printf("  (rate: the workload's rate ÷ none; ns/switch: all the mode's programs per switch,\n"
+	       "   wakeups included; ÷ cgstat: that against cgstat's, on the same workload)\n");
+	bench_json_out("bench_sched.json", buf);
+	free(buf);
+}
+
+static int make_cgroups(void)
+{
+	int err = th_cgroup(NULL, "sched", parent_cg, sizeof(parent_cg));
+
+	err = err ?: th_cgroup(parent_cg, "pingpong", pp_cg, sizeof(pp_cg));
+	err = err ?: th_cgroup(parent_cg, "mixed", mixed_parent, sizeof(mixed_parent));
+	for (int i = 0; !err && i < MIXED_GROUPS; i++) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "g%d", i);
+		err = th_cgroup(mixed_parent, name, mixed_cg[i], sizeof(mixed_cg[i]));
+	}
+	if (err)
+		bench_fail("cgroups: %s", strerror(-err));
+	return err;
+}
+
+int main(void)
+{
+	struct baseline_bpf *skel = NULL;
+	const char *rq = runqlat_path();
+	char note[128] = "";
+	uint64_t t0 = th_now_ns();
+	size_t alive;
+	int rounds = 2, stats_fd;
+
+	bench_init("bench_sched");
+	if (getenv("BENCH_ROUNDS"))
+		rounds = atoi(getenv("BENCH_ROUNDS"));
+	if (rounds < 1 || rounds > MAX_ROUNDS)
+		rounds = 2;
+	if (!rq)
+		snprintf(note, sizeof(note), "runqlat not installed (Debian package libbpf-tools)");
+	printf("bench_sched: %d rounds x %.1f s of pingpong and mixed in modes none / cgstat / "
+	       "runqlat / runqlat -c, interleaved; %ld CPUs\n",
+	       rounds, ROUND_NS / 1e9, sysconf(_SC_NPROCESSORS_ONLN));
+	if (!rq)
+		printf("  runqlat skipped: %s\n", note);
+	stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+	if (stats_fd < 0) {
+		bench_fail("bpf_enable_stats: %s", strerror(errno));
+		return 1;
+	}
+	vmlinux_btf = btf__load_vmlinux_btf();
+	if (make_cgroups())
+		goto out;
+	skel = baseline_bpf__open_and_load();
+	if (!skel || baseline_bpf__attach(skel)) {
+		bench_fail("baseline program: %s", strerror(errno));
+		goto out;
+	}
+	{
+		struct bpf_prog_info info = {};
+		__u32 len = sizeof(info);
+
+		if (!bpf_obj_get_info_by_fd(bpf_program__fd(skel->progs.baseline_sched_switch), &info,
+					    &len))
+			base_id = info.id;
+	}
+	note_ids();
+	for (int r = 0; r < rounds && !bench_failed; r++)
+		for (int w = 0; w < W_N && !bench_failed; w++)
+			for (int m = 0; m < M_N && !bench_failed; m++) {
+				measure(w, m, rq, note, sizeof(note));
+				if (note[0] && m >= M_RUNQLAT)
+					rq = NULL;
+			}
+	if (!bench_failed)
+		print_and_json(note);
+out:
+	baseline_bpf__destroy(skel);
+	btf__free(vmlinux_btf);
+	close(stats_fd);
+	if (parent_cg[0] && th_cgroup_drop(parent_cg))
+		bench_fail("cannot remove %s", parent_cg);
+	alive = th_progs_alive(own_ids, n_own_ids);
+	printf("[check] programs this bench loaded: %zu, still loaded: %zu; its cgroups removed\n",
+	       n_own_ids, alive);
+	if (alive)
+		bench_fail("%zu programs still loaded", alive);
+	printf("bench_sched: %s in %.1f s\n", bench_failed ? "FAILED" : "done",
+	       (th_now_ns() - t0) / 1e9);
+	return bench_failed ? 1 : 0;
+}
