@@ -1,0 +1,449 @@
+/* What cgstatd costs as the node grows, beside what a user would run
+ * instead, measured in the same run on the same cgroups (the machines this
+ * runs on are noisy: ratios, nothing asserted; the exit status says whether
+ * everything ran and was cleaned up):
+ *
+ *  1. At 100, 1,000 and 10,000 cgroups (children of one bench parent; every
+ *     50th holds two sleeping processes), per cgroup:
+ *       scan      what Nomad's executor does: read each cgroup's
+ *                 cgroup.procs, then /proc/<pid>/stat of each process
+ *       cpu.stat  one read of each cgroup's cpu.stat
+ *       fill      cgstatd's: a GET of the attached parent once the cache TTL
+ *                 ran out, minus a cached GET right after (per cgroup of the
+ *                 whole tree, which is what a fill walks)
+ *     and the ratios scan ÷ fill and cpu.stat ÷ fill.
+ *  2. With 1,000 and then 10,000 children attached (as many as the daemon
+ *     accepts): one /metrics scrape, time (after the TTL ran out, and
+ *     cached) and bytes; the daemon's RSS and its BPF maps' memlock, and RSS
+ *     per attached cgroup.
+ *
+ * Printed, and written as JSON to $BENCH_OUT/bench_scale.json. The daemon
+ * runs on its own socket and pin path with --ttl 250ms; it is stopped, its
+ * pins removed, the sleepers killed by pid and the cgroups removed on every
+ * path. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "benchtree.h"
+#include "benchutil.h"
+#include "cg.h"
+#include "harness.h"
+#include "th_http.h"
+#include "../integration/daemon.h"
+
+#define TTL_MS 250
+#define FILL_RUNS 9
+#define SCRAPES 5
+#define N_SIZES 3
+#define N_ATTACH 2
+
+static const int sizes[N_SIZES] = { 100, 1000, 10000 };
+static const int attach_sizes[N_ATTACH] = { 1000, 10000 };
+
+static struct th_daemon dmn;
+static struct bench_tree tree;
+
+struct size_row {
+	int cgroups, tree, procs;
+	double scan_ns, cpustat_ns, fill_ns; /* per cgroup */
+	double fill_ms, cached_us;
+	uint64_t fills;
+};
+
+struct attach_row {
+	int want, attached, stop_status;
+	double scrape_ms, scrape_cached_ms;
+	size_t bytes;
+	uint64_t rss_kib, memlock;
+	int maps;
+};
+
+static struct size_row srow[N_SIZES];
+static struct attach_row arow[N_ATTACH];
+static uint64_t rss_before_kib, memlock_before;
+static int maps_before;
+
+/* ---- the readers a user would run instead ---------------------------------- */
+
+/* Reads what fd holds into buf (NUL-terminated): its length, or -errno. */
+static ssize_t slurp(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	return n;
+}
+
+/* Nomad's way: the cgroup's processes, then each one's utime + stime. */
+static int scan_cgroup(const char *abs, uint64_t *ret_ticks, int *ret_procs)
+{
+	char path[4200], procs[8192], stat[1024];
+	char *line, *save = NULL;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "%s/cgroup.procs", abs);
+	n = slurp(path, procs, sizeof(procs));
+	if (n < 0)
+		return (int)n;
+	for (line = strtok_r(procs, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		unsigned long long ut = 0, st = 0;
+		char *p;
+
+		snprintf(path, sizeof(path), "/proc/%s/stat", line);
+		if (slurp(path, stat, sizeof(stat)) < 0)
+			continue; /* exited meanwhile */
+		p = strrchr(stat, ')');
+		/* after "pid (comm)": state is field 3, utime 14, stime 15 */
+		if (p && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut,
+				&st) == 2)
+			*ret_ticks += ut + st;
+		(*ret_procs)++;
+	}
+	return 0;
+}
+
+typedef int (*reader_fn)(int n, int *ret_procs);
+
+static int read_scan(int n, int *ret_procs)
+{
+	char path[4096];
+	uint64_t ticks = 0;
+	int err;
+
+	*ret_procs = 0;
+	for (int i = 0; i < n; i++) {
+		bench_tree_child(&tree, i, path, sizeof(path));
+		if ((err = scan_cgroup(path, &ticks, ret_procs)))
+			return err;
+	}
+	return 0;
+}
+
+static int read_cpustat(int n, int *ret_procs)
+{
+	char path[4096];
+	int err;
+
+	(void)ret_procs;
+	for (int i = 0; i < n; i++) {
+		struct cg_cpu_stat st;
+
+		bench_tree_child(&tree, i, path, sizeof(path));
+		if ((err = cg_read_cpu_stat(path, &st)))
+			return err;
+	}
+	return 0;
+}
+
+/* Median ns of runs passes of fn over the first n children. */
+static double time_reader(reader_fn fn, int n, int runs, int *ret_procs)
+{
+	uint64_t t[16];
+	int err;
+
+	runs = runs > 16 ? 16 : runs;
+	for (int r = 0; r < runs; r++) {
+		uint64_t t0 = th_now_ns();
+
+		if ((err = fn(n, ret_procs))) {
+			bench_fail("reading %d cgroups: %s", n, strerror(-err));
+			return 0;
+		}
+		t[r] = th_now_ns() - t0;
+	}
+	return (double)bench_median_u64(t, runs);
+}
+
+/* ---- cgstat's fill through the API ------------------------------------------- */
+
+static int get_on(struct th_conn *c, const char *tgt, size_t *ret_len)
+{
+	int st = th_request_on(c, "GET", tgt, NULL, ret_len);
+
+	return st == 200 ? 0 : st < 0 ? st : -EPROTO;
+}
+
+static struct th_conn *conn_open(void)
+{
+	struct th_conn *c = calloc(1, sizeof(*c));
+	int fd;
+
+	if (c && !th_http_connect(dmn.sock, &fd)) {
+		th_conn_init(c, fd, NULL);
+		return c;
+	}
+	free(c);
+	return NULL;
+}
+
+static void conn_free(struct th_conn *c)
+{
+	if (c) {
+		th_conn_close(c);
+		free(c);
+	}
+}
+
+/* A GET once the TTL ran out (it fills) and one right after (cached), runs
+ * times: the medians of the first and of the difference, in ns. */
+static int time_fill(const char *tgt, double *ret_fill, double *ret_cached, uint64_t *ret_fills)
+{
+	uint64_t fill[FILL_RUNS], cached[FILL_RUNS], diff[FILL_RUNS], f0;
+	struct th_conn *c = conn_open();
+	int err = c ? 0 : -ECONNREFUSED;
+
+	f0 = bench_health_u64(&dmn, "cache.fills");
+	for (int r = 0; !err && r < FILL_RUNS; r++) {
+		uint64_t t0, t1, t2;
+
+		usleep((TTL_MS + 60) * 1000);
+		t0 = th_now_ns();
+		err = get_on(c, tgt, NULL);
+		t1 = th_now_ns();
+		err = err ?: get_on(c, tgt, NULL);
+		t2 = th_now_ns();
+		fill[r] = t1 - t0;
+		cached[r] = t2 - t1;
+		diff[r] = fill[r] > cached[r] ? fill[r] - cached[r] : 0;
+	}
+	conn_free(c);
+	*ret_fills = bench_health_u64(&dmn, "cache.fills") - f0;
+	if (err)
+		return err;
+	*ret_fill = (double)bench_median_u64(diff, FILL_RUNS);
+	*ret_cached = (double)bench_median_u64(cached, FILL_RUNS);
+	return 0;
+}
+
+static void bench_sizes(void)
+{
+	char tgt[4400];
+
+	snprintf(tgt, sizeof(tgt), "/v1/cgroups%s", tree.rel);
+	printf("\n1. Reading every cgroup: scan (cgroup.procs + /proc/PID/stat), cpu.stat, cgstat's "
+	       "fill (--ttl %dms, GET after the TTL minus a cached GET, median of %d)\n",
+	       TTL_MS, FILL_RUNS);
+	printf("  %7s %6s %6s %10s %12s %10s %12s %14s %9s %9s\n", "cgroups", "tree", "procs",
+	       "scan ns", "cpu.stat ns", "fill ns", "fill ms", "cached GET us", "scan÷fill",
+	       "stat÷fill");
+	for (int k = 0; k < N_SIZES && !bench_failed; k++) {
+		struct size_row *s = &srow[k];
+		double fill_total, cached;
+		int err, procs = 0, runs = sizes[k] >= 10000 ? 3 : sizes[k] >= 1000 ? 5 : 11;
+
+		if ((err = bench_tree_grow(&tree, sizes[k]))) {
+			bench_fail("making %d cgroups: %s", sizes[k], strerror(-err));
+			return;
+		}
+		s->cgroups = sizes[k];
+		s->tree = bench_count_cgroups(th_mount);
+		/* one unmeasured pass each: dentries and the page cache */
+		read_scan(sizes[k], &procs);
+		read_cpustat(sizes[k], &procs);
+		s->scan_ns = time_reader(read_scan, sizes[k], runs, &s->procs) / sizes[k];
+		s->cpustat_ns = time_reader(read_cpustat, sizes[k], runs, &procs) / sizes[k];
+		err = time_fill(tgt, &fill_total, &cached, &s->fills);
+		if (err) {
+			bench_fail("GET %s: %s", tgt, strerror(-err));
+			return;
+		}
+		if (s->fills < FILL_RUNS)
+			bench_fail("%llu fills for %d GETs after the TTL",
+				   (unsigned long long)s->fills, FILL_RUNS);
+		s->fill_ms = fill_total / 1e6;
+		s->cached_us = cached / 1e3;
+		s->fill_ns = bench_div(fill_total, s->tree);
+		printf("  %7d %6d %6d %10.1f %12.1f %10.1f %12.3f %14.1f %8.1fx %8.1fx\n", s->cgroups,
+		       s->tree, s->procs, s->scan_ns, s->cpustat_ns, s->fill_ns, s->fill_ms,
+		       s->cached_us, bench_div(s->scan_ns, s->fill_ns),
+		       bench_div(s->cpustat_ns, s->fill_ns));
+	}
+}
+
+/* ---- attached cgroups: /metrics and memory ------------------------------------ */
+
+static void scrape(struct attach_row *a)
+{
+	uint64_t cold[SCRAPES], warm[SCRAPES];
+	struct th_conn *c = conn_open();
+	int err = c ? 0 : -ECONNREFUSED;
+
+	for (int r = 0; !err && r < SCRAPES; r++) {
+		uint64_t t0, t1;
+
+		usleep((TTL_MS + 60) * 1000);
+		t0 = th_now_ns();
+		err = get_on(c, "/metrics", &a->bytes);
+		t1 = th_now_ns();
+		err = err ?: get_on(c, "/metrics", NULL);
+		warm[r] = th_now_ns() - t1;
+		cold[r] = t1 - t0;
+	}
+	conn_free(c);
+	if (err) {
+		bench_fail("GET /metrics: %s", strerror(-err));
+		return;
+	}
+	a->scrape_ms = bench_median_u64(cold, SCRAPES) / 1e6;
+	a->scrape_cached_ms = bench_median_u64(warm, SCRAPES) / 1e6;
+}
+
+static void bench_attached(void)
+{
+	int done = 0;
+
+	rss_before_kib = bench_rss_kib(dmn.pid);
+	memlock_before = bench_maps_memlock(dmn.pid, &maps_before);
+	printf("\n2. Attached cgroups (tree of %d cgroups): /metrics (median of %d; after the TTL "
+	       "and cached), daemon RSS and BPF map memlock\n",
+	       tree.made, SCRAPES);
+	printf("  before attaching the children: RSS %llu KiB, %d maps, memlock %.2f MiB\n",
+	       (unsigned long long)rss_before_kib, maps_before, memlock_before / 1048576.0);
+	printf("  %8s %8s %11s %11s %11s %9s %11s %12s\n", "attach", "attached", "scrape ms",
+	       "cached ms", "bytes", "RSS KiB", "memlock MiB", "RSS B/attached");
+	for (int k = 0; k < N_ATTACH && !bench_failed; k++) {
+		struct attach_row *a = &arow[k];
+		int n;
+
+		a->want = attach_sizes[k];
+		n = a->stop_status ? 0 :
+			bench_attach_children(&dmn, &tree, done, a->want, &a->stop_status);
+		if (n < 0) {
+			bench_fail("attaching: %s", strerror(-n));
+			return;
+		}
+		done += n;
+		a->attached = (int)bench_health_u64(&dmn, "attached");
+		scrape(a);
+		a->rss_kib = bench_rss_kib(dmn.pid);
+		a->memlock = bench_maps_memlock(dmn.pid, &a->maps);
+		printf("  %8d %8d %11.2f %11.2f %11zu %9llu %11.2f %12.0f\n", a->want, a->attached,
+		       a->scrape_ms, a->scrape_cached_ms, a->bytes, (unsigned long long)a->rss_kib,
+		       a->memlock / 1048576.0,
+		       bench_div((double)(a->rss_kib - rss_before_kib) * 1024, a->attached));
+		if (a->stop_status)
+			printf("  attaching stopped at %d: status %d (the daemon's limit of watched "
+			       "cgroups)\n",
+			       done, a->stop_status);
+		/* the next size attaches from where this one stopped */
+		if (k + 1 < N_ATTACH)
+			arow[k + 1].stop_status = a->stop_status;
+	}
+}
+
+static void json(void)
+{
+	char *buf = NULL;
+	size_t blen = 0;
+	FILE *js = open_memstream(&buf, &blen);
+
+	if (!js)
+		return;
+	fprintf(js, "{\"bench\":\"scale\",\"ttl_ms\":%d,\"sizes\":[", TTL_MS);
+	for (int k = 0; k < N_SIZES; k++) {
+		const struct size_row *s = &srow[k];
+
+		fprintf(js,
+			"%s{\"cgroups\":%d,\"tree\":%d,\"procs\":%d,\"scan_ns\":%.1f,"
+			"\"cpustat_ns\":%.1f,\"fill_ns\":%.1f,\"fill_ms\":%.3f,\"cached_get_us\":%.1f,"
+			"\"scan_over_fill\":%.2f,\"cpustat_over_fill\":%.2f}",
+			k ? "," : "", s->cgroups, s->tree, s->procs, s->scan_ns, s->cpustat_ns,
+			s->fill_ns, s->fill_ms, s->cached_us, bench_div(s->scan_ns, s->fill_ns),
+			bench_div(s->cpustat_ns, s->fill_ns));
+	}
+	fprintf(js, "],\"cgroups\":%d,\"rss_kib_before\":%llu,\"memlock_before\":%llu,\"attached\":[",
+		tree.made, (unsigned long long)rss_before_kib, (unsigned long long)memlock_before);
+	for (int k = 0; k < N_ATTACH; k++) {
+		const struct attach_row *a = &arow[k];
+
+		fprintf(js,
+			"%s{\"want\":%d,\"attached\":%d,\"refused_status\":%d,\"metrics_ms\":%.3f,"
+			"\"metrics_cached_ms\":%.3f,\"metrics_bytes\":%zu,\"rss_kib\":%llu,"
+			"\"memlock\":%llu,\"maps\":%d,\"rss_bytes_per_attached\":%.0f}",
+			k ? "," : "", a->want, a->attached, a->stop_status, a->scrape_ms,
+			a->scrape_cached_ms, a->bytes, (unsigned long long)a->rss_kib,
+			(unsigned long long)a->memlock, a->maps,
+			bench_div((double)(a->rss_kib - rss_before_kib) * 1024, a->attached));
+	}
+	fprintf(js, "]}");
+	fclose(js);
+	bench_json_out("bench_scale.json", buf);
+	free(buf);
+}
+
+static volatile sig_atomic_t stopping;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stopping = 1;
+}
+
+int main(void)
+{
+	static const char *const args[] = { "--ttl", "250ms", NULL };
+	struct sigaction sa = { .sa_handler = on_signal };
+	uint64_t t0 = th_now_ns();
+	char put[4400], pin[256] = "";
+	int err;
+
+	bench_init("bench_scale");
+	signal(SIGPIPE, SIG_IGN);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	printf("bench_scale: cgstatd at 100 / 1,000 / 10,000 cgroups beside the readers a user "
+	       "would run instead; %ld CPUs\n",
+	       sysconf(_SC_NPROCESSORS_ONLN));
+	bench_raise_nofile(65536);
+	err = bench_tree_init(&tree, "scale", 50);
+	if (err) {
+		bench_fail("cgroup: %s", strerror(-err));
+		return 1;
+	}
+	err = th_daemon_start(&dmn, args);
+	snprintf(pin, sizeof(pin), "%s", dmn.pin);
+	if (err) {
+		bench_fail("cgstatd did not start: %s", strerror(-err));
+		goto out;
+	}
+	snprintf(put, sizeof(put), "/v1/cgroups%s", tree.rel);
+	{
+		struct th_response r = { 0 };
+
+		if (th_get(&dmn, "PUT", put, &r) || (r.status != 200 && r.status != 201))
+			bench_fail("attach %s: status %d", put, r.status);
+		th_response_free(&r);
+	}
+	if (!bench_failed && !stopping)
+		bench_sizes();
+	if (!bench_failed && !stopping)
+		bench_attached();
+	if (stopping)
+		bench_fail("interrupted");
+	if (!bench_failed)
+		json();
+out:
+	if (dmn.pid > 0 && th_daemon_stop(&dmn))
+		bench_fail("cgstatd did not stop cleanly");
+	th_daemon_cleanup(&dmn);
+	if (pin[0] && !access(pin, F_OK))
+		bench_fail("pins left under %s", pin);
+	if (bench_tree_free(&tree))
+		bench_fail("cannot remove the bench cgroups");
+	printf("\n[check] daemon stopped, its programs gone (checked by id), its pins removed; "
+	       "sleepers reaped; bench cgroups removed\n");
+	printf("bench_scale: %s in %.1f s\n", bench_failed ? "FAILED" : "done",
+	       (th_now_ns() - t0) / 1e9);
+	return bench_failed || th_failures ? 1 : 0;
+}
