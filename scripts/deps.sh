@@ -6,7 +6,8 @@ set -euo pipefail
 # libcurl4-openssl-dev, libjansson-dev: the client library (HTTP, JSON); the tests read JSON with jansson too.
 pkgs=(make gcc clang llvm pkg-config libbpf-dev libelf-dev zlib1g-dev libevent-dev
       libcmocka-dev libjansson-dev libcurl4-openssl-dev bpftool curl)
-[ "${1:-}" = "--test" ] && pkgs+=(valgrind)
+# prometheus: promtool and the server the scrape test runs on loopback (installed below, apart).
+[ "${1:-}" = "--test" ] && pkgs+=(valgrind prometheus)
 [ "${1:-}" = "--lint" ] && pkgs+=(cppcheck clang-tidy)
 # exitsnoop, which bench_lifecycle runs beside cgstat for comparison.
 [ "${1:-}" = "--bench" ] && pkgs+=(libbpf-tools)
@@ -24,7 +25,31 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 echo "cgstat: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
-apt-get install -y -q "${missing[@]}" >/dev/null 2>&1 || {
-	apt-get update -q >/dev/null
-	apt-get install -y -q "${missing[@]}"
+# Prometheus is a test tool here, never a service: installed without its recommends (a node
+# exporter, another service), with a policy-rc.d that forbids starting services for the
+# install (invoke-rc.d and deb-systemd-invoke both obey it; an existing one is the admin's
+# and stays), and not enabled at boot.
+prom=() rest=()
+for p in "${missing[@]}"; do
+	if [ "$p" = prometheus ]; then prom+=("$p"); else rest+=("$p"); fi
+done
+apt_install() {
+	apt-get install -y -q "$@" >/dev/null 2>&1 || {
+		apt-get update -q >/dev/null
+		apt-get install -y -q "$@"
+	}
 }
+[ ${#rest[@]} -eq 0 ] || apt_install "${rest[@]}"
+if [ ${#prom[@]} -gt 0 ]; then
+	policy=/usr/sbin/policy-rc.d own_policy=
+	if [ ! -e "$policy" ]; then
+		printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod 755 "$policy" && own_policy=1
+		trap '[ -n "$own_policy" ] && rm -f "$policy"' EXIT
+	fi
+	apt_install --no-install-recommends "${prom[@]}"
+	if [ -n "$own_policy" ]; then rm -f "$policy"; own_policy=; fi
+	if command -v deb-systemd-helper >/dev/null; then
+		deb-systemd-helper disable prometheus.service >/dev/null 2>&1 || true
+	fi
+	update-rc.d prometheus disable >/dev/null 2>&1 || true
+fi

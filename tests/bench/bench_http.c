@@ -436,7 +436,7 @@ next:
 static void bench_metrics(const char *rel, int echo_fd)
 {
 	uint64_t *sm = calloc(METRICS_N, sizeof(*sm)), *sp = calloc(METRICS_N, sizeof(*sp));
-	struct http_op op = { .target = "/metrics", .expect = "cgstat_cpu_usage_seconds_total" };
+	struct http_op op = { .target = "/metrics", .expect = "cgstat_cgroup_cpu_usage_seconds_total" };
 	char tgt[4400];
 	struct lat_stats ls_m, ls_p;
 	int st, err;

@@ -202,7 +202,7 @@ static void test_retention_detach_metrics(void)
 		for (char *l = strtok(r.body, "\n"); l; l = strtok(NULL, "\n")) {
 			bad += !metrics_line_ok(l);
 			found += !!strstr(l, a + strlen(th_mount)) &&
-				 !strncmp(l, "cgstat_cpu_usage_seconds_total{", 31);
+				 !strncmp(l, "cgstat_cgroup_cpu_usage_seconds_total{", 38);
 		}
 		ASSERT_EQ(bad, 0, "every metrics line well-formed");
 		ASSERT_EQ(found, 1, "attached cgroup has a CPU series");

@@ -21,8 +21,10 @@
 #include "duration.h"
 #include "evlog.h"
 #include "http.h"
+#include "http_tcp.h"
 #include "loader.h"
 #include "log.h"
+#include "metrics.h"
 #include "pin.h"
 #include "routes.h"
 #include "state.h"
@@ -37,6 +39,11 @@ struct daemon {
 	struct event_base *base;
 	struct evhttp *http;
 	struct evhttp_bound_socket *bound;
+	struct evhttp *metrics_http; /* --metrics-listen: read-only routes over TCP */
+	struct evhttp_bound_socket *metrics_bound;
+	struct sockaddr_storage metrics_addr;
+	socklen_t metrics_addr_len;
+	uint64_t metrics_dropped;
 	char mount[CG_PATH_MAX];
 	int pin_lock_fd;
 	int listen_fd;
@@ -63,16 +70,38 @@ static void usage(FILE *f)
 		"                      (default 60s; 0: never; open streams are never idle)\n"
 		"  --no-collect        attach no BPF program and read no map; stats answer 503\n"
 		"  --bpf-stats         enable kernel bpf_stats to report ns/event per program\n"
+		"  --metrics-listen ADDR:PORT also serve GET /metrics and /v1/health over TCP\n"
+		"                      (e.g. 127.0.0.1:9464 or [::1]:9464; off by default)\n"
+		"  --metrics-families LIST per-cgroup families in /metrics, comma-separated\n"
+		"                      (default all: cpu,switches,runq,runq_histogram,...)\n"
+		"  --metrics-max-series N most per-cgroup series in one scrape (default: no cap)\n"
 		"  --log-level LEVEL   debug, info, warn or error (default info)\n"
 		"  -h, --help          this help\n"
 		"  --version           print the version\n",
 		CGSTAT_DEFAULT_SOCKET, LOADER_DEFAULT_PIN_PATH, LOADER_DEFAULT_MAX_CGROUPS);
 }
 
-static int parse_args(int argc, char **argv, struct daemon_config *c)
+/* --metrics-families: an unknown name is refused with the valid ones. */
+static int parse_families(const char *list, struct daemon_config *c)
+{
+	const char *bad, *name;
+	size_t i;
+
+	if (!metrics_parse_families(list, &c->metrics_families, &bad))
+		return 0;
+	fprintf(stderr, "cgstatd: --metrics-families: unknown family '%.*s'; valid:",
+		(int)strcspn(bad, ","), bad);
+	for (i = 0; (name = metrics_family_name(i)); i++)
+		fprintf(stderr, "%s%s", i ? "," : " ", name);
+	fprintf(stderr, "\n");
+	return 2;
+}
+
+static int parse_args(int argc, char **argv, struct daemon_config *c, struct daemon *d)
 {
 	enum { O_SOCKET = 256, O_GROUP, O_PIN, O_TTL, O_RETENTION, O_MAXCG, O_NOCOLLECT,
-	       O_BPFSTATS, O_LOGLEVEL, O_VERSION, O_IDLE };
+	       O_BPFSTATS, O_LOGLEVEL, O_VERSION, O_IDLE, O_METRICS_LISTEN, O_METRICS_FAMILIES,
+	       O_METRICS_MAX };
 	static const struct option opts[] = {
 		{ "socket", required_argument, NULL, O_SOCKET },
 		{ "group", required_argument, NULL, O_GROUP },
@@ -84,6 +113,9 @@ static int parse_args(int argc, char **argv, struct daemon_config *c)
 		{ "bpf-stats", no_argument, NULL, O_BPFSTATS },
 		{ "log-level", required_argument, NULL, O_LOGLEVEL },
 		{ "idle-timeout", required_argument, NULL, O_IDLE },
+		{ "metrics-listen", required_argument, NULL, O_METRICS_LISTEN },
+		{ "metrics-families", required_argument, NULL, O_METRICS_FAMILIES },
+		{ "metrics-max-series", required_argument, NULL, O_METRICS_MAX },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, O_VERSION },
 		{ 0 },
@@ -133,6 +165,32 @@ static int parse_args(int argc, char **argv, struct daemon_config *c)
 				return 2;
 			}
 			break;
+		case O_METRICS_LISTEN: {
+			const char *msg;
+
+			if (http_tcp_parse(optarg, &d->metrics_addr, &d->metrics_addr_len, &msg)) {
+				fprintf(stderr, "cgstatd: --metrics-listen: '%s': %s\n", optarg, msg);
+				return 2;
+			}
+			c->metrics_listen = optarg;
+			break;
+		}
+		case O_METRICS_FAMILIES:
+			if (parse_families(optarg, c))
+				return 2;
+			break;
+		case O_METRICS_MAX: {
+			unsigned long long v;
+
+			errno = 0;
+			v = strtoull(optarg, &end, 10);
+			if (errno || *end || end == optarg || optarg[0] == '-' || !v) {
+				fprintf(stderr, "cgstatd: --metrics-max-series: expected a positive number\n");
+				return 2;
+			}
+			c->metrics_max_series = v;
+			break;
+		}
 		case O_NOCOLLECT: c->collect = false; break;
 		case O_BPFSTATS: c->bpf_stats = true; break;
 		case O_LOGLEVEL:
@@ -216,6 +274,10 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 		evhttp_del_accept_socket(d->http, d->bound);
 		d->bound = NULL;
 	}
+	if (d->metrics_bound) {
+		evhttp_del_accept_socket(d->metrics_http, d->metrics_bound);
+		d->metrics_bound = NULL;
+	}
 	/* End every stream properly, then give the replies a moment to flush. */
 	streams_end_all(d->p.streams);
 	if (event_base_once(d->base, -1, EV_TIMEOUT, on_stop_flushed, d, &tv))
@@ -279,6 +341,35 @@ static int setup_collection(struct daemon *d)
 	if (err)
 		log_warn("cannot keep watches beside the pins; they will not survive a restart",
 			 "pin_path=%s err=\"%s\"", d->cfg.pin_path, strerror(-err));
+	return 0;
+}
+
+/* --metrics-listen: a second evhttp, so its requests reach only the
+ * read-only routes, with the unix socket's limits (http_serve). */
+static int setup_metrics_listener(struct daemon *d)
+{
+	char name[64];
+	int fd, err;
+
+	d->metrics_http = evhttp_new(d->base);
+	if (!d->metrics_http)
+		return -ENOMEM;
+	fd = http_tcp_listen(&d->metrics_addr, d->metrics_addr_len);
+	if (fd < 0) {
+		log_error("cannot listen for /metrics", "address=%s err=\"%s\"", d->cfg.metrics_listen,
+			  strerror(-fd));
+		return fd;
+	}
+	if (http_tcp_name(fd, name, sizeof(name)))
+		snprintf(name, sizeof(name), "%s", d->cfg.metrics_listen);
+	evhttp_set_gencb(d->metrics_http, routes_handle_readonly, &d->p);
+	err = http_serve(d->base, d->metrics_http, fd, d->cfg.idle_timeout_ns, &d->metrics_bound);
+	if (err) {
+		close(fd);
+		return err;
+	}
+	log_info("serving /metrics over TCP", "address=%s routes=\"GET /metrics, GET /v1/health\"",
+		 name);
 	return 0;
 }
 
@@ -349,6 +440,11 @@ static int setup(struct daemon *d)
 	err = http_serve(d->base, d->http, d->listen_fd, d->cfg.idle_timeout_ns, &d->bound);
 	if (err)
 		return err;
+	if (d->cfg.metrics_listen) {
+		err = setup_metrics_listener(d);
+		if (err)
+			return err;
+	}
 	for (i = 0; i < 3; i++) {
 		d->sig_ev[i] = evsignal_new(d->base, sigs[i], on_signal, d);
 		if (!d->sig_ev[i] || event_add(d->sig_ev[i], NULL))
@@ -364,6 +460,8 @@ static void teardown(struct daemon *d)
 
 	if (d->p.streams)
 		streams_end_all(d->p.streams);
+	if (d->metrics_http)
+		evhttp_free(d->metrics_http);
 	if (d->http)
 		evhttp_free(d->http); /* closes the listening socket */
 	else if (d->listen_fd >= 0)
@@ -403,13 +501,14 @@ int main(int argc, char **argv)
 			.retention_ns = 300000000000ULL,
 			.idle_timeout_ns = HTTP_DEFAULT_IDLE_TIMEOUT_NS,
 			.collect = true,
+			.metrics_families = METRICS_ALL_FAMILIES,
 		},
 		.listen_fd = -1,
 		.pin_lock_fd = -1,
 	};
 	int ret, err;
 
-	ret = parse_args(argc, argv, &d.cfg);
+	ret = parse_args(argc, argv, &d.cfg, &d);
 	if (ret >= 0)
 		return ret;
 	signal(SIGPIPE, SIG_IGN);
@@ -430,6 +529,7 @@ int main(int argc, char **argv)
 		.mount_fd = -1,
 		.exits_seen = &d.exits_seen,
 		.stopping = &d.stopping,
+		.metrics_dropped = &d.metrics_dropped,
 	};
 	d.p.start_mono_ns = clock_now(d.p.clk);
 	err = setup(&d);

@@ -25,6 +25,9 @@ struct daemon_config {
 	bool bpf_stats;
 	uint32_t max_cgroups;
 	uint64_t idle_timeout_ns; /* a connection without a request is closed; 0: never */
+	const char *metrics_listen; /* ADDR:PORT for /metrics over TCP; NULL: none */
+	uint32_t metrics_families; /* per-cgroup families (metrics.h); all by default */
+	uint64_t metrics_max_series; /* per-cgroup series in one scrape; 0: no cap */
 };
 
 /* What a request may reach: read by the routes, /v1/health and /metrics. */
@@ -40,6 +43,7 @@ struct daemon_parts {
 	struct streams *streams;
 	const uint64_t *exits_seen;
 	const bool *stopping;
+	uint64_t *metrics_dropped; /* series the cap left out, over all scrapes */
 };
 
 #endif

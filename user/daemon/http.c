@@ -173,7 +173,8 @@ static struct bufferevent *new_bev(struct event_base *base, void *arg)
 
 enum accept_state { ACCEPTING, PAUSED, RESUMING };
 
-static struct {
+/* One per listener (the unix socket, and the TCP one for /metrics). */
+static struct accept_ctl {
 	struct evhttp *http;
 	struct evconnlistener *lev;
 	int fd;
@@ -181,78 +182,89 @@ static struct {
 	bool warned; /* for this pause */
 	uint64_t warned_mono_ns;
 	unsigned pauses; /* since the last warning */
-} acc;
+} accs[HTTP_MAX_LISTENERS];
 
 static void accept_retry(evutil_socket_t fd, short what, void *arg);
 
-static void accept_schedule(void)
+static void accept_schedule(struct accept_ctl *a)
 {
 	struct timeval tv = { 0, ACCEPT_RETRY_MS * 1000 };
 
-	if (event_base_once(evconnlistener_get_base(acc.lev), -1, EV_TIMEOUT, accept_retry, NULL,
-			    &tv))
+	if (event_base_once(evconnlistener_get_base(a->lev), -1, EV_TIMEOUT, accept_retry, a, &tv))
 		/* Cannot wait: accepting (and failing) beats never accepting. */
-		evconnlistener_enable(acc.lev);
+		evconnlistener_enable(a->lev);
 }
+
+struct bound_search {
+	const struct evconnlistener *lev;
+	bool found;
+};
 
 static void find_bound(struct evhttp_bound_socket *b, void *arg)
 {
-	if (evhttp_bound_socket_get_listener(b) == acc.lev)
-		*(bool *)arg = true;
+	struct bound_search *q = arg;
+
+	if (evhttp_bound_socket_get_listener(b) == q->lev)
+		q->found = true;
 }
 
 static void accept_retry(evutil_socket_t unused, short what, void *arg)
 {
-	bool bound = false;
+	struct accept_ctl *a = arg;
+	struct bound_search q = { a->lev, false };
 	int fd;
 
 	/* The daemon may have stopped listening (evhttp_del_accept_socket). */
-	evhttp_foreach_bound_socket(acc.http, find_bound, &bound);
-	if (!bound) {
-		acc.lev = NULL;
+	evhttp_foreach_bound_socket(a->http, find_bound, &q);
+	if (!q.found) {
+		a->lev = NULL;
 		return;
 	}
-	if (acc.state == RESUMING) {
-		acc.state = ACCEPTING;
-		if (acc.warned)
+	if (a->state == RESUMING) {
+		a->state = ACCEPTING;
+		if (a->warned)
 			log_info("accepting connections again", NULL);
-		acc.warned = false;
+		a->warned = false;
 		return;
 	}
-	fd = fcntl(acc.fd, F_DUPFD_CLOEXEC, 0);
+	fd = fcntl(a->fd, F_DUPFD_CLOEXEC, 0);
 	if (fd < 0) {
-		accept_schedule();
+		accept_schedule(a);
 		return;
 	}
 	close(fd);
-	acc.state = RESUMING;
-	evconnlistener_enable(acc.lev);
-	accept_schedule();
+	a->state = RESUMING;
+	evconnlistener_enable(a->lev);
+	accept_schedule(a);
 }
 
 static void accept_error(struct evconnlistener *lev, void *arg)
 {
+	struct accept_ctl *a = accs;
 	int err = EVUTIL_SOCKET_ERROR();
 	uint64_t now = clock_now(&clock_monotonic);
-	bool new_pause = acc.state == ACCEPTING;
+	bool new_pause;
 
+	while (a < accs + HTTP_MAX_LISTENERS - 1 && a->lev != lev)
+		a++;
+	new_pause = a->state == ACCEPTING;
 	evconnlistener_disable(lev);
-	if (acc.state == PAUSED)
+	if (a->lev != lev || a->state == PAUSED)
 		return; /* a retry is scheduled */
-	acc.state = PAUSED;
+	a->state = PAUSED;
 	if (!new_pause) {
 		/* Still at the limit: accept_retry's own timer goes on. */
 		return;
 	}
-	acc.pauses++;
-	if (!acc.warned_mono_ns || now - acc.warned_mono_ns >= ACCEPT_WARN_EVERY_NS) {
+	a->pauses++;
+	if (!a->warned_mono_ns || now - a->warned_mono_ns >= ACCEPT_WARN_EVERY_NS) {
 		log_warn("cannot accept connections: not accepting until descriptors are free",
-			 "err=\"%s\" pauses=%u", strerror(err), acc.pauses);
-		acc.warned = true;
-		acc.warned_mono_ns = now;
-		acc.pauses = 0;
+			 "err=\"%s\" pauses=%u", strerror(err), a->pauses);
+		a->warned = true;
+		a->warned_mono_ns = now;
+		a->pauses = 0;
 	}
-	accept_schedule();
+	accept_schedule(a);
 }
 
 int http_serve(struct event_base *base, struct evhttp *http, int fd, uint64_t idle_timeout_ns,
@@ -260,7 +272,12 @@ int http_serve(struct event_base *base, struct evhttp *http, int fd, uint64_t id
 {
 	struct evhttp_bound_socket *bound;
 	struct evconnlistener *lev;
+	struct accept_ctl *a = accs;
 
+	while (a < accs + HTTP_MAX_LISTENERS && a->lev)
+		a++;
+	if (a == accs + HTTP_MAX_LISTENERS)
+		return -ENOSPC;
 	evhttp_set_max_headers_size(http, HTTP_MAX_HEADERS);
 	evhttp_set_max_body_size(http, HTTP_MAX_BODY);
 	/* Every method, known to evhttp or not, reaches the routes, which
@@ -280,10 +297,7 @@ int http_serve(struct event_base *base, struct evhttp *http, int fd, uint64_t id
 		return -ENOMEM;
 	}
 	evconnlistener_set_error_cb(lev, accept_error);
-	acc.http = http;
-	acc.lev = lev;
-	acc.fd = fd;
-	acc.state = ACCEPTING;
+	*a = (struct accept_ctl){ .http = http, .lev = lev, .fd = fd, .state = ACCEPTING };
 	*ret_bound = bound;
 	return 0;
 }

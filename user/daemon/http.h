@@ -26,6 +26,8 @@ struct evhttp_request;
 #define HTTP_STREAM_MAX_PENDING 16384
 /* How long a connection may sit without sending a request. */
 #define HTTP_DEFAULT_IDLE_TIMEOUT_NS 60000000000ULL
+/* The unix socket and the TCP listener for /metrics (http_tcp.h). */
+#define HTTP_MAX_LISTENERS 2
 
 /* Binds a unix socket with mode 0660 set before anyone can connect.
  * A stale socket (nobody answers) is replaced; a live one is -EADDRINUSE;
@@ -38,7 +40,8 @@ int http_listen_unix(const char *path, const char *group);
  * connections idle for idle_timeout_ns without a request (never an open
  * stream) and bounds each connection's input. At the fd limit it stops
  * accepting, logs once, and resumes when descriptors are free again.
- * One per process.
+ * Up to HTTP_MAX_LISTENERS per process (-ENOSPC past them), all with the
+ * same idle timeout.
  */
 int http_serve(struct event_base *base, struct evhttp *http, int fd, uint64_t idle_timeout_ns,
 	       struct evhttp_bound_socket **ret_bound);

@@ -1,136 +1,167 @@
+/* /metrics: gathers the attached cgroups for the per-cgroup families
+ * (metrics_cgroup.c) and writes the daemon's own metrics: the cache, drops,
+ * the BPF programs' cost, the process, and what the series cap left out. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
 #include <event2/buffer.h>
-#include <event2/http.h>
+#include "clock.h"
 #include "collector.h"
 #include "daemon.h"
-#include "escape.h"
 #include "loader.h"
 #include "metrics.h"
 #include "tracker.h"
+#include "version.h"
 
-void metrics_label(struct evbuffer *b, const char *v)
+static void family(struct evbuffer *b, const char *name, const char *type, const char *help)
 {
-	char e[6];
-
-	for (; *v; v++)
-		evbuffer_add(b, e, escape_byte(ESCAPE_PROM_LABEL, (unsigned char)*v, e));
+	evbuffer_add_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-struct family {
-	const char *name, *type, *help;
-	size_t off; /* offset in struct cgs_counters */
-	double scale;
-};
-
-#define F(n, t, h, field, s) { n, t, h, offsetof(struct cgs_counters, field), s }
-static const struct family families[] = {
-	F("cgstat_cpu_usage_seconds_total", "counter", "CPU time of the cgroup and its descendants.",
-	  cpu_ns, 1e-9),
-	F("cgstat_voluntary_context_switches_total", "counter", "Switches where a task blocked.",
-	  nvcsw, 1),
-	F("cgstat_involuntary_context_switches_total", "counter", "Switches where a task was preempted.",
-	  nivcsw, 1),
-	F("cgstat_forks_total", "counter", "Processes created.", forks, 1),
-	F("cgstat_exits_total", "counter", "Processes exited.", exits, 1),
-	F("cgstat_thread_exits_total", "counter", "Non-final thread exits.", thread_exits, 1),
-	F("cgstat_oom_kills_total", "counter", "Tasks chosen by the OOM killer.", oom_kills, 1),
-};
-
-static void sample_line(struct evbuffer *b, const char *name, const char *path, const char *extra,
-			double v)
+static void u64_line(struct evbuffer *b, const char *name, const char *type, const char *help,
+		     uint64_t v)
 {
-	evbuffer_add_printf(b, "%s{cgroup=\"", name);
-	metrics_label(b, path);
-	evbuffer_add_printf(b, "\"%s} %.9g\n", extra ? extra : "", v);
+	family(b, name, type, help);
+	evbuffer_add_printf(b, "%s %llu\n", name, (unsigned long long)v);
+}
+
+static void seconds(struct evbuffer *b, uint64_t ns)
+{
+	evbuffer_add_printf(b, "%llu.%09llu\n", (unsigned long long)(ns / 1000000000ULL),
+			    (unsigned long long)(ns % 1000000000ULL));
+}
+
+/* The process metrics every exporter has, under their usual names. */
+static void render_process(const struct daemon_parts *p, struct evbuffer *b)
+{
+	struct rusage ru;
+	unsigned long long pages = 0;
+	uint64_t now = clock_now(p->clk);
+	FILE *f;
+
+	getrusage(RUSAGE_SELF, &ru);
+	family(b, "process_cpu_seconds_total", "counter", "User and system CPU time of cgstatd.");
+	evbuffer_add_printf(b, "process_cpu_seconds_total ");
+	seconds(b, ((uint64_t)ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000000ULL +
+			   ((uint64_t)ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000ULL);
+	f = fopen("/proc/self/statm", "re");
+	if (f && fscanf(f, "%*u %llu", &pages) == 1)
+		u64_line(b, "process_resident_memory_bytes", "gauge", "Resident memory of cgstatd.",
+			 pages * (uint64_t)sysconf(_SC_PAGESIZE));
+	if (f)
+		fclose(f);
+	family(b, "process_start_time_seconds", "gauge", "When cgstatd started, in Unix time.");
+	evbuffer_add_printf(b, "process_start_time_seconds ");
+	seconds(b, clock_realtime_ns() - (now - p->start_mono_ns));
+}
+
+static void render_kernel_side(const struct daemon_parts *p, struct evbuffer *b)
+{
+	struct loader_prog_stat ps[16];
+	struct cgs_drops dr;
+	size_t n = loader_prog_stats(p->loader, ps, 16), i;
+
+	loader_drops(p->loader, &dr);
+	family(b, "cgstat_drops_total", "counter", "Updates lost to full or failed maps.");
+	evbuffer_add_printf(b,
+			    "cgstat_drops_total{what=\"events\"} %llu\n"
+			    "cgstat_drops_total{what=\"storage\"} %llu\n"
+			    "cgstat_drops_total{what=\"snapshot\"} %llu\n"
+			    "cgstat_drops_total{what=\"deferred\"} %llu\n",
+			    (unsigned long long)dr.events, (unsigned long long)dr.storage,
+			    (unsigned long long)dr.snapshot, (unsigned long long)dr.deferred);
+	u64_line(b, "cgstat_unmatched_slices_total", "counter",
+		 "Slices counted from the kernel's slice start (switch-in not seen).", dr.unmatched);
+	/* ns per event is rate(run_seconds) / rate(runs); both only grow
+	 * while --bpf-stats is on. */
+	u64_line(b, "cgstat_bpf_stats_enabled", "gauge",
+		 "1 when kernel bpf_stats count the programs' runs.", p->cfg->bpf_stats);
+	family(b, "cgstat_bpf_run_seconds_total", "counter",
+	       "Time in cgstat's BPF programs (bpf_stats).");
+	for (i = 0; i < n; i++) {
+		evbuffer_add_printf(b, "cgstat_bpf_run_seconds_total{prog=\"%s\"} ", ps[i].name);
+		seconds(b, ps[i].run_time_ns);
+	}
+	family(b, "cgstat_bpf_runs_total", "counter", "Runs of cgstat's BPF programs (bpf_stats).");
+	for (i = 0; i < n; i++)
+		evbuffer_add_printf(b, "cgstat_bpf_runs_total{prog=\"%s\"} %llu\n", ps[i].name,
+				    (unsigned long long)ps[i].run_cnt);
+}
+
+/* The attached cgroups with a reading, the earliest attached first (the
+ * tracker lists the latest first), so a cap keeps the same ones scrape after
+ * scrape. *ret is malloc'd; -ENOMEM. */
+static int gather(const struct daemon_parts *p, struct metrics_cgroup **ret, size_t *ret_n)
+{
+	size_t cap = tracker_attached(p->tracker), n = 0;
+	struct metrics_cgroup *v = calloc(cap ? cap : 1, sizeof(*v));
+	struct watched *w;
+
+	if (!v)
+		return -ENOMEM;
+	TRACKER_FOREACH(w, p->tracker) {
+		const struct cg_sample *s = w->attached ? tracker_latest(w) : NULL;
+		struct metrics_cgroup *c;
+
+		if (!s || n == cap)
+			continue;
+		c = &v[cap - 1 - n++];
+		c->path = w->path;
+		c->s = s;
+		c->exited = w->state == WATCH_ENDED;
+		if (w->state == WATCH_ENDED)
+			c->cpu = w->have_final_cpu ? &w->final_cpu : NULL;
+		else
+			c->cpu = collector_cpu_stat(p->collector, w->id, w->abs, w->last_mono_ns);
+	}
+	/* Attached cgroups without a reading yet leave a gap at the front. */
+	memmove(v, v + (cap - n), n * sizeof(*v));
+	*ret = v;
+	*ret_n = n;
+	return 0;
 }
 
 int metrics_render(const struct daemon_parts *p, struct evbuffer *b)
 {
-	const struct snapshot *s = NULL;
+	const struct metrics_opts o = { .families = p->cfg->metrics_families,
+					.max_series = p->cfg->metrics_max_series };
+	struct metrics_count cnt = { 0 };
+	struct metrics_cgroup *v = NULL;
+	const struct snapshot *s;
 	struct cache_stats cs = { 0 };
-	struct watched *w;
-	size_t i;
+	size_t n = 0;
 	int err = 0;
 
-	evbuffer_add_printf(b, "# HELP cgstat_collection_enabled 1 when BPF collection is on.\n"
-			       "# TYPE cgstat_collection_enabled gauge\ncgstat_collection_enabled %d\n",
-			    p->cfg->collect);
+	family(b, "cgstat_build_info", "gauge", "cgstatd's version, as a label.");
+	evbuffer_add_printf(b, "cgstat_build_info{version=\"");
+	metrics_label(b, CGSTAT_VERSION);
+	evbuffer_add_printf(b, "\"} 1\n");
+	u64_line(b, "cgstat_collection_enabled", "gauge", "1 when BPF collection is on.",
+		 p->cfg->collect);
+	render_process(p, b);
 	if (!p->cfg->collect)
 		return 0;
 	s = collector_snapshot(p->collector, &err);
 	collector_stats(p->collector, &cs);
-	evbuffer_add_printf(b,
-			    "# HELP cgstat_cache_fills_total Reads of the BPF maps.\n"
-			    "# TYPE cgstat_cache_fills_total counter\ncgstat_cache_fills_total %llu\n"
-			    "# HELP cgstat_cache_hits_total Reads served from the cache.\n"
-			    "# TYPE cgstat_cache_hits_total counter\ncgstat_cache_hits_total %llu\n",
-			    (unsigned long long)cs.fills, (unsigned long long)cs.hits);
-	for (i = 0; i < sizeof(families) / sizeof(families[0]); i++) {
-		const struct family *f = &families[i];
-
-		evbuffer_add_printf(b, "# HELP %s %s\n# TYPE %s %s\n", f->name, f->help, f->name, f->type);
-		TRACKER_FOREACH(w, p->tracker) {
-			const struct cg_sample *c = w->attached ? tracker_latest(w) : NULL;
-
-			if (c)
-				sample_line(b, f->name, w->path, NULL,
-					    (double)*(const __u64 *)((const char *)&c->total + f->off) *
-						    f->scale);
-		}
-	}
-	evbuffer_add_printf(b, "# HELP cgstat_runqueue_wait_seconds Run-queue wait per slice.\n"
-			       "# TYPE cgstat_runqueue_wait_seconds histogram\n");
-	TRACKER_FOREACH(w, p->tracker) {
-		const struct cg_sample *c = w->attached ? tracker_latest(w) : NULL;
-		uint64_t acc = 0;
-		char le[48];
-
-		if (!c)
-			continue;
-		for (i = 0; i < CGS_RUNQ_SLOTS; i++) {
-			acc += c->total.runq_hist[i];
-			snprintf(le, sizeof(le), ",le=\"%.6g\"", (double)(1ULL << (i + 1)) * 1e-6);
-			sample_line(b, "cgstat_runqueue_wait_seconds_bucket", w->path, le, (double)acc);
-		}
-		sample_line(b, "cgstat_runqueue_wait_seconds_bucket", w->path, ",le=\"+Inf\"",
-			    (double)acc);
-		sample_line(b, "cgstat_runqueue_wait_seconds_sum", w->path, NULL,
-			    (double)c->total.runq_ns * 1e-9);
-		sample_line(b, "cgstat_runqueue_wait_seconds_count", w->path, NULL, (double)acc);
-	}
-	evbuffer_add_printf(b, "# HELP cgstat_task_exited 1 once the cgroup's task has exited.\n"
-			       "# TYPE cgstat_task_exited gauge\n");
-	TRACKER_FOREACH(w, p->tracker)
-		if (w->attached)
-			sample_line(b, "cgstat_task_exited", w->path, NULL, w->state == WATCH_ENDED);
-	if (p->loader) {
-		struct loader_prog_stat ps[16];
-		struct cgs_drops dr;
-		size_t n = loader_prog_stats(p->loader, ps, 16);
-
-		loader_drops(p->loader, &dr);
-		evbuffer_add_printf(b,
-				    "# HELP cgstat_drops_total Updates lost to full or failed maps.\n"
-				    "# TYPE cgstat_drops_total counter\n"
-				    "cgstat_drops_total{what=\"events\"} %llu\n"
-				    "cgstat_drops_total{what=\"storage\"} %llu\n"
-				    "cgstat_drops_total{what=\"snapshot\"} %llu\n"
-				    "# HELP cgstat_unmatched_slices_total Slices counted from the kernel's slice start (switch-in not seen).\n"
-				    "# TYPE cgstat_unmatched_slices_total counter\ncgstat_unmatched_slices_total %llu\n",
-				    (unsigned long long)dr.events, (unsigned long long)dr.storage,
-				    (unsigned long long)dr.snapshot, (unsigned long long)dr.unmatched);
-		evbuffer_add_printf(b, "# HELP cgstat_bpf_run_seconds_total Time in cgstat's BPF programs (bpf_stats).\n"
-				       "# TYPE cgstat_bpf_run_seconds_total counter\n");
-		for (i = 0; i < n; i++)
-			evbuffer_add_printf(b, "cgstat_bpf_run_seconds_total{prog=\"%s\"} %.9g\n",
-					    ps[i].name, ps[i].run_time_ns * 1e-9);
-		evbuffer_add_printf(b, "# HELP cgstat_bpf_runs_total Runs of cgstat's BPF programs (bpf_stats).\n"
-				       "# TYPE cgstat_bpf_runs_total counter\n");
-		for (i = 0; i < n; i++)
-			evbuffer_add_printf(b, "cgstat_bpf_runs_total{prog=\"%s\"} %llu\n", ps[i].name,
-					    (unsigned long long)ps[i].run_cnt);
-	}
+	u64_line(b, "cgstat_cache_fills_total", "counter", "Reads of the BPF maps.", cs.fills);
+	u64_line(b, "cgstat_cache_hits_total", "counter", "Reads served from the cache.", cs.hits);
+	u64_line(b, "cgstat_cache_fill_errors_total", "counter", "Reads of the BPF maps that failed.",
+		 cs.fill_errors);
+	u64_line(b, "cgstat_attached_cgroups", "gauge", "Cgroups attached (PUT).",
+		 tracker_attached(p->tracker));
+	if (p->loader)
+		render_kernel_side(p, b);
+	if (gather(p, &v, &n))
+		return -ENOMEM;
+	metrics_render_cgroups(b, v, n, &o, &cnt);
+	free(v);
+	*p->metrics_dropped += cnt.dropped;
+	u64_line(b, "cgstat_metrics_series", "gauge",
+		 "Per-cgroup series in this scrape (--metrics-max-series caps them).", cnt.series);
+	u64_line(b, "cgstat_metrics_series_dropped_total", "counter",
+		 "Per-cgroup series the cap left out, summed over scrapes.", *p->metrics_dropped);
 	return s ? 0 : err;
 }

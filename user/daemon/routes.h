@@ -11,5 +11,7 @@ struct evhttp_request;
 #define ROUTES_MAX_HEADERS 8192
 
 void routes_handle(struct evhttp_request *req, void *parts);
+/* The TCP listener's: GET/HEAD of /metrics and /v1/health only (routes_readonly.c). */
+void routes_handle_readonly(struct evhttp_request *req, void *parts);
 
 #endif

@@ -1,0 +1,299 @@
+/* The per-cgroup families of /metrics: a table of families, each a list of
+ * metrics (or its own renderer, for the histogram), chosen with
+ * --metrics-families and capped with --metrics-max-series. Names follow
+ * Prometheus conventions (base units, _total counters) and cAdvisor's
+ * container_* names where they mean the same, in cgstat's own namespace. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <event2/buffer.h>
+#include "cg.h"
+#include "escape.h"
+#include "metrics.h"
+#include "snapshot.h"
+
+void metrics_label(struct evbuffer *b, const char *v)
+{
+	char e[6];
+
+	for (; *v; v++)
+		evbuffer_add(b, e, escape_byte(ESCAPE_PROM_LABEL, (unsigned char)*v, e));
+}
+
+/* What a raw value counts: printed exactly in the base unit (seconds). */
+enum unit { UNIT_ONE, UNIT_NS, UNIT_US };
+
+static void put_value(struct evbuffer *b, uint64_t v, enum unit u)
+{
+	switch (u) {
+	case UNIT_NS:
+		evbuffer_add_printf(b, "%llu.%09llu", (unsigned long long)(v / 1000000000ULL),
+				    (unsigned long long)(v % 1000000000ULL));
+		break;
+	case UNIT_US:
+		evbuffer_add_printf(b, "%llu.%06llu", (unsigned long long)(v / 1000000ULL),
+				    (unsigned long long)(v % 1000000ULL));
+		break;
+	default:
+		evbuffer_add_printf(b, "%llu", (unsigned long long)v);
+	}
+}
+
+/* name{cgroup="path"<extra>} value */
+static void sample(struct evbuffer *b, const char *name, const char *suffix, const char *path,
+		   const char *extra, uint64_t v, enum unit u)
+{
+	evbuffer_add_printf(b, "%s%s{cgroup=\"", name, suffix);
+	metrics_label(b, path);
+	evbuffer_add_printf(b, "\"%s} ", extra);
+	put_value(b, v, u);
+	evbuffer_add(b, "\n", 1);
+}
+
+struct metric {
+	const char *name, *type, *help;
+	/* c's raw value; false: c has none (its series is left out) */
+	bool (*get)(const struct metrics_cgroup *c, const struct metric *m, uint64_t *ret);
+	size_t off; /* for get_counter: the field in struct cgs_counters */
+	enum unit unit;
+};
+
+static bool get_counter(const struct metrics_cgroup *c, const struct metric *m, uint64_t *ret)
+{
+	*ret = *(const __u64 *)((const char *)&c->s->total + m->off);
+	return true;
+}
+
+/* cpu.stat's throttling, where the cpu controller is enabled on the cgroup. */
+static bool get_throttling(const struct metrics_cgroup *c, const struct metric *m, uint64_t *ret)
+{
+	if (!c->cpu || !c->cpu->has_throttling)
+		return false;
+	*ret = *(const uint64_t *)((const char *)c->cpu + m->off);
+	return true;
+}
+
+static bool get_exited(const struct metrics_cgroup *c, const struct metric *m, uint64_t *ret)
+{
+	*ret = c->exited;
+	return true;
+}
+
+#define COUNTER(n, h, field, u)                                                                  \
+	{ "cgstat_cgroup_" n, "counter", h, get_counter, offsetof(struct cgs_counters, field), u }
+#define THROTTLING(n, h, field, u)                                                               \
+	{ "cgstat_cgroup_" n, "counter", h, get_throttling, offsetof(struct cg_cpu_stat, field), u }
+
+static const struct metric cpu[] = {
+	COUNTER("cpu_usage_seconds_total", "CPU time of the cgroup and its descendants.", cpu_ns,
+		UNIT_NS),
+	COUNTER("cpu_user_seconds_total", "User CPU time (tick-sampled, as the kernel's utime).",
+		user_ns, UNIT_NS),
+	COUNTER("cpu_system_seconds_total", "System CPU time (tick-sampled, as the kernel's stime).",
+		sys_ns, UNIT_NS),
+};
+
+static const struct metric switches[] = {
+	COUNTER("voluntary_context_switches_total", "Switches where a task blocked.", nvcsw, UNIT_ONE),
+	COUNTER("involuntary_context_switches_total", "Switches where a task was preempted.", nivcsw,
+		UNIT_ONE),
+};
+
+static const struct metric runq[] = {
+	COUNTER("runqueue_wait_seconds_total", "Time tasks waited on a run queue to run.", runq_ns,
+		UNIT_NS),
+	COUNTER("runqueue_waits_total", "Slices that waited on a run queue.", runq_cnt, UNIT_ONE),
+};
+
+static const struct metric throttling[] = {
+	THROTTLING("cpu_cfs_periods_total", "Elapsed CFS enforcement periods (cpu.stat).", nr_periods,
+		   UNIT_ONE),
+	THROTTLING("cpu_cfs_throttled_periods_total", "Periods the cgroup was throttled in (cpu.stat).",
+		   nr_throttled, UNIT_ONE),
+	THROTTLING("cpu_cfs_throttled_seconds_total", "Time the cgroup was throttled (cpu.stat).",
+		   throttled_usec, UNIT_US),
+};
+
+static const struct metric tasks[] = {
+	COUNTER("forks_total", "Processes created.", forks, UNIT_ONE),
+	COUNTER("exits_total", "Processes exited.", exits, UNIT_ONE),
+	COUNTER("thread_exits_total", "Non-final thread exits.", thread_exits, UNIT_ONE),
+	COUNTER("oom_kills_total", "Tasks chosen by the OOM killer.", oom_kills, UNIT_ONE),
+	{ "cgstat_cgroup_task_exited", "gauge", "1 once the cgroup's task has exited.", get_exited, 0,
+	  UNIT_ONE },
+};
+
+/*
+ * Run-queue wait as a histogram. The kernel side counts log2 buckets of
+ * microseconds (slot i: waits under 2^(i+1) us); every other bound is kept,
+ * a factor of 4 from 4 us to 16.8 s, which halves the series and still
+ * places a quantile within a factor of 4. Cumulative, so leaving bounds out
+ * loses nothing else.
+ */
+#define RUNQ_HIST "cgstat_cgroup_runqueue_wait_seconds"
+#define RUNQ_FIRST_SLOT 1
+#define RUNQ_SLOT_STEP 2
+#define RUNQ_LAST_SLOT 23
+#define RUNQ_BUCKETS ((RUNQ_LAST_SLOT - RUNQ_FIRST_SLOT) / RUNQ_SLOT_STEP + 1)
+
+static size_t hist_series(const struct metrics_cgroup *c)
+{
+	return RUNQ_BUCKETS + 3; /* the buckets, +Inf, _sum, _count */
+}
+
+/* 2^(slot+1) us in seconds, exactly, without trailing zeros. */
+static void bound(char *buf, size_t len, int slot)
+{
+	uint64_t us = 1ULL << (slot + 1);
+	char *end;
+
+	snprintf(buf, len, "%llu.%06llu", (unsigned long long)(us / 1000000),
+		 (unsigned long long)(us % 1000000));
+	end = buf + strlen(buf) - 1;
+	while (*end == '0')
+		*end-- = '\0';
+	if (*end == '.')
+		*end = '\0';
+}
+
+static void hist_render(struct evbuffer *b, const struct metrics_cgroup *v, size_t n)
+{
+	size_t k;
+
+	evbuffer_add_printf(b, "# HELP " RUNQ_HIST " Run-queue wait of each slice that waited.\n"
+			       "# TYPE " RUNQ_HIST " histogram\n");
+	for (k = 0; k < n; k++) {
+		const struct cgs_counters *c = &v[k].s->total;
+		uint64_t acc = 0;
+		char le[48], lv[32];
+		int i;
+
+		for (i = 0; i < CGS_RUNQ_SLOTS; i++) {
+			acc += c->runq_hist[i];
+			if (i < RUNQ_FIRST_SLOT || i > RUNQ_LAST_SLOT ||
+			    (i - RUNQ_FIRST_SLOT) % RUNQ_SLOT_STEP)
+				continue;
+			bound(lv, sizeof(lv), i);
+			snprintf(le, sizeof(le), ",le=\"%s\"", lv);
+			sample(b, RUNQ_HIST, "_bucket", v[k].path, le, acc, UNIT_ONE);
+		}
+		sample(b, RUNQ_HIST, "_bucket", v[k].path, ",le=\"+Inf\"", acc, UNIT_ONE);
+		sample(b, RUNQ_HIST, "_sum", v[k].path, "", c->runq_ns, UNIT_NS);
+		sample(b, RUNQ_HIST, "_count", v[k].path, "", acc, UNIT_ONE);
+	}
+}
+
+struct family {
+	const char *name; /* as --metrics-families names it */
+	const struct metric *m;
+	size_t n;
+	/* A family that is not a list of metrics: its series, its lines. */
+	size_t (*series)(const struct metrics_cgroup *c);
+	void (*render)(struct evbuffer *b, const struct metrics_cgroup *v, size_t n);
+};
+
+#define LIST(name, m) { name, m, sizeof(m) / sizeof(m[0]), NULL, NULL }
+/* In the order they are written; a new family is one more line here. */
+static const struct family families[] = {
+	LIST("cpu", cpu),
+	LIST("switches", switches),
+	LIST("runq", runq),
+	{ "runq_histogram", NULL, 0, hist_series, hist_render },
+	LIST("throttling", throttling),
+	LIST("tasks", tasks),
+};
+#define N_FAMILIES (sizeof(families) / sizeof(families[0]))
+_Static_assert(N_FAMILIES <= 32, "one bit per family in a mask");
+
+const char *metrics_family_name(size_t i)
+{
+	return i < N_FAMILIES ? families[i].name : NULL;
+}
+
+int metrics_parse_families(const char *list, uint32_t *ret_mask, const char **ret_bad)
+{
+	uint32_t mask = 0;
+	const char *p = list;
+
+	for (;;) {
+		size_t len = strcspn(p, ","), i;
+
+		for (i = 0; i < N_FAMILIES; i++)
+			if (strlen(families[i].name) == len && !strncmp(p, families[i].name, len))
+				break;
+		if (i == N_FAMILIES) {
+			*ret_bad = p;
+			return -EINVAL;
+		}
+		mask |= 1U << i;
+		if (!p[len])
+			break;
+		p += len + 1;
+	}
+	*ret_mask = mask;
+	return 0;
+}
+
+static size_t family_series(const struct family *f, const struct metrics_cgroup *c)
+{
+	size_t n = 0, i;
+	uint64_t v;
+
+	if (f->series)
+		return f->series(c);
+	for (i = 0; i < f->n; i++)
+		n += f->m[i].get(c, &f->m[i], &v);
+	return n;
+}
+
+size_t metrics_cgroup_series(const struct metrics_cgroup *c, uint32_t families_mask)
+{
+	size_t n = 0, i;
+
+	for (i = 0; i < N_FAMILIES; i++)
+		if (families_mask & (1U << i))
+			n += family_series(&families[i], c);
+	return n;
+}
+
+static void render_list(struct evbuffer *b, const struct family *f, const struct metrics_cgroup *v,
+			size_t n)
+{
+	size_t i, k;
+	uint64_t x;
+
+	for (i = 0; i < f->n; i++) {
+		const struct metric *m = &f->m[i];
+
+		evbuffer_add_printf(b, "# HELP %s %s\n# TYPE %s %s\n", m->name, m->help, m->name,
+				    m->type);
+		for (k = 0; k < n; k++)
+			if (m->get(&v[k], m, &x))
+				sample(b, m->name, "", v[k].path, "", x, m->unit);
+	}
+}
+
+void metrics_render_cgroups(struct evbuffer *b, const struct metrics_cgroup *v, size_t n,
+			    const struct metrics_opts *o, struct metrics_count *ret)
+{
+	size_t kept, i;
+
+	*ret = (struct metrics_count){ 0 };
+	for (kept = 0; kept < n; kept++) {
+		size_t s = metrics_cgroup_series(&v[kept], o->families);
+
+		if (o->max_series && ret->series + s > o->max_series)
+			break;
+		ret->series += s;
+	}
+	for (i = kept; i < n; i++)
+		ret->dropped += metrics_cgroup_series(&v[i], o->families);
+	for (i = 0; i < N_FAMILIES; i++) {
+		if (!(o->families & (1U << i)))
+			continue;
+		if (families[i].render)
+			families[i].render(b, v, kept);
+		else
+			render_list(b, &families[i], v, kept);
+	}
+}
