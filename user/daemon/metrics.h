@@ -30,8 +30,7 @@ struct metrics_opts {
 	uint64_t max_series; /* per-cgroup series in one scrape; 0: no cap */
 };
 
-/* What one render of the per-cgroup families emitted and what the cap left
- * out (whole cgroups: the latest attached first). */
+/* Per-cgroup series one render wrote, and those the cap left out. */
 struct metrics_count {
 	uint64_t series, dropped;
 };
