@@ -17,7 +17,8 @@ struct evbuffer;
 /* Every per-cgroup family (the default of --metrics-families). */
 #define METRICS_ALL_FAMILIES UINT32_MAX
 
-/* One attached cgroup as the per-cgroup families read it. */
+/* One attached cgroup as the per-cgroup families read it (what a new
+ * family reads goes here too; metrics.c fills it from the tracker). */
 struct metrics_cgroup {
 	const char *path; /* relative to the cgroup2 root: the cgroup label */
 	const struct cg_sample *s; /* its counters; never NULL */
