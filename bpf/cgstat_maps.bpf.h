@@ -26,6 +26,16 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } cgs_slots SEC(".maps");
 
+/* Pinned: each CPU's counts not yet moved into their cgroup's storage
+ * (struct cgs_acc) are part of the totals. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct cgs_acc);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} cgs_acc SEC(".maps");
+
 /* Pinned too: each task's counters as of its last switch-out carry its
  * slices across a restart. Freed with the task. */
 struct {
@@ -98,6 +108,11 @@ struct cgs_drops drops;
  * rb_commit); 0: every record wakes it. Written by user space only, so 1
  * always means a drain is coming, whoever else consumes records. */
 __u32 rb_batching;
+/* 1 while user space takes a snapshot: accumulators keep their counts
+ * (a CPU that must charge another cgroup charges its storage directly), so
+ * the counts user space read before the walk are neither moved into a
+ * storage the walk reads nor lost. */
+__u32 snap_active;
 __u32 snapshot_len;
 __u32 inflight_len;
 struct cgs_inflight inflight[CGS_MAX_CPUS];

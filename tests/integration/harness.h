@@ -78,7 +78,7 @@ pid_t th_spawn(const char *abs, int (*fn)(void *), void *arg);
 int th_wait(pid_t pid, int *ret_status);
 void th_kill_all(void);
 
-/* Busy loop on the CPU for ns nanoseconds of wall time. */
+/* Busy loop until the calling thread has used ns nanoseconds of CPU time. */
 void th_burn_ns(uint64_t ns);
 uint64_t th_now_ns(void);
 /* Pin the calling process to one CPU. */

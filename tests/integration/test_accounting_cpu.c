@@ -226,6 +226,104 @@ static void test_threads_in_nested_cgroups(void)
 	loader_close(l);
 }
 
+/* Threads that burn 300 us and sleep 100 us, over and over for 1.5 s: a
+ * CPU switches among them, the idle task and the other cgroup's threads all
+ * the time, so each CPU's accumulator keeps counts and changes owner. */
+static void *burn_sleep(void *arg)
+{
+	uint64_t end = th_now_ns() + 1500 * MS;
+
+	(void)arg;
+	while (th_now_ns() < end) {
+		struct timespec ts = { 0, 100000 };
+
+		th_burn_ns(300000);
+		nanosleep(&ts, NULL);
+	}
+	return NULL;
+}
+
+static int many_threads(void *arg)
+{
+	long i, n = 2 * sysconf(_SC_NPROCESSORS_ONLN);
+	pthread_t t[64];
+
+	(void)arg;
+	if (n > 64)
+		n = 64;
+	for (i = 0; i < n; i++)
+		if (pthread_create(&t[i], NULL, burn_sleep, NULL))
+			return 1;
+	for (i = 0; i < n; i++)
+		pthread_join(t[i], NULL);
+	return 0;
+}
+
+/* Two cgroups with twice as many threads as CPUs each, switching all the
+ * time: every reading taken while they run lies between cpu.stat read just
+ * before and just after it (1% + 5 ms), readings never go back, and the
+ * totals match at the end: counts held per CPU are neither lost nor counted
+ * twice, whoever owns a CPU's accumulator when the snapshot is taken. */
+static void test_threads_on_every_cpu(void)
+{
+	char a[4096], b[4096];
+	uint64_t ida = 0, idb = 0, last = 0;
+	const struct cg_sample *c;
+	struct snapshot s = {};
+	struct loader *l;
+	int sta = -1, stb = -1, readings = 0, bad = 0;
+	bool reaped = false;
+	pid_t pa, pb;
+
+	if (!ASSERT_OK(th_cgroup(NULL, "acc-a", a, sizeof(a)), "cgroup a") ||
+	    !ASSERT_OK(th_cgroup(NULL, "acc-b", b, sizeof(b)), "cgroup b") ||
+	    !ASSERT_OK(cg_id_from_path(a, &ida), "id a") || !ASSERT_OK(cg_id_from_path(b, &idb), "id b"))
+		return;
+	l = th_open_loader(NULL, NULL, NULL);
+	if (!l)
+		return;
+	pa = th_spawn(a, many_threads, NULL);
+	pb = th_spawn(b, many_threads, NULL);
+	while (ASSERT_GT(pa, 0, "spawn a") && ASSERT_GT(pb, 0, "spawn b") &&
+	       !(reaped = waitpid(pa, &sta, WNOHANG) == pa)) {
+		uint64_t before = th_kernel_usage_ns(a), after;
+
+		if (loader_snapshot(l, &s))
+			break;
+		after = th_kernel_usage_ns(a);
+		c = snapshot_find(&s, ida);
+		if (!c)
+			break;
+		readings++;
+		if (c->total.cpu_ns + 5 * MS + before / 100 < before ||
+		    c->total.cpu_ns > after + 5 * MS + after / 100 || c->total.cpu_ns < last) {
+			if (bad++ < 3)
+				printf("    reading %d: %llu ns, cpu.stat %llu..%llu, previous %llu\n",
+				       readings, (unsigned long long)c->total.cpu_ns,
+				       (unsigned long long)before, (unsigned long long)after,
+				       (unsigned long long)last);
+		}
+		last = c->total.cpu_ns;
+	}
+	if (pa > 0 && !reaped)
+		th_wait(pa, &sta);
+	if (pb > 0)
+		th_wait(pb, &stb);
+	ASSERT_TRUE(WIFEXITED(sta) && !WEXITSTATUS(sta) && WIFEXITED(stb) && !WEXITSTATUS(stb),
+		    "threads ran");
+	printf("    %d readings while running, %d out of bounds\n", readings, bad);
+	ASSERT_GT(readings, 5, "readings taken while the threads ran");
+	ASSERT_EQ(bad, 0, "every reading within cpu.stat's bounds, none going back");
+	c = th_sample_of(l, &s, a);
+	if (ASSERT_TRUE(c != NULL, "a counted"))
+		ASSERT_NEAR(c->total.cpu_ns, th_kernel_usage_ns(a), 1, 5 * MS, "a matches cpu.stat");
+	c = th_sample_of(l, &s, b);
+	if (ASSERT_TRUE(c != NULL, "b counted"))
+		ASSERT_NEAR(c->total.cpu_ns, th_kernel_usage_ns(b), 1, 5 * MS, "b matches cpu.stat");
+	snapshot_free(&s);
+	loader_close(l);
+}
+
 static int sleeper(void *arg)
 {
 	for (int i = 0; i < 200; i++)
@@ -299,5 +397,6 @@ int main(void)
 	th_run("hierarchy", test_hierarchy);
 	th_run("threads_in_nested_cgroups", test_threads_in_nested_cgroups);
 	th_run("runqueue_wait", test_runqueue_wait);
+	th_run("threads_on_every_cpu", test_threads_on_every_cpu);
 	return th_done();
 }

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
-/* snapshot_build: subtree totals from a pre-order walk plus in-flight slices. */
+/* snapshot_build: subtree totals from a pre-order walk plus in-flight slices and
+ * the CPUs' accumulators. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -123,7 +124,7 @@ static void test_subtree_sums(void **state)
 	const struct cg_sample *c;
 	size_t n = small_tree(e, 0);
 
-	assert_int_equal(snapshot_build(&s, e, n, NULL, 0), 0);
+	assert_int_equal(snapshot_build(&s, e, n, NULL, 0, NULL, 0), 0);
 	check_small_tree(&s);
 	/* Spot checks by field name, runq_hist buckets included. */
 	c = snapshot_find(&s, ROOT);
@@ -152,7 +153,7 @@ static void test_has_stats_copied(void **state)
 
 	e[2].has_stats = 0;
 	memset(&e[2].c, 0, sizeof(e[2].c));
-	assert_int_equal(snapshot_build(&s, e, n, NULL, 0), 0);
+	assert_int_equal(snapshot_build(&s, e, n, NULL, 0, NULL, 0), 0);
 	assert_int_equal(snapshot_find(&s, B)->has_stats, 0);
 	assert_int_equal(snapshot_find(&s, C)->has_stats, 1);
 	assert_total(&s, B, 0, 0);
@@ -168,7 +169,7 @@ static void test_subtree_walk_nonzero_level(void **state)
 	struct cgs_entry e[5];
 	size_t n = small_tree(e, 7);
 
-	assert_int_equal(snapshot_build(&s, e, n, NULL, 0), 0);
+	assert_int_equal(snapshot_build(&s, e, n, NULL, 0, NULL, 0), 0);
 	check_small_tree(&s);
 	assert_int_equal(snapshot_find(&s, ROOT)->level, 7);
 	assert_int_equal(snapshot_find(&s, B)->level, 9);
@@ -184,7 +185,7 @@ static void test_subtree_walk_deep_below_start(void **state)
 
 	for (i = 0; i < 256; i++)
 		set_entry(&e[i], 1000 + i, (__u32)(3 + i), 1);
-	assert_int_equal(snapshot_build(&s, e, 256, NULL, 0), 0);
+	assert_int_equal(snapshot_build(&s, e, 256, NULL, 0, NULL, 0), 0);
 	assert_int_equal(s.n, 256);
 	for (i = 0; i < 256; i++)
 		assert_total(&s, 1000 + i, 256 - i, 0);
@@ -204,7 +205,7 @@ static void test_inflight(void **state)
 	const size_t ninf = sizeof(inf) / sizeof(inf[0]);
 	size_t n = small_tree(e, 0);
 
-	assert_int_equal(snapshot_build(&s, e, n, inf, ninf), 0);
+	assert_int_equal(snapshot_build(&s, e, n, inf, ninf, NULL, 0), 0);
 	assert_int_equal(s.n, 5);
 	/* c: 5 + 7 + 11; a: c's + 13; root: a's + 17; the unknown one nowhere. */
 	assert_total(&s, C, 1000, 23);
@@ -224,7 +225,7 @@ static void test_inflight(void **state)
 	assert_int_equal(s.ninflight, ninf);
 
 	/* A slice in a leaf makes every ancestor "running" (an exit waits on it). */
-	assert_int_equal(snapshot_build(&s, e, n, inf, 1), 0);
+	assert_int_equal(snapshot_build(&s, e, n, inf, 1, NULL, 0), 0);
 	assert_true(snapshot_running(&s, C));
 	assert_true(snapshot_running(&s, A));
 	assert_true(snapshot_running(&s, ROOT));
@@ -246,7 +247,7 @@ static void test_inflight_duplicates_at_ends(void **state)
 	set_entry(&e[0], 500, 0, 0);
 	set_entry(&e[1], 1, 1, 0);
 	set_entry(&e[2], 900, 1, 0);
-	assert_int_equal(snapshot_build(&s, e, 3, inf, 7), 0);
+	assert_int_equal(snapshot_build(&s, e, 3, inf, 7, NULL, 0), 0);
 	assert_int_equal(snapshot_find(&s, 1)->total.cpu_ns, 2 + 8 + 16 + 64);
 	assert_int_equal(snapshot_find(&s, 900)->total.cpu_ns, 1 + 4 + 32);
 	assert_int_equal(snapshot_find(&s, 500)->total.cpu_ns, 127);
@@ -267,12 +268,12 @@ static void test_find(void **state)
 	assert_false(snapshot_running(&s, ROOT));
 
 	/* Built from an empty walk. */
-	assert_int_equal(snapshot_build(&s, NULL, 0, NULL, 0), 0);
+	assert_int_equal(snapshot_build(&s, NULL, 0, NULL, 0, NULL, 0), 0);
 	assert_int_equal(s.n, 0);
 	assert_null(snapshot_find(&s, ROOT));
 	assert_false(snapshot_running(&s, ROOT));
 
-	assert_int_equal(snapshot_build(&s, e, n, NULL, 0), 0);
+	assert_int_equal(snapshot_build(&s, e, n, NULL, 0, NULL, 0), 0);
 	assert_int_equal(snapshot_find(&s, ROOT)->id, ROOT);
 	assert_int_equal(snapshot_find(&s, A)->id, A);
 	assert_int_equal(snapshot_find(&s, B)->id, B);
@@ -285,7 +286,7 @@ static void test_find(void **state)
 	assert_null(snapshot_find(&s, UINT64_MAX));
 
 	/* Emptied again by an empty walk. */
-	assert_int_equal(snapshot_build(&s, e, 0, NULL, 0), 0);
+	assert_int_equal(snapshot_build(&s, e, 0, NULL, 0, NULL, 0), 0);
 	assert_null(snapshot_find(&s, ROOT));
 	snapshot_free(&s);
 	assert_null(snapshot_find(&s, ROOT));
@@ -313,12 +314,12 @@ static void test_rebuild_larger_then_smaller(void **state)
 
 	/* 1: small tree with in-flight slices. */
 	assert_int_equal(small_tree(small, 0), 5);
-	assert_int_equal(snapshot_build(&s, small, 5, big_inf, 2), 0);
+	assert_int_equal(snapshot_build(&s, small, 5, big_inf, 2, NULL, 0), 0);
 	check_small_tree(&s);
 
 	/* 2: larger (levels 0,1,2,3,1,2,3,...), more in-flight slices. */
 	build_chain(e, 1000, 100);
-	assert_int_equal(snapshot_build(&s, e, 1000, big_inf, 64), 0);
+	assert_int_equal(snapshot_build(&s, e, 1000, big_inf, 64, NULL, 0), 0);
 	assert_int_equal(s.n, 1000);
 	assert_sorted_unique(&s);
 	assert_null(snapshot_find(&s, ROOT));
@@ -329,7 +330,7 @@ static void test_rebuild_larger_then_smaller(void **state)
 
 	/* 3: smaller again, and fewer slices: nothing of 2 remains. */
 	build_chain(e, 10, 2000);
-	assert_int_equal(snapshot_build(&s, e, 10, &one_inf, 1), 0);
+	assert_int_equal(snapshot_build(&s, e, 10, &one_inf, 1, NULL, 0), 0);
 	assert_int_equal(s.n, 10);
 	assert_int_equal(s.ninflight, 1);
 	assert_sorted_unique(&s);
@@ -342,13 +343,13 @@ static void test_rebuild_larger_then_smaller(void **state)
 	assert_int_equal(snapshot_find(&s, 2009)->total.cpu_ns, 1);
 
 	/* 4: no slices at all. */
-	assert_int_equal(snapshot_build(&s, e, 10, NULL, 0), 0);
+	assert_int_equal(snapshot_build(&s, e, 10, NULL, 0, NULL, 0), 0);
 	assert_int_equal(s.ninflight, 0);
 	assert_false(snapshot_running(&s, 2000));
 	assert_int_equal(snapshot_find(&s, 2000)->total.cpu_ns, 10);
 
 	/* 5: the small tree again, into the same struct. */
-	assert_int_equal(snapshot_build(&s, small, 5, NULL, 0), 0);
+	assert_int_equal(snapshot_build(&s, small, 5, NULL, 0, NULL, 0), 0);
 	check_small_tree(&s);
 	assert_null(snapshot_find(&s, 2000));
 
@@ -374,7 +375,7 @@ static void check_large(const struct cgs_entry *e, size_t n, const struct cgs_in
 			if (inf[k].cgid == e[i].id)
 				own_cpu[i] += inf[k].cpu_ns;
 	}
-	assert_int_equal(snapshot_build(&s, e, n, inf, ninf), 0);
+	assert_int_equal(snapshot_build(&s, e, n, inf, ninf, NULL, 0), 0);
 	assert_int_equal(s.n, n);
 	assert_sorted_unique(&s);
 	for (i = 0; i < n; i++) {
@@ -484,41 +485,111 @@ static void test_too_deep(void **state)
 		set_entry(&e[i], i + 1, (__u32)i, 1);
 
 	/* Levels 0..255 fit. */
-	assert_int_equal(snapshot_build(&s, e, 256, NULL, 0), 0);
+	assert_int_equal(snapshot_build(&s, e, 256, NULL, 0, NULL, 0), 0);
 	assert_int_equal(s.n, 256);
 	assert_total(&s, 1, 256, 0);
 
 	/* Level 256 does not: the error leaves nothing behind. */
-	assert_int_equal(snapshot_build(&s, e, 257, NULL, 0), -EINVAL);
+	assert_int_equal(snapshot_build(&s, e, 257, NULL, 0, NULL, 0), -EINVAL);
 	assert_int_equal(s.n, 0);
 	assert_null(snapshot_find(&s, 1));
-	assert_int_equal(snapshot_build(&s, e, 300, NULL, 0), -EINVAL);
+	assert_int_equal(snapshot_build(&s, e, 300, NULL, 0, NULL, 0), -EINVAL);
 	assert_int_equal(s.n, 0);
 
 	/* One entry far too deep after a shallow start. */
 	set_entry(&e[2], 3, 100000, 1);
-	assert_int_equal(snapshot_build(&s, e, 3, NULL, 0), -EINVAL);
+	assert_int_equal(snapshot_build(&s, e, 3, NULL, 0, NULL, 0), -EINVAL);
 	assert_int_equal(s.n, 0);
 	set_entry(&e[2], 3, UINT32_MAX, 1);
-	assert_int_equal(snapshot_build(&s, e, 3, NULL, 0), -EINVAL);
+	assert_int_equal(snapshot_build(&s, e, 3, NULL, 0, NULL, 0), -EINVAL);
 	assert_int_equal(s.n, 0);
 
 	/* A subtree walk: 256 below its start is too deep as well. */
 	for (i = 0; i < 257; i++)
 		set_entry(&e[i], i + 1, (__u32)(10 + i), 1);
-	assert_int_equal(snapshot_build(&s, e, 257, NULL, 0), -EINVAL);
+	assert_int_equal(snapshot_build(&s, e, 257, NULL, 0, NULL, 0), -EINVAL);
 	assert_int_equal(s.n, 0);
 	/* So is a level above the start (it would wrap around). */
 	set_entry(&e[1], 2, 9, 1);
-	assert_int_equal(snapshot_build(&s, e, 2, NULL, 0), -EINVAL);
+	assert_int_equal(snapshot_build(&s, e, 2, NULL, 0, NULL, 0), -EINVAL);
 	assert_int_equal(s.n, 0);
 
 	/* The same struct is still usable. */
 	assert_int_equal(small_tree(small, 0), 5);
-	assert_int_equal(snapshot_build(&s, small, 5, NULL, 0), 0);
+	assert_int_equal(snapshot_build(&s, small, 5, NULL, 0, NULL, 0), 0);
 	check_small_tree(&s);
 	snapshot_free(&s);
 	free(e);
+}
+
+/* An accumulator owned by id holding `cpu` ns over `switches` slices. */
+static struct cgs_acc acc_of(__u64 id, __u64 cpu, __u64 switches)
+{
+	struct cgs_acc a;
+
+	memset(&a, 0, sizeof(a));
+	a.cgid = id;
+	a.c.cpu_ns = cpu;
+	a.c.nvcsw = switches;
+	return a;
+}
+
+/* Counts a CPU charged but did not move into storage yet belong to their
+ * owner and every ancestor, once per CPU that holds them. */
+static void test_accumulators(void **state)
+{
+	struct snapshot s = { 0 };
+	struct cgs_entry e[5];
+	struct cgs_acc acc[5];
+	const struct cg_sample *c;
+	size_t n = small_tree(e, 0);
+
+	acc[0] = acc_of(C, 5, 1);
+	acc[1] = acc_of(D, 7, 2);
+	acc[2] = acc_of(C, 11, 3);
+	acc[3] = acc_of(B, 1000, 0); /* no slice: nothing in it (a stale owner) */
+	acc[4] = acc_of(0, 0, 0); /* no owner yet */
+	assert_int_equal(snapshot_build(&s, e, n, NULL, 0, acc, 5), 0);
+	c = snapshot_find(&s, C);
+	assert_int_equal(c->total.cpu_ns, 1000 + 16);
+	assert_int_equal(c->total.nvcsw, 1000 * 4 + 4);
+	assert_int_equal(snapshot_find(&s, B)->total.cpu_ns, 100);
+	assert_int_equal(snapshot_find(&s, A)->total.cpu_ns, 1110 + 16);
+	assert_int_equal(snapshot_find(&s, D)->total.cpu_ns, 10000 + 7);
+	assert_int_equal(snapshot_find(&s, ROOT)->total.cpu_ns, 11111 + 23);
+	/* Not a slice in flight. */
+	assert_false(snapshot_running(&s, C));
+	snapshot_free(&s);
+}
+
+/* An owner the walk does not see (removed while a CPU held its counts): the
+ * counts go to its nearest ancestor the walk saw, and nowhere if none. */
+static void test_accumulator_orphans(void **state)
+{
+	struct snapshot s = { 0 };
+	struct cgs_entry e[5];
+	struct cgs_acc acc[3];
+	size_t n = small_tree(e, 0);
+
+	/* Owner 500 was under b (also removed: 501), which is under a. */
+	acc[0] = acc_of(500, 3, 1);
+	acc[0].up[0] = 501;
+	acc[0].up[1] = A;
+	acc[0].up[2] = ROOT;
+	/* Owner 600's parent was d. */
+	acc[1] = acc_of(600, 5, 1);
+	acc[1].up[0] = D;
+	acc[1].up[1] = ROOT;
+	/* No ancestor left in the walk: counted nowhere, and no crash. */
+	acc[2] = acc_of(700, 1000000, 1);
+	acc[2].up[0] = 701;
+	assert_int_equal(snapshot_build(&s, e, n, NULL, 0, acc, 3), 0);
+	assert_int_equal(snapshot_find(&s, A)->total.cpu_ns, 1110 + 3);
+	assert_int_equal(snapshot_find(&s, B)->total.cpu_ns, 100);
+	assert_int_equal(snapshot_find(&s, D)->total.cpu_ns, 10000 + 5);
+	assert_int_equal(snapshot_find(&s, ROOT)->total.cpu_ns, 11111 + 8);
+	assert_null(snapshot_find(&s, 500));
+	snapshot_free(&s);
 }
 
 int main(void)
@@ -536,6 +607,8 @@ int main(void)
 		cmocka_unit_test(test_large_deep_chain),
 		cmocka_unit_test(test_large_wide_tree),
 		cmocka_unit_test(test_too_deep),
+		cmocka_unit_test(test_accumulators),
+		cmocka_unit_test(test_accumulator_orphans),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

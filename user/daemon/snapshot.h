@@ -25,13 +25,20 @@ struct snapshot {
 	uint64_t dropped; /* cgroups left out: snapshot capacity reached */
 	struct cgs_inflight *inflight; /* slices running at the walk, sorted by cgroup id */
 	size_t ninflight, inflight_cap;
+	/* Accumulators with counts, sorted by owner: pointers into the
+	 * caller's array, valid during snapshot_build only. */
+	const struct cgs_acc **pend;
+	size_t npend, pend_cap;
 };
 
 void counters_add(struct cgs_counters *dst, const struct cgs_counters *src);
-/* Builds subtree totals from a pre-order walk (entries with levels) and the
- * slices in flight. Replaces s's previous content. 0 or -ENOMEM. */
+/* Builds subtree totals from a pre-order walk (entries with levels), the
+ * slices in flight and the CPUs' accumulators (counts charged but not yet in
+ * the storage the walk read; an owner the walk did not see gives them to its
+ * nearest ancestor it saw). Replaces s's previous content. 0 or -ENOMEM. */
 int snapshot_build(struct snapshot *s, const struct cgs_entry *e, size_t n,
-		   const struct cgs_inflight *inf, size_t ninf);
+		   const struct cgs_inflight *inf, size_t ninf, const struct cgs_acc *acc,
+		   size_t nacc);
 const struct cg_sample *snapshot_find(const struct snapshot *s, uint64_t id);
 /* Whether a task of cgroup id, or of a descendant, was on a CPU when the
  * snapshot was taken. */
