@@ -15,7 +15,9 @@
 #include <bpf/libbpf.h>
 #include <event2/event.h>
 #include <event2/http.h>
+#include "autoattach.h"
 #include "cg.h"
+#include "cg_pattern.h"
 #include "collector.h"
 #include "daemon.h"
 #include "duration.h"
@@ -70,6 +72,9 @@ static void usage(FILE *f)
 		"                      (default 60s; 0: never; open streams are never idle)\n"
 		"  --no-collect        attach no BPF program and read no map; stats answer 503\n"
 		"  --bpf-stats         enable kernel bpf_stats to report ns/event per program\n"
+		"  --attach-under PATTERN attach every cgroup whose path matches PATTERN, those\n"
+		"                      there now and those created later (repeatable; e.g.\n"
+		"                      'nomad.slice/*.scope', 'kubepods.slice/**')\n"
 		"  --metrics-listen ADDR:PORT also serve GET /metrics and /v1/health over TCP\n"
 		"                      (e.g. 127.0.0.1:9464 or [::1]:9464; off by default)\n"
 		"  --metrics-families LIST per-cgroup families in /metrics, comma-separated\n"
@@ -101,7 +106,7 @@ static int parse_args(int argc, char **argv, struct daemon_config *c, struct dae
 {
 	enum { O_SOCKET = 256, O_GROUP, O_PIN, O_TTL, O_RETENTION, O_MAXCG, O_NOCOLLECT,
 	       O_BPFSTATS, O_LOGLEVEL, O_VERSION, O_IDLE, O_METRICS_LISTEN, O_METRICS_FAMILIES,
-	       O_METRICS_MAX };
+	       O_METRICS_MAX, O_ATTACH_UNDER };
 	static const struct option opts[] = {
 		{ "socket", required_argument, NULL, O_SOCKET },
 		{ "group", required_argument, NULL, O_GROUP },
@@ -116,6 +121,7 @@ static int parse_args(int argc, char **argv, struct daemon_config *c, struct dae
 		{ "metrics-listen", required_argument, NULL, O_METRICS_LISTEN },
 		{ "metrics-families", required_argument, NULL, O_METRICS_FAMILIES },
 		{ "metrics-max-series", required_argument, NULL, O_METRICS_MAX },
+		{ "attach-under", required_argument, NULL, O_ATTACH_UNDER },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, O_VERSION },
 		{ 0 },
@@ -191,6 +197,25 @@ static int parse_args(int argc, char **argv, struct daemon_config *c, struct dae
 			c->metrics_max_series = v;
 			break;
 		}
+		case O_ATTACH_UNDER: {
+			char norm[CG_PATTERN_MAX];
+
+			if (cg_pattern_normalize(optarg, norm, sizeof(norm))) {
+				fprintf(stderr,
+					"cgstatd: --attach-under: invalid pattern '%s': a path below the "
+					"cgroup2 root, no '.' or '..', '**' only as a whole component, "
+					"at most %d bytes\n",
+					optarg, CG_PATTERN_MAX - 2);
+				return 2;
+			}
+			if (c->n_attach_under >= DAEMON_MAX_ATTACH_UNDER) {
+				fprintf(stderr, "cgstatd: --attach-under: at most %d patterns\n",
+					DAEMON_MAX_ATTACH_UNDER);
+				return 2;
+			}
+			c->attach_under[c->n_attach_under++] = optarg;
+			break;
+		}
 		case O_NOCOLLECT: c->collect = false; break;
 		case O_BPFSTATS: c->bpf_stats = true; break;
 		case O_LOGLEVEL:
@@ -210,6 +235,11 @@ static int parse_args(int argc, char **argv, struct daemon_config *c, struct dae
 		usage(stderr);
 		return 2;
 	}
+	if (c->n_attach_under && !c->collect) {
+		/* New cgroups are announced by a BPF program. */
+		fprintf(stderr, "cgstatd: --attach-under needs collection (not with --no-collect)\n");
+		return 2;
+	}
 	return -1;
 }
 
@@ -220,6 +250,11 @@ static int on_exit_event(const struct cgs_exit_event *e, void *arg)
 {
 	struct daemon *d = arg;
 
+	if (e->flags & CGS_EVENT_MKDIR) {
+		if (d->p.autoattach)
+			autoattach_on_mkdir(d->p.autoattach, e);
+		return 0;
+	}
 	tracker_on_exit_event(d->p.tracker, e);
 	if (e->flags & (CGS_EVENT_FINAL_SWITCH | CGS_EVENT_RMDIR))
 		return 0;
@@ -373,6 +408,42 @@ static int setup_metrics_listener(struct daemon *d)
 	return 0;
 }
 
+/* Attach rules: the command line's, and those the API added before (kept
+ * beside the pins); what matches now is attached before the socket opens. */
+static int setup_autoattach(struct daemon *d)
+{
+	struct autoattach_opts o = {
+		.base = d->base,
+		.clk = d->p.clk,
+		.mount = d->mount,
+		.tracker = d->p.tracker,
+		.loader = d->p.loader,
+		.pin_path = d->cfg.pin_path,
+		.max_cgroups = d->cfg.max_cgroups ? d->cfg.max_cgroups : LOADER_DEFAULT_MAX_CGROUPS,
+	};
+	unsigned i;
+	bool is_new;
+	int err;
+
+	err = autoattach_new(&o, &d->p.autoattach);
+	if (err) {
+		log_error("cannot set up attach rules", "err=\"%s\"", strerror(-err));
+		return err;
+	}
+	for (i = 0; i < d->cfg.n_attach_under; i++) {
+		/* Checked when parsed; only the number of rules can fail here. */
+		err = autoattach_add(d->p.autoattach, d->cfg.attach_under[i], AUTOATTACH_CLI, &is_new,
+				     NULL);
+		if (err) {
+			log_error("cannot add an attach rule", "pattern=%s err=\"%s\"",
+				  log_q(d->cfg.attach_under[i]), strerror(-err));
+			return err;
+		}
+	}
+	autoattach_start(d->p.autoattach);
+	return 0;
+}
+
 static int setup(struct daemon *d)
 {
 	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP };
@@ -424,6 +495,9 @@ static int setup(struct daemon *d)
 		if (!d->events_ev || event_add(d->events_ev, NULL))
 			return -ENOMEM;
 		tracker_restore(d->p.tracker);
+		err = setup_autoattach(d);
+		if (err)
+			return err;
 	}
 	d->listen_fd = http_listen_unix(d->cfg.socket_path, d->cfg.socket_group);
 	if (d->listen_fd < 0) {
@@ -474,6 +548,7 @@ static void teardown(struct daemon *d)
 	if (d->events_ev)
 		event_free(d->events_ev);
 	streams_free(d->p.streams);
+	autoattach_free(d->p.autoattach);
 	tracker_free(d->p.tracker);
 	state_close(d->state);
 	collector_free(d->p.collector);

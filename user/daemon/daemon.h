@@ -8,7 +8,10 @@
 #include <stdint.h>
 
 #define DAEMON_MAX_RETENTION_NS (365ULL * 24 * 3600 * 1000000000ULL)
+/* --attach-under given this many times at most (AUTOATTACH_MAX_RULES). */
+#define DAEMON_MAX_ATTACH_UNDER 64
 
+struct autoattach;
 struct clock;
 struct collector;
 struct loader;
@@ -25,6 +28,8 @@ struct daemon_config {
 	bool bpf_stats;
 	uint32_t max_cgroups;
 	uint64_t idle_timeout_ns; /* a connection without a request is closed; 0: never */
+	const char *attach_under[DAEMON_MAX_ATTACH_UNDER]; /* --attach-under patterns */
+	unsigned n_attach_under;
 	const char *metrics_listen; /* ADDR:PORT for /metrics over TCP; NULL: none */
 	uint32_t metrics_families; /* per-cgroup families (metrics.h); all by default */
 	uint64_t metrics_max_series; /* per-cgroup series in one scrape; 0: no cap */
@@ -41,6 +46,7 @@ struct daemon_parts {
 	struct collector *collector; /* NULL when collection is off */
 	struct tracker *tracker;
 	struct streams *streams;
+	struct autoattach *autoattach; /* attach rules; NULL when collection is off */
 	const uint64_t *exits_seen;
 	const bool *stopping;
 	uint64_t *metrics_dropped; /* series the cap left out, over all scrapes */

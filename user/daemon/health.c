@@ -1,6 +1,7 @@
 #include <stdint.h>
 #include <sys/resource.h>
 #include <sys/utsname.h>
+#include "autoattach.h"
 #include "cache.h"
 #include "collector.h"
 #include "daemon.h"
@@ -93,6 +94,19 @@ void health_render(const struct daemon_parts *p, struct json *j)
 	json_kv_u64(j, "watched", tracker_watched(p->tracker));
 	json_kv_u64(j, "streams", streams_count(p->streams));
 	json_kv_u64(j, "exits_seen", *p->exits_seen);
+	if (p->autoattach) {
+		struct autoattach_stats as;
+
+		autoattach_stats(p->autoattach, &as);
+		json_key(j, "auto_attach");
+		json_obj_begin(j);
+		json_kv_u64(j, "rules", as.rules);
+		json_kv_u64(j, "limit", as.limit);
+		json_kv_u64(j, "attached", as.attached);
+		json_kv_u64(j, "refused", as.refused);
+		json_kv_u64(j, "lost", as.lost);
+		json_obj_end(j);
+	}
 	render_bpf(p, j);
 	json_key(j, "self");
 	json_obj_begin(j);

@@ -87,5 +87,8 @@ size_t loader_prog_stats(const struct loader *l, struct loader_prog_stat *ret, s
 /* Turns on kernel bpf_stats for as long as the loader lives. */
 int loader_enable_stats(struct loader *l);
 void loader_drops(const struct loader *l, struct cgs_drops *ret);
+/* Whether the BPF side sends a CGS_EVENT_MKDIR record for every cgroup
+ * created on the cgroup2 hierarchy (off at load: only attach rules need them). */
+void loader_mkdir_events(struct loader *l, bool on);
 
 #endif

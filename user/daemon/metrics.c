@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <event2/buffer.h>
 #include "clock.h"
+#include "autoattach.h"
 #include "collector.h"
 #include "daemon.h"
 #include "loader.h"
@@ -152,6 +153,18 @@ int metrics_render(const struct daemon_parts *p, struct evbuffer *b)
 		 cs.fill_errors);
 	u64_line(b, "cgstat_attached_cgroups", "gauge", "Cgroups attached (PUT).",
 		 tracker_attached(p->tracker));
+	if (p->autoattach) {
+		struct autoattach_stats as;
+
+		autoattach_stats(p->autoattach, &as);
+		u64_line(b, "cgstat_attach_rules", "gauge", "Attach rules (--attach-under and the API).",
+			 as.rules);
+		u64_line(b, "cgstat_auto_attached_total", "counter",
+			 "Cgroups attached because their path matched an attach rule.", as.attached);
+		u64_line(b, "cgstat_auto_attach_refused_total", "counter",
+			 "Cgroups matching an attach rule left unattached at the bound (--max-cgroups).",
+			 as.refused);
+	}
 	if (p->loader)
 		render_kernel_side(p, b);
 	if (gather(p, &v, &n))

@@ -454,6 +454,13 @@ void routes_handle(struct evhttp_request *req, void *arg)
 		handle_cgroup(p, req, path + strlen(CGROUPS_PREFIX), &q);
 		return;
 	}
+	if (!strncmp(path, "/v1/attach-rules", 16) && (!path[16] || path[16] == '/')) {
+		if (q.stream || q.has_interval || q.cgroup)
+			http_error(req, 400, "unknown query parameter");
+		else
+			routes_attach_rules(p, req, path + 16);
+		return;
+	}
 	if (!strcmp(path, "/v1/health") || !strcmp(path, "/metrics") || !strcmp(path, "/v1/events")) {
 		if (m != EVHTTP_REQ_GET && m != EVHTTP_REQ_HEAD) {
 			http_error_allow(req, "GET, HEAD", "method not allowed: use GET");

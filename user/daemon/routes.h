@@ -11,6 +11,9 @@ struct evhttp_request;
 #define ROUTES_MAX_HEADERS 8192
 
 void routes_handle(struct evhttp_request *req, void *parts);
+/* /v1/attach-rules (routes_rules.c); rest: the path after that prefix,
+ * still percent-encoded. */
+void routes_attach_rules(const struct daemon_parts *p, struct evhttp_request *req, const char *rest);
 /* The TCP listener's: GET/HEAD of /metrics and /v1/health only (routes_readonly.c). */
 void routes_handle_readonly(struct evhttp_request *req, void *parts);
 
