@@ -183,43 +183,169 @@ static __always_inline __u32 log2_u64(__u64 v)
 	return r;
 }
 
-/* Charges prev's slice: the growth of the kernel's own per-task counters
- * since base (the task's last switch-out, or its switch-in). */
-static __always_inline void charge_slice(const struct cgs_task *base, struct task_struct *prev,
-					 bool involuntary)
+/* Adds prev's slice, the growth of the kernel's own per-task counters since
+ * base (the task's last switch-out, or its switch-in), to c: with atomic
+ * adds into a cgroup's shared storage, with plain ones into this CPU's own
+ * accumulator (atomic is a constant at each inlined call). */
+static __always_inline void add_slice(struct cgs_counters *c, const struct cgs_task *base,
+				      struct task_struct *prev, bool involuntary, bool atomic)
 {
-	struct cgs_counters *c;
 	__u64 cpu, wait, ut, st;
 	__u32 slot;
 
-	c = counters_of(prev->cgroups->dfl_cgrp);
-	if (!c)
-		return;
+#define ADD(field, v)                                                                            \
+	do {                                                                                     \
+		if (atomic)                                                                      \
+			__sync_fetch_and_add(&c->field, (v));                                    \
+		else                                                                             \
+			c->field += (v);                                                         \
+	} while (0)
 	cpu = prev->se.sum_exec_runtime - base->sum_exec;
 	if ((__s64)cpu > 0)
-		__sync_fetch_and_add(&c->cpu_ns, cpu);
+		ADD(cpu_ns, cpu);
 	ut = prev->utime - base->utime;
 	if ((__s64)ut > 0)
-		__sync_fetch_and_add(&c->user_ns, ut);
+		ADD(user_ns, ut);
 	st = prev->stime - base->stime;
 	if ((__s64)st > 0)
-		__sync_fetch_and_add(&c->sys_ns, st);
+		ADD(sys_ns, st);
 	if (involuntary)
-		__sync_fetch_and_add(&c->nivcsw, 1);
+		ADD(nivcsw, 1);
 	else
-		__sync_fetch_and_add(&c->nvcsw, 1);
+		ADD(nvcsw, 1);
 
 	/* run_delay grows when the task arrives on the CPU, just after this
 	 * tracepoint; so at switch-out it holds the wait before this slice. */
 	wait = prev->sched_info.run_delay - base->run_delay;
 	if ((__s64)wait <= 0)
 		return;
-	__sync_fetch_and_add(&c->runq_ns, wait);
-	__sync_fetch_and_add(&c->runq_cnt, 1);
+	ADD(runq_ns, wait);
+	ADD(runq_cnt, 1);
 	slot = log2_u64(wait / 1000);
 	if (slot >= CGS_RUNQ_SLOTS)
 		slot = CGS_RUNQ_SLOTS - 1;
-	__sync_fetch_and_add(&c->runq_hist[slot], 1);
+	ADD(runq_hist[slot], 1);
+#undef ADD
+}
+
+/* Moves an accumulator's counts into storage c (only the owning CPU calls
+ * this, so plain loads and stores on a are enough; head and tail tell
+ * readers that the counts moved). */
+static __always_inline void acc_move_counts(struct cgs_acc *a, struct cgs_counters *c)
+{
+	int i;
+
+#define MOVE_ACC(field)                                                                          \
+	do {                                                                                     \
+		__u64 __v = a->c.field;                                                          \
+		if (__v) {                                                                       \
+			__sync_fetch_and_add(&c->field, __v);                                    \
+			a->c.field = 0;                                                          \
+		}                                                                                \
+	} while (0)
+	MOVE_ACC(cpu_ns);
+	MOVE_ACC(user_ns);
+	MOVE_ACC(sys_ns);
+	MOVE_ACC(nvcsw);
+	MOVE_ACC(nivcsw);
+	MOVE_ACC(runq_ns);
+	MOVE_ACC(runq_cnt);
+	for (i = 0; i < CGS_RUNQ_SLOTS; i++)
+		MOVE_ACC(runq_hist[i]);
+#undef MOVE_ACC
+}
+
+/* The storage the owner's counts go to: the owner's, or, when it was
+ * removed meanwhile, its nearest live ancestor's (where the kernel's fold
+ * would have put them). Acquired: the caller releases it. */
+static __noinline struct cgroup *acc_target(struct cgs_acc *a)
+{
+	struct cgroup *cg = bpf_cgroup_from_id(a->cgid);
+
+	if (!cg && a->up[0])
+		cg = bpf_cgroup_from_id(a->up[0]);
+	if (!cg && a->up[1])
+		cg = bpf_cgroup_from_id(a->up[1]);
+	if (!cg && a->up[2])
+		cg = bpf_cgroup_from_id(a->up[2]);
+	if (!cg && a->up[3])
+		cg = bpf_cgroup_from_id(a->up[3]);
+	return cg;
+}
+
+/*
+ * This CPU now charges cgroup cg (id): its accumulator's counts move into
+ * the previous owner's storage and cg becomes the owner. False if that
+ * cannot be done now (a snapshot is being taken, or the storage is busy):
+ * the caller then charges cg's storage directly.
+ */
+static __noinline bool acc_adopt(struct cgs_acc *a, struct cgroup *cg, __u64 id)
+{
+	struct cgroup *old = NULL, *p;
+	struct cgs_counters *c = NULL;
+
+	__sync_fetch_and_add(&a->head, 1);
+	/* After head (a full barrier): a snapshot that started before this
+	 * read sees head != tail and waits; one that starts later finds the
+	 * move done. */
+	if (*(volatile __u32 *)&snap_active)
+		goto abort;
+	if (a->cgid && a->c.nvcsw + a->c.nivcsw) {
+		/* Every slice counts a switch: the accumulator holds counts. */
+		old = acc_target(a);
+		if (!old) {
+			/* The owner and its remembered ancestors are gone. */
+			__sync_fetch_and_add(&drops.storage, 1);
+			__builtin_memset(&a->c, 0, sizeof(a->c));
+		} else {
+			c = bpf_cgrp_storage_get(&cgs_counters, old, 0,
+						 BPF_LOCAL_STORAGE_GET_F_CREATE);
+			if (c)
+				acc_move_counts(a, c);
+			bpf_cgroup_release(old);
+			if (!c)
+				goto abort;
+		}
+	}
+	a->cgid = id;
+	a->adopts++;
+	p = cg->self.parent ? cg->self.parent->cgroup : NULL;
+	a->up[0] = p ? p->kn->id : 0;
+	p = p && p->self.parent ? p->self.parent->cgroup : NULL;
+	a->up[1] = p ? p->kn->id : 0;
+	p = p && p->self.parent ? p->self.parent->cgroup : NULL;
+	a->up[2] = p ? p->kn->id : 0;
+	p = p && p->self.parent ? p->self.parent->cgroup : NULL;
+	a->up[3] = p ? p->kn->id : 0;
+	__sync_fetch_and_add(&a->tail, 1);
+	return true;
+abort:
+	__sync_fetch_and_add(&a->tail, 1);
+	return false;
+}
+
+/* Charges prev's slice to its cgroup: into this CPU's accumulator when the
+ * cgroup owns it (or can take it over), else into the cgroup's storage. */
+static __always_inline void charge_slice(const struct cgs_task *base, struct task_struct *prev,
+					 bool involuntary)
+{
+	struct cgroup *cg = prev->cgroups->dfl_cgrp;
+	struct cgs_counters *c;
+	struct cgs_acc *a;
+	__u32 zero = 0;
+	__u64 id;
+
+	a = bpf_map_lookup_elem(&cgs_acc, &zero);
+	if (a) {
+		id = cg->kn->id;
+		if (a->cgid == id || acc_adopt(a, cg, id)) {
+			add_slice(&a->c, base, prev, involuntary, false);
+			return;
+		}
+	}
+	c = counters_of(cg);
+	if (c)
+		add_slice(c, base, prev, involuntary, true);
 }
 
 /* First switch-out seen of a task that existed before cgstat was loaded (or
@@ -240,10 +366,14 @@ static __noinline void charge_first(struct cgs_slot *s, struct task_struct *prev
 		base.stime = 0;
 		asm volatile("" ::: "memory");
 	} else if (s->task == (__u64)prev && s->pid == prev->pid) {
+		/* The slot keeps only the CPU time at switch-in (the fields a
+		 * switch-in would otherwise read are on lines the scheduler
+		 * has not touched): this one slice's tick split and wait
+		 * before it are not known, so they count nothing. */
 		base.sum_exec = s->sum_exec;
-		base.run_delay = s->run_delay;
-		base.utime = s->utime;
-		base.stime = s->stime;
+		base.run_delay = prev->sched_info.run_delay;
+		base.utime = prev->utime;
+		base.stime = prev->stime;
 		/* Keeps clang from merging both branches into loads through a
 		 * pointer that is a map value on one path and a task on the
 		 * other, which the verifier rejects. */
@@ -335,9 +465,6 @@ int BPF_PROG(cgs_sched_switch, bool preempt, struct task_struct *prev, struct ta
 	s->task = (__u64)next;
 	s->pid = next->pid;
 	s->sum_exec = next->se.sum_exec_runtime;
-	s->run_delay = next->sched_info.run_delay;
-	s->utime = next->utime;
-	s->stime = next->stime;
 	return 0;
 }
 
@@ -440,6 +567,40 @@ static __always_inline void fold_into_parent(struct cgroup *cgrp)
 		move_counters(pc, c);
 }
 
+/* A removed cgroup's final totals include what CPUs still hold for it in
+ * their accumulators (those counts move to an ancestor later). */
+static __noinline void removed_add_pending(__u64 cgid)
+{
+	struct cgs_counters *r = bpf_map_lookup_elem(&cgs_removed, &cgid);
+	__u32 zero = 0, cpu;
+	int i;
+
+	if (!r)
+		return;
+	for (cpu = 0; cpu < CGS_MAX_CPUS; cpu++) {
+		struct cgs_acc *a;
+		__u64 tail;
+
+		if (cpu >= nr_cpus)
+			break;
+		a = bpf_map_lookup_percpu_elem(&cgs_acc, &zero, cpu);
+		if (!a)
+			continue;
+		tail = *(volatile __u64 *)&a->tail;
+		if (a->cgid != cgid || tail != *(volatile __u64 *)&a->head)
+			continue;
+		r->cpu_ns += a->c.cpu_ns;
+		r->user_ns += a->c.user_ns;
+		r->sys_ns += a->c.sys_ns;
+		r->nvcsw += a->c.nvcsw;
+		r->nivcsw += a->c.nivcsw;
+		r->runq_ns += a->c.runq_ns;
+		r->runq_cnt += a->c.runq_cnt;
+		for (i = 0; i < CGS_RUNQ_SLOTS; i++)
+			r->runq_hist[i] += a->c.runq_hist[i];
+	}
+}
+
 SEC("tp_btf/cgroup_rmdir")
 int BPF_PROG(cgs_cgroup_rmdir, struct cgroup *cgrp)
 {
@@ -451,9 +612,9 @@ int BPF_PROG(cgs_cgroup_rmdir, struct cgroup *cgrp)
 		fold_into_parent(cgrp);
 		return 0;
 	}
-	c = bpf_cgrp_storage_get(&cgs_counters, cgrp, 0, 0);
-	if (c)
-		bpf_map_update_elem(&cgs_removed, &cgid, c, BPF_ANY);
+	c = bpf_cgrp_storage_get(&cgs_counters, cgrp, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (c && !bpf_map_update_elem(&cgs_removed, &cgid, c, BPF_ANY))
+		removed_add_pending(cgid);
 	fold_into_parent(cgrp);
 	/* Rare (one per rmdir of a watched cgroup): user space learns of it at
 	 * once (cgroupfs sends no inotify event for a removed directory). */

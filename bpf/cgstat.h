@@ -53,11 +53,35 @@ struct cgs_entry {
 struct cgs_slot {
 	__u64 task; /* address of the task_struct switched in, 0 if none */
 	__u64 sum_exec; /* its se.sum_exec_runtime at switch-in */
-	__u64 run_delay; /* its sched_info.run_delay at switch-in */
-	__u64 utime;
-	__u64 stime;
+	__u64 run_delay; /* unused (kept: the map is pinned, its layout stays) */
+	__u64 utime; /* unused */
+	__u64 stime; /* unused */
 	__u32 pid;
 	__u32 pending; /* cgs_pending holds counts to move into storage */
+};
+
+/* Ancestors of its owner an accumulator remembers (nearest first): where
+ * its counts go when the owner was removed before they moved. */
+#define CGS_ACC_UP 4
+
+/*
+ * Per-CPU accumulator: the slices of one cgroup (its owner) that this CPU
+ * charged and has not moved into the owner's storage yet. A CPU that keeps
+ * running tasks of one cgroup (a busy service, a fork loop, a task and the
+ * idle task) adds to it with plain stores, never touching the cgroup's
+ * shared line; the counts move (atomically) only when the CPU charges
+ * another cgroup. Readers (user space, the rmdir program) add the counts
+ * still here to the owner's. Only the owning CPU writes; it bumps head
+ * before it moves the counts or changes the owner and tail after, so a copy
+ * read in address order (tail first, head last) with tail == head is whole.
+ */
+struct cgs_acc {
+	__u64 tail;
+	__u64 cgid; /* owner, 0 if none */
+	__u64 up[CGS_ACC_UP]; /* the owner's ancestors, nearest first; 0: none */
+	struct cgs_counters c;
+	__u64 adopts; /* times this CPU changed owner */
+	__u64 head;
 };
 
 /* Counts that could not reach a cgroup's storage at once (the storage's

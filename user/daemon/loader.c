@@ -2,6 +2,7 @@
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <linux/magic.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,8 @@ struct loader {
 	int snap_fd; /* a grown snapshot array, -1 while it is the skeleton's */
 	int cgroup_fd;
 	int stats_fd;
+	int ncpus; /* possible CPUs: entries of a per-CPU map's value */
+	struct cgs_acc *acc; /* each CPU's accumulator, read before a walk */
 	loader_exit_fn on_exit;
 	void *ctx;
 };
@@ -191,10 +194,17 @@ int loader_open(const struct loader_opts *o, struct loader **ret)
 	if (!o->pin_path) {
 		bpf_map__set_pin_path(l->skel->maps.cgs_counters, NULL);
 		bpf_map__set_pin_path(l->skel->maps.cgs_slots, NULL);
+		bpf_map__set_pin_path(l->skel->maps.cgs_acc, NULL);
 		bpf_map__set_pin_path(l->skel->maps.cgs_pending, NULL);
 		bpf_map__set_pin_path(l->skel->maps.cgs_tasks, NULL);
 	}
 	l->skel->rodata->nr_cpus = ncpus;
+	l->ncpus = ncpus;
+	l->acc = calloc(ncpus, sizeof(*l->acc));
+	if (!l->acc) {
+		err = -ENOMEM;
+		goto fail;
+	}
 	l->skel->rodata->exit_has_group_dead = exit_tp_has_group_dead();
 	l->skel->rodata->load_ns = clock_now(&clock_monotonic);
 	err = bpf_map__set_max_entries(l->skel->maps.cgs_snapshot, l->cap);
@@ -250,6 +260,7 @@ void loader_close(struct loader *l)
 		close(l->cgroup_fd);
 	if (l->stats_fd >= 0)
 		close(l->stats_fd);
+	free(l->acc);
 	free(l);
 }
 
@@ -257,7 +268,7 @@ int loader_unpin(const char *pin_path)
 {
 	/* cgs_state: the daemon's watches (state.h), pinned beside the counters;
 	 * cgs_attach_rules: the attach rules added through the API (autoattach.h). */
-	static const char *const maps[] = { "cgs_counters", "cgs_slots", "cgs_pending", "cgs_tasks",
+	static const char *const maps[] = { "cgs_counters", "cgs_slots", "cgs_acc", "cgs_pending", "cgs_tasks",
 					    "cgs_state", "cgs_expired", "cgs_attach_rules" };
 	char p[4096];
 	size_t i;
@@ -291,6 +302,43 @@ static int walk(struct loader *l)
 	return err;
 }
 
+/* Copies every CPU's accumulator, each whole (tail == head, see struct
+ * cgs_acc). Called with snap_active set, so no accumulator starts moving its
+ * counts; one that was moving when it was set finishes within its program
+ * run: a few more reads at most. */
+static int read_accs(struct loader *l)
+{
+	__u32 zero = 0;
+	int tries, cpu;
+
+	for (tries = 0; tries < 1000; tries++) {
+		bool whole = true;
+
+		if (bpf_map_lookup_elem(bpf_map__fd(l->skel->maps.cgs_acc), &zero, l->acc))
+			return -errno;
+		for (cpu = 0; cpu < l->ncpus && whole; cpu++)
+			whole = l->acc[cpu].tail == l->acc[cpu].head;
+		if (whole)
+			return 0;
+		sched_yield();
+	}
+	return -EAGAIN;
+}
+
+/* The accumulators, then a walk of every cgroup's storage, while no
+ * accumulator moves its counts: the counts are in exactly one of the two. */
+static int walk_with_accs(struct loader *l)
+{
+	int err;
+
+	__atomic_store_n(&l->skel->bss->snap_active, 1, __ATOMIC_SEQ_CST);
+	err = read_accs(l);
+	if (!err)
+		err = walk(l);
+	__atomic_store_n(&l->skel->bss->snap_active, 0, __ATOMIC_SEQ_CST);
+	return err;
+}
+
 int loader_snapshot(struct loader *l, struct snapshot *s)
 {
 	uint32_t n, ninf, dropped;
@@ -299,7 +347,7 @@ int loader_snapshot(struct loader *l, struct snapshot *s)
 	/* A tree bigger than the array: a bigger array, and walk again (the
 	 * tree may still be growing, so a few times at most). */
 	for (tries = 0;; tries++) {
-		err = walk(l);
+		err = walk_with_accs(l);
 		if (err)
 			return err;
 		n = l->skel->bss->snapshot_len;
@@ -332,7 +380,8 @@ int loader_snapshot(struct loader *l, struct snapshot *s)
 	ninf = l->skel->bss->inflight_len;
 	if (ninf > CGS_MAX_CPUS)
 		ninf = CGS_MAX_CPUS;
-	err = snapshot_build(s, l->entries, n, l->skel->bss->inflight, ninf);
+	err = snapshot_build(s, l->entries, n, l->skel->bss->inflight, ninf, l->acc,
+			     (size_t)l->ncpus);
 	if (err)
 		return err;
 	s->dropped = 0;
