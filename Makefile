@@ -177,11 +177,15 @@ integration: all $(INTEG_BINS)
 	$(Q)OUTPUT=$(OUTPUT) bash tests/run.sh -- $(INTEG_BINS) -- $(wildcard tests/integration/*.sh)
 
 # Benches run against this build's daemon and write their JSON here
-# (bench_lifecycle.json); --bench adds libbpf-tools (exitsnoop, a comparison).
+# (bench_*.json), then the cost table is printed from it (README's "Cost";
+# tests/bench/cost_table.py --readme README.md updates it); --bench adds
+# libbpf-tools (exitsnoop, runqlat: comparisons).
 bench: deps all $(BENCH_BINS)
 	$(Q)bash scripts/deps.sh --bench
 	$(Q)for b in $(BENCH_BINS); do echo "== $$b"; \
 		CGSTATD=$${CGSTATD:-$(OUTPUT)/cgstatd} BENCH_OUT=$(OUTPUT) $$b || exit 1; done
+	$(Q)if command -v python3 >/dev/null; then echo "== cost table ($(OUTPUT)/bench_*.json)"; \
+		python3 tests/bench/cost_table.py $(OUTPUT); fi
 
 # The periodic-stream exit test, 500 times in a row: it must never flake.
 stress: all $(OUTPUT)/tests/test_streams

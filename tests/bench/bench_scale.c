@@ -9,13 +9,15 @@
  *                 cgroup.procs, then /proc/<pid>/stat of each process
  *       cpu.stat  one read of each cgroup's cpu.stat
  *       fill      cgstatd's: a GET of the attached parent once the cache TTL
- *                 ran out, minus a cached GET right after (per cgroup of the
- *                 whole tree, which is what a fill walks)
- *     and the ratios scan ÷ fill and cpu.stat ÷ fill.
+ *                 ran out, minus a cached GET (per cgroup of the whole tree,
+ *                 which is what a fill walks)
+ *     and the ratios scan ÷ fill and cpu.stat ÷ fill. The three are
+ *     interleaved round by round, so they see the same noise.
  *  2. With 1,000 and then 10,000 children attached (as many as the daemon
  *     accepts): one /metrics scrape, time (after the TTL ran out, and
- *     cached) and bytes; the daemon's RSS and its BPF maps' memlock, and RSS
- *     per attached cgroup.
+ *     cached) and bytes; the daemon's RSS and its BPF maps' memlock (from
+ *     /proc/PID/fdinfo, what `bpftool map show` calls bytes_memlock) before
+ *     the scrape, and each per attached cgroup; RSS after the scrape.
  *
  * Printed, and written as JSON to $BENCH_OUT/bench_scale.json. The daemon
  * runs on its own socket and pin path with --ttl 250ms; it is stopped, its
@@ -36,7 +38,7 @@
 #include "../integration/daemon.h"
 
 #define TTL_MS 250
-#define FILL_RUNS 9
+#define RUNS 9
 #define SCRAPES 5
 #define N_SIZES 3
 #define N_ATTACH 2
@@ -50,7 +52,7 @@ static struct bench_tree tree;
 struct size_row {
 	int cgroups, tree, procs;
 	double scan_ns, cpustat_ns, fill_ns; /* per cgroup */
-	double fill_ms, cached_us;
+	double fill_ms, cached_us, next_us; /* next: the first GET after the fill */
 	uint64_t fills;
 };
 
@@ -58,7 +60,7 @@ struct attach_row {
 	int want, attached, stop_status;
 	double scrape_ms, scrape_cached_ms;
 	size_t bytes;
-	uint64_t rss_kib, memlock;
+	uint64_t rss_kib, rss_scrape_kib, memlock;
 	int maps;
 };
 
@@ -113,8 +115,6 @@ static int scan_cgroup(const char *abs, uint64_t *ret_ticks, int *ret_procs)
 	return 0;
 }
 
-typedef int (*reader_fn)(int n, int *ret_procs);
-
 static int read_scan(int n, int *ret_procs)
 {
 	char path[4096];
@@ -144,25 +144,6 @@ static int read_cpustat(int n, int *ret_procs)
 			return err;
 	}
 	return 0;
-}
-
-/* Median ns of runs passes of fn over the first n children. */
-static double time_reader(reader_fn fn, int n, int runs, int *ret_procs)
-{
-	uint64_t t[16];
-	int err;
-
-	runs = runs > 16 ? 16 : runs;
-	for (int r = 0; r < runs; r++) {
-		uint64_t t0 = th_now_ns();
-
-		if ((err = fn(n, ret_procs))) {
-			bench_fail("reading %d cgroups: %s", n, strerror(-err));
-			return 0;
-		}
-		t[r] = th_now_ns() - t0;
-	}
-	return (double)bench_median_u64(t, runs);
 }
 
 /* ---- cgstat's fill through the API ------------------------------------------- */
@@ -195,35 +176,57 @@ static void conn_free(struct th_conn *c)
 	}
 }
 
-/* A GET once the TTL ran out (it fills) and one right after (cached), runs
- * times: the medians of the first and of the difference, in ns. */
-static int time_fill(const char *tgt, double *ret_fill, double *ret_cached, uint64_t *ret_fills)
+/* RUNS rounds, each: wait for the TTL to run out, a GET (it fills), three
+ * GETs right after (cached: the first may still pay for work the fill left
+ * to the event loop, the third is the steady cost), then one pass of the
+ * scan and one of cpu.stat over the first n children, so the readers see
+ * the same noise. The fill's cost: the first two GETs minus twice the
+ * third. Medians. */
+static int measure_size(int n, const char *tgt, struct size_row *s)
 {
-	uint64_t fill[FILL_RUNS], cached[FILL_RUNS], diff[FILL_RUNS], f0;
+	uint64_t diff[RUNS], cached[RUNS], next[RUNS], scan[RUNS], stat[RUNS], f0;
 	struct th_conn *c = conn_open();
-	int err = c ? 0 : -ECONNREFUSED;
+	int err = c ? 0 : -ECONNREFUSED, procs;
 
 	f0 = bench_health_u64(&dmn, "cache.fills");
-	for (int r = 0; !err && r < FILL_RUNS; r++) {
-		uint64_t t0, t1, t2;
+	for (int r = 0; !err && r < RUNS; r++) {
+		uint64_t t[7];
 
 		usleep((TTL_MS + 60) * 1000);
-		t0 = th_now_ns();
-		err = get_on(c, tgt, NULL);
-		t1 = th_now_ns();
-		err = err ?: get_on(c, tgt, NULL);
-		t2 = th_now_ns();
-		fill[r] = t1 - t0;
-		cached[r] = t2 - t1;
-		diff[r] = fill[r] > cached[r] ? fill[r] - cached[r] : 0;
+		t[0] = th_now_ns();
+		for (int i = 1; !err && i <= 4; i++) {
+			err = get_on(c, tgt, NULL);
+			t[i] = th_now_ns();
+		}
+		err = err ?: read_scan(n, &s->procs);
+		t[5] = th_now_ns();
+		err = err ?: read_cpustat(n, &procs);
+		t[6] = th_now_ns();
+		cached[r] = t[4] - t[3];
+		next[r] = t[2] - t[1];
+		diff[r] = t[2] - t[0] > 2 * cached[r] ? t[2] - t[0] - 2 * cached[r] : 0;
+		scan[r] = t[5] - t[4];
+		stat[r] = t[6] - t[5];
 	}
 	conn_free(c);
-	*ret_fills = bench_health_u64(&dmn, "cache.fills") - f0;
+	s->fills = bench_health_u64(&dmn, "cache.fills") - f0;
 	if (err)
 		return err;
-	*ret_fill = (double)bench_median_u64(diff, FILL_RUNS);
-	*ret_cached = (double)bench_median_u64(cached, FILL_RUNS);
+	s->fill_ms = bench_median_u64(diff, RUNS) / 1e6;
+	s->cached_us = bench_median_u64(cached, RUNS) / 1e3;
+	s->next_us = bench_median_u64(next, RUNS) / 1e3;
+	s->scan_ns = bench_div((double)bench_median_u64(scan, RUNS), n);
+	s->cpustat_ns = bench_div((double)bench_median_u64(stat, RUNS), n);
 	return 0;
+}
+
+/* What each cgroup added between the last two sizes costs a fill: linear
+ * when it matches the per-cgroup figure. */
+static double fill_slope(void)
+{
+	const struct size_row *a = &srow[N_SIZES - 2], *b = &srow[N_SIZES - 1];
+
+	return bench_div((b->fill_ms - a->fill_ms) * 1e6, b->tree - a->tree);
 }
 
 static void bench_sizes(void)
@@ -232,15 +235,15 @@ static void bench_sizes(void)
 
 	snprintf(tgt, sizeof(tgt), "/v1/cgroups%s", tree.rel);
 	printf("\n1. Reading every cgroup: scan (cgroup.procs + /proc/PID/stat), cpu.stat, cgstat's "
-	       "fill (--ttl %dms, GET after the TTL minus a cached GET, median of %d)\n",
-	       TTL_MS, FILL_RUNS);
-	printf("  %7s %6s %6s %10s %12s %10s %12s %14s %9s %9s\n", "cgroups", "tree", "procs",
-	       "scan ns", "cpu.stat ns", "fill ns", "fill ms", "cached GET us", "scan÷fill",
-	       "stat÷fill");
+	       "fill (--ttl %dms: a GET after the TTL and the next, minus twice a steady cached "
+	       "GET); medians of %d rounds of the three\n",
+	       TTL_MS, RUNS);
+	printf("  %7s %6s %6s %10s %12s %10s %10s %11s %11s %9s %9s\n", "cgroups", "tree", "procs",
+	       "scan ns", "cpu.stat ns", "fill ns", "fill ms", "cached us", "1st next us",
+	       "scan÷fill", "stat÷fill");
 	for (int k = 0; k < N_SIZES && !bench_failed; k++) {
 		struct size_row *s = &srow[k];
-		double fill_total, cached;
-		int err, procs = 0, runs = sizes[k] >= 10000 ? 3 : sizes[k] >= 1000 ? 5 : 11;
+		int err, procs = 0;
 
 		if ((err = bench_tree_grow(&tree, sizes[k]))) {
 			bench_fail("making %d cgroups: %s", sizes[k], strerror(-err));
@@ -251,24 +254,22 @@ static void bench_sizes(void)
 		/* one unmeasured pass each: dentries and the page cache */
 		read_scan(sizes[k], &procs);
 		read_cpustat(sizes[k], &procs);
-		s->scan_ns = time_reader(read_scan, sizes[k], runs, &s->procs) / sizes[k];
-		s->cpustat_ns = time_reader(read_cpustat, sizes[k], runs, &procs) / sizes[k];
-		err = time_fill(tgt, &fill_total, &cached, &s->fills);
+		err = measure_size(sizes[k], tgt, s);
 		if (err) {
-			bench_fail("GET %s: %s", tgt, strerror(-err));
+			bench_fail("reading %d cgroups (GET %s): %s", sizes[k], tgt, strerror(-err));
 			return;
 		}
-		if (s->fills < FILL_RUNS)
-			bench_fail("%llu fills for %d GETs after the TTL",
-				   (unsigned long long)s->fills, FILL_RUNS);
-		s->fill_ms = fill_total / 1e6;
-		s->cached_us = cached / 1e3;
-		s->fill_ns = bench_div(fill_total, s->tree);
-		printf("  %7d %6d %6d %10.1f %12.1f %10.1f %12.3f %14.1f %8.1fx %8.1fx\n", s->cgroups,
-		       s->tree, s->procs, s->scan_ns, s->cpustat_ns, s->fill_ns, s->fill_ms,
-		       s->cached_us, bench_div(s->scan_ns, s->fill_ns),
+		if (s->fills < RUNS)
+			bench_fail("%llu fills for %d GETs after the TTL", (unsigned long long)s->fills,
+				   RUNS);
+		s->fill_ns = bench_div(s->fill_ms * 1e6, s->tree);
+		printf("  %7d %6d %6d %10.1f %12.1f %10.1f %10.3f %11.1f %11.1f %8.1fx %8.1fx\n",
+		       s->cgroups, s->tree, s->procs, s->scan_ns, s->cpustat_ns, s->fill_ns,
+		       s->fill_ms, s->cached_us, s->next_us, bench_div(s->scan_ns, s->fill_ns),
 		       bench_div(s->cpustat_ns, s->fill_ns));
 	}
+	if (!bench_failed)
+		printf("  fill, each added cgroup (1,000 -> 10,000): %.1f ns\n", fill_slope());
 }
 
 /* ---- attached cgroups: /metrics and memory ------------------------------------ */
@@ -310,8 +311,9 @@ static void bench_attached(void)
 	       tree.made, SCRAPES);
 	printf("  before attaching the children: RSS %llu KiB, %d maps, memlock %.2f MiB\n",
 	       (unsigned long long)rss_before_kib, maps_before, memlock_before / 1048576.0);
-	printf("  %8s %8s %11s %11s %11s %9s %11s %12s\n", "attach", "attached", "scrape ms",
-	       "cached ms", "bytes", "RSS KiB", "memlock MiB", "RSS B/attached");
+	printf("  %8s %8s %11s %11s %11s %9s %11s %14s %15s %13s\n", "attach", "attached",
+	       "scrape ms", "cached ms", "bytes", "RSS KiB", "memlock MiB", "RSS B/attached",
+	       "maps B/attached", "RSS after KiB");
 	for (int k = 0; k < N_ATTACH && !bench_failed; k++) {
 		struct attach_row *a = &arow[k];
 		int n;
@@ -325,13 +327,17 @@ static void bench_attached(void)
 		}
 		done += n;
 		a->attached = (int)bench_health_u64(&dmn, "attached");
-		scrape(a);
+		/* before a scrape's buffers: what the watches themselves take */
 		a->rss_kib = bench_rss_kib(dmn.pid);
 		a->memlock = bench_maps_memlock(dmn.pid, &a->maps);
-		printf("  %8d %8d %11.2f %11.2f %11zu %9llu %11.2f %12.0f\n", a->want, a->attached,
-		       a->scrape_ms, a->scrape_cached_ms, a->bytes, (unsigned long long)a->rss_kib,
-		       a->memlock / 1048576.0,
-		       bench_div((double)(a->rss_kib - rss_before_kib) * 1024, a->attached));
+		scrape(a);
+		a->rss_scrape_kib = bench_rss_kib(dmn.pid);
+		printf("  %8d %8d %11.2f %11.2f %11zu %9llu %11.2f %14.0f %15.0f %13llu\n", a->want,
+		       a->attached, a->scrape_ms, a->scrape_cached_ms, a->bytes,
+		       (unsigned long long)a->rss_kib, a->memlock / 1048576.0,
+		       bench_div(((double)a->rss_kib - (double)rss_before_kib) * 1024, a->attached),
+		       bench_div((double)a->memlock - (double)memlock_before, a->attached),
+		       (unsigned long long)a->rss_scrape_kib);
 		if (a->stop_status)
 			printf("  attaching stopped at %d: status %d (the daemon's limit of watched "
 			       "cgroups)\n",
@@ -357,24 +363,31 @@ static void json(void)
 		fprintf(js,
 			"%s{\"cgroups\":%d,\"tree\":%d,\"procs\":%d,\"scan_ns\":%.1f,"
 			"\"cpustat_ns\":%.1f,\"fill_ns\":%.1f,\"fill_ms\":%.3f,\"cached_get_us\":%.1f,"
-			"\"scan_over_fill\":%.2f,\"cpustat_over_fill\":%.2f}",
+			"\"next_get_us\":%.1f,\"scan_over_fill\":%.2f,\"cpustat_over_fill\":%.2f}",
 			k ? "," : "", s->cgroups, s->tree, s->procs, s->scan_ns, s->cpustat_ns,
-			s->fill_ns, s->fill_ms, s->cached_us, bench_div(s->scan_ns, s->fill_ns),
+			s->fill_ns, s->fill_ms, s->cached_us, s->next_us,
+			bench_div(s->scan_ns, s->fill_ns),
 			bench_div(s->cpustat_ns, s->fill_ns));
 	}
-	fprintf(js, "],\"cgroups\":%d,\"rss_kib_before\":%llu,\"memlock_before\":%llu,\"attached\":[",
-		tree.made, (unsigned long long)rss_before_kib, (unsigned long long)memlock_before);
+	fprintf(js,
+		"],\"fill_slope_ns\":%.1f,\"cgroups\":%d,\"rss_kib_before\":%llu,"
+		"\"memlock_before\":%llu,\"attached\":[",
+		fill_slope(), tree.made, (unsigned long long)rss_before_kib,
+		(unsigned long long)memlock_before);
 	for (int k = 0; k < N_ATTACH; k++) {
 		const struct attach_row *a = &arow[k];
 
 		fprintf(js,
 			"%s{\"want\":%d,\"attached\":%d,\"refused_status\":%d,\"metrics_ms\":%.3f,"
 			"\"metrics_cached_ms\":%.3f,\"metrics_bytes\":%zu,\"rss_kib\":%llu,"
-			"\"memlock\":%llu,\"maps\":%d,\"rss_bytes_per_attached\":%.0f}",
+			"\"rss_kib_after_scrape\":%llu,"
+			"\"memlock\":%llu,\"maps\":%d,\"rss_bytes_per_attached\":%.0f,"
+			"\"memlock_bytes_per_attached\":%.0f}",
 			k ? "," : "", a->want, a->attached, a->stop_status, a->scrape_ms,
 			a->scrape_cached_ms, a->bytes, (unsigned long long)a->rss_kib,
-			(unsigned long long)a->memlock, a->maps,
-			bench_div((double)(a->rss_kib - rss_before_kib) * 1024, a->attached));
+			(unsigned long long)a->rss_scrape_kib, (unsigned long long)a->memlock, a->maps,
+			bench_div(((double)a->rss_kib - (double)rss_before_kib) * 1024, a->attached),
+			bench_div((double)a->memlock - (double)memlock_before, a->attached));
 	}
 	fprintf(js, "]}");
 	fclose(js);

@@ -304,13 +304,13 @@ int main(void)
 	char note[128] = "";
 	uint64_t t0 = th_now_ns();
 	size_t alive;
-	int rounds = 2, stats_fd;
+	int rounds = 3, stats_fd;
 
 	bench_init("bench_sched");
 	if (getenv("BENCH_ROUNDS"))
 		rounds = atoi(getenv("BENCH_ROUNDS"));
 	if (rounds < 1 || rounds > MAX_ROUNDS)
-		rounds = 2;
+		rounds = 3;
 	if (!rq)
 		snprintf(note, sizeof(note), "runqlat not installed (Debian package libbpf-tools)");
 	printf("bench_sched: %d rounds x %.1f s of pingpong and mixed in modes none / cgstat / "

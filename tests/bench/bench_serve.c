@@ -53,7 +53,8 @@ static pid_t floor_pid = -1;
 static char floor_sock[320];
 
 struct req_row {
-	double daemon_us, floor_us; /* server CPU per request */
+	double daemon_us, floor_us; /* server CPU per request (schedstat) */
+	double daemon_tick_us, floor_tick_us; /* the same from utime + stime */
 	double daemon_lat_us, floor_lat_us; /* client wall time per request */
 	size_t body;
 };
@@ -160,7 +161,7 @@ struct client {
 	struct th_conn c;
 	const char *target;
 	pid_t server;
-	uint64_t cpu_ns, wall_ns;
+	uint64_t cpu_ns, tick_ns, wall_ns; /* schedstat, utime + stime, wall */
 	long n;
 };
 
@@ -175,7 +176,8 @@ static int client_open(struct client *cl, const char *sock)
 
 static int client_block(struct client *cl, int n)
 {
-	uint64_t c0 = bench_proc_sched_ns(cl->server), t0 = th_now_ns();
+	uint64_t c0 = bench_proc_sched_ns(cl->server), k0 = th_proc_cpu_ns(cl->server);
+	uint64_t t0 = th_now_ns();
 
 	for (int i = 0; i < n; i++) {
 		int st = th_request_on(&cl->c, "GET", cl->target, NULL, NULL);
@@ -185,6 +187,7 @@ static int client_block(struct client *cl, int n)
 	}
 	cl->wall_ns += th_now_ns() - t0;
 	cl->cpu_ns += bench_proc_sched_ns(cl->server) - c0;
+	cl->tick_ns += th_proc_cpu_ns(cl->server) - k0;
 	cl->n += n;
 	return 0;
 }
@@ -217,7 +220,7 @@ static void bench_requests(const char *target)
 	/* warm-up, then the measured blocks */
 	err = client_block(d, REQ_BLOCK / 4) ?: client_block(f, REQ_BLOCK / 4);
 	d->n = f->n = 0;
-	d->cpu_ns = f->cpu_ns = d->wall_ns = f->wall_ns = 0;
+	d->cpu_ns = f->cpu_ns = d->wall_ns = f->wall_ns = d->tick_ns = f->tick_ns = 0;
 	for (int b = 0; !err && b < REQ_BLOCKS; b++)
 		err = client_block(d, REQ_BLOCK) ?: client_block(f, REQ_BLOCK);
 	if (err) {
@@ -226,13 +229,18 @@ static void bench_requests(const char *target)
 	}
 	rrow.daemon_us = bench_div(d->cpu_ns / 1e3, d->n);
 	rrow.floor_us = bench_div(f->cpu_ns / 1e3, f->n);
+	rrow.daemon_tick_us = bench_div(d->tick_ns / 1e3, d->n);
+	rrow.floor_tick_us = bench_div(f->tick_ns / 1e3, f->n);
 	rrow.daemon_lat_us = bench_div(d->wall_ns / 1e3, d->n);
 	rrow.floor_lat_us = bench_div(f->wall_ns / 1e3, f->n);
-	printf("  %-22s %14s %14s\n", "", "server CPU us", "wall us/req");
-	printf("  %-22s %14.2f %14.2f\n", "cgstatd", rrow.daemon_us, rrow.daemon_lat_us);
-	printf("  %-22s %14.2f %14.2f\n", "bare evhttp (floor)", rrow.floor_us, rrow.floor_lat_us);
-	printf("  %-22s %13.2fx %13.2fx   (body %zu bytes)\n", "cgstatd ÷ floor",
+	printf("  %-22s %14s %16s %14s\n", "", "server CPU us", "(utime+stime us)", "wall us/req");
+	printf("  %-22s %14.2f %16.2f %14.2f\n", "cgstatd", rrow.daemon_us, rrow.daemon_tick_us,
+	       rrow.daemon_lat_us);
+	printf("  %-22s %14.2f %16.2f %14.2f\n", "bare evhttp (floor)", rrow.floor_us,
+	       rrow.floor_tick_us, rrow.floor_lat_us);
+	printf("  %-22s %13.2fx %15.2fx %13.2fx   (body %zu bytes)\n", "cgstatd ÷ floor",
 	       bench_div(rrow.daemon_us, rrow.floor_us),
+	       bench_div(rrow.daemon_tick_us, rrow.floor_tick_us),
 	       bench_div(rrow.daemon_lat_us, rrow.floor_lat_us), rrow.body);
 out:
 	free(body);
@@ -396,9 +404,10 @@ static void json(void)
 	fprintf(js,
 		"{\"bench\":\"serve\",\"requests\":{\"body_bytes\":%zu,\"daemon_cpu_us\":%.2f,"
 		"\"floor_cpu_us\":%.2f,\"cpu_over_floor\":%.2f,\"daemon_wall_us\":%.2f,"
-		"\"floor_wall_us\":%.2f},\"streams\":[",
+		"\"floor_wall_us\":%.2f,\"daemon_cpu_us_stat\":%.2f,\"floor_cpu_us_stat\":%.2f},"
+		"\"streams\":[",
 		rrow.body, rrow.daemon_us, rrow.floor_us, bench_div(rrow.daemon_us, rrow.floor_us),
-		rrow.daemon_lat_us, rrow.floor_lat_us);
+		rrow.daemon_lat_us, rrow.floor_lat_us, rrow.daemon_tick_us, rrow.floor_tick_us);
 	for (int k = 0; k < N_STREAM_SIZES; k++)
 		fprintf(js,
 			"%s{\"streams\":%d,\"accepted\":%d,\"refused\":%d,\"open_s\":%.2f,"

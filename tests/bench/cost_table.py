@@ -1,0 +1,154 @@
+#!/usr/bin/env python3
+"""The cost table from the JSON the benches wrote (bench_sched.json,
+bench_scale.json, bench_serve.json in DIR, the BENCH_OUT of `make bench`),
+as Markdown: printed, and with --readme FILE put into FILE between the
+lines "<!-- cost-table:begin -->" and "<!-- cost-table:end -->" together
+with the machine it ran on.
+
+    python3 tests/bench/cost_table.py build [--readme README.md]
+"""
+import json
+import os
+import platform
+import sys
+
+BEGIN = "<!-- cost-table:begin -->"
+END = "<!-- cost-table:end -->"
+
+
+def load(d, name):
+    try:
+        with open(os.path.join(d, name)) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def n(v, digits=1):
+    return f"{v:,.{digits}f}"
+
+
+def sched_rows(s):
+    rows = []
+    if not s:
+        return [("hot path (bench_sched)", "not run", "")]
+    w = s["workloads"]
+    for wl, label in (("pingpong", "pinned pipe ping-pong"), ("mixed", "mixed load")):
+        c = w[wl]["modes"]["cgstat"]
+        rows.append((f"`sched_switch` ns/event ÷ an empty `tp_btf/sched_switch`, {label}",
+                     f"{c['switch_over_empty']:.2f} ({n(c['switch_ns'])} ÷ {n(c['empty_ns'])} ns)",
+                     "≤ 2.0"))
+    for wl, label in (("pingpong", "ping-pong"), ("mixed", "mixed load")):
+        m = w[wl]["modes"]
+        c = m["cgstat"]
+        parts = [f"cgstat {n(c['ns_per_switch'])} ns"]
+        for mode in ("runqlat", "runqlat-c"):
+            if mode in m:
+                r = m[mode]
+                parts.append(f"`{mode.replace('-c', ' -c')}` {n(r['ns_per_switch'])} ns "
+                             f"({r['over_cgstat']:.1f}×)")
+        rows.append((f"BPF time per switch, all programs (runqlat: switch + wakeup), {label}",
+                     "; ".join(parts) if len(parts) > 1 else parts[0] + " (runqlat skipped: "
+                     + s.get("runqlat_skipped", "?") + ")",
+                     "runqlat ≥ 4× cgstat"))
+    c = w["pingpong"]["modes"]["cgstat"]
+    rows.append(("ping-pong round trips/s, cgstat attached ÷ nothing",
+                 f"{c['rate_ratio']:.3f} ({(1 - c['rate_ratio']) * 100:.1f} % slower)",
+                 "≥ 0.97"))
+    return rows
+
+
+def scale_rows(s):
+    if not s:
+        return [("snapshots and memory (bench_scale)", "not run", "")]
+    rows = []
+    for z in s["sizes"]:
+        rows.append((f"per cgroup at {z['cgroups']:,} cgroups: /proc scan · cpu.stat · cgstat fill",
+                     f"{n(z['scan_ns'], 0)} · {n(z['cpustat_ns'], 0)} · {n(z['fill_ns'], 0)} ns "
+                     f"(cpu.stat ÷ fill {z['cpustat_over_fill']:.1f}×, scan ÷ fill "
+                     f"{z['scan_over_fill']:.1f}×)",
+                     "cpu.stat ÷ fill ≥ 50×" + ("; fill ≤ 250 ns" if z["cgroups"] >= 10000 else "")))
+    if "fill_slope_ns" in s:
+        rows.append(("fill, each cgroup added from 1,000 to 10,000 (linear when close to the "
+                     "per-cgroup figure)", f"{n(s['fill_slope_ns'], 0)} ns", "≤ 250 ns"))
+    for a in s["attached"]:
+        got = f"{a['attached']:,} attached" + (
+            f" (refused past that: {a['refused_status']})" if a["refused_status"] else "")
+        rows.append((f"`/metrics` with {a['want']:,} attached",
+                     f"{n(a['metrics_ms'])} ms ({n(a['metrics_cached_ms'])} ms cached), "
+                     f"{a['metrics_bytes'] / 1e6:.2f} MB; {got}", ""))
+    last = s["attached"][-1]
+    rows.append((f"daemon RSS and BPF map memlock, {s['cgroups']:,} cgroups",
+                 f"RSS {s['rss_kib_before'] / 1024:.1f} MiB, maps {s['memlock_before'] / 2**20:.1f} MiB "
+                 f"with 1 attached; RSS {last['rss_kib'] / 1024:.1f} MiB, maps "
+                 f"{last['memlock'] / 2**20:.1f} MiB with {last['attached']:,} attached",
+                 "≤ 32 MiB at 10,000 attached"))
+    rows.append(("daemon RSS per attached cgroup (and BPF map memlock per attached cgroup)",
+                 " · ".join(f"{a['rss_bytes_per_attached'] / 1024:.2f} KiB"
+                            + (f" ({a['memlock_bytes_per_attached'] / 1024:.2f} KiB)"
+                               if "memlock_bytes_per_attached" in a else "")
+                            + f" at {a['attached']:,}" for a in s["attached"]), "≤ 2 KiB"))
+    return rows
+
+
+def serve_rows(s):
+    if not s:
+        return [("requests and streams (bench_serve)", "not run", "")]
+    r = s["requests"]
+    rows = [("server CPU per cached `GET`: cgstatd ÷ bare evhttp, same body",
+             f"{r['cpu_over_floor']:.2f}× ({r['daemon_cpu_us']:.1f} ÷ {r['floor_cpu_us']:.1f} µs)",
+             "≤ 10 µs")]
+    for st in s["streams"]:
+        acc = "" if st["accepted"] == st["streams"] else f", {st['accepted']:,} accepted"
+        rows.append((f"{st['streams']:,} concurrent 1 s streams: daemon CPU, RSS, fills/s",
+                     f"{st['daemon_cpu_pct']:.2f} % of a core, {st['rss_kib'] / 1024:.1f} MiB, "
+                     f"{st['fills_per_s']:.2f}/s{acc}",
+                     "≤ 0.5 %" if st["streams"] <= 1000 else "≤ 5 %"))
+    return rows
+
+
+def machine():
+    model = "?"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return f"Linux {platform.release()}, {os.cpu_count()} CPUs, {model}"
+
+
+def table(d):
+    rows = sched_rows(load(d, "bench_sched.json")) + scale_rows(load(d, "bench_scale.json")) \
+        + serve_rows(load(d, "bench_serve.json"))
+    out = ["| figure | measured | target |", "|---|---|---|"]
+    out += [f"| {a} | {b} | {c} |" for a, b, c in rows]
+    return "\n".join(out)
+
+
+def main():
+    args = sys.argv[1:]
+    readme = None
+    if "--readme" in args:
+        i = args.index("--readme")
+        readme = args[i + 1]
+        del args[i:i + 2]
+    d = args[0] if args else "build"
+    t = table(d)
+    print(t)
+    if readme:
+        with open(readme) as f:
+            text = f.read()
+        if BEGIN not in text or END not in text:
+            sys.exit(f"{readme}: no {BEGIN} ... {END} block")
+        head, rest = text.split(BEGIN, 1)
+        tail = rest.split(END, 1)[1]
+        block = f"{BEGIN}\nMeasured on: {machine()}.\n\n{t}\n{END}"
+        with open(readme, "w") as f:
+            f.write(head + block + tail)
+
+
+if __name__ == "__main__":
+    main()
