@@ -25,10 +25,11 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 echo "cgstat: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
-# Prometheus is a test tool here, never a service: installed without its recommends (a node
-# exporter, another service), with a policy-rc.d that forbids starting services for the
-# install (invoke-rc.d and deb-systemd-invoke both obey it; an existing one is the admin's
-# and stays), and not enabled at boot.
+# Prometheus is a test tool here, never a service. Debian's postinst starts it, through its
+# init script (invoke-rc.d, also without systemd) and where systemd runs through
+# deb-systemd-invoke: both obey policy-rc.d, so the install runs with one that forbids
+# starting services (an existing one is the admin's and stays). No recommends (a node
+# exporter, another service), and the service is left disabled at boot.
 prom=() rest=()
 for p in "${missing[@]}"; do
 	if [ "$p" = prometheus ]; then prom+=("$p"); else rest+=("$p"); fi
