@@ -48,7 +48,15 @@ if [ ${#prom[@]} -gt 0 ]; then
 		trap '[ -n "$own_policy" ] && rm -f "$policy"' EXIT
 	fi
 	apt_install --no-install-recommends "${prom[@]}"
-	if [ -n "$own_policy" ]; then rm -f "$policy"; own_policy=; fi
+	if [ -n "$own_policy" ]; then
+		rm -f "$policy"
+		own_policy=
+	elif [ -d /run/systemd/system ]; then
+		# The admin's policy let it start: stop what this install started.
+		systemctl stop prometheus.service >/dev/null 2>&1 || true
+	else
+		invoke-rc.d prometheus stop >/dev/null 2>&1 || true
+	fi
 	if command -v deb-systemd-helper >/dev/null; then
 		deb-systemd-helper disable prometheus.service >/dev/null 2>&1 || true
 	fi
