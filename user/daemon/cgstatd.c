@@ -398,11 +398,11 @@ static int setup_metrics_listener(struct daemon *d)
 	if (http_tcp_name(fd, name, sizeof(name)))
 		snprintf(name, sizeof(name), "%s", d->cfg.metrics_listen);
 	evhttp_set_gencb(d->metrics_http, routes_handle_readonly, &d->p);
+	/* On failure fd may be closed already (with the listener): the daemon
+	 * exits, and the fd with it. */
 	err = http_serve(d->base, d->metrics_http, fd, d->cfg.idle_timeout_ns, &d->metrics_bound);
-	if (err) {
-		close(fd);
+	if (err)
 		return err;
-	}
 	log_info("serving /metrics over TCP", "address=%s routes=\"GET /metrics, GET /v1/health\"",
 		 name);
 	return 0;
