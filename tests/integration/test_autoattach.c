@@ -316,6 +316,39 @@ static void test_removed_ends_stream(void)
 	ASSERT_TRUE(th_jis(fin, "state", "removed"), "state removed");
 	printf("    final record %.1f ms after the rmdir\n", (l.at[l.n - 1] - t_rm) / 1e6);
 	ASSERT_TRUE(l.at[l.n - 1] - t_rm < 1 * SEC, "within 1 s of the rmdir");
+
+	/* Made again under the same name (a service restarted): a new
+	 * cgroup, attached again, in place of the ended one. */
+	if (!ASSERT_OK(kid(parent, "task", child, sizeof(child)), "mkdir again") ||
+	    !ASSERT_TRUE(wait_attached(&c, pattern, 2, 5000), "the new one is attached"))
+		goto out;
+	{
+		char *body = NULL;
+
+		th_target(t, sizeof(t), child, NULL);
+		if (ASSERT_EQ(th_request_on(&c, "GET", t, &body, NULL), 200, "GET the new one"))
+			ASSERT_TRUE(th_jis(body, "state", "waiting"), "the new one: waiting, not removed");
+		free(body);
+	}
+
+	/* Removed and made again at once while a stream is open on it: the
+	 * stream ends with "removed", and the new one is attached too. */
+	sr_free(s);
+	lines_free(&l);
+	memset(&l, 0, sizeof(l));
+	s = sr_new();
+	th_target(t, sizeof(t), child, "stream=true&interval=1s");
+	if (!ASSERT_TRUE(s, "alloc") || !ASSERT_OK(sr_get(s, dmn.sock, t), "stream request") ||
+	    !ASSERT_EQ(sr_head(s, th_now_ns() + 5 * SEC), 200, "stream 200"))
+		goto out;
+	t_rm = th_now_ns();
+	if (!ASSERT_OK(drop_kid(child), "rmdir") ||
+	    !ASSERT_OK(kid(parent, "task", child, sizeof(child)), "mkdir at once"))
+		goto out;
+	ASSERT_TRUE(wait_attached(&c, pattern, 3, 5000), "made again at once: attached");
+	ASSERT_EQ(sr_rest(s, &l, t_rm + 5 * SEC), 0, "the old one's stream ends");
+	if (ASSERT_GT(l.n, 0, "lines"))
+		ASSERT_TRUE(th_jis(l.v[l.n - 1], "exit.reason", "removed"), "reason removed");
 	ASSERT_EQ(th_daemon_stop(&dmn), 0, "daemon stops cleanly");
 out:
 	if (c.fd >= 0)

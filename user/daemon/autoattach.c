@@ -319,9 +319,14 @@ static int handle(struct autoattach *a, const struct pending *p)
 	if (err)
 		return err;
 	r = match(a, rel, NULL);
-	if (r && attach(a, r, rel, abs, p->id) > 0)
+	if (!r)
+		return 0;
+	err = attach(a, r, rel, abs, p->id);
+	if (err > 0)
 		note_latency(a, p->mkdir_ns);
-	return 0;
+	/* A cgroup made again under the name of one that just went (a
+	 * service restarted) waits while the old one's streams end. */
+	return err == -EBUSY ? -EAGAIN : 0;
 }
 
 /* Every record due now. The queue is taken first: attaching drains the
@@ -351,8 +356,9 @@ static void run(struct autoattach *a)
 				a->st.lost++;
 		} else if (err) {
 			a->st.lost++;
-			log_debug("attach rules: a new cgroup could not be looked up", "id=%llu err=\"%s\"",
-				  (unsigned long long)p.id, strerror(err == -EAGAIN ? ESTALE : -err));
+			log_debug("attach rules: a new cgroup was not attached (gone, or never free)",
+				  "id=%llu err=\"%s\"", (unsigned long long)p.id,
+				  strerror(err == -EAGAIN ? ESTALE : -err));
 		}
 	}
 	free(work);
