@@ -9,6 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/wait.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include "daemon.h"
 #include "harness.h"
 #include "th_common.h"
@@ -88,6 +90,34 @@ static void test_flags_refused(void)
 						"valid: cpu,switches,runq,runq_histogram,throttling,tasks"),
 				    "valid families listed");
 	}
+	th_daemon_cleanup(&d);
+}
+
+/* A port that is taken: an error that names the address, exit 1. */
+static void test_port_in_use(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(a);
+	struct th_daemon d = { 0 };
+	char addr[64], log[8192];
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), rc;
+
+	if (!ASSERT_TRUE(fd >= 0, "socket") ||
+	    !ASSERT_OK(bind(fd, (struct sockaddr *)&a, sizeof(a)), "bind") ||
+	    !ASSERT_OK(listen(fd, 1), "listen") ||
+	    !ASSERT_OK(getsockname(fd, (struct sockaddr *)&a, &len), "getsockname"))
+		goto out;
+	snprintf(addr, sizeof(addr), "127.0.0.1:%d", ntohs(a.sin_port));
+	rc = th_daemon_try(&d, (const char *const[]){ "--metrics-listen", addr, NULL });
+	if (rc == -EALREADY)
+		th_daemon_stop(&d);
+	ASSERT_EQ(rc, 1, "refused to start");
+	th_read_log(&d, log, sizeof(log));
+	th_check(strstr(log, "cannot listen for /metrics") && strstr(log, addr), __FILE__,
+		 __LINE__, "error names the address", "log: %.400s", log);
+out:
+	if (fd >= 0)
+		close(fd);
 	th_daemon_cleanup(&d);
 }
 
@@ -256,6 +286,7 @@ int main(void)
 	signal(SIGPIPE, SIG_IGN);
 	th_init("test_metrics_tcp");
 	th_run("flags_refused", test_flags_refused);
+	th_run("port_in_use", test_port_in_use);
 	th_run("readonly", test_readonly);
 	th_run("promtool", test_promtool);
 	th_run("families_and_cap", test_families_and_cap);
