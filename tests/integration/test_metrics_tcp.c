@@ -174,6 +174,26 @@ static void test_readonly(void)
 	ASSERT_OK(th_get(&dmn, "GET", "/v1/cgroups", &r), "list");
 	ASSERT_TRUE(r.body && !strstr(r.body, cg + strlen(th_mount)), "not attached over TCP");
 	th_response_free(&r);
+	/* A cgroup watched by a stream only, never attached, has no series. */
+	{
+		struct th_conn *c = calloc(1, sizeof(*c));
+		char stgt[4300];
+
+		snprintf(stgt, sizeof(stgt), "%s?stream=true&interval=1s", tgt);
+		if (ASSERT_TRUE(c, "conn") && th_stream_open(&dmn, c, stgt)) {
+			/* It is watched (the set-up holds), just not attached. */
+			ASSERT_OK(th_get(&dmn, "GET", "/v1/health", &r), "health");
+			ASSERT_GE(th_json_u64(r.body, "watched"), 1, "stream watches it");
+			th_response_free(&r);
+			ASSERT_OK(th_tcp_request(port, "GET", "/metrics", &r), "scrape");
+			th_check(r.body && !strstr(r.body, cg + strlen(th_mount)), __FILE__, __LINE__,
+				 "no series for a stream-only cgroup", "%s in /metrics",
+				 cg + strlen(th_mount));
+			th_response_free(&r);
+			th_conn_close(c);
+		}
+		free(c);
+	}
 }
 
 /* promtool accepts the exposition with a few attached cgroups, one named
