@@ -27,7 +27,7 @@
 #include "../integration/daemon.h"
 #include "harness.h"
 
-#define N 1000
+#define N  1000
 #define MS 1000000ULL
 
 static struct th_daemon dmn;
@@ -100,10 +100,10 @@ int main(void)
 {
 	static struct dist au, put;
 	char pa[4096], pb[4096], pattern[4400], rules_t[4400], child[4096], t[4400], json[2048];
-	const char *args[] = { "--attach-under", pattern, "--retention", "5s", NULL };
-	struct th_response r = { 0 };
-	struct th_conn c = { .fd = -1 };
-	struct sigaction sa = { .sa_handler = on_signal };
+	const char *args[] = {"--attach-under", pattern, "--retention", "5s", NULL};
+	struct th_response r = {0};
+	struct th_conn c = {.fd = -1};
+	struct sigaction sa = {.sa_handler = on_signal};
 	uint64_t d50 = 0, d99 = 0, t_start = th_now_ns();
 	uint32_t ids[64];
 	size_t n_ids = 0;
@@ -183,19 +183,20 @@ int main(void)
 	printf("  %-5s %6s %9s %9s %9s\n", "mode", "n", "p50 ms", "p99 ms", "max ms");
 	printf("  %-5s %6d %9.3f %9.3f %9.3f\n", "auto", au.n, au.p50, au.p99, au.max);
 	printf("  %-5s %6d %9.3f %9.3f %9.3f\n", "put", put.n, put.p50, put.p99, put.max);
-	printf("  auto/put: p50 %.2f, p99 %.2f (same run, interleaved; a noisy machine moves both)\n",
-	       bench_div(au.p50, put.p50), bench_div(au.p99, put.p99));
+	printf(
+	    "  auto/put: p50 %.2f, p99 %.2f (same run, interleaved; a noisy machine moves both)\n",
+	    bench_div(au.p50, put.p50), bench_div(au.p99, put.p99));
 	printf("  daemon: mkdir record -> attached p50 %llu us, p99 %llu us (last 1024)\n",
 	       (unsigned long long)d50, (unsigned long long)d99);
-	snprintf(json,
-		 sizeof(json),
+	snprintf(json, sizeof(json),
 		 "{\"bench\":\"autoattach\",\"creations\":%d,"
 		 "\"auto\":{\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"max_ms\":%.3f},"
 		 "\"put\":{\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"max_ms\":%.3f},"
 		 "\"ratio_auto_put\":{\"p50\":%.3f,\"p99\":%.3f},"
 		 "\"daemon_mkdir_to_attached_us\":{\"p50\":%llu,\"p99\":%llu}}",
-		 au.n, au.p50, au.p99, au.max, put.p50, put.p99, put.max, bench_div(au.p50, put.p50),
-		 bench_div(au.p99, put.p99), (unsigned long long)d50, (unsigned long long)d99);
+		 au.n, au.p50, au.p99, au.max, put.p50, put.p99, put.max,
+		 bench_div(au.p50, put.p50), bench_div(au.p99, put.p99), (unsigned long long)d50,
+		 (unsigned long long)d99);
 	bench_json_out("bench_autoattach.json", json);
 out:
 	th_response_free(&r);

@@ -22,8 +22,8 @@
 #include "th_common.h"
 #include "th_util.h"
 
-#define MS 1000000ULL
-#define SEC 1000000000ULL
+#define MS	  1000000ULL
+#define SEC	  1000000000ULL
 #define N_LATENCY 1000
 
 static struct th_daemon dmn;
@@ -40,7 +40,8 @@ static void drop_kids(void)
 	while (n_kids > 0) {
 		n_kids--;
 		if (rmdir(kids[n_kids]) && errno != ENOENT)
-			fprintf(stderr, "  could not remove %s: %s\n", kids[n_kids], strerror(errno));
+			fprintf(stderr, "  could not remove %s: %s\n", kids[n_kids],
+				strerror(errno));
 	}
 }
 
@@ -147,10 +148,10 @@ static int cmp_u64(const void *a, const void *b)
 static void test_attach_latency(void)
 {
 	static uint64_t lat[N_LATENCY];
-	struct th_response r = { 0 };
-	struct th_conn c = { .fd = -1 };
+	struct th_response r = {0};
+	struct th_conn c = {.fd = -1};
 	char parent[4096], pattern[4400], child[4096], t[4400], arg[4400];
-	const char *args[] = { "--attach-under", arg, "--retention", "2s", NULL };
+	const char *args[] = {"--attach-under", arg, "--retention", "2s", NULL};
 	int i, n = 0;
 
 	if (!ASSERT_OK(th_cgroup(NULL, "aa-lat", parent, sizeof(parent)), "parent cgroup"))
@@ -169,8 +170,8 @@ static void test_attach_latency(void)
 		t0 = th_now_ns();
 		if (!ASSERT_OK(kid(parent, name, NULL, 0), "mkdir"))
 			goto out;
-		if (!th_check(wait_attached(&c, pattern, i + 1, 5000), __FILE__, __LINE__, "attached",
-			      "cgroup %d not attached within 5 s of its mkdir", i))
+		if (!th_check(wait_attached(&c, pattern, i + 1, 5000), __FILE__, __LINE__,
+			      "attached", "cgroup %d not attached within 5 s of its mkdir", i))
 			goto out;
 		lat[n++] = th_now_ns() - t0;
 	}
@@ -211,7 +212,8 @@ static void test_attach_latency(void)
 	th_response_free(&r);
 	memset(&r, 0, sizeof(r));
 	if (ASSERT_OK(th_get(&dmn, "GET", "/v1/health", &r), "health"))
-		ASSERT_EQ(th_json_u64(r.body, "auto_attach.attached"), N_LATENCY, "health counts them");
+		ASSERT_EQ(th_json_u64(r.body, "auto_attach.attached"), N_LATENCY,
+			  "health counts them");
 	th_response_free(&r);
 	memset(&r, 0, sizeof(r));
 	if (ASSERT_OK(th_get(&dmn, "GET", "/metrics", &r), "metrics") && r.status == 200) {
@@ -238,9 +240,9 @@ out:
  * depth only ('*' is one component), and "**" for any depth. */
 static void test_present_at_start(void)
 {
-	struct th_response r = { 0 };
+	struct th_response r = {0};
 	char parent[4096], pre[4096], deep[4096], other[4096], a1[4400], a2[4400], st[32];
-	const char *args[] = { "--attach-under", a1, "--attach-under", a2, NULL };
+	const char *args[] = {"--attach-under", a1, "--attach-under", a2, NULL};
 
 	if (!ASSERT_OK(th_cgroup(NULL, "aa-start", parent, sizeof(parent)), "parent") ||
 	    !ASSERT_OK(th_cgroup(parent, "pre.scope", pre, sizeof(pre)), "child") ||
@@ -278,11 +280,11 @@ out:
  * final record, reason and state "removed", and a clean end. */
 static void test_removed_ends_stream(void)
 {
-	struct th_conn c = { .fd = -1 };
-	struct lines l = { 0 };
+	struct th_conn c = {.fd = -1};
+	struct lines l = {0};
 	struct sr *s = sr_new();
 	char parent[4096], child[4096] = "", pattern[4400], t[4400], first[16384];
-	const char *args[] = { "--attach-under", pattern, "--ttl", "100ms", NULL };
+	const char *args[] = {"--attach-under", pattern, "--ttl", "100ms", NULL};
 	const char *fin;
 	uint64_t t_rm;
 	int rc;
@@ -327,7 +329,8 @@ static void test_removed_ends_stream(void)
 
 		th_target(t, sizeof(t), child, NULL);
 		if (ASSERT_EQ(th_request_on(&c, "GET", t, &body, NULL), 200, "GET the new one"))
-			ASSERT_TRUE(th_jis(body, "state", "waiting"), "the new one: waiting, not removed");
+			ASSERT_TRUE(th_jis(body, "state", "waiting"),
+				    "the new one: waiting, not removed");
 		free(body);
 	}
 
@@ -375,11 +378,11 @@ static int req(struct th_conn *c, const char *method, const char *pattern, char 
  * cannot be deleted (409); API rules survive a restart. */
 static void test_api_rules(void)
 {
-	struct th_conn c = { .fd = -1 };
+	struct th_conn c = {.fd = -1};
 	char parent[4096], a[4096], b[4096], late[4096], gone[4096], cli[4400], api[4400];
 	char *body = NULL, st[32];
-	const char *args[] = { "--attach-under", cli, NULL };
-	struct th_response r = { 0 };
+	const char *args[] = {"--attach-under", cli, NULL};
+	struct th_response r = {0};
 	int code;
 
 	if (!ASSERT_OK(th_cgroup(NULL, "aa-api", parent, sizeof(parent)), "parent") ||
@@ -401,8 +404,10 @@ static void test_api_rules(void)
 	ASSERT_EQ(req(&c, "GET", api, NULL), 200, "GET the rule");
 	code = th_request_on(&c, "GET", "/v1/attach-rules", &body, NULL);
 	if (ASSERT_EQ(code, 200, "list")) {
-		ASSERT_TRUE(th_jis(body, "rules.0.sources.0", "cli"), "the command line's rule listed");
-		ASSERT_TRUE(th_jis(body, "rules.1.sources.0", "api"), "the API's rule listed with it");
+		ASSERT_TRUE(th_jis(body, "rules.0.sources.0", "cli"),
+			    "the command line's rule listed");
+		ASSERT_TRUE(th_jis(body, "rules.1.sources.0", "api"),
+			    "the API's rule listed with it");
 		ASSERT_TRUE(th_jtrue(body, "persistent"), "kept beside the pins");
 	}
 	free(body);
@@ -415,13 +420,14 @@ static void test_api_rules(void)
 
 	/* Bad patterns: 400 with a JSON error, nothing added. */
 	{
-		static const char *const bad[] = { "/x/../y", "/x/./y", "/a**", "/x/***/y", "//" };
+		static const char *const bad[] = {"/x/../y", "/x/./y", "/a**", "/x/***/y", "//"};
 		char big[400];
 		size_t i;
 
 		for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 			code = req(&c, "PUT", bad[i], &body);
-			th_check(code == 400, __FILE__, __LINE__, "bad pattern: 400", "%s: %d", bad[i], code);
+			th_check(code == 400, __FILE__, __LINE__, "bad pattern: 400", "%s: %d",
+				 bad[i], code);
 			ASSERT_JSON(body, "a JSON error");
 			free(body);
 			body = NULL;
@@ -457,13 +463,15 @@ static void test_api_rules(void)
 	th_response_free(&r);
 	memset(&r, 0, sizeof(r));
 	if (ASSERT_OK(th_get(&dmn, "GET", "/v1/cgroups", &r), "list"))
-		ASSERT_TRUE(th_listed_state(r.body, th_rel(gone), st, sizeof(st)), "still attached");
+		ASSERT_TRUE(th_listed_state(r.body, th_rel(gone), st, sizeof(st)),
+			    "still attached");
 	ASSERT_EQ(th_daemon_stop(&dmn), 0, "daemon stops cleanly");
 	if (ASSERT_OK(th_daemon_start(&dmn, NULL), "daemon starts again")) {
 		th_response_free(&r);
 		memset(&r, 0, sizeof(r));
 		if (ASSERT_OK(th_get(&dmn, "GET", "/v1/attach-rules", &r), "list"))
-			ASSERT_EQ(th_json_is_null(r.body, "rules.0"), -ENOENT, "a deleted rule stays deleted");
+			ASSERT_EQ(th_json_is_null(r.body, "rules.0"), -ENOENT,
+				  "a deleted rule stays deleted");
 		ASSERT_EQ(th_daemon_stop(&dmn), 0, "daemon stops cleanly");
 	}
 out:
@@ -479,18 +487,18 @@ out:
 static void test_bad_flag(void)
 {
 	static const char *const bad[][4] = {
-		{ "--attach-under", "a/../b", NULL },
-		{ "--attach-under", "a/**b", NULL },
-		{ "--attach-under", "", NULL },
-		{ "--attach-under", "a/*", "--no-collect", NULL },
+	    {"--attach-under", "a/../b", NULL},
+	    {"--attach-under", "a/**b", NULL},
+	    {"--attach-under", "", NULL},
+	    {"--attach-under", "a/*", "--no-collect", NULL},
 	};
 	size_t i;
 
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		int rc = th_daemon_try(&dmn, bad[i]);
 
-		th_check(rc == 2, __FILE__, __LINE__, "exit 2", "%s %s %s: %d", bad[i][0], bad[i][1],
-			 bad[i][2] ? bad[i][2] : "", rc);
+		th_check(rc == 2, __FILE__, __LINE__, "exit 2", "%s %s %s: %d", bad[i][0],
+			 bad[i][1], bad[i][2] ? bad[i][2] : "", rc);
 		if (rc == -EALREADY)
 			th_daemon_stop(&dmn);
 	}
@@ -505,10 +513,10 @@ static void test_bad_flag(void)
 static void test_bound(void)
 {
 	enum { LIMIT = 3, MADE = 8 };
-	struct th_conn c = { .fd = -1 };
-	struct th_response r = { 0 };
+	struct th_conn c = {.fd = -1};
+	struct th_response r = {0};
 	char parent[4096], pattern[4400], k[MADE][4096], more[4096];
-	const char *args[] = { "--attach-under", pattern, "--max-cgroups", "3", NULL };
+	const char *args[] = {"--attach-under", pattern, "--max-cgroups", "3", NULL};
 	int i, warns;
 
 	if (!ASSERT_OK(th_cgroup(NULL, "aa-bound", parent, sizeof(parent)), "parent"))
@@ -535,8 +543,10 @@ static void test_bound(void)
 			if (th_json_get_u64(r.body, "auto_attach.refused", &refused))
 				break;
 		} while (refused < MADE - LIMIT && th_now_ns() < dl);
-		ASSERT_EQ(th_json_u64(r.body, "auto_attach.refused"), MADE - LIMIT, "refused counted");
-		ASSERT_EQ(th_json_u64(r.body, "auto_attach.attached"), LIMIT, "attached up to the bound");
+		ASSERT_EQ(th_json_u64(r.body, "auto_attach.refused"), MADE - LIMIT,
+			  "refused counted");
+		ASSERT_EQ(th_json_u64(r.body, "auto_attach.attached"), LIMIT,
+			  "attached up to the bound");
 		ASSERT_EQ(th_json_u64(r.body, "auto_attach.limit"), LIMIT, "the bound");
 	}
 	ASSERT_EQ(rule_attached(&c, pattern), LIMIT, "the rule's count");
@@ -561,7 +571,8 @@ static void test_bound(void)
 				break;
 		}
 		free(body);
-		if (!ASSERT_TRUE(i < MADE, "an attached one") || !ASSERT_OK(drop_kid(k[i]), "rmdir"))
+		if (!ASSERT_TRUE(i < MADE, "an attached one") ||
+		    !ASSERT_OK(drop_kid(k[i]), "rmdir"))
 			goto out;
 	}
 	{
@@ -580,9 +591,11 @@ static void test_bound(void)
 		ASSERT_TRUE(ended, "the removed one ended");
 	}
 	if (!ASSERT_OK(kid(parent, "more", more, sizeof(more)), "mkdir") ||
-	    !ASSERT_TRUE(wait_attached(&c, pattern, LIMIT + 1, 5000), "attached again below the bound"))
+	    !ASSERT_TRUE(wait_attached(&c, pattern, LIMIT + 1, 5000),
+			 "attached again below the bound"))
 		goto out;
-	ASSERT_EQ(th_log_lines_with(&dmn, "attaching again"), 1, "the episode's end is logged once");
+	ASSERT_EQ(th_log_lines_with(&dmn, "attaching again"), 1,
+		  "the episode's end is logged once");
 	ASSERT_EQ(th_daemon_stop(&dmn), 0, "daemon stops cleanly");
 out:
 	if (c.fd >= 0)

@@ -199,7 +199,8 @@ static bool ref_comp(const char *p, size_t pn, const char *s, size_t sn)
 	return sn && *p == *s && ref_comp(p + 1, pn - 1, s + 1, sn - 1);
 }
 
-static bool ref_match(const char **pv, size_t *pl, size_t np, const char **sv, size_t *sl, size_t ns)
+static bool ref_match(const char **pv, size_t *pl, size_t np, const char **sv, size_t *sl,
+		      size_t ns)
 {
 	if (!np)
 		return !ns;
@@ -222,8 +223,8 @@ static bool ref_match(const char **pv, size_t *pl, size_t np, const char **sv, s
  * matches. */
 static void test_against_reference(void **state)
 {
-	static const char *const pcomp[] = { "a", "b", "*", "**", "a*", "*b", "*a*", "ab" };
-	static const char *const scomp[] = { "a", "b", "ab", "ba", "aa", "bab" };
+	static const char *const pcomp[] = {"a", "b", "*", "**", "a*", "*b", "*a*", "ab"};
+	static const char *const scomp[] = {"a", "b", "ab", "ba", "aa", "bab"};
 	unsigned seed = 12345;
 	int it, matches = 0;
 
@@ -257,7 +258,8 @@ static void test_against_reference(void **state)
 			bool got = cg_pattern_match(norm, path);
 
 			if (want != got)
-				fail_msg("'%s' vs '%s': reference %d, got %d", norm, path, want, got);
+				fail_msg("'%s' vs '%s': reference %d, got %d", norm, path, want,
+					 got);
 			matches += want;
 			/* Every prefix of a matching path may have a match below it. */
 			if (want)
@@ -271,7 +273,8 @@ static void test_against_reference(void **state)
 						strncat(pre, sv[j], sl[j]);
 					}
 					if (!cg_pattern_may_match_below(norm, pre))
-						fail_msg("'%s': '%s' matches, but nothing below '%s' may",
+						fail_msg("'%s': '%s' matches, but nothing below "
+							 "'%s' may",
 							 norm, path, pre);
 				}
 		}
@@ -283,12 +286,12 @@ static void test_against_reference(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_normalize),
-		cmocka_unit_test(test_normalize_invalid),
-		cmocka_unit_test(test_star),
-		cmocka_unit_test(test_globstar),
-		cmocka_unit_test(test_may_match_below),
-		cmocka_unit_test(test_against_reference),
+	    cmocka_unit_test(test_normalize),
+	    cmocka_unit_test(test_normalize_invalid),
+	    cmocka_unit_test(test_star),
+	    cmocka_unit_test(test_globstar),
+	    cmocka_unit_test(test_may_match_below),
+	    cmocka_unit_test(test_against_reference),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -24,7 +24,7 @@
  * early fails with ESTALE: it is tried again after RETRY_FIRST_NS, doubling,
  * RETRY_MAX times (about 0.2 s in all) before the cgroup counts as gone. */
 #define RETRY_FIRST_NS 100000ULL
-#define RETRY_MAX 11
+#define RETRY_MAX      11
 /* Deeper than any real hierarchy; bounds the walk's recursion. */
 #define WALK_MAX_DEPTH 64
 
@@ -38,7 +38,7 @@ struct rule {
 struct pending {
 	uint64_t id;
 	uint64_t mkdir_ns; /* when the kernel sent it (CLOCK_MONOTONIC) */
-	uint64_t due_ns; /* next lookup, 0: at once */
+	uint64_t due_ns;   /* next lookup, 0: at once */
 	uint32_t tries;
 };
 
@@ -82,16 +82,18 @@ static uint64_t rule_key(const char *p)
 static int open_rules_map(const char *pin_path)
 {
 	LIBBPF_OPTS(bpf_map_create_opts, o, .map_flags = BPF_F_NO_PREALLOC);
-	struct bpf_map_info info = { 0 };
+	struct bpf_map_info info = {0};
 	uint32_t len = sizeof(info);
 	char path[4096];
 	int fd, err;
 
-	if (snprintf(path, sizeof(path), "%s/%s", pin_path, AUTOATTACH_MAP_NAME) >= (int)sizeof(path))
+	if (snprintf(path, sizeof(path), "%s/%s", pin_path, AUTOATTACH_MAP_NAME) >=
+	    (int)sizeof(path))
 		return -ENAMETOOLONG;
 	fd = bpf_obj_get(path);
-	if (fd >= 0 && (bpf_obj_get_info_by_fd(fd, &info, &len) || info.type != BPF_MAP_TYPE_HASH ||
-			info.key_size != sizeof(uint64_t) || info.value_size != sizeof(struct rule_rec))) {
+	if (fd >= 0 &&
+	    (bpf_obj_get_info_by_fd(fd, &info, &len) || info.type != BPF_MAP_TYPE_HASH ||
+	     info.key_size != sizeof(uint64_t) || info.value_size != sizeof(struct rule_rec))) {
 		/* Another layout (another version's): replaced. */
 		close(fd);
 		unlink(path);
@@ -134,8 +136,10 @@ static unsigned live_attached(struct tracker *t)
 	unsigned n = 0;
 
 	TRACKER_FOREACH(w, t)
+	{
 		if (w->attached && w->state != WATCH_ENDED)
 			n++;
+	}
 	return n;
 }
 
@@ -148,22 +152,25 @@ static void refuse(struct autoattach *a, const char *rel)
 	/* One line per episode, not one per cgroup: a burst of creations at
 	 * the bound would otherwise flood the log. */
 	a->refusing = true;
-	log_warn("attach rules: at the bound, matching cgroups are not attached until attachments end",
-		 "path=%s limit=%u hint=\"raise --max-cgroups, or narrow --attach-under\"", log_q(rel),
-		 (unsigned)a->limit);
+	log_warn(
+	    "attach rules: at the bound, matching cgroups are not attached until attachments end",
+	    "path=%s limit=%u hint=\"raise --max-cgroups, or narrow --attach-under\"", log_q(rel),
+	    (unsigned)a->limit);
 }
 
 static void note_latency(struct autoattach *a, uint64_t mkdir_ns)
 {
 	uint64_t now = clock_now(a->clk), us = now > mkdir_ns ? (now - mkdir_ns) / 1000 : 0;
 
-	a->lat_us[a->n_lat % AUTOATTACH_LATENCY_SAMPLES] = us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
+	a->lat_us[a->n_lat % AUTOATTACH_LATENCY_SAMPLES] =
+	    us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
 	a->n_lat++;
 }
 
 /* Attaches the cgroup rel (abs, id) for rule r, as PUT does. 1 when it is
  * newly attached, 0 when it already was, or -errno (-ENOSPC: refused). */
-static int attach(struct autoattach *a, struct rule *r, const char *rel, const char *abs, uint64_t id)
+static int attach(struct autoattach *a, struct rule *r, const char *rel, const char *abs,
+		  uint64_t id)
 {
 	struct watched *w = tracker_find_path(a->tracker, rel);
 	bool is_new;
@@ -356,9 +363,10 @@ static void run(struct autoattach *a)
 				a->st.lost++;
 		} else if (err) {
 			a->st.lost++;
-			log_debug("attach rules: a new cgroup was not attached (gone, or never free)",
-				  "id=%llu err=\"%s\"", (unsigned long long)p.id,
-				  strerror(err == -EAGAIN ? ESTALE : -err));
+			log_debug(
+			    "attach rules: a new cgroup was not attached (gone, or never free)",
+			    "id=%llu err=\"%s\"", (unsigned long long)p.id,
+			    strerror(err == -EAGAIN ? ESTALE : -err));
 		}
 	}
 	free(work);
@@ -372,7 +380,7 @@ static void on_run(evutil_socket_t fd, short what, void *arg)
 
 void autoattach_on_mkdir(struct autoattach *a, const struct cgs_exit_event *e)
 {
-	struct pending p = { .id = e->cgid, .mkdir_ns = e->ts_ns };
+	struct pending p = {.id = e->cgid, .mkdir_ns = e->ts_ns};
 
 	a->st.mkdirs++;
 	if (!a->n_rules)
@@ -448,9 +456,10 @@ int autoattach_new(const struct autoattach_opts *o, struct autoattach **ret)
 	if (o->pin_path) {
 		a->map_fd = open_rules_map(o->pin_path);
 		if (a->map_fd < 0)
-			log_warn("cannot keep attach rules beside the pins; rules added through the API "
-				 "will not survive a restart",
-				 "pin_path=%s err=\"%s\"", o->pin_path, strerror(-a->map_fd));
+			log_warn(
+			    "cannot keep attach rules beside the pins; rules added through the API "
+			    "will not survive a restart",
+			    "pin_path=%s err=\"%s\"", o->pin_path, strerror(-a->map_fd));
 		else
 			load_rules(a);
 	}
@@ -513,12 +522,13 @@ int autoattach_add(struct autoattach *a, const char *pattern, enum autoattach_so
 	if (a->n_rules >= AUTOATTACH_MAX_RULES)
 		return -ENOSPC;
 	if (src == AUTOATTACH_API && a->map_fd >= 0) {
-		struct rule_rec rec = { 0 };
+		struct rule_rec rec = {0};
 		uint64_t key = rule_key(norm);
 
 		snprintf(rec.pattern, sizeof(rec.pattern), "%s", norm);
 		if (bpf_map_update_elem(a->map_fd, &key, &rec, BPF_ANY))
-			log_warn("cannot keep an attach rule beside the pins; it will not survive a restart",
+			log_warn("cannot keep an attach rule beside the pins; it will not survive "
+				 "a restart",
 				 "pattern=%s err=\"%s\"", log_q(norm), strerror(errno));
 	}
 	r = &a->rules[a->n_rules++];

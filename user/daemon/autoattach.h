@@ -36,10 +36,10 @@ struct autoattach;
 struct autoattach_opts {
 	struct event_base *base;
 	const struct clock *clk; /* CLOCK_MONOTONIC, the clock of the records' ts_ns */
-	const char *mount; /* the cgroup2 mount */
+	const char *mount;	 /* the cgroup2 mount */
 	struct tracker *tracker;
 	struct loader *loader; /* mkdir records; required */
-	const char *pin_path; /* NULL: API rules do not survive a restart */
+	const char *pin_path;  /* NULL: API rules do not survive a restart */
 	/* Most live attachments (any source) a rule may bring about; 0: only
 	 * the tracker's own limit (TRACKER_MAX_WATCHED) applies. */
 	uint32_t max_cgroups;
@@ -52,9 +52,9 @@ enum autoattach_source {
 
 struct autoattach_stats {
 	unsigned rules;
-	uint32_t limit; /* live attachments past which a match is refused */
+	uint32_t limit;	   /* live attachments past which a match is refused */
 	uint64_t attached; /* cgroups attached by a rule (new attachments only) */
-	uint64_t refused; /* matches refused at the bound */
+	uint64_t refused;  /* matches refused at the bound */
 	/* mkdir records not handled: the cgroup could not be looked up (gone
 	 * at once, or still not visible after every retry), or too many
 	 * records waited at once. */
