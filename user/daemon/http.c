@@ -247,9 +247,11 @@ static void accept_error(struct evconnlistener *lev, void *arg)
 
 	while (a < accs + HTTP_MAX_LISTENERS - 1 && a->lev != lev)
 		a++;
+	if (a->lev != lev)
+		return; /* every listener is one of http_serve's */
 	new_pause = a->state == ACCEPTING;
 	evconnlistener_disable(lev);
-	if (a->lev != lev || a->state == PAUSED)
+	if (a->state == PAUSED)
 		return; /* a retry is scheduled */
 	a->state = PAUSED;
 	if (!new_pause) {
