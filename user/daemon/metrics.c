@@ -113,6 +113,7 @@ static int gather(const struct daemon_parts *p, struct metrics_cgroup **ret, siz
 		c->path = w->path;
 		c->s = s;
 		c->exited = w->state == WATCH_ENDED;
+		c->psi = &w->psi;
 		if (w->state == WATCH_ENDED)
 			c->cpu = w->have_final_cpu ? &w->final_cpu : NULL;
 		else

@@ -11,6 +11,7 @@
 
 struct cg_cpu_stat;
 struct cg_sample;
+struct record_psi;
 struct daemon_parts;
 struct evbuffer;
 
@@ -23,6 +24,7 @@ struct metrics_cgroup {
 	const char *path; /* relative to the cgroup2 root: the cgroup label */
 	const struct cg_sample *s; /* its counters; never NULL */
 	const struct cg_cpu_stat *cpu; /* cpu.stat (throttling); NULL: unreadable */
+	const struct record_psi *psi; /* cpu.pressure; NULL or not valid: none */
 	bool exited;
 };
 

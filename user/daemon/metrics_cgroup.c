@@ -10,6 +10,7 @@
 #include "cg.h"
 #include "escape.h"
 #include "metrics.h"
+#include "record.h"
 #include "snapshot.h"
 
 void metrics_label(struct evbuffer *b, const char *v)
@@ -73,6 +74,16 @@ static bool get_throttling(const struct metrics_cgroup *c, const struct metric *
 	return true;
 }
 
+/* cpu.pressure's totals (us), where the kernel has PSI; "full" where its
+ * file has that line. */
+static bool get_psi(const struct metrics_cgroup *c, const struct metric *m, uint64_t *ret)
+{
+	if (!c->psi || !c->psi->valid || (m->off && !c->psi->has_full))
+		return false;
+	*ret = m->off ? c->psi->full_us : c->psi->some_us;
+	return true;
+}
+
 static bool get_exited(const struct metrics_cgroup *c, const struct metric *m, uint64_t *ret)
 {
 	*ret = c->exited;
@@ -112,6 +123,16 @@ static const struct metric throttling[] = {
 		   nr_throttled, UNIT_ONE),
 	THROTTLING("cpu_cfs_throttled_seconds_total", "Time the cgroup was throttled (cpu.stat).",
 		   throttled_usec, UNIT_US),
+};
+
+/* PSI as cAdvisor names it: "some" is waiting, "full" is stalled. */
+static const struct metric pressure[] = {
+	{ "cgstat_cgroup_pressure_cpu_waiting_seconds_total", "counter",
+	  "Time some task of the cgroup waited for a CPU (cpu.pressure some).", get_psi, 0,
+	  UNIT_US },
+	{ "cgstat_cgroup_pressure_cpu_stalled_seconds_total", "counter",
+	  "Time no task of the cgroup could run for want of a CPU (cpu.pressure full).", get_psi, 1,
+	  UNIT_US },
 };
 
 static const struct metric tasks[] = {
@@ -200,6 +221,7 @@ static const struct family families[] = {
 	LIST("runq", runq),
 	{ "runq_histogram", NULL, 0, hist_series, hist_render },
 	LIST("throttling", throttling),
+	LIST("pressure", pressure),
 	LIST("tasks", tasks),
 };
 #define N_FAMILIES (sizeof(families) / sizeof(families[0]))

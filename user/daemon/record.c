@@ -49,6 +49,35 @@ static void pct(struct json *j, const char *k, uint64_t now, uint64_t then, uint
 		json_kv_double(j, k, 100.0 * (double)(now - then) / (double)dt, 2);
 }
 
+/* "pressure": the totals in ns, and their share of the interval in % (100:
+ * stalled the whole time) when both readings belong to the record's two
+ * fills; null with "pressure_unavailable" saying why. */
+static void render_psi(struct json *j, const struct record_in *r, bool with_base, uint64_t dt)
+{
+	const struct record_psi *p = r->psi, *q = r->psi_base;
+	bool pct_ok = with_base && p && p->valid && q && q->valid && p->mono_ns == r->cur_mono_ns &&
+		      q->mono_ns == r->base_mono_ns;
+
+	json_key(j, "pressure");
+	if (!p || !p->valid) {
+		json_null(j);
+		json_kv_str(j, "pressure_unavailable",
+			    !p ? "not watched" : p->why ? p->why : "not read yet");
+		return;
+	}
+	json_obj_begin(j);
+	json_kv_u64(j, "cpu_some_ns", p->some_us * 1000);
+	json_key(j, "cpu_full_ns");
+	if (p->has_full)
+		json_u64(j, p->full_us * 1000);
+	else
+		json_null(j);
+	pct(j, "cpu_some_pct", p->some_us * 1000, pct_ok ? q->some_us * 1000 : 0, dt, pct_ok);
+	pct(j, "cpu_full_pct", p->full_us * 1000, pct_ok ? q->full_us * 1000 : 0, dt,
+	    pct_ok && p->has_full && q->has_full);
+	json_obj_end(j);
+}
+
 void record_exit_from_event(struct exit_info *ret, const struct cgs_exit_event *e)
 {
 	*ret = (struct exit_info){
@@ -175,6 +204,8 @@ void record_render(struct json *j, const struct record_in *r)
 	} else {
 		json_null(j);
 	}
+
+	render_psi(j, r, b != NULL, dt);
 
 	json_key(j, "tasks");
 	json_obj_begin(j);

@@ -23,6 +23,14 @@ void record_exit_from_event(struct exit_info *ret, const struct cgs_exit_event *
  * ended it (then *ret_signal is the signal, else -1). */
 int record_exit_code(uint32_t exit_code, uint32_t flags, int *ret_signal);
 
+/* A cgroup's CPU pressure (cpu.pressure totals) as of one cache fill. */
+struct record_psi {
+	bool valid, has_full; /* has_full: the kernel has a "full" line */
+	uint64_t some_us, full_us;
+	uint64_t mono_ns; /* the fill it was read in */
+	const char *why; /* when not valid: why there is none (NULL: not read yet) */
+};
+
 struct record_in {
 	const char *type; /* "stats" or "exit" */
 	const char *path;
@@ -37,6 +45,9 @@ struct record_in {
 	 * slice in flight is only as fresh as the last tick. */
 	uint64_t min_interval_ns;
 	const struct cg_cpu_stat *cpu_stat; /* throttling, or NULL */
+	/* CPU pressure, NULL: the cgroup is not watched; its percentages need
+	 * psi_base read at base_mono_ns (and psi at cur_mono_ns). */
+	const struct record_psi *psi, *psi_base;
 	uint64_t cache_age_ns;
 	uint64_t raised_from_ns; /* requested interval when it was raised, else 0 */
 	/* exit records only */

@@ -48,6 +48,7 @@ struct stream_client {
 	struct event *timer;
 	struct json out;
 	struct cg_sample base; /* the previous record's reading, for percentages */
+	struct record_psi base_psi; /* and its pressure */
 	uint64_t base_mono_ns;
 	bool have_base;
 	uint64_t seen_fill; /* the cache fill the last record came from */
@@ -112,7 +113,7 @@ static int render_final(struct stream_client *c, const char *reason)
 {
 	json_reset(&c->out);
 	tracker_render_final(c->ss->tracker, c->w, reason, c->have_base ? &c->base : NULL, c->base_mono_ns,
-			     &c->out);
+			     c->have_base ? &c->base_psi : NULL, &c->out);
 	return json_error(&c->out) ? -ENOMEM : 0;
 }
 
@@ -146,10 +147,13 @@ static int stats_poll(struct source *s, struct source_update *ret)
 	if (!collector_newer(ss->collector, &c->seen_fill, &ret->ts_ns))
 		return SOURCE_PENDING;
 	collector_record_in(ss->collector, snap, w->id, w->abs, &zero, &r);
+	r.psi = &w->psi;
+	r.psi_base = &w->psi_prev;
 	if (c->have_base) {
 		/* Percentages over this stream's own interval. */
 		r.base = &c->base;
 		r.base_mono_ns = c->base_mono_ns;
+		r.psi_base = &c->base_psi;
 	}
 	r.type = "stats";
 	r.path = w->path;
@@ -161,6 +165,7 @@ static int stats_poll(struct source *s, struct source_update *ret)
 	if (json_error(&c->out))
 		return -ENOMEM;
 	c->base = *r.cur;
+	c->base_psi = w->psi;
 	c->base_mono_ns = snap->mono_ns;
 	c->have_base = true;
 	ret->ts_ns = snap->mono_ns;

@@ -89,6 +89,7 @@ void tracker_unwatch_events(struct tracker *t, struct watched *w)
 void tracker_free_watched(struct tracker *t, struct watched *w)
 {
 	tracker_unwatch_events(t, w);
+	tracker_psi_close(w);
 	if (w->exit_ev)
 		event_free(w->exit_ev);
 	LIST_REMOVE(w, link);
@@ -280,6 +281,7 @@ struct watched *tracker_new_watched(struct tracker *t, const char *path, const c
 	w->id = id;
 	w->t = t;
 	w->wd = -1;
+	w->psi_fd = -1;
 	w->attached = attached;
 	LIST_INIT(&w->streams);
 	LIST_INSERT_HEAD(&t->watched, w, link);

@@ -61,6 +61,11 @@ struct watched {
 	uint64_t final_age_ns; /* the final reading's age when it was taken */
 	struct cg_cpu_stat final_cpu;
 	bool have_final_cpu;
+	/* CPU pressure, read in every fill while it is live through psi_fd,
+	 * kept open (tracker_psi.c); psi_prev is the fill before, for
+	 * percentages. Once ended, psi is the last reading (the final one). */
+	int psi_fd;
+	struct record_psi psi, psi_prev;
 	/* Owned by the streams; the tracker only asks whether it is empty. */
 	LIST_HEAD(, stream_client) streams;
 };
@@ -127,11 +132,12 @@ int tracker_render(struct tracker *t, struct watched *w, struct json *j);
 /*
  * Renders a final ("exit") record of w for a reader whose previous reading
  * was base at base_mono_ns (NULL: none), so its percentages cover that
- * reader's own interval. reason NULL: w's own (it ended); else the reason
+ * reader's own interval (base_psi: its pressure then, or NULL). reason NULL: w's own (it ended); else the reason
  * its streams end for (detached, daemon stopping) with the latest reading.
  */
 int tracker_render_final(struct tracker *t, struct watched *w, const char *reason,
-			 const struct cg_sample *base, uint64_t base_mono_ns, struct json *j);
+			 const struct cg_sample *base, uint64_t base_mono_ns,
+			 const struct record_psi *base_psi, struct json *j);
 /* Reads cgroup.events and ends the task if it has exited. */
 void tracker_check(struct tracker *t, struct watched *w);
 

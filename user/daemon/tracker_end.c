@@ -41,6 +41,8 @@ void tracker_on_fill(const struct snapshot *s, void *arg)
 	struct watched *w;
 
 	LIST_FOREACH(w, &t->watched, link) {
+		if (w->state != WATCH_ENDED)
+			tracker_psi_read(t, w, s->mono_ns);
 		if (w->state == WATCH_ENDED || w->state == WATCH_EXITING)
 			continue;
 		/* Not walked any more: removed, or about to be. */
@@ -103,6 +105,7 @@ void tracker_ended(struct tracker *t, struct watched *w, const struct snapshot *
 	if (w->exit_ev)
 		evtimer_del(w->exit_ev);
 	w->state = WATCH_ENDED;
+	tracker_psi_close(w);
 	w->exited_real_ns = clock_realtime_ns();
 	w->expires_mono_ns = tracker_add_sat(clock_now(t->clk), t->retention_ns);
 	tracker_unwatch_events(t, w);

@@ -19,6 +19,8 @@ struct tracker {
 	uint64_t batch_mono_ns; /* start of the pass over pending checks; 0 outside one */
 	tracker_end_fn on_end;
 	void *on_end_ctx;
+	bool psi_probed; /* whether the kernel has PSI was asked */
+	const char *psi_off; /* why no cgroup has PSI, NULL if they do */
 };
 
 static inline uint64_t tracker_add_sat(uint64_t a, uint64_t b)
@@ -44,6 +46,10 @@ void tracker_end_task(struct tracker *t, struct watched *w, const char *reason);
 void tracker_finish_exit(struct tracker *t, struct watched *w);
 void tracker_ended(struct tracker *t, struct watched *w, const struct snapshot *s);
 bool tracker_cgroup_ran(const char *abs);
+
+/* tracker_psi.c: CPU pressure, read once per fill for each live watch. */
+void tracker_psi_read(struct tracker *t, struct watched *w, uint64_t mono_ns);
+void tracker_psi_close(struct watched *w);
 
 /* tracker_store.c: what survives a restart. */
 void tracker_persist(struct tracker *t, struct watched *w);

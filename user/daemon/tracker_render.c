@@ -7,7 +7,8 @@
 
 /* The one place a watched cgroup's record input is assembled. */
 static int render(struct tracker *t, struct watched *w, struct json *j, const char *type,
-		  const char *reason, const struct cg_sample *base, uint64_t base_mono_ns)
+		  const char *reason, const struct cg_sample *base, uint64_t base_mono_ns,
+		  const struct record_psi *base_psi)
 {
 	const struct snapshot *s = NULL;
 	struct cg_sample zero;
@@ -27,6 +28,7 @@ static int render(struct tracker *t, struct watched *w, struct json *j, const ch
 		type = "exit";
 	} else if (!reason && (s = tracker_current(t)) && tracker_remember(w, s)) {
 		collector_record_in(t->collector, s, w->id, w->abs, &zero, &r);
+		r.psi_base = &w->psi_prev;
 	} else {
 		/* Detached or stopping (the reading was just taken), or the
 		 * maps cannot be read: the latest reading there is. */
@@ -47,7 +49,9 @@ static int render(struct tracker *t, struct watched *w, struct json *j, const ch
 		/* A reader's own previous reading (or none). */
 		r.base = base;
 		r.base_mono_ns = base_mono_ns;
+		r.psi_base = base_psi;
 	}
+	r.psi = &w->psi;
 	r.type = type;
 	r.path = w->path;
 	r.state = tracker_state_name(w);
@@ -65,12 +69,14 @@ int tracker_render(struct tracker *t, struct watched *w, struct json *j)
 	/* A GET of an ended cgroup has no interval of its own: totals, no
 	 * percentages. */
 	if (w->state == WATCH_ENDED)
-		return render(t, w, j, "exit", NULL, NULL, 0);
-	return render(t, w, j, "stats", NULL, NULL, 0);
+		return render(t, w, j, "exit", NULL, NULL, 0, NULL);
+	return render(t, w, j, "stats", NULL, NULL, 0, NULL);
 }
 
 int tracker_render_final(struct tracker *t, struct watched *w, const char *reason,
-			 const struct cg_sample *base, uint64_t base_mono_ns, struct json *j)
+			 const struct cg_sample *base, uint64_t base_mono_ns,
+			 const struct record_psi *base_psi, struct json *j)
 {
-	return render(t, w, j, "exit", w->state == WATCH_ENDED ? NULL : reason, base, base_mono_ns);
+	return render(t, w, j, "exit", w->state == WATCH_ENDED ? NULL : reason, base, base_mono_ns,
+		      base_psi);
 }

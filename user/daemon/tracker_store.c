@@ -93,6 +93,7 @@ static int restore_one(const struct state_rec *r, void *arg)
 		w->final_age_ns = r->final_age_ns;
 		w->final_cpu = r->final_cpu;
 		w->have_final_cpu = r->flags & STATE_CPU_STAT;
+		w->psi.why = "not kept across a daemon restart";
 		w->exited_real_ns = r->exited_real_ns;
 		w->expires_mono_ns = r->expires_mono_ns;
 		return 0;
