@@ -49,6 +49,7 @@ static const int stream_sizes[N_STREAM_SIZES] = { 1000, 10000 };
 
 static struct th_daemon dmn;
 static struct bench_tree tree;
+static long nofile; /* this process's fd limit */
 static pid_t floor_pid = -1;
 static char floor_sock[320];
 
@@ -389,6 +390,11 @@ static void bench_streams(void)
 	       "daemon CPU", "fills/s", "records/s", "RSS KiB");
 	for (int k = 0; k < N_STREAM_SIZES && !bench_failed; k++) {
 		srow[k].want = stream_sizes[k];
+		if (srow[k].want > nofile - 64) {
+			srow[k].want = (int)nofile - 64;
+			printf("  (%d streams asked, %d opened: RLIMIT_NOFILE is %ld here)\n",
+			       stream_sizes[k], srow[k].want, nofile);
+		}
 		bench_streams_at(&srow[k]);
 	}
 }
@@ -427,7 +433,6 @@ int main(void)
 	static const char *const args[] = { "--ttl", "1s", NULL };
 	uint64_t t0 = th_now_ns();
 	char path[4096], target[4400], pin[256] = "";
-	long nofile;
 	int err, st;
 
 	bench_init("bench_serve");

@@ -63,7 +63,8 @@ def scale_rows(s):
         return [("snapshots and memory (bench_scale)", "not run", "")]
     rows = []
     for z in s["sizes"]:
-        rows.append((f"per cgroup at {z['cgroups']:,} cgroups: /proc scan · cpu.stat · cgstat fill",
+        rows.append((f"per cgroup at {z['cgroups']:,} cgroups (the fill walks all {z['tree']:,} "
+                     "of the host): /proc scan · cpu.stat · cgstat fill",
                      f"{n(z['scan_ns'], 0)} · {n(z['cpustat_ns'], 0)} · {n(z['fill_ns'], 0)} ns "
                      f"(cpu.stat ÷ fill {z['cpustat_over_fill']:.1f}×, scan ÷ fill "
                      f"{z['scan_over_fill']:.1f}×)",
@@ -78,10 +79,12 @@ def scale_rows(s):
                      f"{n(a['metrics_ms'])} ms ({n(a['metrics_cached_ms'])} ms cached), "
                      f"{a['metrics_bytes'] / 1e6:.2f} MB; {got}", ""))
     last = s["attached"][-1]
+    after = (f"; {last['rss_kib_after_scrape'] / 1024:.1f} MiB after a scrape"
+             if "rss_kib_after_scrape" in last else "")
     rows.append((f"daemon RSS and BPF map memlock, {s['cgroups']:,} cgroups",
                  f"RSS {s['rss_kib_before'] / 1024:.1f} MiB, maps {s['memlock_before'] / 2**20:.1f} MiB "
                  f"with 1 attached; RSS {last['rss_kib'] / 1024:.1f} MiB, maps "
-                 f"{last['memlock'] / 2**20:.1f} MiB with {last['attached']:,} attached",
+                 f"{last['memlock'] / 2**20:.1f} MiB with {last['attached']:,} attached{after}",
                  "≤ 32 MiB at 10,000 attached"))
     rows.append(("daemon RSS per attached cgroup (and BPF map memlock per attached cgroup)",
                  " · ".join(f"{a['rss_bytes_per_attached'] / 1024:.2f} KiB"
