@@ -221,8 +221,8 @@ static const struct family families[] = {
 	LIST("runq", runq),
 	{ "runq_histogram", NULL, 0, hist_series, hist_render },
 	LIST("throttling", throttling),
-	LIST("pressure", pressure),
 	LIST("tasks", tasks),
+	LIST("pressure", pressure),
 };
 #define N_FAMILIES (sizeof(families) / sizeof(families[0]))
 _Static_assert(N_FAMILIES <= 32, "one bit per family in a mask");
