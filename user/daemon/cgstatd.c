@@ -463,7 +463,7 @@ static int setup(struct daemon *d)
 		return err;
 	}
 	evlog_init(&clock_monotonic);
-	d->base = event_base_new();
+	d->base = http_base_new();
 	d->http = d->base ? evhttp_new(d->base) : NULL;
 	if (!d->http)
 		return -ENOMEM;

@@ -45,8 +45,15 @@ int http_listen_unix(const char *path, const char *group);
  */
 int http_serve(struct event_base *base, struct evhttp *http, int fd, uint64_t idle_timeout_ns,
 	       struct evhttp_bound_socket **ret_bound);
+/* The event base the HTTP side wants: epoll's changes applied once per
+ * pass of the loop, so that a reply written at once (below) costs no
+ * epoll_ctl at all. NULL without memory. */
+struct event_base *http_base_new(void);
 /* A reply with a body; a HEAD request gets the headers only, with the
- * Content-Length the body would have. */
+ * Content-Length the body would have. It is written at once where the
+ * socket takes it, and then req is freed when this returns (also through
+ * http_reply_json, http_error and http_error_allow): use nothing of req
+ * afterwards. */
 void http_reply_buffer(struct evhttp_request *req, int code, const char *content_type,
 		       struct evbuffer *body);
 void http_reply_json(struct evhttp_request *req, int code, struct json *j);

@@ -13,7 +13,7 @@
 #include "snapshot.h"
 
 #define STATE_MAP_NAME "cgs_state"
-#define STATE_MAX_ENTRIES 4096
+#define STATE_MAX_ENTRIES 32768 /* TRACKER_MAX_WATCHED: every attachment may be kept */
 /* Bumped whenever struct state_rec changes: older entries are dropped. */
 #define STATE_VERSION 2
 

@@ -16,9 +16,11 @@
 
 struct watched *tracker_find_path(struct tracker *t, const char *path)
 {
+	uint64_t h = hmap_hash_str(path);
+	size_t it = HMAP_ITER_INIT;
 	struct watched *w;
 
-	LIST_FOREACH(w, &t->watched, link)
+	while ((w = hmap_next(&t->by_path, h, &it)))
 		if (!strcmp(w->path, path))
 			return w;
 	return NULL;
@@ -26,12 +28,25 @@ struct watched *tracker_find_path(struct tracker *t, const char *path)
 
 struct watched *tracker_find_id(struct tracker *t, uint64_t id)
 {
+	uint64_t h = hmap_hash_u64(id);
+	size_t it = HMAP_ITER_INIT;
 	struct watched *w;
 
-	LIST_FOREACH(w, &t->watched, link)
+	while ((w = hmap_next(&t->by_id, h, &it)))
 		if (w->id == id && w->state != WATCH_ENDED)
 			return w;
 	return NULL;
+}
+
+void tracker_set_wd(struct tracker *t, struct watched *w, int wd)
+{
+	if (w->wd >= 0)
+		hmap_del(&t->by_wd, hmap_hash_u64((uint64_t)w->wd), w);
+	/* Without room in the map, no wd: a watch whose events cannot be
+	 * found is no watch (its state is still read at every fill). */
+	if (wd >= 0 && hmap_add(&t->by_wd, hmap_hash_u64((uint64_t)wd), w))
+		wd = -1;
+	w->wd = wd;
 }
 
 const char *tracker_state_name(const struct watched *w)
@@ -76,14 +91,16 @@ void tracker_unwatch_events(struct tracker *t, struct watched *w)
 	/* inotify hands out the same wd for the same file: only the last
 	 * watch of a path may remove it. */
 	struct watched *o;
+	size_t it = HMAP_ITER_INIT;
+	int wd = w->wd;
 
-	LIST_FOREACH(o, &t->watched, link)
-		if (o != w && o->wd == w->wd) {
-			w->wd = -1;
+	while ((o = hmap_next(&t->by_wd, hmap_hash_u64((uint64_t)wd), &it)))
+		if (o != w && o->wd == wd) {
+			tracker_set_wd(t, w, -1);
 			return;
 		}
-	inotify_rm_watch(t->inotify_fd, w->wd);
-	w->wd = -1;
+	inotify_rm_watch(t->inotify_fd, wd);
+	tracker_set_wd(t, w, -1);
 }
 
 void tracker_free_watched(struct tracker *t, struct watched *w)
@@ -93,6 +110,11 @@ void tracker_free_watched(struct tracker *t, struct watched *w)
 	if (w->exit_ev)
 		event_free(w->exit_ev);
 	LIST_REMOVE(w, link);
+	if (w->check_pending)
+		TAILQ_REMOVE(&t->pending, w, pending_link);
+	tracker_render_forget(t, w);
+	hmap_del(&t->by_id, hmap_hash_u64(w->id), w);
+	hmap_del(&t->by_path, hmap_hash_str(w->path), w);
 	t->n_watched--;
 	if (w->attached)
 		t->n_attached--;
@@ -137,20 +159,19 @@ static void on_pending(evutil_socket_t fd, short what, void *arg)
 	tracker_run_pending(arg);
 }
 
-void tracker_request_check(struct tracker *t, struct watched *w)
+void tracker_mark_pending(struct tracker *t, struct watched *w)
 {
+	if (w->check_pending)
+		return;
 	w->check_pending = true;
-	event_active(t->pending_ev, EV_TIMEOUT, 0);
+	w->pending_seq = ++t->pending_seq;
+	TAILQ_INSERT_TAIL(&t->pending, w, pending_link);
 }
 
-static struct watched *find_wd(struct tracker *t, int wd, struct watched *after)
+void tracker_request_check(struct tracker *t, struct watched *w)
 {
-	struct watched *w = after ? LIST_NEXT(after, link) : LIST_FIRST(&t->watched);
-
-	for (; w; w = LIST_NEXT(w, link))
-		if (w->wd == wd)
-			return w;
-	return NULL;
+	tracker_mark_pending(t, w);
+	event_active(t->pending_ev, EV_TIMEOUT, 0);
 }
 
 static void on_inotify(evutil_socket_t fd, short what, void *arg)
@@ -164,11 +185,15 @@ static void on_inotify(evutil_socket_t fd, short what, void *arg)
 		for (char *p = buf; p < buf + n;) {
 			const struct inotify_event *ev = (const struct inotify_event *)p;
 
+			size_t it = HMAP_ITER_INIT;
+
 			p += sizeof(*ev) + ev->len;
-			for (w = find_wd(t, ev->wd, NULL); w; w = find_wd(t, ev->wd, w)) {
+			while ((w = hmap_next(&t->by_wd, hmap_hash_u64((uint64_t)ev->wd), &it))) {
+				if (w->wd != ev->wd)
+					continue;
 				if (ev->mask & IN_IGNORED)
-					w->wd = -1;
-				w->check_pending = true;
+					tracker_set_wd(t, w, -1); /* only the entry just returned */
+				tracker_mark_pending(t, w);
 			}
 		}
 	}
@@ -191,6 +216,10 @@ int tracker_new(const struct tracker_opts *o, struct tracker **ret)
 	t->retention_ns = o->retention_ns;
 	t->ttl_ns = o->ttl_ns;
 	LIST_INIT(&t->watched);
+	hmap_init(&t->by_id);
+	hmap_init(&t->by_path);
+	hmap_init(&t->by_wd);
+	TAILQ_INIT(&t->pending);
 	if (t->collector)
 		collector_subscribe(t->collector, tracker_on_fill, t);
 	t->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
@@ -218,6 +247,10 @@ void tracker_free(struct tracker *t)
 		event_free(t->pending_ev);
 	if (t->inotify_fd >= 0)
 		close(t->inotify_fd);
+	hmap_free(&t->by_id);
+	hmap_free(&t->by_path);
+	hmap_free(&t->by_wd);
+	tracker_render_free(t);
 	free(t);
 }
 
@@ -263,21 +296,39 @@ void tracker_check(struct tracker *t, struct watched *w)
 int tracker_add_events_watch(struct tracker *t, struct watched *w)
 {
 	char events[CG_PATH_MAX + 32];
+	int wd;
 
 	snprintf(events, sizeof(events), "%s/cgroup.events", w->abs);
-	w->wd = inotify_add_watch(t->inotify_fd, events, IN_MODIFY);
-	return w->wd < 0 ? -errno : 0;
+	wd = inotify_add_watch(t->inotify_fd, events, IN_MODIFY);
+	if (wd < 0)
+		return -errno;
+	tracker_set_wd(t, w, wd);
+	return w->wd < 0 ? -ENOMEM : 0;
 }
 
 struct watched *tracker_new_watched(struct tracker *t, const char *path, const char *abs,
 				   uint64_t id, bool attached)
 {
-	struct watched *w = calloc(1, sizeof(*w));
+	size_t plen = strlen(path) + 1, alen = strlen(abs) + 1;
+	struct watched *w = calloc(1, sizeof(*w) + plen + alen);
+	char *names;
 
 	if (!w)
 		return NULL;
-	snprintf(w->path, sizeof(w->path), "%s", path);
-	snprintf(w->abs, sizeof(w->abs), "%s", abs);
+	names = w->names;
+	memcpy(names, path, plen);
+	memcpy(names + plen, abs, alen);
+	w->path = names;
+	w->abs = names + plen;
+	if (hmap_add(&t->by_id, hmap_hash_u64(id), w)) {
+		free(w);
+		return NULL;
+	}
+	if (hmap_add(&t->by_path, hmap_hash_str(w->path), w)) {
+		hmap_del(&t->by_id, hmap_hash_u64(id), w);
+		free(w);
+		return NULL;
+	}
 	w->id = id;
 	w->t = t;
 	w->wd = -1;
@@ -440,24 +491,25 @@ void tracker_on_exit_event(struct tracker *t, const struct cgs_exit_event *e)
  * callback: ending a task drains it again. */
 void tracker_run_pending(struct tracker *t)
 {
-	struct watched *w, *tmp;
+	struct watched *w;
+	uint64_t upto;
 
 	/* Exit events still queued (batched without a wakeup) are read first:
 	 * a cgroup found empty or gone is judged with its last exit known. */
 	if (t->loader)
 		loader_events_consume(t->loader);
 	/* Everything handled in this pass happened before now: one reading
-	 * newer than this serves every exit among them. */
+	 * newer than this serves every exit among them. What this pass asks
+	 * for runs in the next one (tracker_request_check activates it). */
 	t->batch_mono_ns = clock_now(t->clk);
-	for (w = LIST_FIRST(&t->watched); w; w = tmp) {
-		tmp = LIST_NEXT(w, link);
-		if (w->check_pending) {
-			w->check_pending = false;
-			if (w->state == WATCH_EXITING)
-				tracker_finish_exit(t, w);
-			else
-				tracker_check(t, w);
-		}
+	upto = t->pending_seq;
+	while ((w = TAILQ_FIRST(&t->pending)) && w->pending_seq <= upto) {
+		TAILQ_REMOVE(&t->pending, w, pending_link);
+		w->check_pending = false;
+		if (w->state == WATCH_EXITING)
+			tracker_finish_exit(t, w);
+		else
+			tracker_check(t, w);
 	}
 	t->batch_mono_ns = 0;
 }
@@ -489,6 +541,6 @@ void tracker_recheck_all(struct tracker *t)
 	struct watched *w;
 
 	LIST_FOREACH(w, &t->watched, link)
-		w->check_pending = true;
+		tracker_mark_pending(t, w);
 	tracker_run_pending(t);
 }

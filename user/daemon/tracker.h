@@ -14,7 +14,8 @@
 #include "record.h"
 #include "snapshot.h"
 
-#define TRACKER_MAX_WATCHED 4096
+/* A watch takes about 1.3 KiB of the daemon's memory (docs/api.md). */
+#define TRACKER_MAX_WATCHED 32768
 
 struct collector;
 struct event;
@@ -35,8 +36,10 @@ enum watch_state { WATCH_WAITING, WATCH_RUNNING, WATCH_EXITING, WATCH_ENDED };
 struct watched {
 	LIST_ENTRY(watched) link;
 	struct tracker *t;
-	char path[CG_PATH_MAX]; /* relative, normalised */
-	char abs[CG_PATH_MAX];
+	/* Both in names[], sized to fit: a watch holds its own names, not two
+	 * CG_PATH_MAX buffers (8 KiB of the 9 it took). */
+	const char *path; /* relative, normalised */
+	const char *abs;
 	uint64_t id;
 	bool attached; /* by PUT; else only while streams are open on it */
 	enum watch_state state;
@@ -44,6 +47,8 @@ struct watched {
 	int wd; /* inotify watch on cgroup.events, -1 if none */
 	struct exit_info last_exit;
 	bool check_pending; /* an event arrived: read cgroup.events */
+	TAILQ_ENTRY(watched) pending_link; /* while check_pending */
+	uint64_t pending_seq; /* when it was asked for */
 	bool final_switch_seen; /* the last exited process has left the CPU */
 	const char *exit_reason; /* "exited" or "removed" once ending */
 	bool while_down; /* it ended while no daemon was running */
@@ -68,6 +73,7 @@ struct watched {
 	struct record_psi psi, psi_prev;
 	/* Owned by the streams; the tracker only asks whether it is empty. */
 	LIST_HEAD(, stream_client) streams;
+	char names[]; /* path, then abs */
 };
 
 /* Told when a watched cgroup's streams must end: it ended (reason NULL:

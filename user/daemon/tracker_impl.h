@@ -2,6 +2,7 @@
 #ifndef CGSTAT_TRACKER_IMPL_H
 #define CGSTAT_TRACKER_IMPL_H
 
+#include "hmap.h"
 #include "tracker.h"
 
 struct tracker {
@@ -13,6 +14,17 @@ struct tracker {
 	struct state *state;
 	uint64_t retention_ns, ttl_ns;
 	LIST_HEAD(, watched) watched;
+	/* Every watch by id, by path, and by inotify wd while it has one:
+	 * requests, ring-buffer events and inotify events find theirs without
+	 * a walk of every watch. */
+	struct hmap by_id, by_path, by_wd;
+	/* The watches with a check pending, oldest first: a pass over them
+	 * costs what is pending, not a walk of every watch. */
+	TAILQ_HEAD(, watched) pending;
+	uint64_t pending_seq;
+	/* Records rendered for GETs, by fill (tracker_render.c). */
+	struct render_slot *renders;
+	struct buf render_out;
 	unsigned n_attached, n_watched;
 	int inotify_fd;
 	struct event *inotify_ev, *retention_ev, *pending_ev;
@@ -33,11 +45,20 @@ struct watched *tracker_new_watched(struct tracker *t, const char *path, const c
 				    uint64_t id, bool attached);
 void tracker_free_watched(struct tracker *t, struct watched *w);
 int tracker_add_events_watch(struct tracker *t, struct watched *w);
+/* Marks w for a check in the next tracker_run_pending(). */
+void tracker_mark_pending(struct tracker *t, struct watched *w);
+/* Sets w->wd, keeping the map by wd. */
+void tracker_set_wd(struct tracker *t, struct watched *w, int wd);
 void tracker_unwatch_events(struct tracker *t, struct watched *w);
 void tracker_notify_end(struct tracker *t, struct watched *w, const char *reason);
 void tracker_arm_retention(struct tracker *t);
 /* The current snapshot (through the TTL cache), NULL if none. */
 const struct snapshot *tracker_current(struct tracker *t);
+
+/* tracker_render.c */
+/* w goes: no rendered record of it may be served to another watch. */
+void tracker_render_forget(struct tracker *t, const struct watched *w);
+void tracker_render_free(struct tracker *t);
 
 /* tracker_end.c: how a watch ends, and its readings. */
 bool tracker_remember(struct watched *w, const struct snapshot *s);

@@ -1,6 +1,8 @@
 /* The one place a watched cgroup's record input is assembled: its current
  * record, its final one, and a stream's final record over its own interval. */
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "collector.h"
 #include "tracker_impl.h"
@@ -64,13 +66,121 @@ static int render(struct tracker *t, struct watched *w, struct json *j, const ch
 	return err ? err : json_error(j);
 }
 
+/*
+ * A GET's record is the same for every request of one cache fill (and one
+ * state of the watch) but for its cache age: it is rendered once per fill
+ * and served as bytes, the age written per request. The slots are few and
+ * direct-mapped by id (a collision renders again), so this holds no memory
+ * per watch; the snapshot's time names the fill.
+ */
+#define RENDER_SLOTS 256
+#define AGE_KEY ",\"cache_age_ns\":"
+
+struct render_slot {
+	const struct watched *w; /* NULL: empty */
+	uint64_t fill_mono_ns;
+	enum watch_state state;
+	struct buf doc; /* the record without its age's digits */
+	size_t age_at; /* where they go */
+};
+
+static struct render_slot *slot_of(struct tracker *t, uint64_t id)
+{
+	if (!t->renders) {
+		t->renders = calloc(RENDER_SLOTS, sizeof(*t->renders));
+		if (!t->renders)
+			return NULL;
+		buf_init(&t->render_out, NULL, 0);
+	}
+	return &t->renders[hmap_hash_u64(id) & (RENDER_SLOTS - 1)];
+}
+
+void tracker_render_forget(struct tracker *t, const struct watched *w)
+{
+	struct render_slot *sl = t->renders ? slot_of(t, w->id) : NULL;
+
+	if (sl && sl->w == w)
+		sl->w = NULL;
+}
+
+void tracker_render_free(struct tracker *t)
+{
+	if (!t->renders)
+		return;
+	for (size_t i = 0; i < RENDER_SLOTS; i++)
+		buf_free(&t->renders[i].doc);
+	free(t->renders);
+	t->renders = NULL;
+	buf_free(&t->render_out);
+}
+
+/* The last AGE_KEY in s (the record's own: a string's quotes are escaped). */
+static const char *age_key(const char *s, size_t len)
+{
+	size_t k = strlen(AGE_KEY);
+
+	for (size_t i = len; i-- > k;)
+		if (s[i - k + 1] == ',' && !memcmp(s + i - k + 1, AGE_KEY, k))
+			return s + i + 1;
+	return NULL;
+}
+
+static int render_into_slot(struct tracker *t, struct watched *w, struct render_slot *sl,
+			    uint64_t fill_mono_ns)
+{
+	struct json j;
+	const char *doc, *at, *end;
+	int err;
+
+	json_init(&j);
+	err = render(t, w, &j, "stats", NULL, NULL, 0, NULL);
+	doc = json_cstr(&j);
+	at = err ? NULL : age_key(doc, strlen(doc));
+	if (at) {
+		/* The age's digits are left out; the rest is kept. */
+		for (end = at; *end >= '0' && *end <= '9'; end++)
+			;
+		buf_reset(&sl->doc);
+		buf_put(&sl->doc, doc, (size_t)(at - doc));
+		buf_puts(&sl->doc, end);
+		sl->age_at = (size_t)(at - doc);
+		sl->w = buf_failed(&sl->doc) ? NULL : w;
+		sl->fill_mono_ns = fill_mono_ns;
+		sl->state = w->state;
+	}
+	json_free(&j);
+	return sl->w == w ? 0 : err ? err : -ENOMEM;
+}
+
+static int render_current(struct tracker *t, struct watched *w, struct json *j)
+{
+	const struct snapshot *s = tracker_current(t);
+	struct render_slot *sl = s ? slot_of(t, w->id) : NULL;
+	char age[24];
+
+	if (!sl || !snapshot_find(s, w->id))
+		return render(t, w, j, "stats", NULL, NULL, 0, NULL);
+	if ((sl->w != w || sl->fill_mono_ns != s->mono_ns || sl->state != w->state) &&
+	    render_into_slot(t, w, sl, s->mono_ns))
+		return render(t, w, j, "stats", NULL, NULL, 0, NULL);
+	snprintf(age, sizeof(age), "%llu", (unsigned long long)collector_age_ns(t->collector));
+	buf_reset(&t->render_out);
+	buf_put(&t->render_out, buf_cstr(&sl->doc), sl->age_at);
+	buf_puts(&t->render_out, age);
+	buf_puts(&t->render_out, buf_cstr(&sl->doc) + sl->age_at);
+	if (buf_failed(&t->render_out))
+		return -ENOMEM;
+	json_raw(j, buf_cstr(&t->render_out));
+	return json_error(j);
+}
+
 int tracker_render(struct tracker *t, struct watched *w, struct json *j)
 {
 	/* A GET of an ended cgroup has no interval of its own: totals, no
 	 * percentages. */
 	if (w->state == WATCH_ENDED)
 		return render(t, w, j, "exit", NULL, NULL, 0, NULL);
-	return render(t, w, j, "stats", NULL, NULL, 0, NULL);
+	return render_current(t, w, j);
 }
 
 int tracker_render_final(struct tracker *t, struct watched *w, const char *reason,

@@ -109,7 +109,7 @@ static int restore_one(const struct state_rec *r, void *arg)
 		return 0;
 	}
 	w->state = w->ran ? WATCH_RUNNING : WATCH_WAITING;
-	w->check_pending = true;
+	tracker_mark_pending(t, w);
 	return 0;
 }
 
