@@ -379,6 +379,30 @@ static void test_interval_schedule(void **state)
 	assert_int_equal(s->nemits, 3);
 }
 
+/* Aligned to a quantum: the first record at once, the next ones on the
+ * quantum's grid, one interval apart (the first interval a little short),
+ * so streams started at other moments are due at the same instants. */
+static void test_aligned_schedule(void **state)
+{
+	struct backoff proto;
+	struct sim *s;
+	size_t i;
+
+	s = sim_init(1 * SEC, 100 * MS, 5 * SEC, 0.2);
+	fake_clock_advance(&s->fc, 37 * MS);
+	assert_int_equal(backoff_init(&proto, 100 * MS, 5 * SEC, 2.0, 0.2, 42), 0);
+	assert_int_equal(stream_init(&s->st, 1 * SEC, &proto, s->fc.now), 0);
+	assert_int_equal(stream_align(&s->st, 2 * SEC), -EINVAL);
+	assert_int_equal(stream_align(&s->st, 62500 * US), 0);
+	sim_push(s, FAKE_UPDATE, 1);
+	sim_run(s, 5 * SEC, 0);
+	assert_in_range(s->nemits, 5, 6);
+	assert_int_equal(s->emit_at[0], T0 + 37 * MS);
+	for (i = 1; i < s->nemits; i++)
+		assert_int_equal(s->emit_at[i], T0 + i * SEC);
+	assert_int_equal(stream_align(&s->st, 62500 * US), -EINVAL);
+}
+
 static void test_cancel(void **state)
 {
 	struct sim *s;
@@ -537,6 +561,7 @@ int main(void)
 		cmocka_unit_test(test_fail_fail_recover),
 		cmocka_unit_test(test_exit_is_final),
 		cmocka_unit_test(test_interval_schedule),
+		cmocka_unit_test(test_aligned_schedule),
 		cmocka_unit_test(test_cancel),
 		cmocka_unit_test(test_flapping_source_backs_off),
 		cmocka_unit_test(test_backoff_resets_only_when_healthy),

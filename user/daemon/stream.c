@@ -32,6 +32,17 @@ int stream_init(struct stream *st, uint64_t interval_ns, const struct backoff *p
 	return 0;
 }
 
+int stream_align(struct stream *st, uint64_t quantum_ns)
+{
+	if (!st || st->polls || quantum_ns > st->interval_ns)
+		return -EINVAL;
+	/* Down, never up: the boundaries stay at or before now + interval, and
+	 * due <= now holds as next_boundary() wants it. */
+	if (quantum_ns)
+		st->due_ns -= st->due_ns % quantum_ns;
+	return 0;
+}
+
 static bool stream_due(const struct stream *st, uint64_t now_ns)
 {
 	return !st->done && st->next_at_ns != NEVER && now_ns >= st->next_at_ns;

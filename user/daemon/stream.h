@@ -77,6 +77,16 @@ int stream_init(struct stream *st, uint64_t interval_ns, const struct backoff *p
 		uint64_t now_ns);
 
 /*
+ * Puts the interval boundaries on multiples of quantum_ns (0: as they are),
+ * before the first step: the first poll stays due now, the first interval
+ * is shortened by less than quantum_ns, and every stream of the same
+ * interval and quantum is then due at one of interval / quantum moments, so
+ * that their timers can fire together instead of one wakeup each. -EINVAL
+ * once stepped or for a quantum over the interval.
+ */
+int stream_align(struct stream *st, uint64_t quantum_ns);
+
+/*
  * If done or not due yet: STREAM_WAIT without polling. Otherwise polls src
  * exactly once and:
  *  UPDATE   -> STREAM_EMIT (*ret filled); the next poll is at the next

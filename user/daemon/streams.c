@@ -18,6 +18,10 @@
  * workload's exits come from a few cgroups. Ids are never reused (a renamed
  * cgroup keeps its old name here until its slot is reused). */
 #define PATH_CACHE_SLOTS 64
+/* A stream's boundaries are put on multiples of interval / STREAMS_PHASES
+ * (stream_align): streams of one interval are due at one of that many
+ * instants, and those due together take one wakeup and one fill. */
+#define STREAMS_PHASES 16
 
 struct streams {
 	struct event_base *base;
@@ -27,6 +31,14 @@ struct streams {
 	struct collector *collector;
 	unsigned n_streams;
 	LIST_HEAD(, stream_client) event_clients;
+	/* Stats streams by the time they are due, soonest first (a binary
+	 * heap), behind one timer: a timer per stream was a wakeup per
+	 * stream, however many were due at the same instant. */
+	struct stream_client **due;
+	size_t n_due, due_cap;
+	struct event *timer;
+	uint64_t timer_at; /* when it is set to fire; 0: not set */
+	bool ticking; /* in on_timer: it sets the timer once at the end */
 	struct {
 		uint64_t id;
 		char *path;
@@ -45,7 +57,9 @@ struct stream_client {
 	struct watched *w; /* NULL for an event stream */
 	uint64_t filter_id;
 	struct stream sched;
-	struct event *timer;
+	uint64_t wake_ns; /* when it is due, while queued */
+	size_t due_i; /* its place in ss->due, while queued */
+	bool queued;
 	struct json out;
 	struct cg_sample base; /* the previous record's reading, for percentages */
 	struct record_psi base_psi; /* and its pressure */
@@ -54,6 +68,83 @@ struct stream_client {
 	uint64_t seen_fill; /* the cache fill the last record came from */
 	uint64_t raised_from_ns;
 };
+
+static void due_set(struct streams *ss, size_t i, struct stream_client *c)
+{
+	ss->due[i] = c;
+	c->due_i = i;
+}
+
+static void sift_up(struct streams *ss, size_t i)
+{
+	struct stream_client *c = ss->due[i];
+
+	while (i && ss->due[(i - 1) / 2]->wake_ns > c->wake_ns) {
+		due_set(ss, i, ss->due[(i - 1) / 2]);
+		i = (i - 1) / 2;
+	}
+	due_set(ss, i, c);
+}
+
+static void sift_down(struct streams *ss, size_t i)
+{
+	struct stream_client *c = ss->due[i];
+
+	for (;;) {
+		size_t k = 2 * i + 1;
+
+		if (k >= ss->n_due)
+			break;
+		if (k + 1 < ss->n_due && ss->due[k + 1]->wake_ns < ss->due[k]->wake_ns)
+			k++;
+		if (ss->due[k]->wake_ns >= c->wake_ns)
+			break;
+		due_set(ss, i, ss->due[k]);
+		i = k;
+	}
+	due_set(ss, i, c);
+}
+
+static void unqueue(struct streams *ss, struct stream_client *c)
+{
+	struct stream_client *last;
+	size_t i = c->due_i;
+
+	if (!c->queued)
+		return;
+	c->queued = false;
+	last = ss->due[--ss->n_due];
+	if (last == c)
+		return;
+	due_set(ss, i, last);
+	sift_down(ss, i);
+	sift_up(ss, last->due_i);
+}
+
+/* The timer fires when the soonest stream is due. */
+static void set_timer(struct streams *ss)
+{
+	uint64_t now, delay, at;
+	struct timeval tv;
+
+	if (ss->ticking)
+		return;
+	if (!ss->n_due) {
+		if (ss->timer_at)
+			evtimer_del(ss->timer);
+		ss->timer_at = 0;
+		return;
+	}
+	at = ss->due[0]->wake_ns;
+	if (at == ss->timer_at)
+		return;
+	now = clock_now(ss->clk);
+	/* Rounded up: a timer that fires early finds nothing due. */
+	delay = at > now ? (at - now + 999) / 1000 : 0;
+	tv.tv_sec = delay / 1000000;
+	tv.tv_usec = delay % 1000000;
+	ss->timer_at = evtimer_add(ss->timer, &tv) ? 0 : at;
+}
 
 /* release: whether the watch may be dropped with its last stream; false
  * where the caller (the tracker ending it, a failed start) decides. */
@@ -64,8 +155,7 @@ static void client_free(struct stream_client *c, bool release)
 
 	if (c->conn)
 		evhttp_connection_set_closecb(c->conn, NULL, NULL);
-	if (c->timer)
-		event_free(c->timer);
+	unqueue(ss, c);
 	LIST_REMOVE(c, link);
 	ss->n_streams--;
 	json_free(&c->out);
@@ -143,9 +233,17 @@ static int stats_poll(struct source *s, struct source_update *ret)
 		return SOURCE_PENDING;
 	}
 	/* Only the reading this stream sent last: wait for the next fill
-	 * rather than repeat it (a tick a hair before the TTL runs out). */
-	if (!collector_newer(ss->collector, &c->seen_fill, &ret->ts_ns))
+	 * rather than repeat it (a tick a hair before the TTL runs out). A
+	 * fill that is due and did not come failed, and the cache holds off
+	 * for a TTL: polling every millisecond meanwhile was a thousand polls
+	 * a second per stream. */
+	if (!collector_newer(ss->collector, &c->seen_fill, &ret->ts_ns)) {
+		uint64_t now = clock_now(ss->clk);
+
+		if (ret->ts_ns <= now)
+			ret->ts_ns = now + collector_ttl_ns(ss->collector);
 		return SOURCE_PENDING;
+	}
 	collector_record_in(ss->collector, snap, w->id, w->abs, &zero, &r);
 	r.psi = &w->psi;
 	r.psi_base = &w->psi_prev;
@@ -173,19 +271,26 @@ static int stats_poll(struct source *s, struct source_update *ret)
 	return SOURCE_UPDATE;
 }
 
+/* Queues c for when its scheduler wants the next step. Never fails: the
+ * queue has room for every stream (client_new). */
 static void arm(struct stream_client *c)
 {
-	uint64_t delay = stream_next_delay(&c->sched, clock_now(c->ss->clk));
-	struct timeval tv = { .tv_sec = delay / 1000000000ULL,
-			      .tv_usec = delay % 1000000000ULL / 1000 };
+	struct streams *ss = c->ss;
+	uint64_t now = clock_now(ss->clk), delay = stream_next_delay(&c->sched, now);
 
-	if (delay != UINT64_MAX)
-		evtimer_add(c->timer, &tv);
+	unqueue(ss, c);
+	if (delay == UINT64_MAX)
+		return;
+	/* Not due before the next pass: on_timer's loop ends. */
+	c->wake_ns = now + (delay ? delay : 1);
+	c->queued = true;
+	due_set(ss, ss->n_due++, c);
+	sift_up(ss, c->due_i);
+	set_timer(ss);
 }
 
-static void on_tick(evutil_socket_t fd, short what, void *arg)
+static void on_tick(struct stream_client *c)
 {
-	struct stream_client *c = arg;
 	struct source_update u;
 	enum stream_action a;
 
@@ -218,12 +323,39 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	arm(c);
 }
 
+/* Every stream due now, in one pass; each is queued again for its next. */
+static void on_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct streams *ss = arg;
+	uint64_t now = clock_now(ss->clk);
+
+	ss->timer_at = 0;
+	ss->ticking = true;
+	while (ss->n_due && ss->due[0]->wake_ns <= now) {
+		struct stream_client *c = ss->due[0];
+
+		unqueue(ss, c);
+		on_tick(c);
+	}
+	ss->ticking = false;
+	set_timer(ss);
+}
+
 static struct stream_client *client_new(struct streams *ss, struct evhttp_request *req)
 {
 	struct stream_client *c;
 
 	if (ss->n_streams >= STREAMS_MAX)
 		return NULL;
+	if (ss->n_streams >= ss->due_cap) {
+		size_t cap = ss->due_cap ? 2 * ss->due_cap : 64;
+		struct stream_client **d = realloc(ss->due, cap * sizeof(*d));
+
+		if (!d)
+			return NULL;
+		ss->due = d;
+		ss->due_cap = cap;
+	}
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return NULL;
@@ -251,17 +383,18 @@ int streams_start_stats(struct streams *ss, struct evhttp_request *req, struct w
 	err = backoff_init(&proto, 100000000ULL, 5000000000ULL, 2.0, 0.2, backoff_random_seed());
 	if (!err)
 		err = stream_init(&c->sched, interval_ns, &proto, clock_now(ss->clk));
-	c->timer = evtimer_new(ss->base, on_tick, c);
-	if (err || !c->timer) {
+	if (!err)
+		err = stream_align(&c->sched, interval_ns / STREAMS_PHASES);
+	if (err) {
 		/* The caller answers and releases the watch. */
 		c->conn = NULL;
 		client_free(c, false);
-		return err ? err : -ENOMEM;
+		return err;
 	}
 	evhttp_connection_set_closecb(c->conn, on_close, c);
 	http_stream_start(req);
 	/* The first record goes out now, the next ones on the interval. */
-	on_tick(-1, 0, c);
+	on_tick(c);
 	return 0;
 }
 
@@ -304,6 +437,11 @@ int streams_new(struct event_base *base, const struct clock *clk, const char *mo
 	ss->tracker = t;
 	ss->collector = c;
 	LIST_INIT(&ss->event_clients);
+	ss->timer = evtimer_new(base, on_timer, ss);
+	if (!ss->timer) {
+		free(ss);
+		return -ENOMEM;
+	}
 	tracker_subscribe(t, on_end, ss);
 	*ret = ss;
 	return 0;
@@ -317,6 +455,8 @@ void streams_free(struct streams *ss)
 		return;
 	for (i = 0; i < PATH_CACHE_SLOTS; i++)
 		free(ss->path_cache[i].path);
+	event_free(ss->timer);
+	free(ss->due);
 	free(ss);
 }
 

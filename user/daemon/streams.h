@@ -8,7 +8,7 @@
 #include "cgstat.h"
 #include "clock.h"
 
-#define STREAMS_MAX 8192
+#define STREAMS_MAX 32768
 #define STREAMS_MAX_OUTPUT (1 << 20) /* bytes queued to one slow client before it is dropped */
 
 struct collector;
