@@ -155,6 +155,7 @@ static void test_render_full_with_base(void **state)
 		"\"ctx_switches\":{\"voluntary\":201,\"involuntary\":12},"
 		"\"runq\":{\"wait_ns\":193360,\"count\":6,\"p50_us\":2,\"p90_us\":128,\"p99_us\":128},"
 		"\"throttling\":null,"
+		"\"pressure\":null,\"pressure_unavailable\":\"not watched\","
 		"\"tasks\":{\"forks\":200,\"exits\":201,\"thread_exits\":4,\"oom_kills\":1},"
 		"\"cache_age_ns\":1234567}");
 }
@@ -322,7 +323,7 @@ static void test_render_throttling(void **state)
 	st.has_throttling = true;
 	out = render(&r);
 	assert_contains(out, "\"throttling\":{\"periods\":10,\"throttled_periods\":3,"
-			     "\"throttled_ns\":4567000},\"tasks\":");
+			     "\"throttled_ns\":4567000},\"pressure\":");
 }
 
 static void test_render_state_and_raised(void **state)
