@@ -87,7 +87,7 @@ static void test_flags_refused(void)
 		/* The unknown family is named, and so are the valid ones. */
 		if (!strcmp(bad[i][1], "cpu,bogus"))
 			ASSERT_TRUE(strstr(log, "cgstatd: --metrics-families: unknown family 'bogus'; "
-						"valid: cpu,switches,runq,runq_histogram,throttling,tasks"),
+						"valid: cpu,switches,runq,runq_histogram,throttling,tasks,pressure"),
 				    "valid families listed");
 	}
 	th_daemon_cleanup(&d);
