@@ -101,7 +101,8 @@ ALL_OBJS := $(call objs,$(PRODUCT_SRCS) $(TESTLIB_SRCS) $(UNIT_SRCS) $(INTEG_SRC
 
 BINS := $(OUTPUT)/cgstatd $(OUTPUT)/cgstat
 
-.PHONY: all deps test unit integration bench run vmlinux clean format lint layers asan valgrind stress FORCE
+.PHONY: all deps test unit integration bench run vmlinux clean format lint layers asan valgrind stress FORCE \
+	install uninstall
 
 all: $(BINS)
 
@@ -223,6 +224,45 @@ lint: $(SKELS)
 		if printf '%s\n' "$$out" | grep -E 'warning:|error:'; then exit 1; fi; \
 		[ $$rc -eq 0 ] || { echo "lint: clang-tidy failed (exit $$rc)" >&2; exit 1; }
 	$(Q)$(MAKE) --no-print-directory layers
+
+# Installed as a systemd service (scripts/systemd/, docs/man/; README "Install as a service").
+# PREFIX and DESTDIR as usual; systemd reads units, sysusers.d and tmpfiles.d under /usr/local/lib
+# too. The configuration (SYSCONFDIR/default/cgstatd) is never overwritten, and uninstall removes it
+# only while it is still the shipped default. Everything else is the list below, both ways.
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+SBINDIR ?= $(PREFIX)/sbin
+MANDIR ?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
+INSTALLED := $(SBINDIR)/cgstatd $(BINDIR)/cgstat $(UNITDIR)/cgstatd.service \
+	$(SYSUSERSDIR)/cgstat.conf $(TMPFILESDIR)/cgstat.conf $(MANDIR)/man8/cgstatd.8 $(MANDIR)/man1/cgstat.1
+CONFIG := $(SYSCONFDIR)/default/cgstatd
+
+install: $(BINS)
+	$(call msg,INSTALL,$(DESTDIR)$(PREFIX))
+	$(Q)install -D -m 0755 $(OUTPUT)/cgstatd $(DESTDIR)$(SBINDIR)/cgstatd
+	$(Q)install -D -m 0755 $(OUTPUT)/cgstat $(DESTDIR)$(BINDIR)/cgstat
+	$(Q)install -d $(DESTDIR)$(UNITDIR)
+	$(Q)sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+		scripts/systemd/cgstatd.service.in > $(DESTDIR)$(UNITDIR)/cgstatd.service
+	$(Q)chmod 0644 $(DESTDIR)$(UNITDIR)/cgstatd.service
+	$(Q)install -D -m 0644 scripts/systemd/cgstat.sysusers $(DESTDIR)$(SYSUSERSDIR)/cgstat.conf
+	$(Q)install -D -m 0644 scripts/systemd/cgstat.tmpfiles $(DESTDIR)$(TMPFILESDIR)/cgstat.conf
+	$(Q)install -D -m 0644 docs/man/cgstatd.8 $(DESTDIR)$(MANDIR)/man8/cgstatd.8
+	$(Q)install -D -m 0644 docs/man/cgstat.1 $(DESTDIR)$(MANDIR)/man1/cgstat.1
+	$(Q)if [ -e $(DESTDIR)$(CONFIG) ]; then echo "  kept     $(DESTDIR)$(CONFIG) (exists)"; \
+	else install -D -m 0644 scripts/systemd/cgstatd.default $(DESTDIR)$(CONFIG); fi
+	$(Q)[ -n "$(DESTDIR)" ] || echo "then: systemd-sysusers; systemd-tmpfiles --create cgstat.conf;" \
+		"systemctl daemon-reload; systemctl enable --now cgstatd"
+
+uninstall:
+	$(call msg,UNINSTALL,$(DESTDIR)$(PREFIX))
+	$(Q)rm -f $(addprefix $(DESTDIR),$(INSTALLED))
+	$(Q)if cmp -s scripts/systemd/cgstatd.default $(DESTDIR)$(CONFIG); then rm -f $(DESTDIR)$(CONFIG); \
+	elif [ -e $(DESTDIR)$(CONFIG) ]; then echo "  kept     $(DESTDIR)$(CONFIG) (changed)"; fi
 
 clean:
 	$(call msg,CLEAN,$(OUTPUT))

@@ -8,6 +8,8 @@ pkgs=(make gcc clang llvm pkg-config libbpf-dev libelf-dev zlib1g-dev libevent-d
       libcmocka-dev libjansson-dev libcurl4-openssl-dev bpftool curl)
 # prometheus: promtool and the server the scrape test runs on loopback (installed below, apart).
 [ "${1:-}" = "--test" ] && pkgs+=(valgrind prometheus)
+# systemd (systemd-analyze, -sysusers, -tmpfiles) and man-db: test_install.sh checks the installed unit and man pages.
+[ "${1:-}" = "--test" ] && pkgs+=(systemd man-db)
 [ "${1:-}" = "--lint" ] && pkgs+=(cppcheck clang-tidy)
 # exitsnoop, which bench_lifecycle runs beside cgstat for comparison.
 [ "${1:-}" = "--bench" ] && pkgs+=(libbpf-tools)
