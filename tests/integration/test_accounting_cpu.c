@@ -45,7 +45,14 @@ static void test_cpu_matches_cpu_stat(void)
 	pid = th_spawn(cg, th_burn, &dur);
 	if (!ASSERT_GT(pid, 0, "spawn"))
 		goto out;
-	usleep(1000 * 1000);
+	/* Mid-burn: once the kernel counted 600 ms (a loaded machine gives
+	 * the burner less than a core, so not after a fixed sleep). */
+	{
+		uint64_t until = th_now_ns() + 60000 * MS;
+
+		while (th_kernel_usage_ns(cg) < 600 * MS && th_now_ns() < until)
+			usleep(10 * 1000);
+	}
 	/* Bracket our reading between two of the kernel's. */
 	k0 = th_kernel_usage_ns(cg);
 	ours = th_cpu_of(l, &s, cg);
@@ -260,16 +267,17 @@ static int many_threads(void *arg)
 }
 
 /* Two cgroups with twice as many threads as CPUs each, switching all the
- * time: every reading taken while they run lies between cpu.stat read just
- * before and just after it (1% + 5 ms), readings never go back, and the
- * totals match at the end: counts held per CPU are neither lost nor counted
- * twice, whoever owns a CPU's accumulator when the snapshot is taken. */
+ * time: every reading taken while they run (as the daemon's collector takes
+ * them) lies between cpu.stat read just before and just after it (1% +
+ * 5 ms), readings never go back, and the totals match at the end: counts
+ * held per CPU are neither lost nor counted twice, whoever owns a CPU's
+ * accumulator when the snapshot is taken. */
 static void test_threads_on_every_cpu(void)
 {
 	char a[4096], b[4096];
 	uint64_t ida = 0, idb = 0, last = 0;
 	const struct cg_sample *c;
-	struct snapshot s = {};
+	struct snapshot s = {}, prev = {}, tmp;
 	struct loader *l;
 	int sta = -1, stb = -1, readings = 0, bad = 0;
 	bool reaped = false;
@@ -288,8 +296,13 @@ static void test_threads_on_every_cpu(void)
 	       !(reaped = waitpid(pa, &sta, WNOHANG) == pa)) {
 		uint64_t before = th_kernel_usage_ns(a), after;
 
+		/* As the daemon's collector reads: two snapshots in turn. */
+		tmp = prev;
+		prev = s;
+		s = tmp;
 		if (loader_snapshot(l, &s))
 			break;
+		snapshot_keep_monotonic(&s, &prev);
 		after = th_kernel_usage_ns(a);
 		c = snapshot_find(&s, ida);
 		if (!c)
@@ -321,6 +334,7 @@ static void test_threads_on_every_cpu(void)
 	if (ASSERT_TRUE(c != NULL, "b counted"))
 		ASSERT_NEAR(c->total.cpu_ns, th_kernel_usage_ns(b), 1, 5 * MS, "b matches cpu.stat");
 	snapshot_free(&s);
+	snapshot_free(&prev);
 	loader_close(l);
 }
 

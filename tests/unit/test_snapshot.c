@@ -42,12 +42,13 @@ static void set_entry(struct cgs_entry *e, __u64 id, __u32 level, __u64 base)
 	fill_counters(e, base);
 }
 
-static void assert_sorted_unique(const struct snapshot *s)
+/* Every entry is found by its id, and only once. */
+static void assert_indexed_unique(const struct snapshot *s)
 {
 	size_t i;
 
-	for (i = 1; i < s->n; i++)
-		assert_true(s->v[i - 1].id < s->v[i].id);
+	for (i = 0; i < s->n; i++)
+		assert_ptr_equal(snapshot_find(s, s->v[i].id), &s->v[i]);
 }
 
 /* Every counter of id's total is mult * (k + 1), plus extra_cpu on cpu_ns. */
@@ -90,7 +91,7 @@ static size_t small_tree(struct cgs_entry *e, __u32 base_level)
 static void check_small_tree(const struct snapshot *s)
 {
 	assert_int_equal(s->n, 5);
-	assert_sorted_unique(s);
+	assert_indexed_unique(s);
 	assert_total(s, ROOT, 11111, 0);
 	assert_total(s, A, 1110, 0);
 	assert_total(s, B, 100, 0);
@@ -321,7 +322,7 @@ static void test_rebuild_larger_then_smaller(void **state)
 	build_chain(e, 1000, 100);
 	assert_int_equal(snapshot_build(&s, e, 1000, big_inf, 64, NULL, 0), 0);
 	assert_int_equal(s.n, 1000);
-	assert_sorted_unique(&s);
+	assert_indexed_unique(&s);
 	assert_null(snapshot_find(&s, ROOT));
 	assert_null(snapshot_find(&s, C));
 	assert_int_equal(snapshot_find(&s, 100)->total.cpu_ns, 1000 + 64);
@@ -333,7 +334,7 @@ static void test_rebuild_larger_then_smaller(void **state)
 	assert_int_equal(snapshot_build(&s, e, 10, &one_inf, 1, NULL, 0), 0);
 	assert_int_equal(s.n, 10);
 	assert_int_equal(s.ninflight, 1);
-	assert_sorted_unique(&s);
+	assert_indexed_unique(&s);
 	for (i = 0; i < 1000; i++)
 		assert_null(snapshot_find(&s, 100 + i));
 	assert_false(snapshot_running(&s, 100));
@@ -377,7 +378,7 @@ static void check_large(const struct cgs_entry *e, size_t n, const struct cgs_in
 	}
 	assert_int_equal(snapshot_build(&s, e, n, inf, ninf, NULL, 0), 0);
 	assert_int_equal(s.n, n);
-	assert_sorted_unique(&s);
+	assert_indexed_unique(&s);
 	for (i = 0; i < n; i++) {
 		const struct cg_sample *c = snapshot_find(&s, e[i].id);
 		struct cgs_counters want = e[i].c;
@@ -592,6 +593,32 @@ static void test_accumulator_orphans(void **state)
 	snapshot_free(&s);
 }
 
+/* A reading whose CPU time is below the previous one's (a slice in flight
+ * counted twice the time before) keeps the previous value; the rest stays. */
+static void test_keep_monotonic(void **state)
+{
+	struct snapshot prev = { 0 }, cur = { 0 };
+	struct cgs_entry e[5];
+	size_t n = small_tree(e, 0);
+
+	assert_int_equal(snapshot_build(&prev, e, n, NULL, 0, NULL, 0), 0);
+	e[2].c.cpu_ns -= 40; /* b went back by 40 */
+	e[2].c.nvcsw += 5;
+	e[4].c.cpu_ns += 9; /* d went on */
+	assert_int_equal(snapshot_build(&cur, e, n, NULL, 0, NULL, 0), 0);
+	/* A cgroup the previous reading did not have is left as it is. */
+	assert_int_equal(snapshot_find(&cur, A)->total.cpu_ns, 1110 - 40);
+	snapshot_keep_monotonic(&cur, &prev);
+	assert_int_equal(snapshot_find(&cur, B)->total.cpu_ns, 100);
+	assert_int_equal(snapshot_find(&cur, B)->total.nvcsw, 400 + 5);
+	assert_int_equal(snapshot_find(&cur, A)->total.cpu_ns, 1110);
+	assert_int_equal(snapshot_find(&cur, D)->total.cpu_ns, 10000 + 9);
+	/* The root too went back (b is in it): 11111 - 40 + 9 < 11111. */
+	assert_int_equal(snapshot_find(&cur, ROOT)->total.cpu_ns, 11111);
+	snapshot_free(&prev);
+	snapshot_free(&cur);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -609,6 +636,7 @@ int main(void)
 		cmocka_unit_test(test_too_deep),
 		cmocka_unit_test(test_accumulators),
 		cmocka_unit_test(test_accumulator_orphans),
+		cmocka_unit_test(test_keep_monotonic),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

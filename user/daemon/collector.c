@@ -45,6 +45,7 @@ static int fill(void *arg)
 		c->prev = tmp;
 		return err;
 	}
+	snapshot_keep_monotonic(&c->cur, &c->prev);
 	if (c->on_fill)
 		c->on_fill(&c->cur, c->on_fill_ctx);
 	return 0;

@@ -21,24 +21,33 @@ struct snapshot {
 	uint64_t mono_ns; /* CLOCK_MONOTONIC when it was read */
 	uint64_t real_ns; /* wall clock, for timestamps in records */
 	size_t n, cap;
-	struct cg_sample *v; /* sorted by id */
+	struct cg_sample *v; /* in walk order (pre-order) */
+	uint32_t *parent; /* entry number of each entry's parent */
+	size_t parent_cap;
+	uint32_t *index; /* entry numbers by id: open addressing, at most half full */
+	size_t index_cap;
 	uint64_t dropped; /* cgroups left out: snapshot capacity reached */
-	struct cgs_inflight *inflight; /* slices running at the walk, sorted by cgroup id */
+	struct cgs_inflight *inflight; /* slices running at the walk */
 	size_t ninflight, inflight_cap;
-	/* Accumulators with counts, sorted by owner: pointers into the
-	 * caller's array, valid during snapshot_build only. */
-	const struct cgs_acc **pend;
-	size_t npend, pend_cap;
 };
 
 void counters_add(struct cgs_counters *dst, const struct cgs_counters *src);
 /* Builds subtree totals from a pre-order walk (entries with levels), the
  * slices in flight and the CPUs' accumulators (counts charged but not yet in
  * the storage the walk read; an owner the walk did not see gives them to its
- * nearest ancestor it saw). Replaces s's previous content. 0 or -ENOMEM. */
+ * nearest ancestor it saw). Replaces s's previous content; linear in n (an
+ * index by id, no sort). 0, -ENOMEM, or -EINVAL for a walk that is not
+ * pre-order (s is then empty). */
 int snapshot_build(struct snapshot *s, const struct cgs_entry *e, size_t n,
 		   const struct cgs_inflight *inf, size_t ninf, const struct cgs_acc *acc,
 		   size_t nacc);
+/* A slice in flight is read at the start of the walk, and a CPU may charge
+ * it into a storage the walk reads later (one whose cgroup does not own the
+ * CPU's accumulator): that reading counts the slice's first part twice, and
+ * the next one looks smaller. Counters never go back, so a reading below
+ * the previous one takes the previous one's value. */
+void snapshot_keep_monotonic(struct snapshot *cur, const struct snapshot *prev);
+/* The cgroup's sample, in constant time; NULL if the walk did not see it. */
 const struct cg_sample *snapshot_find(const struct snapshot *s, uint64_t id);
 /* Whether a task of cgroup id, or of a descendant, was on a CPU when the
  * snapshot was taken. */
