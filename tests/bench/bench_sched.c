@@ -39,15 +39,15 @@
 #include "harness.h"
 #include "loader.h"
 
-#define MAX_ROUNDS 10
-#define ROUND_NS 1500000000ULL
-#define MIXED_GROUPS 4
+#define MAX_ROUNDS    10
+#define ROUND_NS      1500000000ULL
+#define MIXED_GROUPS  4
 #define MIXED_BURN_US 20
 
 enum wl { W_PINGPONG, W_MIXED, W_N };
-static const char *const wl_name[W_N] = { "pingpong", "mixed" };
+static const char *const wl_name[W_N] = {"pingpong", "mixed"};
 enum mode { M_NONE, M_CGSTAT, M_RUNQLAT, M_RUNQLAT_CG, M_N };
-static const char *const mode_name[M_N] = { "none", "cgstat", "runqlat", "runqlat-c" };
+static const char *const mode_name[M_N] = {"none", "cgstat", "runqlat", "runqlat-c"};
 enum kind { K_SWITCH, K_WAKEUP, K_OTHER, K_BASE, K_N };
 
 struct cell {
@@ -156,7 +156,7 @@ static double run_workload(enum wl w, pid_t tool, struct cell *c)
 
 static const char *runqlat_path(void)
 {
-	static const char *const cands[] = { "/usr/sbin/runqlat", "/usr/bin/runqlat" };
+	static const char *const cands[] = {"/usr/sbin/runqlat", "/usr/bin/runqlat"};
 
 	for (size_t i = 0; i < sizeof(cands) / sizeof(cands[0]); i++)
 		if (!access(cands[i], X_OK))
@@ -180,7 +180,7 @@ static int measure(enum wl w, enum mode m, const char *rq, char *note, size_t no
 	int err = 0;
 
 	if (m == M_CGSTAT) {
-		struct loader_opts o = { .cgroup_mount = th_mount };
+		struct loader_opts o = {.cgroup_mount = th_mount};
 
 		err = loader_open(&o, &l);
 		if (err) {
@@ -190,13 +190,14 @@ static int measure(enum wl w, enum mode m, const char *rq, char *note, size_t no
 		note_ids();
 	} else if (m == M_RUNQLAT || m == M_RUNQLAT_CG) {
 		const char *cg = w == W_PINGPONG ? pp_cg : mixed_parent;
-		char *argv[] = { "runqlat", m == M_RUNQLAT_CG ? "-c" : NULL, (char *)cg, NULL };
+		char *argv[] = {"runqlat", m == M_RUNQLAT_CG ? "-c" : NULL, (char *)cg, NULL};
 
 		if (!rq)
 			return 0;
 		tool = bench_start_bpf_tool_argv(rq, argv);
 		if (tool < 0) {
-			snprintf(note, note_len, "runqlat%s did not start", m == M_RUNQLAT_CG ? " -c" : "");
+			snprintf(note, note_len, "runqlat%s did not start",
+				 m == M_RUNQLAT_CG ? " -c" : "");
 			return 0;
 		}
 	}
@@ -240,9 +241,11 @@ static void print_and_json(const char *note)
 
 		printf("\n  %s (%s/s with nothing but the empty program: %.0f)\n", wl_name[w],
 		       w == W_PINGPONG ? "round trips" : "rounds", none);
-		printf("  %-10s %9s %10s %8s %10s %10s %12s %10s %9s\n", "mode", "rate", "switch ns",
-		       "÷ empty", "empty ns", "wakeup ns", "ns/switch", "÷ cgstat", "switches");
-		fprintf(js, "%s\"%s\":{\"rate_none\":%.1f,\"modes\":{", w ? "," : "", wl_name[w], none);
+		printf("  %-10s %9s %10s %8s %10s %10s %12s %10s %9s\n", "mode", "rate",
+		       "switch ns", "÷ empty", "empty ns", "wakeup ns", "ns/switch", "÷ cgstat",
+		       "switches");
+		fprintf(js, "%s\"%s\":{\"rate_none\":%.1f,\"modes\":{", w ? "," : "", wl_name[w],
+			none);
 		for (int m = M_CGSTAT, first = 1; m < M_N; m++) {
 			const struct cell *c = &cells[w][m];
 			double rate = bench_median_d(c->rate, c->rounds);
@@ -257,14 +260,17 @@ static void print_and_json(const char *note)
 			       per(c, K_WAKEUP), per_switch(c),
 			       bench_div(per_switch(c), per_switch(cg)),
 			       (unsigned long long)c->cnt[K_BASE]);
-			fprintf(js,
-				"%s\"%s\":{\"rate_ratio\":%.4f,\"switch_ns\":%.1f,\"empty_ns\":%.1f,"
-				"\"switch_over_empty\":%.3f,\"wakeup_ns\":%.1f,\"ns_per_switch\":%.1f,"
-				"\"over_cgstat\":%.3f,\"switches\":%llu,\"wakeups\":%llu}",
-				first ? "" : ",", mode_name[m], bench_div(rate, none), per(c, K_SWITCH),
-				per(c, K_BASE), bench_div(per(c, K_SWITCH), per(c, K_BASE)),
-				per(c, K_WAKEUP), per_switch(c), bench_div(per_switch(c), per_switch(cg)),
-				(unsigned long long)c->cnt[K_BASE], (unsigned long long)c->cnt[K_WAKEUP]);
+			fprintf(
+			    js,
+			    "%s\"%s\":{\"rate_ratio\":%.4f,\"switch_ns\":%.1f,\"empty_ns\":%.1f,"
+			    "\"switch_over_empty\":%.3f,\"wakeup_ns\":%.1f,\"ns_per_switch\":%.1f,"
+			    "\"over_cgstat\":%.3f,\"switches\":%llu,\"wakeups\":%llu}",
+			    first ? "" : ",", mode_name[m], bench_div(rate, none), per(c, K_SWITCH),
+			    per(c, K_BASE), bench_div(per(c, K_SWITCH), per(c, K_BASE)),
+			    per(c, K_WAKEUP), per_switch(c),
+			    bench_div(per_switch(c), per_switch(cg)),
+			    (unsigned long long)c->cnt[K_BASE],
+			    (unsigned long long)c->cnt[K_WAKEUP]);
 			first = 0;
 		}
 		fprintf(js, "}}");
@@ -274,8 +280,9 @@ static void print_and_json(const char *note)
 		fprintf(js, ",\"runqlat_skipped\":\"%s\"", note);
 	fprintf(js, "}");
 	fclose(js);
-	printf("  (rate: the workload's rate ÷ none; ns/switch: all the mode's programs per switch,\n"
-	       "   wakeups included; ÷ cgstat: that against cgstat's, on the same workload)\n");
+	printf(
+	    "  (rate: the workload's rate ÷ none; ns/switch: all the mode's programs per switch,\n"
+	    "   wakeups included; ÷ cgstat: that against cgstat's, on the same workload)\n");
 	bench_json_out("bench_sched.json", buf);
 	free(buf);
 }
@@ -335,8 +342,8 @@ int main(void)
 		struct bpf_prog_info info = {};
 		__u32 len = sizeof(info);
 
-		if (!bpf_obj_get_info_by_fd(bpf_program__fd(skel->progs.baseline_sched_switch), &info,
-					    &len))
+		if (!bpf_obj_get_info_by_fd(bpf_program__fd(skel->progs.baseline_sched_switch),
+					    &info, &len))
 			base_id = info.id;
 	}
 	note_ids();

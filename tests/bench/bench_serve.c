@@ -39,13 +39,13 @@
 #include "th_http.h"
 #include "../integration/daemon.h"
 
-#define REQ_BLOCK 2000
-#define REQ_BLOCKS 5
+#define REQ_BLOCK      2000
+#define REQ_BLOCKS     5
 #define STREAM_CGROUPS 1000
-#define WINDOW_NS 5000000000ULL
+#define WINDOW_NS      5000000000ULL
 #define N_STREAM_SIZES 2
 
-static const int stream_sizes[N_STREAM_SIZES] = { 1000, 10000 };
+static const int stream_sizes[N_STREAM_SIZES] = {1000, 10000};
 
 static struct th_daemon dmn;
 static struct bench_tree tree;
@@ -54,9 +54,9 @@ static pid_t floor_pid = -1;
 static char floor_sock[320];
 
 struct req_row {
-	double daemon_us, floor_us; /* server CPU per request (schedstat) */
+	double daemon_us, floor_us;	      /* server CPU per request (schedstat) */
 	double daemon_tick_us, floor_tick_us; /* the same from utime + stime */
-	double daemon_lat_us, floor_lat_us; /* client wall time per request */
+	double daemon_lat_us, floor_lat_us;   /* client wall time per request */
 	size_t body;
 };
 
@@ -83,7 +83,7 @@ static void floor_cb(struct evhttp_request *req, void *arg)
 
 static int floor_listen(const char *path)
 {
-	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 
 	if (strlen(path) >= sizeof(a.sun_path)) {
@@ -267,7 +267,7 @@ static int open_streams(struct stream *s, int n, int ep)
 	char path[4096], tgt[4400];
 
 	for (int i = 0; i < n; i++) {
-		struct epoll_event ev = { .events = EPOLLIN, .data.u32 = (uint32_t)i };
+		struct epoll_event ev = {.events = EPOLLIN, .data.u32 = (uint32_t)i};
 		int fd;
 
 		bench_tree_child(&tree, i % STREAM_CGROUPS, path, sizeof(path));
@@ -374,9 +374,10 @@ static void bench_streams(void)
 {
 	int st, n, err = bench_tree_grow(&tree, STREAM_CGROUPS);
 
-	printf("\n2. Concurrent stats streams (interval 1s) on %d attached cgroups, read with epoll "
-	       "from one process; %.0f s window\n",
-	       STREAM_CGROUPS, WINDOW_NS / 1e9);
+	printf(
+	    "\n2. Concurrent stats streams (interval 1s) on %d attached cgroups, read with epoll "
+	    "from one process; %.0f s window\n",
+	    STREAM_CGROUPS, WINDOW_NS / 1e9);
 	if (err) {
 		bench_fail("streams: cgroups: %s", strerror(-err));
 		return;
@@ -419,8 +420,8 @@ static void json(void)
 			"%s{\"streams\":%d,\"accepted\":%d,\"refused\":%d,\"open_s\":%.2f,"
 			"\"daemon_cpu_pct\":%.3f,\"fills_per_s\":%.2f,\"records_per_s\":%.1f,"
 			"\"rss_kib\":%llu}",
-			k ? "," : "", srow[k].want, srow[k].accepted, srow[k].refused, srow[k].open_s,
-			srow[k].cpu_pct, srow[k].fills_per_s, srow[k].records_per_s,
+			k ? "," : "", srow[k].want, srow[k].accepted, srow[k].refused,
+			srow[k].open_s, srow[k].cpu_pct, srow[k].fills_per_s, srow[k].records_per_s,
 			(unsigned long long)srow[k].rss_kib);
 	fprintf(js, "],\"stream_cgroups\":%d}", STREAM_CGROUPS);
 	fclose(js);
@@ -430,7 +431,7 @@ static void json(void)
 
 int main(void)
 {
-	static const char *const args[] = { "--ttl", "1s", NULL };
+	static const char *const args[] = {"--ttl", "1s", NULL};
 	uint64_t t0 = th_now_ns();
 	char path[4096], target[4400], pin[256] = "";
 	int err, st;

@@ -173,7 +173,8 @@ int bench_mixed_start(struct bench_mixed *m, char *const cgs[], int n, int burn_
 	memset(m, 0, sizeof(*m));
 	if (n < 1 || n > BENCH_MIXED_MAX)
 		return -EINVAL;
-	m->ops = mmap(NULL, MIXED_OPS_LEN, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	m->ops =
+	    mmap(NULL, MIXED_OPS_LEN, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (m->ops == MAP_FAILED) {
 		m->ops = NULL;
 		return -errno;

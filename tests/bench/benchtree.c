@@ -143,7 +143,7 @@ int bench_attach_children(const struct th_daemon *d, const struct bench_tree *t,
 
 uint64_t bench_health_u64(const struct th_daemon *d, const char *key)
 {
-	struct th_response r = { 0 };
+	struct th_response r = {0};
 	uint64_t v = 0;
 
 	if (!th_http_request(d->sock, "GET", "/v1/health", NULL, &r) && r.status == 200 && r.body &&

@@ -17,9 +17,9 @@ struct th_daemon;
 /* parent/c00000, parent/c00001, ... */
 struct bench_tree {
 	char parent[4096]; /* absolute; made with th_cgroup, so removed at exit too */
-	const char *rel; /* parent below the cgroup2 mount ("/cgstat-test-...") */
-	int made; /* children made */
-	int sleep_every; /* every sleep_every-th child gets two sleeping processes */
+	const char *rel;   /* parent below the cgroup2 mount ("/cgstat-test-...") */
+	int made;	   /* children made */
+	int sleep_every;   /* every sleep_every-th child gets two sleeping processes */
 	pid_t sleepers[BENCH_TREE_MAX_SLEEPERS];
 	int n_sleepers;
 };
