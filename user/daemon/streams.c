@@ -5,6 +5,7 @@
 #include <event2/event.h>
 #include <event2/http.h>
 #include "collector.h"
+#include "hmap.h"
 #include "http.h"
 #include "log.h"
 #include "record.h"
@@ -22,6 +23,17 @@
  * (stream_align): streams of one interval are due at one of that many
  * instants, and those due together take one wakeup and one fill. */
 #define STREAMS_PHASES 16
+/* Records shared by the streams of one cgroup due together (below). */
+#define SHARED_SLOTS 256
+
+/* A record of w from one fill for streams whose previous record came from
+ * one earlier fill: the same bytes for all of them but the cache age. */
+struct shared_rec {
+	const struct watched *w; /* NULL: empty */
+	uint64_t id, fill_ns, base_ns;
+	enum watch_state state;
+	struct record_bytes rec;
+};
 
 struct streams {
 	struct event_base *base;
@@ -38,6 +50,8 @@ struct streams {
 	size_t n_due, due_cap;
 	struct event *timer;
 	uint64_t timer_at; /* when it is set to fire; 0: not set */
+	struct shared_rec *shared; /* SHARED_SLOTS, made at the first use */
+	struct buf shared_out;
 	bool ticking; /* in on_timer: it sets the timer once at the end */
 	struct {
 		uint64_t id;
@@ -207,6 +221,13 @@ static int render_final(struct stream_client *c, const char *reason)
 	return json_error(&c->out) ? -ENOMEM : 0;
 }
 
+static struct shared_rec *shared_of(struct streams *ss, uint64_t id, uint64_t base_ns)
+{
+	if (!ss->shared && !(ss->shared = calloc(SHARED_SLOTS, sizeof(*ss->shared))))
+		return NULL;
+	return &ss->shared[hmap_hash_u64(id ^ hmap_hash_u64(base_ns)) & (SHARED_SLOTS - 1)];
+}
+
 static int stats_poll(struct source *s, struct source_update *ret)
 {
 	struct stream_client *c = (struct stream_client *)((char *)s - offsetof(struct stream_client, src));
@@ -215,6 +236,7 @@ static int stats_poll(struct source *s, struct source_update *ret)
 	const struct snapshot *snap;
 	struct cg_sample zero;
 	struct record_in r = { 0 };
+	struct shared_rec *sh;
 	int err;
 
 	if (w->state == WATCH_ENDED) {
@@ -244,6 +266,25 @@ static int stats_poll(struct source *s, struct source_update *ret)
 			ret->ts_ns = now + collector_ttl_ns(ss->collector);
 		return SOURCE_PENDING;
 	}
+	/* Streams of one cgroup due together whose previous records came from
+	 * one fill get the same record but for its cache age (percentages
+	 * over the same interval): rendered once, sent as bytes. A first
+	 * record is its stream's own. */
+	sh = c->have_base && !c->raised_from_ns ? shared_of(ss, w->id, c->base_mono_ns) : NULL;
+	if (sh && sh->w == w && sh->id == w->id && sh->fill_ns == snap->mono_ns &&
+	    sh->base_ns == c->base_mono_ns && sh->state == w->state) {
+		const struct cg_sample *cur = snapshot_find(snap, w->id);
+
+		ret->payload = (void *)tracker_bytes_serve(&sh->rec, collector_age_ns(ss->collector),
+							   &ss->shared_out);
+		if (!ret->payload)
+			return -ENOMEM;
+		c->base = cur ? *cur : (struct cg_sample){ .id = w->id };
+		c->base_psi = w->psi;
+		c->base_mono_ns = snap->mono_ns;
+		ret->ts_ns = snap->mono_ns;
+		return SOURCE_UPDATE;
+	}
 	collector_record_in(ss->collector, snap, w->id, w->abs, &zero, &r);
 	r.psi = &w->psi;
 	r.psi_base = &w->psi_prev;
@@ -262,6 +303,13 @@ static int stats_poll(struct source *s, struct source_update *ret)
 	record_render(&c->out, &r);
 	if (json_error(&c->out))
 		return -ENOMEM;
+	if (sh) {
+		sh->w = NULL;
+		if (!tracker_bytes_keep(&sh->rec, json_cstr(&c->out)))
+			*sh = (struct shared_rec){ .w = w, .id = w->id, .fill_ns = snap->mono_ns,
+						   .base_ns = c->base_mono_ns, .state = w->state,
+						   .rec = sh->rec };
+	}
 	c->base = *r.cur;
 	c->base_psi = w->psi;
 	c->base_mono_ns = snap->mono_ns;
@@ -457,6 +505,10 @@ void streams_free(struct streams *ss)
 		free(ss->path_cache[i].path);
 	event_free(ss->timer);
 	free(ss->due);
+	for (i = 0; ss->shared && i < SHARED_SLOTS; i++)
+		buf_free(&ss->shared[i].rec.doc);
+	free(ss->shared);
+	buf_free(&ss->shared_out);
 	free(ss);
 }
 

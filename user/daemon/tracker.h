@@ -144,6 +144,20 @@ int tracker_render(struct tracker *t, struct watched *w, struct json *j);
 int tracker_render_final(struct tracker *t, struct watched *w, const char *reason,
 			 const struct cg_sample *base, uint64_t base_mono_ns,
 			 const struct record_psi *base_psi, struct json *j);
+/*
+ * A rendered stats record kept as bytes for every reader of one cache fill
+ * (a GET, streams of one cgroup due together): only its cache age changes
+ * from one reader to the next, and it is written in at each read. Start
+ * with a zeroed one; buf_free(&rb->doc) frees it.
+ */
+struct record_bytes {
+	struct buf doc; /* the record without its age's digits */
+	size_t age_at; /* where they go */
+};
+/* Keeps doc (a record from record_render); -EINVAL without a cache age. */
+int tracker_bytes_keep(struct record_bytes *rb, const char *doc);
+/* The record with age_ns as its cache age, in out; NULL without memory. */
+const char *tracker_bytes_serve(const struct record_bytes *rb, uint64_t age_ns, struct buf *out);
 /* Reads cgroup.events and ends the task if it has exited. */
 void tracker_check(struct tracker *t, struct watched *w);
 

@@ -80,8 +80,7 @@ struct render_slot {
 	const struct watched *w; /* NULL: empty */
 	uint64_t fill_mono_ns;
 	enum watch_state state;
-	struct buf doc; /* the record without its age's digits */
-	size_t age_at; /* where they go */
+	struct record_bytes rec;
 };
 
 static struct render_slot *slot_of(struct tracker *t, uint64_t id)
@@ -108,7 +107,7 @@ void tracker_render_free(struct tracker *t)
 	if (!t->renders)
 		return;
 	for (size_t i = 0; i < RENDER_SLOTS; i++)
-		buf_free(&t->renders[i].doc);
+		buf_free(&t->renders[i].rec.doc);
 	free(t->renders);
 	t->renders = NULL;
 	buf_free(&t->render_out);
@@ -125,52 +124,69 @@ static const char *age_key(const char *s, size_t len)
 	return NULL;
 }
 
+int tracker_bytes_keep(struct record_bytes *rb, const char *doc)
+{
+	const char *at = age_key(doc, strlen(doc)), *end;
+
+	if (!at)
+		return -EINVAL;
+	/* The age's digits are left out; the rest is kept. */
+	for (end = at; *end >= '0' && *end <= '9'; end++)
+		;
+	buf_reset(&rb->doc);
+	buf_put(&rb->doc, doc, (size_t)(at - doc));
+	buf_puts(&rb->doc, end);
+	rb->age_at = (size_t)(at - doc);
+	return buf_failed(&rb->doc) ? -ENOMEM : 0;
+}
+
+const char *tracker_bytes_serve(const struct record_bytes *rb, uint64_t age_ns, struct buf *out)
+{
+	char age[24];
+
+	snprintf(age, sizeof(age), "%llu", (unsigned long long)age_ns);
+	buf_reset(out);
+	buf_put(out, buf_cstr(&rb->doc), rb->age_at);
+	buf_puts(out, age);
+	buf_puts(out, buf_cstr(&rb->doc) + rb->age_at);
+	return buf_failed(out) ? NULL : buf_cstr(out);
+}
+
 static int render_into_slot(struct tracker *t, struct watched *w, struct render_slot *sl,
 			    uint64_t fill_mono_ns)
 {
 	struct json j;
-	const char *doc, *at, *end;
 	int err;
 
 	json_init(&j);
+	sl->w = NULL;
 	err = render(t, w, &j, "stats", NULL, NULL, 0, NULL);
-	doc = json_cstr(&j);
-	at = err ? NULL : age_key(doc, strlen(doc));
-	if (at) {
-		/* The age's digits are left out; the rest is kept. */
-		for (end = at; *end >= '0' && *end <= '9'; end++)
-			;
-		buf_reset(&sl->doc);
-		buf_put(&sl->doc, doc, (size_t)(at - doc));
-		buf_puts(&sl->doc, end);
-		sl->age_at = (size_t)(at - doc);
-		sl->w = buf_failed(&sl->doc) ? NULL : w;
+	if (!err)
+		err = tracker_bytes_keep(&sl->rec, json_cstr(&j));
+	if (!err) {
+		sl->w = w;
 		sl->fill_mono_ns = fill_mono_ns;
 		sl->state = w->state;
 	}
 	json_free(&j);
-	return sl->w == w ? 0 : err ? err : -ENOMEM;
+	return err;
 }
 
 static int render_current(struct tracker *t, struct watched *w, struct json *j)
 {
 	const struct snapshot *s = tracker_current(t);
 	struct render_slot *sl = s ? slot_of(t, w->id) : NULL;
-	char age[24];
+	const char *doc;
 
 	if (!sl || !snapshot_find(s, w->id))
 		return render(t, w, j, "stats", NULL, NULL, 0, NULL);
 	if ((sl->w != w || sl->fill_mono_ns != s->mono_ns || sl->state != w->state) &&
 	    render_into_slot(t, w, sl, s->mono_ns))
 		return render(t, w, j, "stats", NULL, NULL, 0, NULL);
-	snprintf(age, sizeof(age), "%llu", (unsigned long long)collector_age_ns(t->collector));
-	buf_reset(&t->render_out);
-	buf_put(&t->render_out, buf_cstr(&sl->doc), sl->age_at);
-	buf_puts(&t->render_out, age);
-	buf_puts(&t->render_out, buf_cstr(&sl->doc) + sl->age_at);
-	if (buf_failed(&t->render_out))
+	doc = tracker_bytes_serve(&sl->rec, collector_age_ns(t->collector), &t->render_out);
+	if (!doc)
 		return -ENOMEM;
-	json_raw(j, buf_cstr(&t->render_out));
+	json_raw(j, doc);
 	return json_error(j);
 }
 
