@@ -31,6 +31,10 @@ const volatile bool exit_has_group_dead = true;
 /* CLOCK_MONOTONIC at load: a task started later (task->start_time is on the
  * same clock) began with all its counters at zero. */
 const volatile __u64 load_ns = 0;
+/* Set where tracepoint programs can be preempted (PREEMPT_RT): then fork and
+ * exit programs must not add to a CPU's accumulator, which sched_switch may
+ * hand to another cgroup meanwhile. */
+const volatile bool tp_preemptible = false;
 
 #include "cgstat_maps.bpf.h"
 
@@ -250,6 +254,9 @@ static __always_inline void acc_move_counts(struct cgs_acc *a, struct cgs_counte
 	MOVE_ACC(nivcsw);
 	MOVE_ACC(runq_ns);
 	MOVE_ACC(runq_cnt);
+	MOVE_ACC(forks);
+	MOVE_ACC(exits);
+	MOVE_ACC(thread_exits);
 	for (i = 0; i < CGS_RUNQ_SLOTS; i++)
 		MOVE_ACC(runq_hist[i]);
 #undef MOVE_ACC
@@ -290,8 +297,7 @@ static __noinline bool acc_adopt(struct cgs_acc *a, struct cgroup *cg, __u64 id)
 	 * move done. */
 	if (*(volatile __u32 *)&snap_active)
 		goto abort;
-	if (a->cgid && a->c.nvcsw + a->c.nivcsw) {
-		/* Every slice counts a switch: the accumulator holds counts. */
+	if (a->cgid) {
 		old = acc_target(a);
 		if (!old) {
 			/* The owner and its remembered ancestors are gone. */
@@ -468,18 +474,47 @@ int BPF_PROG(cgs_sched_switch, bool preempt, struct task_struct *prev, struct ta
 	return 0;
 }
 
+/* Where a fork or exit of a task in cg is counted: this CPU's accumulator
+ * when cg owns it (plain adds: *local), else cg's storage (atomic adds). A
+ * tracepoint program runs with preemption off, so sched_switch cannot hand
+ * the accumulator to another cgroup in between (tp_preemptible: never). */
+static __always_inline struct cgs_counters *counters_here(struct cgroup *cg, bool *local)
+{
+	__u32 zero = 0;
+	struct cgs_acc *a;
+
+	*local = false;
+	if (!tp_preemptible) {
+		a = bpf_map_lookup_elem(&cgs_acc, &zero);
+		if (a && a->cgid == cg->kn->id) {
+			*local = true;
+			return &a->c;
+		}
+	}
+	return counters_of(cg);
+}
+
+#define COUNT(c, local, field)                                                                   \
+	do {                                                                                     \
+		if (local)                                                                       \
+			(c)->field++;                                                            \
+		else                                                                             \
+			__sync_fetch_and_add(&(c)->field, 1);                                    \
+	} while (0)
+
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(cgs_sched_process_fork, struct task_struct *parent, struct task_struct *child)
 {
 	struct cgs_counters *c;
+	bool local;
 
 	/* No task storage here: a new task's base is zero, which its first
 	 * switch-out knows (charge_first); storage is made then, if at all. */
 	if (child->pid != child->tgid)
 		return 0;
-	c = counters_of(child->cgroups->dfl_cgrp);
+	c = counters_here(child->cgroups->dfl_cgrp, &local);
 	if (c)
-		__sync_fetch_and_add(&c->forks, 1);
+		COUNT(c, local, forks);
 	return 0;
 }
 
@@ -490,7 +525,7 @@ int cgs_sched_process_exit(__u64 *ctx)
 	struct cgs_exit_event *e;
 	struct cgs_counters *c;
 	struct cgroup *cgrp;
-	bool group_dead;
+	bool group_dead, local;
 
 	if (exit_has_group_dead)
 		group_dead = (bool)ctx[1];
@@ -498,12 +533,12 @@ int cgs_sched_process_exit(__u64 *ctx)
 		group_dead = BPF_CORE_READ(p, signal, live.counter) == 0;
 
 	cgrp = p->cgroups->dfl_cgrp;
-	c = counters_of(cgrp);
+	c = counters_here(cgrp, &local);
 	if (c) {
 		if (group_dead)
-			__sync_fetch_and_add(&c->exits, 1);
+			COUNT(c, local, exits);
 		else
-			__sync_fetch_and_add(&c->thread_exits, 1);
+			COUNT(c, local, thread_exits);
 	}
 	if (!group_dead)
 		return 0;
@@ -596,6 +631,9 @@ static __noinline void removed_add_pending(__u64 cgid)
 		r->nivcsw += a->c.nivcsw;
 		r->runq_ns += a->c.runq_ns;
 		r->runq_cnt += a->c.runq_cnt;
+		r->forks += a->c.forks;
+		r->exits += a->c.exits;
+		r->thread_exits += a->c.thread_exits;
 		for (i = 0; i < CGS_RUNQ_SLOTS; i++)
 			r->runq_hist[i] += a->c.runq_hist[i];
 	}

@@ -548,14 +548,19 @@ static void test_accumulators(void **state)
 	acc[0] = acc_of(C, 5, 1);
 	acc[1] = acc_of(D, 7, 2);
 	acc[2] = acc_of(C, 11, 3);
-	acc[3] = acc_of(B, 1000, 0); /* no slice: nothing in it (a stale owner) */
-	acc[4] = acc_of(0, 0, 0); /* no owner yet */
+	acc[3] = acc_of(B, 0, 0); /* forks and exits only (no slice since it moved) */
+	acc[3].c.forks = 2;
+	acc[3].c.exits = 1;
+	acc[4] = acc_of(0, 1000, 0); /* no owner: never charged, nothing to add */
 	assert_int_equal(snapshot_build(&s, e, n, NULL, 0, acc, 5), 0);
 	c = snapshot_find(&s, C);
 	assert_int_equal(c->total.cpu_ns, 1000 + 16);
 	assert_int_equal(c->total.nvcsw, 1000 * 4 + 4);
 	assert_int_equal(snapshot_find(&s, B)->total.cpu_ns, 100);
+	assert_int_equal(snapshot_find(&s, B)->total.forks, 100 * 8 + 2);
+	assert_int_equal(snapshot_find(&s, B)->total.exits, 100 * 9 + 1);
 	assert_int_equal(snapshot_find(&s, A)->total.cpu_ns, 1110 + 16);
+	assert_int_equal(snapshot_find(&s, A)->total.forks, 1110 * 8 + 2);
 	assert_int_equal(snapshot_find(&s, D)->total.cpu_ns, 10000 + 7);
 	assert_int_equal(snapshot_find(&s, ROOT)->total.cpu_ns, 11111 + 23);
 	/* Not a slice in flight. */

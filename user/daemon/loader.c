@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
@@ -60,6 +61,15 @@ const char *loader_missing_privilege(void)
 	if (!has_cap(d, CAP_PERFMON))
 		return "CAP_PERFMON (or CAP_SYS_ADMIN)";
 	return NULL;
+}
+
+/* A PREEMPT_RT kernel runs tracepoint programs with preemption on (its
+ * version string says PREEMPT_RT). */
+static bool tracepoints_preemptible(void)
+{
+	struct utsname u;
+
+	return uname(&u) || strstr(u.version, "PREEMPT_RT");
 }
 
 /* sched_process_exit gained a group_dead argument in 6.16; older kernels
@@ -207,6 +217,7 @@ int loader_open(const struct loader_opts *o, struct loader **ret)
 	}
 	l->skel->rodata->exit_has_group_dead = exit_tp_has_group_dead();
 	l->skel->rodata->load_ns = clock_now(&clock_monotonic);
+	l->skel->rodata->tp_preemptible = tracepoints_preemptible();
 	err = bpf_map__set_max_entries(l->skel->maps.cgs_snapshot, l->cap);
 	if (err)
 		goto fail;

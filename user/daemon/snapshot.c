@@ -100,8 +100,7 @@ static void add_accumulators(struct snapshot *s, const struct cgs_acc *acc, size
 	for (i = 0; i < nacc; i++) {
 		struct cg_sample *c;
 
-		/* Every slice counts a switch: no switch, no counts. */
-		if (!acc[i].cgid || !(acc[i].c.nvcsw + acc[i].c.nivcsw))
+		if (!acc[i].cgid)
 			continue;
 		c = index_get(s, acc[i].cgid);
 		for (k = 0; !c && k < CGS_ACC_UP && acc[i].up[k]; k++)
