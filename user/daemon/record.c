@@ -214,7 +214,12 @@ void record_render(struct json *j, const struct record_in *r)
 	json_kv_u64(j, "thread_exits", c->thread_exits);
 	json_kv_u64(j, "oom_kills", c->oom_kills);
 	json_obj_end(j);
-	json_kv_u64(j, "cache_age_ns", r->cache_age_ns);
+	/* UINT64_MAX: no fill has ever succeeded (no age to give). */
+	json_key(j, "cache_age_ns");
+	if (r->cache_age_ns == UINT64_MAX)
+		json_null(j);
+	else
+		json_u64(j, r->cache_age_ns);
 
 	if (r->exit_reason) {
 		json_key(j, "exit");

@@ -130,9 +130,11 @@ int tracker_bytes_keep(struct record_bytes *rb, const char *doc)
 
 	if (!at)
 		return -EINVAL;
-	/* The age's digits are left out; the rest is kept. */
+	/* The age's digits (or null) are left out; the rest is kept. */
 	for (end = at; *end >= '0' && *end <= '9'; end++)
 		;
+	if (end == at && !strncmp(at, "null", 4))
+		end += 4;
 	buf_reset(&rb->doc);
 	buf_put(&rb->doc, doc, (size_t)(at - doc));
 	buf_puts(&rb->doc, end);
