@@ -6,7 +6,11 @@
  *  1. Latency (median, p99) of a cached GET /v1/cgroups/{path} on one
  *     keep-alive connection, next to a raw AF_UNIX ping-pong (100 bytes
  *     written to an echo thread and read back), measured the same way and
- *     interleaved block by block so both see the same noise.
+ *     interleaved block by block so both see the same noise, with the
+ *     daemon's CPU per GET (from its threads' schedstat): of the cgroup
+ *     unattached (its path resolved and cgroup.events read per request),
+ *     then attached (answered from the watch, the record rendered once
+ *     per fill).
  *  2. Requests/s with 1, 8 and 64 concurrent keep-alive clients on that
  *     route, with mean latency, the daemon's CPU (utime + stime) and the
  *     cache fills per second during each.
@@ -240,16 +244,17 @@ static void print_lat(const char *label, const struct lat_stats *s)
 
 /* ---- 1. single-connection latency -------------------------------------- */
 
-static void bench_latency(const char *target, int echo_fd, double *ret_ping_median_us,
-			  double *ret_ping_mean_us)
+static void bench_latency(const char *target, const char *how, int echo_fd,
+			  double *ret_ping_median_us, double *ret_ping_mean_us)
 {
 	uint64_t *sh = calloc(LAT_N, sizeof(*sh)), *sp = calloc(LAT_N, sizeof(*sp));
 	struct http_op op = { .target = target, .expect = "\"usage_ns\":" };
 	struct health h0 = { 0 }, h1 = { 0 };
 	struct lat_stats ls_h, ls_p;
+	uint64_t cpu0, cpu1;
 	int err;
 
-	printf("\n1. Latency on one keep-alive connection: GET %s (--ttl 1s)\n", target);
+	printf("\n1. Latency on one keep-alive connection: GET %s, %s (--ttl 1s)\n", target, how);
 	printf("   vs AF_UNIX ping-pong (%d bytes to an echo thread and back);\n", PING_BYTES);
 	printf("   %d warm-up + %d timed each, interleaved in blocks of %d\n", LAT_WARMUP, LAT_N,
 	       LAT_BLOCK);
@@ -258,7 +263,9 @@ static void bench_latency(const char *target, int echo_fd, double *ret_ping_medi
 		goto out;
 	}
 	health(&h0);
+	cpu0 = bench_proc_sched_ns(dmn.pid);
 	err = measure_pair(http_get, &op, ping, &echo_fd, LAT_WARMUP, LAT_N, LAT_BLOCK, sh, sp);
+	cpu1 = bench_proc_sched_ns(dmn.pid);
 	health(&h1);
 	if (err) {
 		bench_fail("latency: request failed: %s", strerror(-err));
@@ -271,6 +278,8 @@ static void bench_latency(const char *target, int echo_fd, double *ret_ping_medi
 	printf("  ratio GET / ping-pong:             median %.2fx   p99 %.2fx   mean %.2fx\n",
 	       bench_div(ls_h.median_us, ls_p.median_us), bench_div(ls_h.p99_us, ls_p.p99_us),
 	       bench_div(ls_h.mean_us, ls_p.mean_us));
+	printf("  daemon CPU per GET (warm-up included): %.1f us\n",
+	       (cpu1 - cpu0) / 1e3 / (LAT_WARMUP + LAT_N));
 	printf("  response body %zu bytes; bad responses %ld; cache during the run: %llu fills, "
 	       "%llu hits, %llu misses\n",
 	       op.last_len, op.bad, (unsigned long long)(h1.fills - h0.fills),
@@ -497,6 +506,7 @@ int main(int argc, char **argv)
 	char cg[4096], target[4400], pin[256] = "";
 	const char *rel;
 	struct sigaction sa = { .sa_handler = on_signal };
+	struct th_response put = { 0 };
 	double ping_median_us = 0, ping_mean_us = 0;
 	int sp[2] = { -1, -1 }, err, pins;
 	pthread_t echo;
@@ -536,7 +546,12 @@ int main(int argc, char **argv)
 	}
 	echo_started = true;
 
-	bench_latency(target, sp[0], &ping_median_us, &ping_mean_us);
+	bench_latency(target, "not attached", sp[0], &ping_median_us, &ping_mean_us);
+	if (!stopping && !th_get(&dmn, "PUT", target, &put) && (put.status == 200 || put.status == 201))
+		bench_latency(target, "attached", sp[0], &ping_median_us, &ping_mean_us);
+	else if (!stopping)
+		bench_fail("PUT %s failed", target);
+	th_response_free(&put);
 	if (!stopping)
 		bench_concurrent(target, ping_mean_us);
 	if (!stopping)
