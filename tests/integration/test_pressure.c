@@ -13,6 +13,7 @@
 #include "cg_test.h"
 #include "daemon.h"
 #include "harness.h"
+#include "stream_reader.h"
 #include "th_common.h"
 
 #define MS 1000000ULL
@@ -34,15 +35,18 @@ static int spin_cpu0(void *arg)
 	return 0;
 }
 
-/* Wakes every 250 ms and goes back to sleep, off CPU 0 where the machine
- * has another CPU; runs until killed. It waits for a CPU only for a moment
- * at each wakeup, however loaded the machine is. */
+/* Wakes every second and goes back to sleep at once; runs until killed.
+ * It waits for a CPU only for a moment at each wakeup. It runs on CPU 0
+ * beside the spinners, not on another CPU: where the cpu controller is
+ * cgroup v1's (hybrid), the test's tasks share one task group, whose weight
+ * on another CPU is that CPU's small share of the group's load, so a
+ * sleeper there would wait behind the machine's other tasks for as long as
+ * the spinners run; beside them it competes as their equal. */
 static int mostly_sleep(void *arg)
 {
-	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	struct timespec ts = { 0, 250 * MS };
+	struct timespec ts = { 1, 0 };
 
-	if (ncpu > 1 && th_pin_cpu((int)ncpu - 1))
+	if (th_pin_cpu(0))
 		return 1;
 	for (;;)
 		nanosleep(&ts, NULL);
@@ -122,8 +126,10 @@ static void test_cpu_pressure(void)
 	struct th_daemon d = {};
 	char *body = NULL;
 	pid_t parker = -1, sleeper = -1, spin[256];
-	double ma, mb;
-	int i, err, n = 0;
+	double ma, mb, pct, max_pct = -1;
+	int i, err, n = 0, records = 0, own_base = 0;
+	struct sr *sr = NULL;
+	char line[16384];
 
 	if (nspin > 256)
 		nspin = 256;
@@ -161,6 +167,13 @@ static void test_cpu_pressure(void)
 	free(body);
 	body = NULL;
 
+	/* A stream on A while it spins: its records' percentages are over the
+	 * stream's own interval (its previous record's reading). */
+	sr = sr_new();
+	th_target(t, sizeof(t), a, "stream=true&interval=400ms");
+	if (!ASSERT_TRUE(sr, "sr_new") || !ASSERT_OK(sr_get(sr, d.sock, t), "stream") ||
+	    !ASSERT_EQ(sr_head(sr, th_now_ns() + 5000 * MS), 200, "stream 200"))
+		goto out;
 	end = th_now_ns() + SPIN_NS;
 	for (n = 0; n < nspin; n++) {
 		spin[n] = th_spawn(a, spin_cpu0, &end);
@@ -174,6 +187,22 @@ static void test_cpu_pressure(void)
 		ASSERT_EQ(st, 0, "a spinner ran on CPU 0");
 	}
 	n = 0;
+	/* The records that came while it spun (and one more). */
+	deadline = th_now_ns() + 3000 * MS;
+	while (records < 5 && sr_line(sr, line, sizeof(line), deadline) == 1) {
+		records++;
+		if (th_json_is_null(line, "pressure.cpu_some_pct") == 0) {
+			pct = th_json_double(line, "pressure.cpu_some_pct");
+			own_base += records > 1;
+			if (pct > max_pct)
+				max_pct = pct;
+		}
+	}
+	printf("    stream on A: %d records, highest cpu_some_pct %.2f\n", records, max_pct);
+	ASSERT_GT(own_base, 0, "stream records with percentages over their own interval");
+	ASSERT_TRUE(max_pct > 50 && max_pct < 100.5, "A waited most of an interval");
+	sr_free(sr);
+	sr = NULL;
 
 	if (!ASSERT_OK(psi_record(&d, a, &body, why, sizeof(why)), "A's pressure after"))
 		goto out;
@@ -237,6 +266,8 @@ static void test_cpu_pressure(void)
 	ASSERT_EQ(th_daemon_stop(&d), 0, "clean stop");
 out:
 	free(body);
+	if (sr)
+		sr_free(sr);
 	th_response_free(&r);
 	for (i = 0; i < n; i++) {
 		kill(spin[i], SIGKILL);
