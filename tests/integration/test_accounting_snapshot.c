@@ -24,6 +24,7 @@
 #include "harness.h"
 #include "loader.h"
 #include "th_common.h"
+#include "th_util.h"
 
 #define MS 1000000ULL
 
@@ -107,7 +108,7 @@ static void test_daemon_max_cgroups(void)
 	struct th_daemon d = {};
 	uint64_t dur = 300 * MS, usage = 0;
 	char cg[4096], t[4400];
-	pid_t pid;
+	pid_t pid, sleeper = -1;
 
 	if (!ASSERT_OK(th_cgroup(NULL, "maxcg", cg, sizeof(cg)), "cgroup") ||
 	    !ASSERT_OK(th_daemon_start(&d, args), "daemon starts"))
@@ -129,8 +130,11 @@ static void test_daemon_max_cgroups(void)
 		}
 		usleep(60000); /* past the TTL: a new fill each time */
 	}
-	/* Attached while no fill has ever succeeded: the list still answers
-	 * valid JSON, with no cache age to give (not 2^64 - 1). */
+	/* Attached, with a live task, while no fill has ever succeeded: the
+	 * list still answers valid JSON, with no cache age to give (not
+	 * 2^64 - 1). */
+	sleeper = th_spawn(cg, th_sleeper, NULL);
+	ASSERT_GT(sleeper, 0, "spawn a sleeper");
 	th_response_free(&r);
 	memset(&r, 0, sizeof(r));
 	if (ASSERT_OK(th_get(&d, "PUT", t, &r), "attach"))
@@ -141,10 +145,18 @@ static void test_daemon_max_cgroups(void)
 		printf("    list with no fill: %.300s\n", r.body ? r.body : "");
 		ASSERT_TRUE(r.body && th_json_valid(r.body), "the list is valid JSON");
 		ASSERT_TRUE(!strstr(r.body ? r.body : "", "18446744073709551615"), "no 2^64 - 1 age");
+		/* It burned 300 ms: never zeros, but no numbers and why. */
+		ASSERT_EQ(th_json_is_null(r.body, "cgroups.0.cpu"), 1, "cpu is null, not 0");
+		ASSERT_EQ(th_json_is_null(r.body, "cgroups.0.tasks"), 1, "tasks are null, not 0");
+		ASSERT_EQ(th_json_is_null(r.body, "cgroups.0.counts_unavailable"), 0, "the reason");
 	}
 	ASSERT_EQ(th_daemon_stop(&d), 0, "clean stop");
 	ASSERT_EQ(th_daemon_log_count(&d, "warn"), 1, "the capacity problem is logged once");
 out:
+	if (sleeper > 0) {
+		kill(sleeper, SIGKILL);
+		th_wait(sleeper, NULL);
+	}
 	th_response_free(&r);
 	th_daemon_cleanup(&d);
 }

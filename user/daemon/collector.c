@@ -126,17 +126,14 @@ const struct cg_cpu_stat *collector_cpu_stat(struct collector *c, uint64_t id, c
 }
 
 void collector_record_in(struct collector *c, const struct snapshot *s, uint64_t id,
-			 const char *abs, struct cg_sample *zero, struct record_in *r)
+			 const char *abs, struct record_in *r)
 {
 	const struct cg_sample *cur = snapshot_find(s, id);
 
-	if (!cur) {
-		/* Created after the cached walk: nothing counted yet. */
-		*zero = (struct cg_sample){ .id = id };
-		cur = zero;
-	}
 	r->id = id;
+	/* Created after the cached walk: the next fill counts it. */
 	r->cur = cur;
+	r->no_counts = cur ? NULL : "not in the last cache fill (created since)";
 	r->cur_mono_ns = s->mono_ns;
 	r->cur_real_ns = s->real_ns;
 	r->base = c->prev.n ? snapshot_find(&c->prev, id) : NULL;

@@ -32,11 +32,12 @@ const struct snapshot *collector_snapshot_since(struct collector *c, uint64_t si
 /* See cache_newer(): whether a reader that sent fill *seen has a newer one. */
 bool collector_newer(const struct collector *c, uint64_t *seen, uint64_t *ret_ready_at);
 uint64_t collector_expires_ns(const struct collector *c);
-/* Fills the data of a record for cgroup id from snapshot s: the sample (zeros,
- * in *zero, if the cgroup is newer than the walk), the previous fill as the
- * base for percentages, throttling (one cpu.stat read per fill), cache age. */
+/* Fills the data of a record for cgroup id from snapshot s: the sample (none,
+ * with the reason, if the cgroup is newer than the walk), the previous fill as
+ * the base for percentages, throttling (one cpu.stat read per fill), cache
+ * age. */
 void collector_record_in(struct collector *c, const struct snapshot *s, uint64_t id,
-			 const char *abs, struct cg_sample *zero, struct record_in *r);
+			 const char *abs, struct record_in *r);
 /* cpu.stat of cgroup id as of fill generation gen (at most one read per fill). */
 const struct cg_cpu_stat *collector_cpu_stat(struct collector *c, uint64_t id, const char *abs,
 					     uint64_t gen);

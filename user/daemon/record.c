@@ -125,9 +125,26 @@ void record_exit_info(struct json *j, const struct exit_info *e)
 	json_kv_u64(j, "cpu_ns", e->cpu_ns);
 }
 
+/* A record whose cgroup no reading counts: everything the maps would say is
+ * null, and why. */
+static void render_no_counts(struct json *j, const struct record_in *r)
+{
+	static const char *const keys[] = { "cpu", "ctx_switches", "runq", "throttling",
+					    "pressure", "tasks" };
+	size_t i;
+
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		json_key(j, keys[i]);
+		json_null(j);
+	}
+	json_kv_str(j, "counts_unavailable", r->no_counts ? r->no_counts : "no reading");
+}
+
 void record_render(struct json *j, const struct record_in *r)
 {
-	const struct cgs_counters *c = &r->cur->total, *b = r->base ? &r->base->total : NULL;
+	static const struct cg_sample none;
+	const struct cg_sample *cur = r->cur ? r->cur : &none;
+	const struct cgs_counters *c = &cur->total, *b = r->base ? &r->base->total : NULL;
 	uint64_t dt = r->base && r->cur_mono_ns > r->base_mono_ns ? r->cur_mono_ns - r->base_mono_ns : 0;
 	bool short_dt = dt && dt < r->min_interval_ns;
 	uint64_t u, s, bu = 0, bs = 0;
@@ -155,6 +172,12 @@ void record_render(struct json *j, const struct record_in *r)
 	}
 	if (r->raised_from_ns)
 		json_kv_u64(j, "interval_raised_from_ns", r->raised_from_ns);
+	/* A cgroup no task has ever run in counts zero: true without a
+	 * reading. Any other one without a reading has no numbers. */
+	if (!r->cur && !(r->state && !strcmp(r->state, "waiting"))) {
+		render_no_counts(j, r);
+		goto tail;
+	}
 
 	json_key(j, "cpu");
 	json_obj_begin(j);
@@ -214,6 +237,7 @@ void record_render(struct json *j, const struct record_in *r)
 	json_kv_u64(j, "thread_exits", c->thread_exits);
 	json_kv_u64(j, "oom_kills", c->oom_kills);
 	json_obj_end(j);
+tail:
 	/* UINT64_MAX: no fill has ever succeeded (no age to give). */
 	json_key(j, "cache_age_ns");
 	if (r->cache_age_ns == UINT64_MAX)

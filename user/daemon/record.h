@@ -37,7 +37,10 @@ struct record_in {
 	uint64_t id;
 	bool exited;
 	const char *state; /* "waiting", "running", "exited", "removed"; NULL: from exited */
+	/* NULL: no reading counts the cgroup (the counters are null, and
+	 * no_counts says why): never zeros it did not measure. */
 	const struct cg_sample *cur;
+	const char *no_counts;
 	uint64_t cur_mono_ns, cur_real_ns;
 	const struct cg_sample *base; /* earlier reading for percentages, or NULL */
 	uint64_t base_mono_ns;

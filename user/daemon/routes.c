@@ -186,7 +186,6 @@ static void reply_unwatched(const struct daemon_parts *p, struct evhttp_request 
 			    const char *abs, uint64_t id)
 {
 	const struct snapshot *s;
-	struct cg_sample zero;
 	struct record_in r = { 0 };
 	struct cg_events ev;
 	struct json j;
@@ -197,7 +196,7 @@ static void reply_unwatched(const struct daemon_parts *p, struct evhttp_request 
 		http_error(req, 503, "cannot read the BPF maps");
 		return;
 	}
-	collector_record_in(p->collector, s, id, abs, &zero, &r);
+	collector_record_in(p->collector, s, id, abs, &r);
 	r.type = "stats";
 	r.path = rel;
 	/* Its state from the kernel: live tasks, or whether any ever ran. */

@@ -234,7 +234,6 @@ static int stats_poll(struct source *s, struct source_update *ret)
 	struct streams *ss = c->ss;
 	struct watched *w = c->w;
 	const struct snapshot *snap;
-	struct cg_sample zero;
 	struct record_in r = { 0 };
 	struct shared_rec *sh;
 	int err;
@@ -279,13 +278,17 @@ static int stats_poll(struct source *s, struct source_update *ret)
 							   &ss->shared_out);
 		if (!ret->payload)
 			return -ENOMEM;
-		c->base = cur ? *cur : (struct cg_sample){ .id = w->id };
+		/* No reading of it: the next record has no base (never a
+		 * zero one, which would make a whole total one interval's). */
+		if (cur)
+			c->base = *cur;
+		c->have_base = cur != NULL;
 		c->base_psi = w->psi;
 		c->base_mono_ns = snap->mono_ns;
 		ret->ts_ns = snap->mono_ns;
 		return SOURCE_UPDATE;
 	}
-	collector_record_in(ss->collector, snap, w->id, w->abs, &zero, &r);
+	collector_record_in(ss->collector, snap, w->id, w->abs, &r);
 	r.psi = &w->psi;
 	r.psi_base = &w->psi_prev;
 	if (c->have_base) {
@@ -310,10 +313,11 @@ static int stats_poll(struct source *s, struct source_update *ret)
 						   .base_ns = c->base_mono_ns, .state = w->state,
 						   .rec = sh->rec };
 	}
-	c->base = *r.cur;
+	if (r.cur)
+		c->base = *r.cur;
+	c->have_base = r.cur != NULL;
 	c->base_psi = w->psi;
 	c->base_mono_ns = snap->mono_ns;
-	c->have_base = true;
 	ret->ts_ns = snap->mono_ns;
 	ret->payload = (void *)json_cstr(&c->out);
 	return SOURCE_UPDATE;

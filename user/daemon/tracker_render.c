@@ -13,7 +13,6 @@ static int render(struct tracker *t, struct watched *w, struct json *j, const ch
 		  const struct record_psi *base_psi)
 {
 	const struct snapshot *s = NULL;
-	struct cg_sample zero;
 	struct record_in r = { 0 };
 	int err = 0;
 
@@ -29,15 +28,14 @@ static int render(struct tracker *t, struct watched *w, struct json *j, const ch
 		reason = w->exit_reason;
 		type = "exit";
 	} else if (!reason && (s = tracker_current(t)) && tracker_remember(w, s)) {
-		collector_record_in(t->collector, s, w->id, w->abs, &zero, &r);
+		collector_record_in(t->collector, s, w->id, w->abs, &r);
 		r.psi_base = &w->psi_prev;
 	} else {
 		/* Detached or stopping (the reading was just taken), or the
 		 * maps cannot be read: the latest reading there is. */
-		memset(&zero, 0, sizeof(zero));
-		zero.id = w->id;
 		r.id = w->id;
-		r.cur = w->have_last ? &w->last : &zero;
+		r.cur = w->have_last ? &w->last : NULL;
+		r.no_counts = w->have_last ? NULL : "no cache fill has counted it yet";
 		r.cur_mono_ns = w->have_last ? w->last_mono_ns : 0;
 		r.cur_real_ns = w->have_last ? w->last_real_ns : clock_realtime_ns();
 		r.min_interval_ns = t->ttl_ns / 2;
