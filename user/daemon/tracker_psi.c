@@ -10,7 +10,9 @@
 #define PSI_FILE "cpu.pressure"
 
 /* Whether the kernel has PSI at all, from the root's own file, asked once:
- * without it no watch opens a file per fill to learn it again. */
+ * without it no watch opens a file per fill to learn it again. Kernels
+ * before 5.2 had no pressure files in the root cgroup, only
+ * /proc/pressure; neither exists when it was turned off at boot (psi=0). */
 static const char *kernel_psi(struct tracker *t)
 {
 	struct cg_pressure p;
@@ -18,6 +20,8 @@ static const char *kernel_psi(struct tracker *t)
 
 	if (!t->psi_probed) {
 		err = cg_read_pressure(t->mount, PSI_FILE, &p);
+		if (err == -ENOENT && !access("/proc/pressure/cpu", R_OK))
+			err = 0;
 		t->psi_probed = true;
 		t->psi_off = err == -ENOENT || err == -EOPNOTSUPP ? "no PSI in this kernel" : NULL;
 	}
