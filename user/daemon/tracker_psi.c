@@ -10,9 +10,9 @@
 #define PSI_FILE "cpu.pressure"
 
 /* Whether the kernel has PSI at all, from the root's own file, asked once:
- * without it no watch opens a file per fill to learn it again. Kernels
- * before 5.2 had no pressure files in the root cgroup, only
- * /proc/pressure; neither exists when it was turned off at boot (psi=0). */
+ * without it no watch opens a file per fill to learn it again. Where the
+ * root cgroup has no pressure files (older kernels), /proc/pressure says;
+ * neither exists when PSI was turned off at boot (psi=0). */
 static const char *kernel_psi(struct tracker *t)
 {
 	struct cg_pressure p;
