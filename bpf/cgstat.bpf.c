@@ -518,37 +518,10 @@ int BPF_PROG(cgs_sched_process_fork, struct task_struct *parent, struct task_str
 	return 0;
 }
 
-SEC("tp_btf/sched_process_exit")
-int cgs_sched_process_exit(__u64 *ctx)
+/* An exit record of process p (its last thread exiting) in cgroup cgid. */
+static __always_inline void fill_exit(struct cgs_exit_event *e, struct task_struct *p, __u64 cgid)
 {
-	struct task_struct *p = (struct task_struct *)ctx[0];
-	struct cgs_exit_event *e;
-	struct cgs_counters *c;
-	struct cgroup *cgrp;
-	bool group_dead, local;
-
-	if (exit_has_group_dead)
-		group_dead = (bool)ctx[1];
-	else
-		group_dead = BPF_CORE_READ(p, signal, live.counter) == 0;
-
-	cgrp = p->cgroups->dfl_cgrp;
-	c = counters_here(cgrp, &local);
-	if (c) {
-		if (group_dead)
-			COUNT(c, local, exits);
-		else
-			COUNT(c, local, thread_exits);
-	}
-	if (!group_dead)
-		return 0;
-
-	e = bpf_ringbuf_reserve(&cgs_exits, sizeof(*e), 0);
-	if (!e) {
-		__sync_fetch_and_add(&drops.events, 1);
-		return 0;
-	}
-	e->cgid = cgrp->kn->id;
+	e->cgid = cgid;
 	e->ts_ns = bpf_ktime_get_ns();
 	e->cpu_ns = p->se.sum_exec_runtime + p->signal->sum_sched_runtime;
 	e->pid = p->pid;
@@ -567,6 +540,65 @@ int cgs_sched_process_exit(__u64 *ctx)
 		e->flags |= CGS_EXIT_COREDUMP;
 	/* Two loads, not a helper call; the kernel keeps comm NUL-terminated. */
 	__builtin_memcpy(e->comm, p->comm, sizeof(e->comm));
+}
+
+SEC("tp_btf/sched_process_exit")
+int cgs_sched_process_exit(__u64 *ctx)
+{
+	struct task_struct *p = (struct task_struct *)ctx[0];
+	struct cgs_exit_event *e;
+	struct cgs_counters *c;
+	struct cgs_exit_ring *ring;
+	struct cgroup *cgrp;
+	__u64 cgid, head, tail;
+	bool group_dead, local;
+	__u32 cpu;
+
+	if (exit_has_group_dead)
+		group_dead = (bool)ctx[1];
+	else
+		group_dead = BPF_CORE_READ(p, signal, live.counter) == 0;
+
+	cgrp = p->cgroups->dfl_cgrp;
+	c = counters_here(cgrp, &local);
+	if (c) {
+		if (group_dead)
+			COUNT(c, local, exits);
+		else
+			COUNT(c, local, thread_exits);
+	}
+	if (!group_dead)
+		return 0;
+
+	cgid = cgrp->kn->id;
+	/* A watched cgroup's exit goes through the ring buffer, before its
+	 * final-switch record; any other through this CPU's own ring. */
+	if (!tp_preemptible && !bpf_map_lookup_elem(&cgs_watched, &cgid)) {
+		cpu = bpf_get_smp_processor_id();
+		ring = bpf_map_lookup_elem(&cgs_exit_rings, &cpu);
+		if (!ring)
+			return 0;
+		head = ring->head;
+		tail = *(volatile __u64 *)&ring->tail;
+		if (head - tail >= CGS_EXIT_RING_LEN) {
+			__sync_fetch_and_add(&drops.events, 1);
+			rb_wake();
+			return 0;
+		}
+		e = &ring->ev[head & (CGS_EXIT_RING_LEN - 1)];
+		fill_exit(e, p, cgid);
+		/* Publishes the record (a full barrier: its stores first). */
+		__sync_fetch_and_add(&ring->head, 1);
+		if (!*(volatile __u32 *)&rb_batching || head + 1 - tail >= CGS_EXIT_RING_LEN / 2)
+			rb_wake();
+		return 0;
+	}
+	e = bpf_ringbuf_reserve(&cgs_exits, sizeof(*e), 0);
+	if (!e) {
+		__sync_fetch_and_add(&drops.events, 1);
+		return 0;
+	}
+	fill_exit(e, p, cgid);
 	/* Not urgent: a watched cgroup's end is told by its final switch. */
 	rb_commit(e, false);
 	return 0;

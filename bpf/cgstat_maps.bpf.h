@@ -60,6 +60,16 @@ struct {
 	__uint(max_entries, CGS_RINGBUF_BYTES);
 } cgs_exits SEC(".maps");
 
+/* One struct cgs_exit_ring per possible CPU (max_entries set at load),
+ * mapped by user space. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct cgs_exit_ring);
+} cgs_exit_rings SEC(".maps");
+
 /* The cgroups user space watches (loader_watch): only their processes get a
  * final-switch record, and only their last one wakes user space at once. */
 struct {

@@ -18,6 +18,7 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include "clock.h"
+#include "exit_rings.h"
 #include "loader.h"
 #include "pin.h"
 #include "cgstat.skel.h"
@@ -26,6 +27,7 @@ struct loader {
 	struct cgstat_bpf *skel;
 	struct bpf_link *iter_link;
 	struct ring_buffer *rb;
+	struct exit_rings rings; /* exits of unwatched cgroups, one ring per CPU */
 	struct cgs_entry *entries; /* mmap of the snapshot array */
 	size_t entries_len;
 	uint32_t cap; /* entries in the snapshot array now */
@@ -157,6 +159,24 @@ static int handle_exit(void *ctx, void *data, size_t len)
 	return l->on_exit(data, l->ctx);
 }
 
+static int handle_ring_exit(const struct cgs_exit_event *e, void *ctx)
+{
+	struct loader *l = ctx;
+
+	return l->on_exit ? l->on_exit(e, l->ctx) : 0;
+}
+
+/* Every record pending now: the ring buffer's, then the CPUs' rings. */
+static int consume(struct loader *l)
+{
+	int n = ring_buffer__consume(l->rb), m;
+
+	if (n < 0)
+		return n;
+	m = exit_rings_drain(&l->rings, handle_ring_exit, l);
+	return m < 0 ? m : n + m;
+}
+
 int loader_open(const struct loader_opts *o, struct loader **ret)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, oo, .pin_root_path = o->pin_path);
@@ -219,6 +239,8 @@ int loader_open(const struct loader_opts *o, struct loader **ret)
 	l->skel->rodata->load_ns = clock_now(&clock_monotonic);
 	l->skel->rodata->tp_preemptible = tracepoints_preemptible();
 	err = bpf_map__set_max_entries(l->skel->maps.cgs_snapshot, l->cap);
+	if (!err)
+		err = bpf_map__set_max_entries(l->skel->maps.cgs_exit_rings, (__u32)ncpus);
 	if (err)
 		goto fail;
 	bpf_program__set_autoattach(l->skel->progs.cgs_snapshot_iter, false);
@@ -249,6 +271,9 @@ int loader_open(const struct loader_opts *o, struct loader **ret)
 		err = -errno;
 		goto fail;
 	}
+	err = exit_rings_open(&l->rings, bpf_map__fd(l->skel->maps.cgs_exit_rings), ncpus);
+	if (err)
+		goto fail;
 	*ret = l;
 	return 0;
 fail:
@@ -261,6 +286,7 @@ void loader_close(struct loader *l)
 	if (!l)
 		return;
 	ring_buffer__free(l->rb);
+	exit_rings_close(&l->rings);
 	if (l->entries)
 		munmap(l->entries, l->entries_len);
 	if (l->snap_fd >= 0)
@@ -415,7 +441,7 @@ int loader_events_fd(const struct loader *l)
 
 int loader_events_consume(struct loader *l)
 {
-	return ring_buffer__consume(l->rb);
+	return consume(l);
 }
 
 /* The BPF side wakes the fd only while rb_batching is 0 (see rb_commit in
@@ -424,13 +450,13 @@ int loader_events_consume(struct loader *l)
  * barriers, so either this drain sees the record or the BPF side sees 0. */
 static int drain_to_idle(struct loader *l)
 {
-	int n = ring_buffer__consume(l->rb);
+	int n = consume(l);
 
 	if (n)
 		return n;
 	__atomic_store_n(&l->skel->bss->rb_batching, 0, __ATOMIC_SEQ_CST);
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	return ring_buffer__consume(l->rb);
+	return consume(l);
 }
 
 int loader_events_drain(struct loader *l)
@@ -451,7 +477,7 @@ int loader_events_poll(struct loader *l, int timeout_ms)
 	if (n)
 		return n;
 	n = ring_buffer__poll(l->rb, timeout_ms);
-	return n < 0 ? n : ring_buffer__consume(l->rb);
+	return n < 0 ? n : consume(l);
 }
 
 int loader_take_removed(struct loader *l, uint64_t cgid, struct cgs_counters *ret)
