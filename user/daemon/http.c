@@ -485,32 +485,39 @@ void http_stream_start(struct evhttp_request *req)
 	}
 }
 
-static struct evbuffer *line_buf;
-
 int http_stream_line(struct evhttp_request *req, const char *line, size_t max)
 {
 	struct evhttp_connection *c = evhttp_request_get_connection(req);
 	struct bufferevent *bev = c ? evhttp_connection_get_bufferevent(c) : NULL;
-	struct evbuffer *b;
+	size_t n = strlen(line);
+	struct evbuffer *out;
+	char size[24];
+	int k;
 
-	if (bev && evbuffer_get_length(bufferevent_get_output(bev)) > max)
+	/* What evhttp_send_reply_chunk() does, without its printf and its
+	 * callbacks and events set again for every line: the chunk framing
+	 * (none over HTTP/1.0, no body for HEAD) straight into the output. */
+	if (!bev || evhttp_request_get_command(req) == EVHTTP_REQ_HEAD)
+		return 0;
+	out = bufferevent_get_output(bev);
+	if (evbuffer_get_length(out) > max)
 		return -ENOBUFS;
-	/* One buffer for every line: evhttp moves its chain out. */
-	b = line_buf ? line_buf : (line_buf = evbuffer_new());
-	if (!b)
-		return -ENOMEM;
-	evbuffer_add(b, line, strlen(line));
-	evbuffer_add(b, "\n", 1);
-	evhttp_send_reply_chunk(req, b);
-	evbuffer_drain(b, evbuffer_get_length(b));
-	/* Written now, as a reply is (reply_now): a stream's line otherwise
-	 * costs two epoll_ctl and a pass of the loop more. Once all is out,
-	 * nothing waits on the write event (a chunk has no completion). */
-	if (bev) {
-		struct evbuffer *out = bufferevent_get_output(bev);
-
-		if (evbuffer_write(out, bufferevent_getfd(bev)) >= 0 && !evbuffer_get_length(out))
-			bufferevent_disable(bev, EV_WRITE);
+	if (req->chunked) {
+		k = sizeof(size);
+		size[--k] = '\n';
+		size[--k] = '\r';
+		for (size_t v = n + 1; v || k == (int)sizeof(size) - 2; v >>= 4)
+			size[--k] = "0123456789abcdef"[v & 15];
+		evbuffer_add(out, size + k, sizeof(size) - (size_t)k);
 	}
+	evbuffer_add(out, line, n);
+	evbuffer_add(out, "\n\r\n", req->chunked ? 3 : 1);
+	/* Written now, as a reply is (reply_now): a stream's line otherwise
+	 * costs two epoll_ctl and a pass of the loop more. What the socket
+	 * does not take waits for the write event, as evhttp's would. */
+	if (evbuffer_write(out, bufferevent_getfd(bev)) >= 0 && !evbuffer_get_length(out))
+		bufferevent_disable(bev, EV_WRITE);
+	else
+		bufferevent_enable(bev, EV_WRITE);
 	return 0;
 }

@@ -247,7 +247,8 @@ static void handle_cgroup(const struct daemon_parts *p, struct evhttp_request *r
 	}
 	if (collection_off(p, req))
 		return;
-	if (decode_path(req, raw, strlen(raw), true, rel))
+	/* Nothing to decode without a '%' (evhttp_uridecode would copy it). */
+	if (decode_path(req, raw, strlen(raw), strchr(raw, '%') != NULL, rel))
 		return;
 	w = tracker_find_path(p->tracker, rel);
 	if (m == EVHTTP_REQ_DELETE) {

@@ -52,6 +52,9 @@ struct streams {
 	uint64_t timer_at; /* when it is set to fire; 0: not set */
 	struct shared_rec *shared; /* SHARED_SLOTS, made at the first use */
 	struct buf shared_out;
+	/* A stats record being sent: rendered, written, forgotten, so a
+	 * stream holds no buffer of its own between records. */
+	struct json line;
 	bool ticking; /* in on_timer: it sets the timer once at the end */
 	struct {
 		uint64_t id;
@@ -302,13 +305,13 @@ static int stats_poll(struct source *s, struct source_update *ret)
 	r.state = tracker_state_name(w);
 	r.raised_from_ns = c->raised_from_ns;
 	c->raised_from_ns = 0;
-	json_reset(&c->out);
-	record_render(&c->out, &r);
-	if (json_error(&c->out))
+	json_reset(&ss->line);
+	record_render(&ss->line, &r);
+	if (json_error(&ss->line))
 		return -ENOMEM;
 	if (sh) {
 		sh->w = NULL;
-		if (!tracker_bytes_keep(&sh->rec, json_cstr(&c->out)))
+		if (!tracker_bytes_keep(&sh->rec, json_cstr(&ss->line)))
 			*sh = (struct shared_rec){ .w = w, .id = w->id, .fill_ns = snap->mono_ns,
 						   .base_ns = c->base_mono_ns, .state = w->state,
 						   .rec = sh->rec };
@@ -319,7 +322,7 @@ static int stats_poll(struct source *s, struct source_update *ret)
 	c->base_psi = w->psi;
 	c->base_mono_ns = snap->mono_ns;
 	ret->ts_ns = snap->mono_ns;
-	ret->payload = (void *)json_cstr(&c->out);
+	ret->payload = (void *)json_cstr(&ss->line);
 	return SOURCE_UPDATE;
 }
 
@@ -489,6 +492,7 @@ int streams_new(struct event_base *base, const struct clock *clk, const char *mo
 	ss->tracker = t;
 	ss->collector = c;
 	LIST_INIT(&ss->event_clients);
+	json_init(&ss->line);
 	ss->timer = evtimer_new(base, on_timer, ss);
 	if (!ss->timer) {
 		free(ss);
@@ -513,6 +517,7 @@ void streams_free(struct streams *ss)
 		buf_free(&ss->shared[i].rec.doc);
 	free(ss->shared);
 	buf_free(&ss->shared_out);
+	json_free(&ss->line);
 	free(ss);
 }
 
