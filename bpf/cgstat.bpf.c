@@ -232,10 +232,10 @@ static __always_inline void add_slice(struct cgs_counters *c, const struct cgs_t
 #undef ADD
 }
 
-/* Moves an accumulator's counts into storage c (only the owning CPU calls
- * this, so plain loads and stores on a are enough; head and tail tell
- * readers that the counts moved). */
-static __always_inline void acc_move_counts(struct cgs_acc *a, struct cgs_counters *c)
+/* Moves slot k's counts into storage c (only the owning CPU calls this, so
+ * plain loads and stores on the slot are enough; head and tail tell readers
+ * that counts moved). */
+static __always_inline void acc_move_counts(struct cgs_acc_slot *a, struct cgs_counters *c)
 {
 	int i;
 
@@ -262,12 +262,12 @@ static __always_inline void acc_move_counts(struct cgs_acc *a, struct cgs_counte
 #undef MOVE_ACC
 }
 
-/* The storage the owner's counts go to: the owner's, or, when it was
- * removed meanwhile, its nearest live ancestor's (where the kernel's fold
- * would have put them). Acquired: the caller releases it. */
-static __noinline struct cgroup *acc_target(struct cgs_acc *a)
+/* The storage an owner's counts go to: the owner's, or, when it was removed
+ * meanwhile, its nearest live ancestor's (where the kernel's fold would have
+ * put them). Acquired: the caller releases it. */
+static __noinline struct cgroup *acc_target(__u64 cgid, struct cgs_acc_slot *a)
 {
-	struct cgroup *cg = bpf_cgroup_from_id(a->cgid);
+	struct cgroup *cg = bpf_cgroup_from_id(cgid);
 
 	if (!cg && a->up[0])
 		cg = bpf_cgroup_from_id(a->up[0]);
@@ -280,58 +280,79 @@ static __noinline struct cgroup *acc_target(struct cgs_acc *a)
 	return cg;
 }
 
-/*
- * This CPU now charges cgroup cg (id): its accumulator's counts move into
- * the previous owner's storage and cg becomes the owner. False if that
- * cannot be done now (a snapshot is being taken, or the storage is busy):
- * the caller then charges cg's storage directly.
- */
-static __noinline bool acc_adopt(struct cgs_acc *a, struct cgroup *cg, __u64 id)
+/* The slot cgroup id owns on this CPU, or -1. */
+static __always_inline int acc_find(const struct cgs_acc *a, __u64 id)
 {
-	struct cgroup *old = NULL, *p;
+	int k;
+
+#pragma unroll
+	for (k = 0; k < CGS_ACC_SLOTS; k++)
+		if (a->cgid[k] == id)
+			return k;
+	return -1;
+}
+
+/*
+ * This CPU now charges cgroup cg (id), which owns no slot: it takes a free
+ * one, or the next one in turn, whose counts first move into its owner's
+ * storage. -1 if that cannot be done now (a snapshot is being taken and no
+ * slot is free, or the storage is busy): the caller then charges cg's
+ * storage directly.
+ */
+static __noinline int acc_adopt(struct cgs_acc *a, struct cgroup *cg, __u64 id)
+{
 	struct cgs_counters *c = NULL;
+	struct cgroup *old, *p;
+	struct cgs_acc_slot *sl;
+	int k;
 
 	__sync_fetch_and_add(&a->head, 1);
-	/* After head (a full barrier): a snapshot that started before this
-	 * read sees head != tail and waits; one that starts later finds the
-	 * move done. */
-	if (*(volatile __u32 *)&snap_active)
-		goto abort;
-	if (a->cgid) {
-		old = acc_target(a);
+	k = acc_find(a, 0);
+	if (k < 0) {
+		/* After head (a full barrier): a snapshot that started before
+		 * this read sees head != tail and waits; one that starts later
+		 * finds the move done. A free slot moves nothing: it may be
+		 * taken during a snapshot too. */
+		if (*(volatile __u32 *)&snap_active)
+			goto abort;
+		k = a->victim++ & (CGS_ACC_SLOTS - 1);
+		sl = &a->s[k];
+		old = acc_target(a->cgid[k], sl);
 		if (!old) {
 			/* The owner and its remembered ancestors are gone. */
 			__sync_fetch_and_add(&drops.storage, 1);
-			__builtin_memset(&a->c, 0, sizeof(a->c));
+			__builtin_memset(&sl->c, 0, sizeof(sl->c));
 		} else {
 			c = bpf_cgrp_storage_get(&cgs_counters, old, 0,
 						 BPF_LOCAL_STORAGE_GET_F_CREATE);
 			if (c)
-				acc_move_counts(a, c);
+				acc_move_counts(sl, c);
 			bpf_cgroup_release(old);
 			if (!c)
 				goto abort;
 		}
 	}
-	a->cgid = id;
+	k &= CGS_ACC_SLOTS - 1;
+	sl = &a->s[k];
+	a->cgid[k] = id;
 	a->adopts++;
 	p = cg->self.parent ? cg->self.parent->cgroup : NULL;
-	a->up[0] = p ? p->kn->id : 0;
+	sl->up[0] = p ? p->kn->id : 0;
 	p = p && p->self.parent ? p->self.parent->cgroup : NULL;
-	a->up[1] = p ? p->kn->id : 0;
+	sl->up[1] = p ? p->kn->id : 0;
 	p = p && p->self.parent ? p->self.parent->cgroup : NULL;
-	a->up[2] = p ? p->kn->id : 0;
+	sl->up[2] = p ? p->kn->id : 0;
 	p = p && p->self.parent ? p->self.parent->cgroup : NULL;
-	a->up[3] = p ? p->kn->id : 0;
+	sl->up[3] = p ? p->kn->id : 0;
 	__sync_fetch_and_add(&a->tail, 1);
-	return true;
+	return k;
 abort:
 	__sync_fetch_and_add(&a->tail, 1);
-	return false;
+	return -1;
 }
 
-/* Charges prev's slice to its cgroup: into this CPU's accumulator when the
- * cgroup owns it (or can take it over), else into the cgroup's storage. */
+/* Charges prev's slice to its cgroup: into the slot of this CPU's
+ * accumulators it owns (or can take), else into the cgroup's storage. */
 static __always_inline void charge_slice(const struct cgs_task *base, struct task_struct *prev,
 					 bool involuntary)
 {
@@ -340,12 +361,16 @@ static __always_inline void charge_slice(const struct cgs_task *base, struct tas
 	struct cgs_acc *a;
 	__u32 zero = 0;
 	__u64 id;
+	int k;
 
 	a = bpf_map_lookup_elem(&cgs_acc, &zero);
 	if (a) {
 		id = cg->kn->id;
-		if (a->cgid == id || acc_adopt(a, cg, id)) {
-			add_slice(&a->c, base, prev, involuntary, false);
+		k = acc_find(a, id);
+		if (k < 0)
+			k = acc_adopt(a, cg, id);
+		if (k >= 0) {
+			add_slice(&a->s[k & (CGS_ACC_SLOTS - 1)].c, base, prev, involuntary, false);
 			return;
 		}
 	}
@@ -482,13 +507,15 @@ static __always_inline struct cgs_counters *counters_here(struct cgroup *cg, boo
 {
 	__u32 zero = 0;
 	struct cgs_acc *a;
+	int k;
 
 	*local = false;
 	if (!tp_preemptible) {
 		a = bpf_map_lookup_elem(&cgs_acc, &zero);
-		if (a && a->cgid == cg->kn->id) {
+		k = a ? acc_find(a, cg->kn->id) : -1;
+		if (k >= 0) {
 			*local = true;
-			return &a->c;
+			return &a->s[k & (CGS_ACC_SLOTS - 1)].c;
 		}
 	}
 	return counters_of(cg);
@@ -636,38 +663,60 @@ static __always_inline void fold_into_parent(struct cgroup *cgrp)
 
 /* A removed cgroup's final totals include what CPUs still hold for it in
  * their accumulators (those counts move to an ancestor later). */
-static __noinline void removed_add_pending(__u64 cgid)
+/* Adds what CPU cpu holds for cgid to r: a whole copy (tail, the counts,
+ * then head unchanged), taken again while the CPU is changing its slots (it
+ * does so with interrupts off, for a few hundred ns at most). */
+static __always_inline void add_pending_of(struct cgs_counters *r, struct cgs_counters *tmp,
+					   __u64 cgid, __u32 cpu)
 {
-	struct cgs_counters *r = bpf_map_lookup_elem(&cgs_removed, &cgid);
-	__u32 zero = 0, cpu;
-	int i;
+	__u32 zero = 0;
+	int i, k, tries;
 
-	if (!r)
-		return;
-	for (cpu = 0; cpu < CGS_MAX_CPUS; cpu++) {
-		struct cgs_acc *a;
+	for (tries = 0; tries < 64; tries++) {
+		struct cgs_acc *a = bpf_map_lookup_percpu_elem(&cgs_acc, &zero, cpu);
 		__u64 tail;
 
+		if (!a)
+			return;
+		tail = *(volatile __u64 *)&a->tail;
+		k = acc_find(a, cgid);
+		if (k < 0) {
+			if (tail == *(volatile __u64 *)&a->head)
+				return;
+			continue;
+		}
+		__builtin_memcpy(tmp, &a->s[k & (CGS_ACC_SLOTS - 1)].c, sizeof(*tmp));
+		asm volatile("" ::: "memory");
+		if (tail != *(volatile __u64 *)&a->head || tail != *(volatile __u64 *)&a->tail)
+			continue;
+		r->cpu_ns += tmp->cpu_ns;
+		r->user_ns += tmp->user_ns;
+		r->sys_ns += tmp->sys_ns;
+		r->nvcsw += tmp->nvcsw;
+		r->nivcsw += tmp->nivcsw;
+		r->runq_ns += tmp->runq_ns;
+		r->runq_cnt += tmp->runq_cnt;
+		r->forks += tmp->forks;
+		r->exits += tmp->exits;
+		r->thread_exits += tmp->thread_exits;
+		for (i = 0; i < CGS_RUNQ_SLOTS; i++)
+			r->runq_hist[i] += tmp->runq_hist[i];
+		return;
+	}
+}
+
+static __noinline void removed_add_pending(__u64 cgid)
+{
+	struct cgs_counters *r = bpf_map_lookup_elem(&cgs_removed, &cgid), *tmp;
+	__u32 zero = 0, cpu;
+
+	tmp = bpf_map_lookup_elem(&cgs_scratch, &zero);
+	if (!r || !tmp)
+		return;
+	for (cpu = 0; cpu < CGS_MAX_CPUS; cpu++) {
 		if (cpu >= nr_cpus)
 			break;
-		a = bpf_map_lookup_percpu_elem(&cgs_acc, &zero, cpu);
-		if (!a)
-			continue;
-		tail = *(volatile __u64 *)&a->tail;
-		if (a->cgid != cgid || tail != *(volatile __u64 *)&a->head)
-			continue;
-		r->cpu_ns += a->c.cpu_ns;
-		r->user_ns += a->c.user_ns;
-		r->sys_ns += a->c.sys_ns;
-		r->nvcsw += a->c.nvcsw;
-		r->nivcsw += a->c.nivcsw;
-		r->runq_ns += a->c.runq_ns;
-		r->runq_cnt += a->c.runq_cnt;
-		r->forks += a->c.forks;
-		r->exits += a->c.exits;
-		r->thread_exits += a->c.thread_exits;
-		for (i = 0; i < CGS_RUNQ_SLOTS; i++)
-			r->runq_hist[i] += a->c.runq_hist[i];
+		add_pending_of(r, tmp, cgid, cpu);
 	}
 }
 
@@ -677,12 +726,20 @@ int BPF_PROG(cgs_cgroup_rmdir, struct cgroup *cgrp)
 	struct cgs_counters *c;
 	struct cgs_exit_event *e;
 	__u64 cgid = cgrp->kn->id;
+	__u32 zero = 0;
 
 	if (!bpf_map_lookup_elem(&cgs_watched, &cgid)) {
 		fold_into_parent(cgrp);
 		return 0;
 	}
-	c = bpf_cgrp_storage_get(&cgs_counters, cgrp, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	/* A cgroup whose counts all stayed in CPUs' accumulators has no
+	 * storage, and a dying one gets none: its final totals start at 0. */
+	c = bpf_cgrp_storage_get(&cgs_counters, cgrp, 0, 0);
+	if (!c) {
+		c = bpf_map_lookup_elem(&cgs_scratch, &zero);
+		if (c)
+			__builtin_memset(c, 0, sizeof(*c));
+	}
 	if (c && !bpf_map_update_elem(&cgs_removed, &cgid, c, BPF_ANY))
 		removed_add_pending(cgid);
 	fold_into_parent(cgrp);

@@ -65,22 +65,29 @@ struct cgs_slot {
 #define CGS_ACC_UP 4
 
 /*
- * Per-CPU accumulator: the slices of one cgroup (its owner) that this CPU
- * charged and has not moved into the owner's storage yet. A CPU that keeps
- * running tasks of one cgroup (a busy service, a fork loop, a task and the
- * idle task) adds to it with plain stores, never touching the cgroup's
- * shared line; the counts move (atomically) only when the CPU charges
- * another cgroup. Readers (user space, the rmdir program) add the counts
- * still here to the owner's. Only the owning CPU writes; it bumps head
- * before it moves the counts or changes the owner and tail after, so a copy
- * read in address order (tail first, head last) with tail == head is whole.
+ * Per-CPU accumulators: the slices of up to CGS_ACC_SLOTS cgroups (their
+ * owners) that this CPU charged and has not moved into the owners' storage
+ * yet. A CPU that keeps running tasks of a few cgroups (a busy service, a
+ * fork loop, tasks and the idle task, a few pods taking turns) adds to them
+ * with plain stores, never touching the cgroups' shared lines; counts move
+ * (atomically) only when a new cgroup needs a slot and all are owned. Readers
+ * (user space, the rmdir program) add the counts still here to the owners'.
+ * Only the owning CPU writes; it bumps head before it moves counts or
+ * changes an owner and tail after, so a copy read in address order (tail
+ * first, head last) with tail == head is whole.
  */
-struct cgs_acc {
-	__u64 tail;
-	__u64 cgid; /* owner, 0 if none */
+#define CGS_ACC_SLOTS 8
+struct cgs_acc_slot {
 	__u64 up[CGS_ACC_UP]; /* the owner's ancestors, nearest first; 0: none */
 	struct cgs_counters c;
-	__u64 adopts; /* times this CPU changed owner */
+};
+
+struct cgs_acc {
+	__u64 tail;
+	__u64 cgid[CGS_ACC_SLOTS]; /* each slot's owner, 0 if free (one line to scan) */
+	struct cgs_acc_slot s[CGS_ACC_SLOTS];
+	__u64 adopts; /* times a slot changed owner */
+	__u64 victim; /* the next slot to hand over when all are owned */
 	__u64 head;
 };
 

@@ -36,6 +36,14 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } cgs_acc SEC(".maps");
 
+/* Scratch room for one cgroup's counters (the stack is too small). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct cgs_counters);
+} cgs_scratch SEC(".maps");
+
 /* Pinned too: each task's counters as of its last switch-out carry its
  * slices across a restart. Freed with the task. */
 struct {

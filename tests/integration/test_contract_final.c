@@ -127,7 +127,8 @@ static void test_exit_then_rmdir(void)
 	ASSERT_EQ(th_json_u64(fin, "exit.last.code"), 7, "exit code 7");
 	/* The final totals include the task: its exit, and CPU beyond what
 	 * the first record had. */
-	ASSERT_EQ(th_json_u64(fin, "tasks.exits"), 1, "the final totals count the exit");
+	if (!ASSERT_EQ(th_json_u64(fin, "tasks.exits"), 1, "the final totals count the exit"))
+		fprintf(stderr, "    first: %.400s\n    final: %.900s\n", line, fin);
 	ASSERT_GT(th_json_u64(fin, "cpu.usage_ns"), th_json_u64(line, "cpu.usage_ns"),
 		  "the final totals include the task's CPU");
 	ASSERT_EQ(th_daemon_stop(&dmn), 0, "daemon stops cleanly");

@@ -523,15 +523,16 @@ static void test_too_deep(void **state)
 	free(e);
 }
 
-/* An accumulator owned by id holding `cpu` ns over `switches` slices. */
+/* A CPU's accumulators, the first slot owned by id holding `cpu` ns over
+ * `switches` slices. */
 static struct cgs_acc acc_of(__u64 id, __u64 cpu, __u64 switches)
 {
 	struct cgs_acc a;
 
 	memset(&a, 0, sizeof(a));
-	a.cgid = id;
-	a.c.cpu_ns = cpu;
-	a.c.nvcsw = switches;
+	a.cgid[0] = id;
+	a.s[0].c.cpu_ns = cpu;
+	a.s[0].c.nvcsw = switches;
 	return a;
 }
 
@@ -549,9 +550,13 @@ static void test_accumulators(void **state)
 	acc[1] = acc_of(D, 7, 2);
 	acc[2] = acc_of(C, 11, 3);
 	acc[3] = acc_of(B, 0, 0); /* forks and exits only (no slice since it moved) */
-	acc[3].c.forks = 2;
-	acc[3].c.exits = 1;
+	acc[3].s[0].c.forks = 2;
+	acc[3].s[0].c.exits = 1;
 	acc[4] = acc_of(0, 1000, 0); /* no owner: never charged, nothing to add */
+	/* Another slot of the first CPU, owned by d. */
+	acc[0].cgid[5] = D;
+	acc[0].s[5].c.cpu_ns = 100000;
+	acc[0].s[5].c.nivcsw = 1;
 	assert_int_equal(snapshot_build(&s, e, n, NULL, 0, acc, 5), 0);
 	c = snapshot_find(&s, C);
 	assert_int_equal(c->total.cpu_ns, 1000 + 16);
@@ -561,8 +566,8 @@ static void test_accumulators(void **state)
 	assert_int_equal(snapshot_find(&s, B)->total.exits, 100 * 9 + 1);
 	assert_int_equal(snapshot_find(&s, A)->total.cpu_ns, 1110 + 16);
 	assert_int_equal(snapshot_find(&s, A)->total.forks, 1110 * 8 + 2);
-	assert_int_equal(snapshot_find(&s, D)->total.cpu_ns, 10000 + 7);
-	assert_int_equal(snapshot_find(&s, ROOT)->total.cpu_ns, 11111 + 23);
+	assert_int_equal(snapshot_find(&s, D)->total.cpu_ns, 10000 + 7 + 100000);
+	assert_int_equal(snapshot_find(&s, ROOT)->total.cpu_ns, 11111 + 23 + 100000);
 	/* Not a slice in flight. */
 	assert_false(snapshot_running(&s, C));
 	snapshot_free(&s);
@@ -579,16 +584,16 @@ static void test_accumulator_orphans(void **state)
 
 	/* Owner 500 was under b (also removed: 501), which is under a. */
 	acc[0] = acc_of(500, 3, 1);
-	acc[0].up[0] = 501;
-	acc[0].up[1] = A;
-	acc[0].up[2] = ROOT;
+	acc[0].s[0].up[0] = 501;
+	acc[0].s[0].up[1] = A;
+	acc[0].s[0].up[2] = ROOT;
 	/* Owner 600's parent was d. */
 	acc[1] = acc_of(600, 5, 1);
-	acc[1].up[0] = D;
-	acc[1].up[1] = ROOT;
+	acc[1].s[0].up[0] = D;
+	acc[1].s[0].up[1] = ROOT;
 	/* No ancestor left in the walk: counted nowhere, and no crash. */
 	acc[2] = acc_of(700, 1000000, 1);
-	acc[2].up[0] = 701;
+	acc[2].s[0].up[0] = 701;
 	assert_int_equal(snapshot_build(&s, e, n, NULL, 0, acc, 3), 0);
 	assert_int_equal(snapshot_find(&s, A)->total.cpu_ns, 1110 + 3);
 	assert_int_equal(snapshot_find(&s, B)->total.cpu_ns, 100);

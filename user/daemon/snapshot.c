@@ -7,7 +7,9 @@ _Static_assert(sizeof(struct cgs_counters) % sizeof(__u64) == 0, "counters are a
 _Static_assert(sizeof(struct cgs_entry) == 16 + sizeof(struct cgs_counters), "entry layout");
 _Static_assert(sizeof(struct cgs_slot) == 48, "slot layout");
 _Static_assert(sizeof(struct cgs_pending) == 8 + sizeof(struct cgs_counters), "pending layout");
-_Static_assert(sizeof(struct cgs_acc) == 64 + sizeof(struct cgs_counters), "accumulator layout");
+_Static_assert(sizeof(struct cgs_acc_slot) == 32 + sizeof(struct cgs_counters), "accumulator layout");
+_Static_assert(sizeof(struct cgs_acc) == 32 + CGS_ACC_SLOTS * (8 + sizeof(struct cgs_acc_slot)),
+	       "accumulators layout");
 _Static_assert(sizeof(struct cgs_exit_event) == 56, "exit event layout");
 
 #define NO_ENTRY UINT32_MAX
@@ -95,18 +97,23 @@ static int reserve(struct snapshot *s, size_t n, size_t ninf)
  * owner's own counts); nowhere if none. */
 static void add_accumulators(struct snapshot *s, const struct cgs_acc *acc, size_t nacc)
 {
-	size_t i, k;
+	size_t i, k, u;
 
 	for (i = 0; i < nacc; i++) {
-		struct cg_sample *c;
+		for (k = 0; k < CGS_ACC_SLOTS; k++) {
+			const struct cgs_acc_slot *sl = &acc[i].s[k];
+			struct cg_sample *c;
 
-		if (!acc[i].cgid)
-			continue;
-		c = index_get(s, acc[i].cgid);
-		for (k = 0; !c && k < CGS_ACC_UP && acc[i].up[k]; k++)
-			c = index_get(s, acc[i].up[k]);
-		if (c)
-			counters_add(&c->total, &acc[i].c);
+			if (!acc[i].cgid[k])
+				continue;
+			c = index_get(s, acc[i].cgid[k]);
+			for (u = 0; !c && u < CGS_ACC_UP && sl->up[u]; u++)
+				c = index_get(s, sl->up[u]);
+			if (c) {
+				counters_add(&c->total, &sl->c);
+				c->has_stats = 1;
+			}
+		}
 	}
 }
 
