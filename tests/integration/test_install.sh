@@ -39,8 +39,8 @@ cgmount=$(awk '$9 == "cgroup2" { print $5; exit }' /proc/self/mountinfo)
 
 pid1_systemd=
 [ "$(cat /proc/1/comm 2>/dev/null)" = systemd ] && [ -d /run/systemd/system ] && pid1_systemd=1
-# The service's PrivateTmp= and ProtectHome= hide /tmp and /home: where systemctl runs the
-# installed daemon, the tree lives in /var/lib instead.
+# The service's PrivateTmp= and ProtectHome= hide /tmp and /home: where the host's systemctl
+# runs the installed daemon, the tree lives in /var/lib instead.
 base=/tmp
 [ -n "$pid1_systemd" ] && base=/var/lib
 tmp=$(mktemp -d "$base/cgstat-test-install.XXXXXX") || fail "mktemp"
@@ -48,8 +48,24 @@ id=cgstat-test-install-$$
 root=$tmp/root
 hostbpf=/sys/fs/bpf/$id
 cg=$cgmount/$id
-pid= unit=
+pid= unit= sdpid= upid= sdcg=
+# Ends the namespaced systemd (its PID 1: the namespace goes with it) and removes its cgroups.
+sd_stop() {
+	local i
+	[ -n "$sdpid" ] && kill -KILL "$sdpid" 2>/dev/null
+	[ -n "$upid" ] && { kill -KILL "$upid" 2>/dev/null; wait "$upid" 2>/dev/null; }
+	sdpid= upid=
+	[ -n "$sdcg" ] && [ -d "$sdcg" ] || return 0
+	for ((i = 0; i < 100; i++)); do
+		find "$sdcg" -depth -type d -exec rmdir {} + 2>/dev/null
+		[ -d "$sdcg" ] || break
+		sleep 0.05
+	done
+	[ -d "$sdcg" ] && echo "$name: could not remove $sdcg" >&2
+	sdcg=
+}
 cleanup() {
+	sd_stop
 	if [ -n "$pid" ]; then kill -KILL "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; fi
 	if [ -n "$unit" ]; then
 		systemctl stop "$unit" 2>/dev/null
@@ -228,40 +244,108 @@ rc=$?
 pid=
 [ $rc -eq 0 ] || dead "exit status $rc after SIGTERM"
 [ -e "$hsock" ] && dead "the socket is still there after SIGTERM"
-[ "$(stat -c %u "$hostbpf/${pinpath##*/}")" = "$suid" ] || dead "the pins were not made by the unit's user"
+pins=$hostbpf/${pinpath##*/}
+[ "$(find "$pins" -type f | wc -l)" -gt 0 ] || dead "nothing pinned in $pins"
+[ -z "$(find "$pins" ! -uid "$suid")" ] || dead "pins not made by the unit's user: $(ls -ln "$pins")"
 grep -q 'level=error' "$tmp/daemon.log" && dead "errors logged"
 rm -rf "$hostbpf"/*
 echo "$name: the unit's ExecStart answered on its socket as the stand-in user with $caps"
 
 # --- 5. systemctl ----------------------------------------------------------------------------
-if [ -z "$pid1_systemd" ]; then
-	note_skip "systemctl start/stop" "PID 1 is $(cat /proc/1/comm 2>/dev/null), not systemd"
-else
-	# The installed unit, under another name, run by nobody, with the tree's binary and this
-	# test's bpffs directory, runtime directory and config; nothing else changed.
-	unit=cgstatd-test-$$.service
-	cp "$root$envfile" "$tmp/default" && sed -i "s/--group [^ \"]*/--group $(id -gn nobody)/" "$tmp/default"
-	sed -e "s|^ExecStart=$exe |ExecStart=$root$exe |" -e "s|^EnvironmentFile=.*|EnvironmentFile=$tmp/default|" \
-		-e "s|$rundir/|/run/$id/|g" -e "s|^RuntimeDirectory=.*|RuntimeDirectory=$id|" \
-		-e "s|$bind|$hostbpf|g" -e 's|^User=.*|User=nobody|' -e "s|^Group=.*|Group=$(id -gn nobody)|" \
-		"$unitfile" >"/run/systemd/system/$unit"
-	systemctl daemon-reload || fail "systemctl daemon-reload"
-	systemctl start "$unit" || fail "systemctl start: $(systemctl status "$unit" 2>&1 | tail -20)"
+# The installed unit under another name, run by nobody, with the tree's binary, this test's bpffs
+# directory and config; its sandbox untouched. Where PID 1 is systemd, by it; elsewhere by a
+# systemd booted as PID 1 of private pid, mount, uts, net and cgroup namespaces (cgroup2 only, no
+# default dependencies pulled in, /proc/sys and /sys read-only to it), so that the sandbox is
+# systemd's own, seccomp filter included.
+# test_unit BIN_DIR CONF: the unit, rewritten, on stdout.
+test_unit() {
+	sed -e "s|^ExecStart=$exe |ExecStart=$1$exe |" -e "s|^EnvironmentFile=.*|EnvironmentFile=$2|" \
+		-e "s|$bind|$hostbpf|g" -e 's|^User=.*|User=nobody|' -e "s|^Group=.*|Group=$(id -gn nobody)|" "$unitfile"
+}
+# health SOCKET [NSENTER...]: waits up to 10 s for /v1/health to answer.
+health() {
+	local s=$1 i
+	shift
 	for ((i = 0; i < 200; i++)); do
-		curl -sS -f --max-time 10 --unix-socket "/run/$id/${sock##*/}" -o /dev/null http://localhost/v1/health 2>/dev/null && break
+		"$@" curl -sS -f --max-time 10 --unix-socket "$s" -o /dev/null http://localhost/v1/health 2>/dev/null && return 0
 		sleep 0.05
 	done
-	curl -sS -f --max-time 10 --unix-socket "/run/$id/${sock##*/}" http://localhost/v1/health >/dev/null ||
-		fail "systemctl: no answer: $(journalctl -u "$unit" -n 20 --no-pager 2>&1)"
+	return 1
+}
+cp "$root$envfile" "$tmp/default" && sed -i "s/--group [^ \"]*/--group $(id -gn nobody)/" "$tmp/default"
+sdbin=$(for p in /lib/systemd/systemd /usr/lib/systemd/systemd; do [ -x $p ] && echo $p && break; done)
+if [ -n "$pid1_systemd" ]; then
+	unit=cgstatd-test-$$.service
+	test_unit "$root" "$tmp/default" | sed -e "s|$rundir/|/run/$id/|g" -e "s|^RuntimeDirectory=.*|RuntimeDirectory=$id|" \
+		>"/run/systemd/system/$unit"
+	systemctl daemon-reload || fail "systemctl daemon-reload"
+	systemctl start "$unit" || fail "systemctl start: $(systemctl status "$unit" 2>&1 | tail -20)"
+	health "/run/$id/${sock##*/}" || fail "systemctl: no answer: $(journalctl -u "$unit" -n 20 --no-pager 2>&1)"
 	systemctl stop "$unit" || fail "systemctl stop"
-	[ "$(systemctl show -p ActiveState --value "$unit")" = inactive ] || fail "$unit is not inactive after stop"
-	[ "$(systemctl show -p ExecMainStatus --value "$unit")" = 0 ] || fail "$unit exited with status $(systemctl show -p ExecMainStatus --value "$unit")"
+	st=$(systemctl show -p ActiveState -p ExecMainStatus "$unit" | sort | paste -sd' ')
+	[ "$st" = "ActiveState=inactive ExecMainStatus=0" ] || fail "after systemctl stop: $st"
 	rm -f "/run/systemd/system/$unit"
 	systemctl daemon-reload
 	unit=
-	rm -rf "$hostbpf"/*
-	echo "$name: systemctl start/stop of the unit"
+	echo "$name: systemctl start/stop of the unit (systemd is PID 1)"
+elif [ -z "$sdbin" ] || ! command -v nsenter >/dev/null; then
+	note_skip "systemctl start/stop" "PID 1 is $(cat /proc/1/comm 2>/dev/null), not systemd, and no systemd to boot in namespaces"
+else
+	sdcg=$cgmount/$id-systemd
+	mkdir "$sdcg" "$tmp/units" || fail "mkdir $sdcg"
+	: >"$tmp/console"
+	# In the namespaces /run is systemd's own tmpfs; the tree is bound to /run/cgstat-test
+	# (the service's PrivateTmp= hides /tmp).
+	test_unit /run/cgstat-test/root /run/cgstat-test/default |
+		sed -e 's|^\[Unit\]|[Unit]\nDefaultDependencies=no|' \
+		    -e 's|^\[Service\]|[Service]\nStandardError=append:/run/cgstat-test/daemon.err|' \
+		>"$tmp/units/cgstatd-test.service"
+	printf '[Unit]\nDescription=test_install\nDefaultDependencies=no\n' >"$tmp/units/cgstat-test.target"
+	( echo "$BASHPID" >"$sdcg/cgroup.procs" &&
+	exec unshare --pid --fork --mount --uts --net --cgroup --propagation private bash -c '
+		set -e
+		tmp=$1 sdbin=$2
+		mount -t proc proc /proc
+		mount --bind /proc/sys /proc/sys && mount -o remount,bind,ro /proc/sys
+		mount -t tmpfs -o mode=0755 tmpfs /run
+		mkdir -p /run/systemd/system /run/cgstat-test
+		cp "$tmp"/units/* /run/systemd/system/
+		mount --bind "$tmp" /run/cgstat-test
+		mount --bind "$tmp/console" /dev/console
+		umount -R -l /sys/fs/cgroup
+		mount -t cgroup2 cgroup2 /sys/fs/cgroup
+		mount -o remount,bind,ro /sys
+		exec env -i container=cgstat-test SYSTEMD_PROC_CMDLINE=systemd.unified_cgroup_hierarchy=1 \
+			"$sdbin" --unit=cgstat-test.target --log-target=console' _ "$tmp" "$sdbin" ) >"$tmp/boot.log" 2>&1 &
+	upid=$!
+	sdpid=
+	for ((i = 0; i < 400; i++)); do
+		[ -z "$sdpid" ] && sdpid=$(pgrep -P "$upid")
+		[ -n "$sdpid" ] && nsenter -t "$sdpid" -m -p -u -n -C systemctl is-system-running >/dev/null 2>&1 && break
+		kill -0 "$upid" 2>/dev/null || break
+		sleep 0.05
+	done
+	ns() { nsenter -t "$sdpid" -m -p -u -n -C "$@"; }
+	if [ -z "$sdpid" ] || ! ns systemctl is-system-running >/dev/null 2>&1; then
+		note_skip "systemctl start/stop" "PID 1 is $(cat /proc/1/comm 2>/dev/null), not systemd, and systemd did not boot in namespaces: $(tail -3 "$tmp/boot.log" "$tmp/console" | tr '\n' ' ')"
+	else
+		ns systemctl start cgstatd-test.service ||
+			fail "systemctl start: $(ns systemctl status cgstatd-test.service 2>&1 | tail -20)"
+		health "$rundir/${sock##*/}" ns || {
+			ns systemctl status cgstatd-test.service 2>&1 | tail -20 >&2
+			fail "systemctl: no answer on $sock: $(grep -v level=debug "$tmp/daemon.err" | tail -5)"
+		}
+		perm=$(ns stat -c '%a %U' "$rundir" "$sock" | paste -sd' ')
+		[ "$perm" = "750 nobody 660 nobody" ] || fail "systemctl: $rundir and $sock are $perm"
+		ns systemctl stop cgstatd-test.service || fail "systemctl stop"
+		st=$(ns systemctl show -p ActiveState -p ExecMainStatus cgstatd-test.service | sort | paste -sd' ')
+		[ "$st" = "ActiveState=inactive ExecMainStatus=0" ] || fail "after systemctl stop: $st"
+		[ "$(find "$hostbpf/${pinpath##*/}" -type f | wc -l)" -gt 0 ] || fail "systemctl: nothing pinned"
+		echo "$name: systemctl start/stop of the unit (systemd $(ns systemctl --version | awk 'NR == 1 { print $2 }') as PID 1 of namespaces)"
+	fi
+	sd_stop
 fi
+rm -rf "$hostbpf"/*
 
 # --- 6. uninstall ----------------------------------------------------------------------------
 mk uninstall >"$tmp/uninstall.log" 2>&1 || { cat "$tmp/uninstall.log"; fail "make uninstall"; }
