@@ -832,13 +832,11 @@ int cgs_snapshot_iter(struct bpf_iter__cgroup *ctx)
 	e->id = cgrp->kn->id;
 	e->level = cgrp->level;
 	c = bpf_cgrp_storage_get(&cgs_counters, cgrp, 0, 0);
-	if (c) {
-		e->has_stats = 1;
+	/* Without storage the counters are not written (user space reads
+	 * them as zeros): most cgroups of a big tree have none. */
+	e->has_stats = c != NULL;
+	if (c)
 		__builtin_memcpy(&e->c, c, sizeof(*c));
-	} else {
-		e->has_stats = 0;
-		__builtin_memset(&e->c, 0, sizeof(e->c));
-	}
 	snapshot_len = idx + 1;
 	return 0;
 }

@@ -44,7 +44,7 @@ struct cgs_counters {
 struct cgs_entry {
 	__u64 id; /* cgroup id (kernfs node id) */
 	__u32 level; /* depth below the cgroup2 root (root = 0) */
-	__u32 has_stats; /* 1 if the cgroup has counters */
+	__u32 has_stats; /* 1 if the cgroup has counters; else c is not written */
 	struct cgs_counters c;
 };
 

@@ -139,7 +139,11 @@ int snapshot_build(struct snapshot *s, const struct cgs_entry *e, size_t n,
 		c->has_stats = e[i].has_stats;
 		c->running = 0;
 		c->pad = 0;
-		c->total = e[i].c;
+		/* Counters are written only where the cgroup has storage. */
+		if (e[i].has_stats)
+			c->total = e[i].c;
+		else
+			memset(&c->total, 0, sizeof(c->total));
 		/* Pre-order: the nearest entry one level up is the parent. The
 		 * walk starts at level e[0].level, which may not be 0. */
 		lvl -= e[0].level;
