@@ -9,6 +9,10 @@
  *             their partner in the next cgroup and block, plus a CPU hog,
  *             nothing pinned: tasks block, wake, migrate and preempt each
  *             other on every CPU
+ *   spread    one cgroup with a pinned ping-pong on every CPU at once: every
+ *             CPU switches tasks of the same cgroup (one busy multi-threaded
+ *             service across the node), where a counter line shared by the
+ *             CPUs would bounce between them
  *
  * Each workload runs, round by round, in these modes, with an empty
  * tp_btf/sched_switch program (build/baseline.skel.h) attached in every mode:
@@ -29,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
@@ -44,8 +49,8 @@
 #define MIXED_GROUPS  4
 #define MIXED_BURN_US 20
 
-enum wl { W_PINGPONG, W_MIXED, W_N };
-static const char *const wl_name[W_N] = {"pingpong", "mixed"};
+enum wl { W_PINGPONG, W_MIXED, W_SPREAD, W_N };
+static const char *const wl_name[W_N] = {"pingpong", "mixed", "spread"};
 enum mode { M_NONE, M_CGSTAT, M_RUNQLAT, M_RUNQLAT_CG, M_N };
 static const char *const mode_name[M_N] = {"none", "cgstat", "runqlat", "runqlat-c"};
 enum kind { K_SWITCH, K_WAKEUP, K_OTHER, K_BASE, K_N };
@@ -60,7 +65,8 @@ struct cell {
 static struct cell cells[W_N][M_N];
 static struct btf *vmlinux_btf;
 static uint32_t base_id;
-static char parent_cg[4096], pp_cg[4096], mixed_parent[4096], mixed_cg[MIXED_GROUPS][4096];
+static char parent_cg[4096], pp_cg[4096], mixed_parent[4096], mixed_cg[MIXED_GROUPS][4096],
+	spread_cg[4096];
 /* Every program this process loaded, to check they are gone at the end. */
 static uint32_t own_ids[128];
 static size_t n_own_ids;
@@ -111,6 +117,41 @@ static void snap(pid_t tool, struct bench_progs *s)
 		bench_progs_snap(tool, vmlinux_btf, s);
 }
 
+/* A pinned ping-pong on every online CPU at once, all in spread_cg: the
+ * round trips/s of all of them, or < 0. */
+static double spread_pingpong(void)
+{
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	volatile double *rates;
+	double sum = 0;
+	pid_t pid[256];
+	long i, n = 0;
+	int st;
+
+	if (ncpu > 256)
+		ncpu = 256;
+	rates = mmap(NULL, sizeof(double) * 256, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+		     -1, 0);
+	if (rates == MAP_FAILED)
+		return -1;
+	for (i = 0; i < ncpu; i++) {
+		pid[n] = fork();
+		if (pid[n] == 0) {
+			rates[i] = bench_pingpong(ROUND_NS, (int)i, spread_cg, NULL);
+			_exit(rates[i] < 0);
+		}
+		if (pid[n] > 0)
+			n++;
+	}
+	for (i = 0; i < n; i++)
+		if (waitpid(pid[i], &st, 0) != pid[i] || !WIFEXITED(st) || WEXITSTATUS(st))
+			sum = -1;
+	for (i = 0; i < ncpu && sum >= 0; i++)
+		sum += rates[i];
+	munmap((void *)rates, sizeof(double) * 256);
+	return n == ncpu ? sum : -1;
+}
+
 /* Runs workload w for ROUND_NS with the programs of this process and of
  * tool measured: its rate, or < 0. */
 static double run_workload(enum wl w, pid_t tool, struct cell *c)
@@ -121,6 +162,10 @@ static double run_workload(enum wl w, pid_t tool, struct cell *c)
 	if (w == W_PINGPONG) {
 		snap(tool, &b);
 		rate = bench_pingpong(ROUND_NS, bench_cpu(), pp_cg, NULL);
+		snap(tool, &e);
+	} else if (w == W_SPREAD) {
+		snap(tool, &b);
+		rate = spread_pingpong();
 		snap(tool, &e);
 	} else {
 		char *cgs[MIXED_GROUPS];
@@ -189,7 +234,7 @@ static int measure(enum wl w, enum mode m, const char *rq, char *note, size_t no
 		}
 		note_ids();
 	} else if (m == M_RUNQLAT || m == M_RUNQLAT_CG) {
-		const char *cg = w == W_PINGPONG ? pp_cg : mixed_parent;
+		const char *cg = w == W_PINGPONG ? pp_cg : w == W_SPREAD ? spread_cg : mixed_parent;
 		char *argv[] = {"runqlat", m == M_RUNQLAT_CG ? "-c" : NULL, (char *)cg, NULL};
 
 		if (!rq)
@@ -240,7 +285,7 @@ static void print_and_json(const char *note)
 		double none = bench_median_d(cells[w][M_NONE].rate, cells[w][M_NONE].rounds);
 
 		printf("\n  %s (%s/s with nothing but the empty program: %.0f)\n", wl_name[w],
-		       w == W_PINGPONG ? "round trips" : "rounds", none);
+		       w == W_MIXED ? "rounds" : "round trips", none);
 		printf("  %-10s %9s %10s %8s %10s %10s %12s %10s %9s\n", "mode", "rate",
 		       "switch ns", "÷ empty", "empty ns", "wakeup ns", "ns/switch", "÷ cgstat",
 		       "switches");
@@ -293,6 +338,7 @@ static int make_cgroups(void)
 
 	err = err ?: th_cgroup(parent_cg, "pingpong", pp_cg, sizeof(pp_cg));
 	err = err ?: th_cgroup(parent_cg, "mixed", mixed_parent, sizeof(mixed_parent));
+	err = err ?: th_cgroup(parent_cg, "spread", spread_cg, sizeof(spread_cg));
 	for (int i = 0; !err && i < MIXED_GROUPS; i++) {
 		char name[16];
 

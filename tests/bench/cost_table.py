@@ -33,12 +33,18 @@ def sched_rows(s):
     if not s:
         return [("hot path (bench_sched)", "not run", "")]
     w = s["workloads"]
-    for wl, label in (("pingpong", "pinned pipe ping-pong"), ("mixed", "mixed load")):
+    for wl, label in (("pingpong", "pinned pipe ping-pong"), ("mixed", "mixed load"),
+                      ("spread", "one cgroup switching on every CPU")):
+        if wl not in w:
+            continue
         c = w[wl]["modes"]["cgstat"]
         rows.append((f"`sched_switch` ns/event ÷ an empty `tp_btf/sched_switch`, {label}",
                      f"{c['switch_over_empty']:.2f} ({n(c['switch_ns'])} ÷ {n(c['empty_ns'])} ns)",
                      "≤ 2.0"))
-    for wl, label in (("pingpong", "ping-pong"), ("mixed", "mixed load")):
+    for wl, label in (("pingpong", "ping-pong"), ("mixed", "mixed load"),
+                      ("spread", "one cgroup on every CPU")):
+        if wl not in w:
+            continue
         m = w[wl]["modes"]
         c = m["cgstat"]
         parts = [f"cgstat {n(c['ns_per_switch'])} ns"]
