@@ -15,7 +15,8 @@
 #define STATE_MAP_NAME "cgs_state"
 #define STATE_MAX_ENTRIES 32768 /* TRACKER_MAX_WATCHED: every attachment may be kept */
 /* Bumped whenever struct state_rec changes: older entries are dropped. */
-#define STATE_VERSION 2
+#define STATE_VERSION 3
+#define STATE_PATH_MAX 512
 
 enum {
 	STATE_ATTACHED = 1 << 0,
@@ -38,7 +39,11 @@ struct state_rec {
 	char reason[16]; /* "exited", "removed" */
 	struct cg_sample final;
 	struct cg_cpu_stat final_cpu;
-	char path[CG_PATH_MAX];
+	/* Paths longer than this are not kept (the watch then does not
+	 * survive a restart, and says so in a warn line): 512, not PATH_MAX,
+	 * keeps the map at ~1 KiB of kernel memory per attachment (4.6 KiB
+	 * with PATH_MAX), and real cgroup paths are far shorter. */
+	char path[STATE_PATH_MAX];
 };
 
 struct state;

@@ -48,8 +48,10 @@ void tracker_persist(struct tracker *t, struct watched *w)
 		r->flags |= STATE_LAST_EXIT;
 		r->last_exit = w->last_exit;
 	}
-	snprintf(r->path, sizeof(r->path), "%s", w->path);
-	err = state_put(t->state, r);
+	if (snprintf(r->path, sizeof(r->path), "%s", w->path) >= (int)sizeof(r->path))
+		err = -ENAMETOOLONG;
+	else
+		err = state_put(t->state, r);
 	if (err)
 		log_warn("cannot keep a watch beside the pins; it will not survive a restart",
 			 "path=%s err=\"%s\"", log_q(w->path), strerror(-err));
