@@ -16,7 +16,9 @@
 #     /v1/health on its socket, let a member of its group use the installed CLI and refuse
 #     anyone else, attach a cgroup made under an attach rule (the capability that needs), and
 #     stop on SIGTERM, removing its socket;
-#  5. where PID 1 is systemd, a real `systemctl start`/`stop` of the unit (else a named skip);
+#  5. a real `systemctl start`/`stop` of the unit, so that systemd's own sandbox and seccomp
+#     filter are tested: by PID 1 where it is systemd, else by a systemd booted as PID 1 of
+#     private namespaces (a named skip where neither can be had);
 #  6. `make uninstall` leaves nothing but empty directories, and removes an unchanged config.
 # Exit 0 pass, 77 skip (not root; a tool missing outside CI), anything else fail.
 set -u
