@@ -50,13 +50,13 @@ id=cgstat-test-install-$$
 root=$tmp/root
 hostbpf=/sys/fs/bpf/$id
 cg=$cgmount/$id
-pid= unit= sdpid= upid= sdcg=
+pid='' unit='' sdpid='' upid='' sdcg=''
 # Ends the namespaced systemd (its PID 1: the namespace goes with it) and removes its cgroups.
 sd_stop() {
 	local i
 	[ -n "$sdpid" ] && kill -KILL "$sdpid" 2>/dev/null
 	[ -n "$upid" ] && { kill -KILL "$upid" 2>/dev/null; wait "$upid" 2>/dev/null; }
-	sdpid= upid=
+	sdpid='' upid=''
 	[ -n "$sdcg" ] && [ -d "$sdcg" ] || return 0
 	for ((i = 0; i < 100; i++)); do
 		find "$sdcg" -depth -type d -exec rmdir {} + 2>/dev/null
@@ -176,7 +176,7 @@ for w in "${words[@]:1}"; do
 done
 set +f
 echo "$name: ExecStart: ${argv[*]#$root}"
-sock= pinpath=
+sock='' pinpath=''
 for ((i = 1; i < ${#argv[@]}; i++)); do
 	case ${argv[i]} in --socket) sock=${argv[i + 1]} ;; --pin-path) pinpath=${argv[i + 1]} ;; esac
 done
@@ -250,7 +250,7 @@ pins=$hostbpf/${pinpath##*/}
 [ "$(find "$pins" -type f | wc -l)" -gt 0 ] || dead "nothing pinned in $pins"
 [ -z "$(find "$pins" ! -uid "$suid")" ] || dead "pins not made by the unit's user: $(ls -ln "$pins")"
 grep -q 'level=error' "$tmp/daemon.log" && dead "errors logged"
-rm -rf "$hostbpf"/*
+rm -rf "${hostbpf:?}"/*
 echo "$name: the unit's ExecStart answered on its socket as the stand-in user with $caps"
 
 # --- 5. systemctl ----------------------------------------------------------------------------
@@ -347,7 +347,7 @@ else
 	fi
 	sd_stop
 fi
-rm -rf "$hostbpf"/*
+rm -rf "${hostbpf:?}"/*
 
 # --- 6. uninstall ----------------------------------------------------------------------------
 mk uninstall >"$tmp/uninstall.log" 2>&1 || { cat "$tmp/uninstall.log"; fail "make uninstall"; }
