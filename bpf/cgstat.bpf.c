@@ -35,6 +35,8 @@ const volatile __u64 load_ns = 0;
  * exit programs must not add to a CPU's accumulator, which sched_switch may
  * hand to another cgroup meanwhile. */
 const volatile bool tp_preemptible = false;
+/* Records in each CPU's exit ring (a power of two; struct cgs_exit_pos). */
+const volatile __u32 exit_ring_len = CGS_EXIT_RING_MIN;
 
 #include "cgstat_maps.bpf.h"
 
@@ -575,11 +577,11 @@ int cgs_sched_process_exit(__u64 *ctx)
 	struct task_struct *p = (struct task_struct *)ctx[0];
 	struct cgs_exit_event *e;
 	struct cgs_counters *c;
-	struct cgs_exit_ring *ring;
+	struct cgs_exit_pos *pos;
 	struct cgroup *cgrp;
 	__u64 cgid, head, tail;
-	bool group_dead, local;
-	__u32 cpu;
+	bool group_dead, local, watched;
+	__u32 cpu, idx;
 
 	if (exit_has_group_dead)
 		group_dead = (bool)ctx[1];
@@ -599,24 +601,29 @@ int cgs_sched_process_exit(__u64 *ctx)
 
 	cgid = cgrp->kn->id;
 	/* A watched cgroup's exit goes through the ring buffer, before its
-	 * final-switch record; any other through this CPU's own ring. */
-	if (!tp_preemptible && !bpf_map_lookup_elem(&cgs_watched, &cgid)) {
+	 * final-switch record; any other through this CPU's own ring, and
+	 * only while someone reads them. */
+	watched = bpf_map_lookup_elem(&cgs_watched, &cgid) != NULL;
+	if (!watched && !*(volatile __u32 *)&exit_events)
+		return 0;
+	if (!tp_preemptible && !watched) {
 		cpu = bpf_get_smp_processor_id();
-		ring = bpf_map_lookup_elem(&cgs_exit_rings, &cpu);
-		if (!ring)
+		pos = bpf_map_lookup_elem(&cgs_exit_pos, &cpu);
+		if (!pos)
 			return 0;
-		head = ring->head;
-		tail = *(volatile __u64 *)&ring->tail;
-		if (head - tail >= CGS_EXIT_RING_LEN) {
+		head = pos->head;
+		tail = *(volatile __u64 *)&pos->tail;
+		idx = cpu * exit_ring_len + (__u32)(head & (exit_ring_len - 1));
+		e = head - tail < exit_ring_len ? bpf_map_lookup_elem(&cgs_exit_evs, &idx) : NULL;
+		if (!e) {
 			__sync_fetch_and_add(&drops.events, 1);
 			rb_wake();
 			return 0;
 		}
-		e = &ring->ev[head & (CGS_EXIT_RING_LEN - 1)];
 		fill_exit(e, p, cgid);
 		/* Publishes the record (a full barrier: its stores first). */
-		__sync_fetch_and_add(&ring->head, 1);
-		if (!*(volatile __u32 *)&rb_batching || head + 1 - tail >= CGS_EXIT_RING_LEN / 2)
+		__sync_fetch_and_add(&pos->head, 1);
+		if (!*(volatile __u32 *)&rb_batching || head + 1 - tail >= exit_ring_len / 2)
 			rb_wake();
 		return 0;
 	}

@@ -144,21 +144,23 @@ struct cgs_exit_event {
 };
 
 /*
- * One CPU's ring of exit records of cgroups nobody watches: a process exit
- * writes its record here with plain stores (no lock, no line shared with
- * other CPUs) instead of reserving ring-buffer space under the ring
- * buffer's lock. The CPU publishes a record by advancing head; user space
- * reads the ring through mmap and advances tail once it has copied them; a
- * full ring drops (counted in drops.events). Exits of watched cgroups stay
- * in the ring buffer, in order with their final-switch records.
+ * Each CPU has a ring of exit records of cgroups nobody watches: a process
+ * exit writes its record there with plain stores (no lock, no line shared
+ * with other CPUs) instead of reserving ring-buffer space under the ring
+ * buffer's lock. CPU c's ring is records [c * len, (c + 1) * len) of one
+ * array (len, a power of two, chosen at load); the CPU publishes a record
+ * by advancing its head, user space reads through mmap and advances tail
+ * once it has copied them; a full ring drops (counted in drops.events).
+ * Exits of watched cgroups stay in the ring buffer, in order with their
+ * final-switch records.
  */
-#define CGS_EXIT_RING_LEN 512
-struct cgs_exit_ring {
+#define CGS_EXIT_RING_MIN 256
+#define CGS_EXIT_RING_MAX 2048
+struct cgs_exit_pos {
 	__u64 head; /* records written, by this CPU only */
 	__u64 pad0[7];
 	__u64 tail; /* records consumed, by user space only */
 	__u64 pad1[7];
-	struct cgs_exit_event ev[CGS_EXIT_RING_LEN];
 };
 
 /* Global counters kept in .bss, read directly by user space. */

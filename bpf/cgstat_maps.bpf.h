@@ -68,15 +68,24 @@ struct {
 	__uint(max_entries, CGS_RINGBUF_BYTES);
 } cgs_exits SEC(".maps");
 
-/* One struct cgs_exit_ring per possible CPU (max_entries set at load),
- * mapped by user space. */
+/* The CPUs' exit rings (struct cgs_exit_pos): possible CPUs x exit_ring_len
+ * records, and each CPU's head and tail; sizes set at load, mapped by user
+ * space. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(map_flags, BPF_F_MMAPABLE);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct cgs_exit_ring);
-} cgs_exit_rings SEC(".maps");
+	__type(value, struct cgs_exit_event);
+} cgs_exit_evs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct cgs_exit_pos);
+} cgs_exit_pos SEC(".maps");
 
 /* The cgroups user space watches (loader_watch): only their processes get a
  * final-switch record, and only their last one wakes user space at once. */
@@ -131,6 +140,10 @@ __u32 rb_batching;
  * the counts user space read before the walk are neither moved into a
  * storage the walk reads nor lost. */
 __u32 snap_active;
+/* 1 while someone reads the exits of every cgroup (a /v1/events client; any
+ * loader user until it says otherwise): else only watched cgroups' exits
+ * make a record (every exit is counted either way). */
+__u32 exit_events = 1;
 __u32 snapshot_len;
 __u32 inflight_len;
 struct cgs_inflight inflight[CGS_MAX_CPUS];

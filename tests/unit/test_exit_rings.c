@@ -15,6 +15,7 @@
 #include "exit_rings.h"
 
 #define NCPUS 3
+#define LEN 256
 
 struct seen {
 	uint64_t ts[64];
@@ -34,30 +35,40 @@ static int collect(const struct cgs_exit_event *e, void *ctx)
 	return 0;
 }
 
-static int open_rings(struct exit_rings *r)
+/* memfds stand in for the two array maps. */
+static int memfd_of(size_t len)
 {
-	size_t len = (sizeof(struct cgs_exit_ring) + 7) / 8 * 8 * NCPUS;
 	int fd = memfd_create("rings", 0);
 
 	assert_true(fd >= 0);
 	assert_int_equal(ftruncate(fd, (off_t)(len + 4096)), 0);
-	assert_int_equal(exit_rings_open(r, fd, NCPUS), 0);
-	close(fd);
-	return 0;
+	return fd;
 }
 
-static struct cgs_exit_ring *ring(struct exit_rings *r, int cpu)
+static int open_rings(struct exit_rings *r)
 {
-	return (struct cgs_exit_ring *)((char *)r->map + r->stride * (size_t)cpu);
+	int ev = memfd_of(sizeof(struct cgs_exit_event) * LEN * NCPUS);
+	int pos = memfd_of(sizeof(struct cgs_exit_pos) * NCPUS);
+
+	assert_int_equal(exit_rings_open(r, ev, pos, NCPUS, LEN), 0);
+	close(ev);
+	close(pos);
+	return 0;
 }
 
 /* What a CPU does: the record at head, then head + 1. */
 static void publish(struct exit_rings *r, int cpu, uint64_t ts)
 {
-	struct cgs_exit_ring *g = ring(r, cpu);
+	struct cgs_exit_pos *p = &r->pos[cpu];
 
-	g->ev[g->head % CGS_EXIT_RING_LEN] = (struct cgs_exit_event){ .ts_ns = ts, .pid = (__u32)ts };
-	g->head++;
+	r->ev[(size_t)cpu * LEN + p->head % LEN] =
+		(struct cgs_exit_event){ .ts_ns = ts, .pid = (__u32)ts };
+	p->head++;
+}
+
+static struct cgs_exit_pos *ring(struct exit_rings *r, int cpu)
+{
+	return &r->pos[cpu];
 }
 
 static void test_time_order_across_cpus(void **state)
@@ -96,10 +107,10 @@ static void test_wraps(void **state)
 		struct seen s = { 0 };
 		int k;
 
-		for (k = 0; k < CGS_EXIT_RING_LEN - 1; k++)
+		for (k = 0; k < LEN - 1; k++)
 			publish(&r, 1, ts++);
-		assert_int_equal(exit_rings_drain(&r, collect, &s), CGS_EXIT_RING_LEN - 1);
-		assert_int_equal(s.ts[0], ts - (CGS_EXIT_RING_LEN - 1));
+		assert_int_equal(exit_rings_drain(&r, collect, &s), LEN - 1);
+		assert_int_equal(s.ts[0], ts - (LEN - 1));
 	}
 	assert_int_equal(ring(&r, 1)->tail, ring(&r, 1)->head);
 	exit_rings_close(&r);
@@ -123,12 +134,22 @@ static void test_reentry(void **state)
 	exit_rings_close(&r);
 }
 
+/* Each CPU's ring is as long as allowed, less on a node of many CPUs. */
+static void test_len(void **state)
+{
+	assert_int_equal(exit_rings_len(2), CGS_EXIT_RING_MAX);
+	assert_int_equal(exit_rings_len(64), CGS_EXIT_RING_MAX);
+	assert_int_equal(exit_rings_len(256), 512);
+	assert_int_equal(exit_rings_len(4096), CGS_EXIT_RING_MIN);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_time_order_across_cpus),
 		cmocka_unit_test(test_wraps),
 		cmocka_unit_test(test_reentry),
+		cmocka_unit_test(test_len),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -247,6 +247,16 @@ static int parse_args(int argc, char **argv, struct daemon_config *c, struct dae
 /* Exit, final-switch and rmdir events, from inside the ring buffer's drain:
  * the tracker only notes them (it acts after the drain), the event streams
  * send exits on. */
+/* Exits of cgroups nobody watches make records only while a client reads
+ * every exit: with none, a process exit costs no record at all. */
+static void on_event_clients(bool any, void *arg)
+{
+	struct daemon *d = arg;
+
+	if (d->p.loader)
+		loader_exit_events(d->p.loader, any);
+}
+
 static int on_exit_event(const struct cgs_exit_event *e, void *arg)
 {
 	struct daemon *d = arg;
@@ -490,6 +500,8 @@ static int setup(struct daemon *d)
 		err = streams_new(d->base, d->p.clk, d->mount, d->p.tracker, d->p.collector, &d->p.streams);
 	if (err)
 		return err;
+	streams_on_event_clients(d->p.streams, on_event_clients, d);
+	on_event_clients(false, d);
 	if (d->p.loader) {
 		d->events_ev = event_new(d->base, loader_events_fd(d->p.loader), EV_READ | EV_PERSIST,
 					 on_ringbuf, d);

@@ -5,36 +5,54 @@
 #include <unistd.h>
 #include "exit_rings.h"
 
-int exit_rings_open(struct exit_rings *r, int fd, int ncpus)
+unsigned exit_rings_len(int ncpus)
+{
+	unsigned len = CGS_EXIT_RING_MAX;
+
+	while (len > CGS_EXIT_RING_MIN &&
+	       (size_t)len * sizeof(struct cgs_exit_event) * (size_t)(ncpus > 0 ? ncpus : 1) >
+		       (8u << 20))
+		len /= 2;
+	return len;
+}
+
+static void *map_all(int fd, size_t bytes, size_t *ret_len)
 {
 	long page = sysconf(_SC_PAGESIZE);
-	size_t stride = (sizeof(struct cgs_exit_ring) + 7) & ~(size_t)7;
-	size_t len = stride * (size_t)ncpus;
-	void *m;
+	size_t len = (bytes + (size_t)page - 1) & ~((size_t)page - 1);
+	void *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+
+	if (m == MAP_FAILED)
+		return NULL;
+	*ret_len = len;
+	return m;
+}
+
+int exit_rings_open(struct exit_rings *r, int ev_fd, int pos_fd, int ncpus, unsigned len)
+{
+	int err;
 
 	memset(r, 0, sizeof(*r));
-	len = (len + (size_t)page - 1) & ~((size_t)page - 1);
-	m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (m == MAP_FAILED)
-		return -errno;
-	r->map = m;
-	r->map_len = len;
-	r->stride = stride;
+	r->ev = map_all(ev_fd, sizeof(*r->ev) * len * (size_t)ncpus, &r->ev_len);
+	r->pos = r->ev ? map_all(pos_fd, sizeof(*r->pos) * (size_t)ncpus, &r->pos_len) : NULL;
+	if (!r->pos) {
+		err = -errno;
+		exit_rings_close(r);
+		return err;
+	}
+	r->len = len;
 	r->ncpus = ncpus;
 	return 0;
 }
 
 void exit_rings_close(struct exit_rings *r)
 {
-	if (r->map)
-		munmap(r->map, r->map_len);
+	if (r->ev)
+		munmap(r->ev, r->ev_len);
+	if (r->pos)
+		munmap(r->pos, r->pos_len);
 	free(r->batch);
 	memset(r, 0, sizeof(*r));
-}
-
-static struct cgs_exit_ring *ring_of(const struct exit_rings *r, int cpu)
-{
-	return (struct cgs_exit_ring *)((char *)r->map + r->stride * (size_t)cpu);
 }
 
 static int by_time(const void *a, const void *b)
@@ -50,19 +68,20 @@ int exit_rings_drain(struct exit_rings *r, int (*fn)(const struct cgs_exit_event
 	size_t n = 0, i;
 	int cpu, err = 0;
 
-	if (!r->map || r->draining)
+	if (!r->pos || r->draining)
 		return 0;
 	/* Copy out what each CPU published (acquire: its stores are visible
 	 * once head is), then free the slots. */
 	for (cpu = 0; cpu < r->ncpus; cpu++) {
-		struct cgs_exit_ring *ring = ring_of(r, cpu);
-		__u64 head = __atomic_load_n(&ring->head, __ATOMIC_ACQUIRE);
-		__u64 tail = ring->tail, k;
+		struct cgs_exit_pos *p = &r->pos[cpu];
+		const struct cgs_exit_event *ring = r->ev + (size_t)cpu * r->len;
+		__u64 head = __atomic_load_n(&p->head, __ATOMIC_ACQUIRE);
+		__u64 tail = p->tail, k;
 
 		if (head == tail)
 			continue;
-		if (head - tail > CGS_EXIT_RING_LEN)
-			tail = head - CGS_EXIT_RING_LEN; /* cannot happen: the CPU stops at full */
+		if (head - tail > r->len)
+			tail = head - r->len; /* cannot happen: the CPU stops at full */
 		if (n + (head - tail) > r->batch_cap) {
 			size_t cap = r->batch_cap ? r->batch_cap : 256;
 			struct cgs_exit_event *b;
@@ -76,8 +95,8 @@ int exit_rings_drain(struct exit_rings *r, int (*fn)(const struct cgs_exit_event
 			r->batch_cap = cap;
 		}
 		for (k = tail; k != head; k++)
-			r->batch[n++] = ring->ev[k & (CGS_EXIT_RING_LEN - 1)];
-		__atomic_store_n(&ring->tail, head, __ATOMIC_RELEASE);
+			r->batch[n++] = ring[k & (r->len - 1)];
+		__atomic_store_n(&p->tail, head, __ATOMIC_RELEASE);
 	}
 	if (n > 1)
 		qsort(r->batch, n, sizeof(*r->batch), by_time);

@@ -1,6 +1,6 @@
-/* The per-CPU rings of exit records (struct cgs_exit_ring), read through
- * mmap: what each CPU published since the last drain, in time order. Library
- * code: returns -errno, never logs. */
+/* The per-CPU rings of exit records (struct cgs_exit_pos in cgstat.h), read
+ * through mmap: what each CPU published since the last drain, in time order.
+ * Library code: returns -errno, never logs. */
 #ifndef CGSTAT_EXIT_RINGS_H
 #define CGSTAT_EXIT_RINGS_H
 
@@ -10,17 +10,23 @@
 #include "cgstat.h"
 
 struct exit_rings {
-	void *map; /* the mmap of the array map, one ring per CPU */
-	size_t map_len;
-	size_t stride; /* bytes from one CPU's ring to the next */
+	struct cgs_exit_event *ev; /* the records: ncpus x len */
+	struct cgs_exit_pos *pos; /* each CPU's head and tail */
+	size_t ev_len, pos_len; /* the mappings' sizes */
+	unsigned len; /* records per CPU, a power of two */
 	int ncpus;
 	struct cgs_exit_event *batch; /* one drain's records, sorted by time */
 	size_t batch_cap;
 	bool draining; /* a drain from inside fn finds nothing */
 };
 
-/* Maps the rings of array map fd (ncpus entries). 0 or -errno. */
-int exit_rings_open(struct exit_rings *r, int fd, int ncpus);
+/* Records per CPU for ncpus CPUs: up to CGS_EXIT_RING_MAX, less where many
+ * CPUs would make the rings big (about 8 MiB in all), never below
+ * CGS_EXIT_RING_MIN. */
+unsigned exit_rings_len(int ncpus);
+/* Maps the rings: array map ev_fd of ncpus * len records, array map pos_fd
+ * of ncpus positions. 0 or -errno. */
+int exit_rings_open(struct exit_rings *r, int ev_fd, int pos_fd, int ncpus, unsigned len);
 void exit_rings_close(struct exit_rings *r);
 /* Copies every record published since the last drain and frees their slots,
  * then hands them to fn, oldest first across CPUs. The number of records, or

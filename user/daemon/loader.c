@@ -28,6 +28,7 @@ struct loader {
 	struct bpf_link *iter_link;
 	struct ring_buffer *rb;
 	struct exit_rings rings; /* exits of unwatched cgroups, one ring per CPU */
+	unsigned ring_len; /* records in each CPU's ring */
 	struct cgs_entry *entries; /* mmap of the snapshot array */
 	size_t entries_len;
 	uint32_t cap; /* entries in the snapshot array now */
@@ -239,8 +240,13 @@ int loader_open(const struct loader_opts *o, struct loader **ret)
 	l->skel->rodata->load_ns = clock_now(&clock_monotonic);
 	l->skel->rodata->tp_preemptible = tracepoints_preemptible();
 	err = bpf_map__set_max_entries(l->skel->maps.cgs_snapshot, l->cap);
+	l->ring_len = exit_rings_len(ncpus);
+	l->skel->rodata->exit_ring_len = l->ring_len;
 	if (!err)
-		err = bpf_map__set_max_entries(l->skel->maps.cgs_exit_rings, (__u32)ncpus);
+		err = bpf_map__set_max_entries(l->skel->maps.cgs_exit_evs,
+					       (__u32)ncpus * l->ring_len);
+	if (!err)
+		err = bpf_map__set_max_entries(l->skel->maps.cgs_exit_pos, (__u32)ncpus);
 	if (err)
 		goto fail;
 	bpf_program__set_autoattach(l->skel->progs.cgs_snapshot_iter, false);
@@ -271,7 +277,8 @@ int loader_open(const struct loader_opts *o, struct loader **ret)
 		err = -errno;
 		goto fail;
 	}
-	err = exit_rings_open(&l->rings, bpf_map__fd(l->skel->maps.cgs_exit_rings), ncpus);
+	err = exit_rings_open(&l->rings, bpf_map__fd(l->skel->maps.cgs_exit_evs),
+			      bpf_map__fd(l->skel->maps.cgs_exit_pos), ncpus, l->ring_len);
 	if (err)
 		goto fail;
 	*ret = l;
@@ -536,6 +543,11 @@ size_t loader_prog_stats(const struct loader *l, struct loader_prog_stat *ret, s
 void loader_drops(const struct loader *l, struct cgs_drops *ret)
 {
 	*ret = l->skel->bss->drops;
+}
+
+void loader_exit_events(struct loader *l, bool on)
+{
+	__atomic_store_n(&l->skel->data->exit_events, on ? 1 : 0, __ATOMIC_SEQ_CST);
 }
 
 void loader_mkdir_events(struct loader *l, bool on)

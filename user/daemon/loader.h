@@ -37,6 +37,10 @@ struct loader_prog_stat {
 
 struct loader;
 
+/* Whether exits of cgroups nobody watches make records (on after
+ * loader_open: every exit reaches on_exit; a daemon turns it on only while a
+ * client reads every exit). Exits of watched cgroups always do. */
+void loader_exit_events(struct loader *l, bool on);
 /* Names what is missing to load and attach the programs ("CAP_BPF", ...),
  * or returns NULL when the process has what it needs. */
 const char *loader_missing_privilege(void);

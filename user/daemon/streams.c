@@ -43,6 +43,8 @@ struct streams {
 	struct collector *collector;
 	unsigned n_streams;
 	LIST_HEAD(, stream_client) event_clients;
+	streams_events_fn on_events;
+	void *on_events_ctx;
 	/* Stats streams by the time they are due, soonest first (a binary
 	 * heap), behind one timer: a timer per stream was a wakeup per
 	 * stream, however many were due at the same instant. */
@@ -175,6 +177,8 @@ static void client_free(struct stream_client *c, bool release)
 	unqueue(ss, c);
 	LIST_REMOVE(c, link);
 	ss->n_streams--;
+	if (!w && LIST_EMPTY(&ss->event_clients) && ss->on_events)
+		ss->on_events(false, ss->on_events_ctx);
 	json_free(&c->out);
 	free(c);
 	if (w && release)
@@ -453,12 +457,20 @@ int streams_start_stats(struct streams *ss, struct evhttp_request *req, struct w
 	return 0;
 }
 
+void streams_on_event_clients(struct streams *ss, streams_events_fn fn, void *ctx)
+{
+	ss->on_events = fn;
+	ss->on_events_ctx = ctx;
+}
+
 int streams_start_events(struct streams *ss, struct evhttp_request *req, uint64_t filter_id)
 {
 	struct stream_client *c = client_new(ss, req);
 
 	if (!c)
 		return -ENOSPC;
+	if (LIST_EMPTY(&ss->event_clients) && ss->on_events)
+		ss->on_events(true, ss->on_events_ctx);
 	LIST_INSERT_HEAD(&ss->event_clients, c, link);
 	c->filter_id = filter_id;
 	evhttp_connection_set_closecb(c->conn, on_close, c);

@@ -18,6 +18,10 @@ struct streams;
 struct tracker;
 struct watched;
 
+/* Called with true when the first exit-event client comes, false when the
+ * last one goes. */
+typedef void (*streams_events_fn)(bool any, void *ctx);
+void streams_on_event_clients(struct streams *ss, streams_events_fn fn, void *ctx);
 int streams_new(struct event_base *base, const struct clock *clk, const char *mount,
 		struct tracker *t, struct collector *c, struct streams **ret);
 void streams_free(struct streams *ss);
