@@ -13,6 +13,7 @@
 #include "collector.h"
 #include "daemon.h"
 #include "health.h"
+#include "hmap.h"
 #include "metrics.h"
 #include "record.h"
 #include "routes.h"
@@ -182,9 +183,22 @@ static void reply_list(const struct daemon_parts *p, struct evhttp_request *req)
 }
 
 /* A one-off record for a cgroup that is not watched. */
+/* Records of cgroups nobody watches, by fill (reply_unwatched). */
+#define UNWATCHED_SLOTS 64
+
+static struct {
+	uint64_t id, fill_ns;
+	const char *state;
+	char *path; /* NULL: empty */
+	struct record_bytes rec;
+} unwatched[UNWATCHED_SLOTS];
+static struct buf unwatched_out;
+
 static void reply_unwatched(const struct daemon_parts *p, struct evhttp_request *req, const char *rel,
 			    const char *abs, uint64_t id)
 {
+	typeof(unwatched[0]) *sl;
+	const char *doc;
 	const struct snapshot *s;
 	struct record_in r = { 0 };
 	struct cg_events ev;
@@ -204,7 +218,23 @@ static void reply_unwatched(const struct daemon_parts *p, struct evhttp_request 
 		  : r.cpu_stat && r.cpu_stat->usage_usec ? "exited"
 							 : "waiting";
 	json_init(&j);
-	record_render(&j, &r);
+	/* Rendered once per fill, state and path, as a watch's record is. */
+	sl = &unwatched[hmap_hash_u64(id) & (UNWATCHED_SLOTS - 1)];
+	if (sl->id == id && sl->fill_ns == s->mono_ns && sl->state == r.state && sl->path &&
+	    !strcmp(sl->path, rel) &&
+	    (doc = tracker_bytes_serve(&sl->rec, r.cache_age_ns, &unwatched_out))) {
+		json_raw(&j, doc);
+	} else {
+		record_render(&j, &r);
+		free(sl->path);
+		sl->path = NULL;
+		if (!json_error(&j) && !tracker_bytes_keep(&sl->rec, json_cstr(&j)) &&
+		    (sl->path = strdup(rel))) {
+			sl->id = id;
+			sl->fill_ns = s->mono_ns;
+			sl->state = r.state;
+		}
+	}
 	http_reply_json(req, 200, &j);
 	json_free(&j);
 }
