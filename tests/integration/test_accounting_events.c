@@ -260,10 +260,93 @@ out:
 		munmap((void *)exit_ns, 4096);
 }
 
+static uint64_t exits_seen(const struct th_daemon *d)
+{
+	struct th_response r = { 0 };
+	uint64_t v = UINT64_MAX;
+
+	if (!th_get(d, "GET", "/v1/health", &r))
+		th_json_get_u64(r.body, "exits_seen", &v);
+	th_response_free(&r);
+	return v;
+}
+
+/* No /v1/events client: an unwatched cgroup's exits make no record at all
+ * (the daemon sees none) but are counted; with a client they all come; when
+ * it goes, they stop again. */
+static void test_records_only_for_listeners(void)
+{
+	struct th_response r = { 0 };
+	struct th_daemon d = {};
+	struct counter c = {};
+	char cg[4096], t[4400];
+	uint64_t s0, s1, s2, s3, v = 0, deadline;
+	int n = 200, fd = -1, st = 0;
+	pid_t pid;
+
+	if (!ASSERT_OK(th_cgroup(NULL, "nolistener", cg, sizeof(cg)), "cgroup") ||
+	    !ASSERT_OK(th_daemon_start(&d, NULL), "daemon starts"))
+		goto out;
+	s0 = exits_seen(&d);
+	pid = th_spawn(cg, fork_storm, &n);
+	if (ASSERT_GT(pid, 0, "spawn"))
+		th_wait(pid, &st);
+	/* One drain period and more: a record would have been read by now. */
+	usleep(200000);
+	s1 = exits_seen(&d);
+	printf("    exits_seen without a client: %llu -> %llu (%d exits)\n",
+	       (unsigned long long)s0, (unsigned long long)s1, n + 1);
+	ASSERT_TRUE(s1 - s0 < 10, "no records for them (the host's own exits aside)");
+	snprintf(t, sizeof(t), "/v1/cgroups%s", cg + strlen(th_mount));
+	if (ASSERT_OK(th_get(&d, "GET", t, &r), "GET") && ASSERT_EQ(r.status, 200, "200")) {
+		ASSERT_OK(th_json_get_u64(r.body, "tasks.exits", &v), "tasks.exits");
+		ASSERT_EQ(v, n + 1, "but every exit counted");
+	}
+	fd = events_stream(&d, "/v1/events");
+	if (!ASSERT_GT(fd, 0, "events stream"))
+		goto out;
+	snprintf(c.pat, sizeof(c.pat), "\"cgroup\":\"%s\"", cg + strlen(th_mount));
+	c.len = strlen(c.pat);
+	pid = th_spawn(cg, fork_storm, &n);
+	if (ASSERT_GT(pid, 0, "spawn"))
+		th_wait(pid, &st);
+	deadline = th_now_ns() + 10000000000ULL;
+	while (c.n < (uint64_t)n + 1 && th_now_ns() < deadline)
+		if (count_more(fd, &c, 100) < 0)
+			break;
+	s2 = exits_seen(&d);
+	ASSERT_EQ(c.n, n + 1, "with a client, every exit comes");
+	ASSERT_GE(s2 - s1, (uint64_t)n + 1, "and the daemon saw them");
+	close(fd);
+	fd = -1;
+	/* The daemon learns the client went when it next writes to it: an exit
+	 * elsewhere, or the one below, makes it notice. */
+	deadline = th_now_ns() + 5000000000ULL;
+	do {
+		pid = th_spawn(cg, fork_storm, &(int){ 1 });
+		if (pid > 0)
+			th_wait(pid, NULL);
+		usleep(100000);
+		s3 = exits_seen(&d);
+		pid = th_spawn(cg, fork_storm, &n);
+		if (ASSERT_GT(pid, 0, "spawn"))
+			th_wait(pid, &st);
+		usleep(200000);
+	} while (exits_seen(&d) - s3 >= 10 && th_now_ns() < deadline);
+	ASSERT_TRUE(exits_seen(&d) - s3 < 10, "the last client gone: no records again");
+	ASSERT_EQ(th_daemon_stop(&d), 0, "clean stop");
+out:
+	if (fd >= 0)
+		close(fd);
+	th_response_free(&r);
+	th_daemon_cleanup(&d);
+}
+
 int main(void)
 {
 	th_init("test_accounting_events");
 	th_run("fork_storm_events", test_fork_storm_events);
 	th_run("unwatched_exits_and_idle", test_unwatched_exits_and_idle);
+	th_run("records_only_for_listeners", test_records_only_for_listeners);
 	return th_done();
 }
