@@ -110,7 +110,12 @@ static void test_daemon_max_cgroups(void)
 	char cg[4096], t[4400];
 	pid_t pid, sleeper = -1;
 
+	char extra[4096];
+
+	/* The tree is bigger than 2 whatever else the host has: the root,
+	 * this cgroup and one below it. */
 	if (!ASSERT_OK(th_cgroup(NULL, "maxcg", cg, sizeof(cg)), "cgroup") ||
+	    !ASSERT_OK(th_cgroup(cg, "below", extra, sizeof(extra)), "a cgroup below") ||
 	    !ASSERT_OK(th_daemon_start(&d, args), "daemon starts"))
 		goto out;
 	pid = th_spawn(cg, th_burn, &dur);
