@@ -424,10 +424,10 @@ static __noinline void charge_first(struct cgs_slot *s, struct task_struct *prev
 
 #define TASK_DEAD 0x80
 
-/* The final switch-out of a process's last thread in a watched cgroup: its
- * last slice has just been charged, so user space can now read final totals.
- * Only watched cgroups need to know (their final record waits for it). It
- * wakes user space at once when the cgroup is empty now: its streams end. */
+/* The final switch-out of the last thread of the last process of a watched
+ * cgroup: its last slice has just been charged, so user space can now read
+ * final totals (the cgroup's final record waits for it) and end its streams,
+ * at once. */
 static __noinline void final_switch(struct task_struct *prev)
 {
 	struct cgs_exit_event *e;
@@ -438,6 +438,13 @@ static __noinline void final_switch(struct task_struct *prev)
 	if (prev->signal->live.counter)
 		return;
 	cg = prev->cgroups->dfl_cgrp;
+	/* cgroup_exit() ran before this last switch: populated is current.
+	 * While the cgroup has tasks its streams go on, and the process
+	 * that empties it sends its own record: nothing to say yet (a fork
+	 * loop in a watched cgroup pays no record per process). */
+	if (cg->nr_populated_csets + cg->nr_populated_domain_children +
+	    cg->nr_populated_threaded_children)
+		return;
 	cgid = cg->kn->id;
 	if (!bpf_map_lookup_elem(&cgs_watched, &cgid))
 		return;
@@ -452,9 +459,7 @@ static __noinline void final_switch(struct task_struct *prev)
 	e->pid = prev->pid;
 	e->tgid = prev->tgid;
 	e->flags = CGS_EVENT_FINAL_SWITCH;
-	/* cgroup_exit() ran before this last switch: populated is current. */
-	rb_commit(e, !(cg->nr_populated_csets + cg->nr_populated_domain_children +
-		       cg->nr_populated_threaded_children));
+	rb_commit(e, true);
 }
 
 SEC("tp_btf/sched_switch")

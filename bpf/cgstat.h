@@ -120,7 +120,8 @@ struct cgs_inflight {
 #define CGS_EXIT_SIGNALED (1U << 2) /* ended by a signal: sig in exit_code & 0x7f */
 #define CGS_EXIT_COREDUMP (1U << 3)
 /* Not an exit: the last thread of process tgid has switched out for good,
- * so its final slice is counted. Sent only for watched cgroups (loader_watch). */
+ * so its final slice is counted. Sent only for watched cgroups (loader_watch)
+ * and only when the process was the cgroup's last (it is empty now). */
 #define CGS_EVENT_FINAL_SWITCH (1U << 4)
 /* Not an exit: watched cgroup cgid was removed (rmdir); its counters as of
  * then wait in cgs_removed. cgroupfs sends no inotify event for a removed
