@@ -102,15 +102,10 @@ int cg_parse_pressure(const char *text, size_t len, struct cg_pressure *ret)
 
 int cg_open_pressure(const char *abs, const char *file, int *ret_fd)
 {
-	char path[CG_PATH_MAX];
-	int fd, r;
+	int fd = cg_open_file(abs, file);
 
-	r = cg_join(abs, file, path, sizeof(path));
-	if (r)
-		return r;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	*ret_fd = fd;
 	return 0;
 }

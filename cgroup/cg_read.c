@@ -40,17 +40,14 @@ static int cg_parse_u64(const char *s, uint64_t *ret)
 static int cg_read_keyed(const char *abs, const char *file,
 			 int (*fn)(const char *key, const char *value, void *ctx), void *ctx)
 {
-	char path[CG_PATH_MAX], buf[CG_KEYED_MAX + 1], *line, *nl;
+	char buf[CG_KEYED_MAX + 1], *line, *nl;
 	size_t len = 0;
 	ssize_t n;
 	int fd, r;
 
-	r = cg_join(abs, file, path, sizeof(path));
-	if (r)
-		return r;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = cg_open_file(abs, file);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	while ((n = read(fd, buf + len, CG_KEYED_MAX - len)) > 0 && (len += (size_t)n) < CG_KEYED_MAX)
 		;
 	r = n < 0 ? -errno : len >= CG_KEYED_MAX ? -EFBIG : 0;
@@ -193,18 +190,15 @@ int cg_read_events(const char *abs, struct cg_events *ret)
 
 int cg_read_u64(const char *abs, const char *file, uint64_t *ret)
 {
-	char path[CG_PATH_MAX], buf[128];
+	char buf[128];
 	const char *p;
 	size_t len = 0;
 	uint64_t v;
-	int fd, r;
+	int fd, r = 0;
 
-	r = cg_join(abs, file, path, sizeof(path));
-	if (r)
-		return r;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = cg_open_file(abs, file);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	while (len < sizeof(buf) - 1) {
 		ssize_t n = read(fd, buf + len, sizeof(buf) - 1 - len);
 

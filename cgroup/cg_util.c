@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Small string helpers shared by the cgroup/ files. See cg_util.h.
+ * Small helpers shared by the cgroup/ files: strings, and opening a control file. See
+ * cg_util.h.
  */
 #include "cg_util.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include "cg.h"
 
 int cg_copy(const char *src, char *ret, size_t len)
 {
@@ -32,4 +35,16 @@ int cg_join(const char *abs, const char *file, char *ret, size_t len)
 	if ((size_t)n >= len)
 		return -ENAMETOOLONG;
 	return 0;
+}
+
+int cg_open_file(const char *abs, const char *file)
+{
+	char path[CG_PATH_MAX];
+	int fd, r;
+
+	r = cg_join(abs, file, path, sizeof(path));
+	if (r)
+		return r;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
 }

@@ -17,4 +17,7 @@ int cg_copy(const char *src, char *ret, size_t len);
  */
 int cg_join(const char *abs, const char *file, char *ret, size_t len);
 
+/* Opens control file <abs>/<file> read-only (cg_join's rules): the fd, or -errno. */
+int cg_open_file(const char *abs, const char *file);
+
 #endif /* CGSTAT_CG_UTIL_H */
