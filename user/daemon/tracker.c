@@ -106,7 +106,7 @@ void tracker_unwatch_events(struct tracker *t, struct watched *w)
 void tracker_free_watched(struct tracker *t, struct watched *w)
 {
 	tracker_unwatch_events(t, w);
-	tracker_psi_close(w);
+	tracker_psi_close(t, w);
 	if (w->exit_ev)
 		event_free(w->exit_ev);
 	LIST_REMOVE(w, link);

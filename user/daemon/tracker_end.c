@@ -105,7 +105,7 @@ void tracker_ended(struct tracker *t, struct watched *w, const struct snapshot *
 	if (w->exit_ev)
 		evtimer_del(w->exit_ev);
 	w->state = WATCH_ENDED;
-	tracker_psi_close(w);
+	tracker_psi_close(t, w);
 	w->exited_real_ns = clock_realtime_ns();
 	w->expires_mono_ns = tracker_add_sat(clock_now(t->clk), t->retention_ns);
 	tracker_unwatch_events(t, w);

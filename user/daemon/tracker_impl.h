@@ -33,6 +33,7 @@ struct tracker {
 	void *on_end_ctx;
 	bool psi_probed; /* whether the kernel has PSI was asked */
 	const char *psi_off; /* why no cgroup has PSI, NULL if they do */
+	unsigned psi_fds; /* pressure files kept open (tracker_psi.c) */
 };
 
 static inline uint64_t tracker_add_sat(uint64_t a, uint64_t b)
@@ -70,7 +71,7 @@ bool tracker_cgroup_ran(const char *abs);
 
 /* tracker_psi.c: CPU pressure, read once per fill for each live watch. */
 void tracker_psi_read(struct tracker *t, struct watched *w, uint64_t mono_ns);
-void tracker_psi_close(struct watched *w);
+void tracker_psi_close(struct tracker *t, struct watched *w);
 
 /* tracker_store.c: what survives a restart. */
 void tracker_persist(struct tracker *t, struct watched *w);

@@ -8,6 +8,10 @@
 #include "tracker_impl.h"
 
 #define PSI_FILE "cpu.pressure"
+/* Pressure files kept open (one pread per fill); watches past this many open
+ * theirs each fill: thousands of watches must not take the daemon's fds from
+ * its clients. */
+#define PSI_FDS_MAX 1024
 
 /* Whether the kernel has PSI at all, from the root's own file, asked once:
  * without it no watch opens a file per fill to learn it again. Where the
@@ -28,10 +32,12 @@ static const char *kernel_psi(struct tracker *t)
 	return t->psi_off;
 }
 
-void tracker_psi_close(struct watched *w)
+void tracker_psi_close(struct tracker *t, struct watched *w)
 {
-	if (w->psi_fd >= 0)
+	if (w->psi_fd >= 0) {
 		close(w->psi_fd);
+		t->psi_fds--;
+	}
 	w->psi_fd = -1;
 }
 
@@ -46,9 +52,10 @@ void tracker_psi_read(struct tracker *t, struct watched *w, uint64_t mono_ns)
 		w->psi = (struct record_psi){ .why = off };
 		return;
 	}
-	err = w->psi_fd >= 0 ? 0 : cg_open_pressure(w->abs, PSI_FILE, &w->psi_fd);
-	if (!err)
-		err = cg_read_pressure_fd(w->psi_fd, &p);
+	if (w->psi_fd < 0 && t->psi_fds < PSI_FDS_MAX && !cg_open_pressure(w->abs, PSI_FILE, &w->psi_fd))
+		t->psi_fds++;
+	err = w->psi_fd >= 0 ? cg_read_pressure_fd(w->psi_fd, &p)
+			     : cg_read_pressure(w->abs, PSI_FILE, &p);
 	if (!err) {
 		w->psi = (struct record_psi){ .valid = true, .has_full = p.has_full,
 					      .some_us = p.some_us, .full_us = p.full_us,
@@ -57,7 +64,7 @@ void tracker_psi_read(struct tracker *t, struct watched *w, uint64_t mono_ns)
 	}
 	/* ENODEV: the cgroup went, or its pressure files were turned off
 	 * (cgroup.pressure 0); an fd once cut off stays so, open it again. */
-	tracker_psi_close(w);
+	tracker_psi_close(t, w);
 	/* A removed cgroup's files go before its watch ends: its last
 	 * reading is the final one. A live cgroup without one has none. */
 	if (w->psi.valid && access(w->abs, F_OK))
