@@ -500,9 +500,18 @@ int BPF_PROG(cgs_sched_switch, bool preempt, struct task_struct *prev, struct ta
 			final_switch(prev);
 	}
 	/* For the slice in flight (snapshot_inflight) and first slices. */
+	/* Another CPU may be reading the slot (snapshot_inflight): a mix
+	 * of two switch-ins read as one slice of one task's time since
+	 * another's switch-in (seen: 10-25 ms counted twice, or a whole long
+	 * slice missed). Stores stay in program order on x86 and the
+	 * compiler keeps them there. */
+	s->seq++;
+	asm volatile("" ::: "memory");
 	s->task = (__u64)next;
 	s->pid = next->pid;
 	s->sum_exec = next->se.sum_exec_runtime;
+	asm volatile("" ::: "memory");
+	s->seq++;
 	return 0;
 }
 
@@ -786,6 +795,26 @@ int BPF_PROG(cgs_cgroup_release, struct cgroup *cgrp)
  * one running there, and it cannot be freed before an RCU grace period,
  * which this program (in an RCU read section) holds off; a task that is
  * already unhashed by pid is still found this way. */
+/* Another CPU's slot, whole (see struct cgs_slot's seq): false while that
+ * CPU rewrites it, after a few tries (its rewrite takes nanoseconds). */
+static __always_inline bool slot_read(struct cgs_slot *s, __u64 *task, __u32 *pid, __u64 *base)
+{
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		__u64 seq = *(volatile __u64 *)&s->seq;
+
+		asm volatile("" ::: "memory");
+		*task = *(volatile __u64 *)&s->task;
+		*pid = *(volatile __u32 *)&s->pid;
+		*base = *(volatile __u64 *)&s->sum_exec;
+		asm volatile("" ::: "memory");
+		if (!(seq & 1) && seq == *(volatile __u64 *)&s->seq)
+			return *task && *pid;
+	}
+	return false;
+}
+
 static __always_inline void snapshot_inflight(void)
 {
 	__u32 zero = 0, n = 0, cpu;
@@ -793,21 +822,24 @@ static __always_inline void snapshot_inflight(void)
 	for (cpu = 0; cpu < CGS_MAX_CPUS; cpu++) {
 		struct task_struct *t;
 		struct cgs_slot *s;
-		__u64 sum;
+		__u64 sum, task, base;
+		__u32 pid;
 
 		if (cpu >= nr_cpus)
 			break;
 		s = bpf_map_lookup_percpu_elem(&cgs_slots, &zero, cpu);
-		if (!s || !s->pid || !s->task)
+		if (!s || !slot_read(s, &task, &pid, &base))
 			continue;
-		t = (struct task_struct *)s->task;
-		/* Some switch-ins are never traced here (the slot then names a
-		 * task that left the CPU): no guess beats no slice. */
-		if (!BPF_CORE_READ(t, on_cpu))
+		t = (struct task_struct *)task;
+		/* The task still running there, and no other task now in its
+		 * place (a task_struct freed and made again). */
+		if (!BPF_CORE_READ(t, on_cpu) || BPF_CORE_READ(t, pid) != pid ||
+		    (bpf_core_field_exists(t->thread_info.cpu) &&
+		     BPF_CORE_READ(t, thread_info.cpu) != cpu))
 			continue;
 		sum = BPF_CORE_READ(t, se.sum_exec_runtime);
 		inflight[n & (CGS_MAX_CPUS - 1)].cgid = BPF_CORE_READ(t, cgroups, dfl_cgrp, kn, id);
-		inflight[n & (CGS_MAX_CPUS - 1)].cpu_ns = sum > s->sum_exec ? sum - s->sum_exec : 0;
+		inflight[n & (CGS_MAX_CPUS - 1)].cpu_ns = sum > base ? sum - base : 0;
 		n++;
 	}
 	inflight_len = n;

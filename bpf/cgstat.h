@@ -54,7 +54,9 @@ struct cgs_slot {
 	__u64 task; /* address of the task_struct switched in, 0 if none */
 	__u64 sum_exec; /* its se.sum_exec_runtime at switch-in */
 	__u64 run_delay; /* unused (kept: the map is pinned, its layout stays) */
-	__u64 utime; /* unused */
+	/* Odd while the CPU rewrites the slot: another CPU reading it (the
+	 * snapshot) takes it only when seq is even and the same after. */
+	__u64 seq;
 	__u64 stime; /* unused */
 	__u32 pid;
 	__u32 pending; /* cgs_pending holds counts to move into storage */

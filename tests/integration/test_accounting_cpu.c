@@ -310,11 +310,17 @@ static void test_threads_on_every_cpu(void)
 		readings++;
 		if (c->total.cpu_ns + 5 * MS + before / 100 < before ||
 		    c->total.cpu_ns > after + 5 * MS + after / 100 || c->total.cpu_ns < last) {
-			if (bad++ < 3)
-				printf("    reading %d: %llu ns, cpu.stat %llu..%llu, previous %llu\n",
+			if (bad++ < 3) {
+				uint64_t inf = 0;
+
+				for (size_t q = 0; q < s.ninflight; q++)
+					if (s.inflight[q].cgid == ida)
+						inf += s.inflight[q].cpu_ns;
+				printf("    reading %d: %llu ns, cpu.stat %llu..%llu, previous %llu, inflight %llu\n",
 				       readings, (unsigned long long)c->total.cpu_ns,
 				       (unsigned long long)before, (unsigned long long)after,
-				       (unsigned long long)last);
+				       (unsigned long long)last, (unsigned long long)inf);
+			}
 		}
 		last = c->total.cpu_ns;
 	}
@@ -324,6 +330,18 @@ static void test_threads_on_every_cpu(void)
 		th_wait(pb, &stb);
 	ASSERT_TRUE(WIFEXITED(sta) && !WEXITSTATUS(sta) && WIFEXITED(stb) && !WEXITSTATUS(stb),
 		    "threads ran");
+	{
+		struct loader_prog_stat ps[16];
+		struct cgs_drops dr;
+		size_t np = loader_prog_stats(l, ps, 16);
+
+		loader_drops(l, &dr);
+		for (size_t i = 0; i < np; i++)
+			if (!strcmp(ps[i].name, "cgs_sched_switch"))
+				printf("    sched_switch runs skipped (recursion): %llu\n",
+				       (unsigned long long)ps[i].recursion_misses);
+		printf("    first slices not matched: %llu\n", (unsigned long long)dr.unmatched);
+	}
 	printf("    %d readings while running, %d out of bounds\n", readings, bad);
 	ASSERT_GT(readings, 5, "readings taken while the threads ran");
 	ASSERT_EQ(bad, 0, "every reading within cpu.stat's bounds, none going back");

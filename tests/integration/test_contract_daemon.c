@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <bpf/bpf.h>
 #include "th_http.h"
 #include "daemon.h"
 #include "harness.h"
@@ -390,11 +391,49 @@ static void test_retention_overflow(void)
 	th_daemon_cleanup(&d);
 }
 
+/* Pins of a cgstat whose map layout differs (here a cgs_acc of another
+ * value size): the daemon refuses with a message naming the map and what to
+ * do, and leaves the pins as they were. */
+static void test_pins_of_another_version(void)
+{
+	struct th_daemon d = { 0 };
+	char pin[128], map[192], log[16384];
+	const char *args[] = { "--pin-path", pin, NULL };
+	int fd = -1, rc;
+
+	snprintf(pin, sizeof(pin), "/sys/fs/bpf/cgstat-test-%d-compat", (int)getpid());
+	snprintf(map, sizeof(map), "%s/cgs_acc", pin);
+	if (!ASSERT_OK(mkdir(pin, 0700) ? -errno : 0, "pin directory"))
+		return;
+	fd = bpf_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, "cgs_acc", 4, 8, 1, NULL);
+	if (!ASSERT_GE(fd, 0, "a map of another layout") ||
+	    !ASSERT_OK(bpf_obj_pin(fd, map) ? -errno : 0, "pinned as cgs_acc"))
+		goto out;
+	rc = th_daemon_try(&d, args);
+	th_read_log(&d, log, sizeof(log));
+	printf("    daemon on pins of another layout: %s %d\n",
+	       rc == -EALREADY ? "started, rc" : "exit status", rc);
+	ASSERT_TRUE(rc > 0 && rc < 128, "refuses to start (non-zero exit, no crash)");
+	if (!ASSERT_TRUE(strstr(log, "another cgstat version") && strstr(log, "map=cgs_acc"),
+			 "the error names the map"))
+		fprintf(stderr, "    log: %.2000s\n", log);
+	ASSERT_OK(access(map, F_OK), "the pinned map is left as it was");
+out:
+	if (fd >= 0)
+		close(fd);
+	if (d.pid > 0)
+		th_daemon_stop(&d);
+	th_daemon_cleanup(&d);
+	loader_unpin(pin);
+	rmdir(pin);
+}
+
 int main(void)
 {
 	th_init("test_contract_daemon");
 	th_run("one_daemon_per_pin_path", test_one_daemon_per_pin_path);
 	th_run("pin_path_off_bpffs", test_pin_path_off_bpffs);
+	th_run("pins_of_another_version", test_pins_of_another_version);
 	th_run("sigterm_sigint_end_streams", test_sigterm_sigint_end_streams);
 	th_run("sigterm_http10", test_sigterm_http10);
 	th_run("restart_keeps_watches", test_restart_keeps_watches);

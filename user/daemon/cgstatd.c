@@ -375,7 +375,15 @@ static int setup_collection(struct daemon *d)
 		return err;
 	err = loader_open(&o, &d->p.loader);
 	if (err) {
-		log_error("cannot load BPF programs", "err=\"%s\"", strerror(-err));
+		char map[64];
+
+		if (o.pin_path && !loader_pin_mismatch(o.pin_path, map, sizeof(map)))
+			log_error("pinned maps of another cgstat version: this one cannot read them",
+				  "pin_path=%s map=%s hint=\"stop that version and move the pins "
+				  "away (its totals stay there), or run with another --pin-path\"",
+				  log_q(o.pin_path), map);
+		else
+			log_error("cannot load BPF programs", "err=\"%s\"", strerror(-err));
 		return err;
 	}
 	if (d->cfg.bpf_stats && loader_enable_stats(d->p.loader))

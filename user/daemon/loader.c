@@ -308,6 +308,41 @@ void loader_close(struct loader *l)
 	free(l);
 }
 
+int loader_pin_mismatch(const char *pin_path, char *ret_name, size_t len)
+{
+	struct cgstat_bpf *skel = cgstat_bpf__open();
+	struct bpf_map *m;
+	int found = -ENOENT;
+
+	if (!skel)
+		return -errno;
+	bpf_object__for_each_map(m, skel->obj)
+	{
+		struct bpf_map_info info = {};
+		__u32 ilen = sizeof(info);
+		char p[4096];
+		int fd;
+
+		/* Maps that are not pinned have no file there. */
+		if (snprintf(p, sizeof(p), "%s/%s", pin_path, bpf_map__name(m)) >= (int)sizeof(p))
+			continue;
+		fd = bpf_obj_get(p);
+		if (fd < 0)
+			continue;
+		if (!bpf_obj_get_info_by_fd(fd, &info, &ilen) &&
+		    (info.type != bpf_map__type(m) || info.key_size != bpf_map__key_size(m) ||
+		     info.value_size != bpf_map__value_size(m))) {
+			snprintf(ret_name, len, "%s", bpf_map__name(m));
+			found = 0;
+		}
+		close(fd);
+		if (!found)
+			break;
+	}
+	cgstat_bpf__destroy(skel);
+	return found;
+}
+
 int loader_unpin(const char *pin_path)
 {
 	/* cgs_state: the daemon's watches (state.h), pinned beside the counters;
@@ -554,3 +589,4 @@ void loader_mkdir_events(struct loader *l, bool on)
 {
 	__atomic_store_n(&l->skel->bss->mkdir_events, on ? 1 : 0, __ATOMIC_SEQ_CST);
 }
+

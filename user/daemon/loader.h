@@ -48,6 +48,10 @@ const char *loader_missing_privilege(void);
 int loader_open(const struct loader_opts *o, struct loader **ret);
 /* Detaches and frees; pinned maps stay (that is what keeps the totals). */
 void loader_close(struct loader *l);
+/* After loader_open failed: 0 and the name of a map pinned under pin_path
+ * whose layout is not this version's (pins of another cgstat version),
+ * else -ENOENT. */
+int loader_pin_mismatch(const char *pin_path, char *ret_name, size_t len);
 /* Removes the pinned maps under pin_path and the directory itself. */
 int loader_unpin(const char *pin_path);
 /* One walk of every cgroup under the mount: one read() of the iterator. A
