@@ -356,8 +356,13 @@ static void test_threads_on_every_cpu(void)
 	loader_close(l);
 }
 
+/* Sleeps 1 ms 200 times on CPU 0, where a burner runs meanwhile: each
+ * wakeup finds the CPU taken and waits (on an idle CPU a wakeup may be
+ * measured as no wait at all: a quiet machine gave 0 waits of 201). */
 static int sleeper(void *arg)
 {
+	if (th_pin_cpu(0))
+		return 1;
 	for (int i = 0; i < 200; i++)
 		usleep(1000);
 	return 0;
@@ -389,9 +394,12 @@ static void test_runqueue_wait(void)
 	l = th_open_loader(NULL, NULL, NULL);
 	if (!l)
 		return;
+	p2 = th_spawn(c1, pinned_burn, &(uint64_t){ 400 * MS });
 	p1 = th_spawn(cs, sleeper, NULL);
 	if (ASSERT_GT(p1, 0, "spawn"))
 		th_wait(p1, NULL);
+	if (ASSERT_GT(p2, 0, "spawn the CPU's other task"))
+		th_wait(p2, NULL);
 	c = th_sample_of(l, &s, cs);
 	if (ASSERT_TRUE(c, "sleeper counted")) {
 		printf("    sleeper: %llu waits, %llu ns, %llu voluntary switches\n",
@@ -400,6 +408,8 @@ static void test_runqueue_wait(void)
 		ASSERT_GT(c->total.runq_cnt, 0, "woken task has run-queue samples");
 		ASSERT_GE(c->total.nvcsw, 200, "voluntary switches");
 	}
+	c = th_sample_of(l, &s, c1);
+	one = c ? c->total.runq_ns : 0;
 	p1 = th_spawn(c1, pinned_burn, &dur);
 	if (ASSERT_GT(p1, 0, "spawn"))
 		th_wait(p1, NULL);
@@ -409,8 +419,9 @@ static void test_runqueue_wait(void)
 		th_wait(p2, NULL);
 		th_wait(p3, NULL);
 	}
+	/* c1's wait while the sleeper shared its CPU is not its own. */
 	c = th_sample_of(l, &s, c1);
-	one = c ? c->total.runq_ns : 0;
+	one = c ? c->total.runq_ns - one : 0;
 	c = th_sample_of(l, &s, c2);
 	two = c ? c->total.runq_ns : 0;
 	printf("    run-queue wait: one busy task %llu ns, two on one CPU %llu ns (%llu involuntary)\n",
