@@ -1,0 +1,255 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Slices and task events counted into each CPU's accumulator slots (struct
+ * cgs_acc): plain adds for a cgroup that owns a slot, a move into storage
+ * only when a new cgroup needs a slot. Included once, by cgstat.bpf.c.
+ */
+#ifndef CGSTAT_ACC_BPF_H
+#define CGSTAT_ACC_BPF_H
+
+static __always_inline __u32 log2_u64(__u64 v)
+{
+	__u32 r = 0, shift;
+
+	shift = (v > 0xffffffffULL) << 5;
+	v >>= shift;
+	r |= shift;
+	shift = (v > 0xffff) << 4;
+	v >>= shift;
+	r |= shift;
+	shift = (v > 0xff) << 3;
+	v >>= shift;
+	r |= shift;
+	shift = (v > 0xf) << 2;
+	v >>= shift;
+	r |= shift;
+	shift = (v > 0x3) << 1;
+	v >>= shift;
+	r |= shift;
+	r |= (v >> 1);
+	return r;
+}
+
+/* Adds prev's slice, the growth of the kernel's own per-task counters since
+ * base (the task's last switch-out, or its switch-in), to c: with atomic
+ * adds into a cgroup's shared storage, with plain ones into this CPU's own
+ * accumulator (atomic is a constant at each inlined call). */
+static __always_inline void add_slice(struct cgs_counters *c, const struct cgs_task *base,
+				      struct task_struct *prev, bool involuntary, bool atomic)
+{
+	__u64 cpu, wait, ut, st;
+	__u32 slot;
+
+#define ADD(field, v)                                                                            \
+	do {                                                                                     \
+		if (atomic)                                                                      \
+			__sync_fetch_and_add(&c->field, (v));                                    \
+		else                                                                             \
+			c->field += (v);                                                         \
+	} while (0)
+	cpu = prev->se.sum_exec_runtime - base->sum_exec;
+	if ((__s64)cpu > 0)
+		ADD(cpu_ns, cpu);
+	ut = prev->utime - base->utime;
+	if ((__s64)ut > 0)
+		ADD(user_ns, ut);
+	st = prev->stime - base->stime;
+	if ((__s64)st > 0)
+		ADD(sys_ns, st);
+	if (involuntary)
+		ADD(nivcsw, 1);
+	else
+		ADD(nvcsw, 1);
+
+	/* run_delay grows when the task arrives on the CPU, just after this
+	 * tracepoint; so at switch-out it holds the wait before this slice. */
+	wait = prev->sched_info.run_delay - base->run_delay;
+	if ((__s64)wait <= 0)
+		return;
+	ADD(runq_ns, wait);
+	ADD(runq_cnt, 1);
+	slot = log2_u64(wait / 1000);
+	if (slot >= CGS_RUNQ_SLOTS)
+		slot = CGS_RUNQ_SLOTS - 1;
+	ADD(runq_hist[slot], 1);
+#undef ADD
+}
+
+/* Moves slot k's counts into storage c (only the owning CPU calls this, so
+ * plain loads and stores on the slot are enough; head and tail tell readers
+ * that counts moved). */
+static __always_inline void acc_move_counts(struct cgs_acc_slot *a, struct cgs_counters *c)
+{
+	int i;
+
+#define MOVE_ACC(field)                                                                          \
+	do {                                                                                     \
+		__u64 __v = a->c.field;                                                          \
+		if (__v) {                                                                       \
+			__sync_fetch_and_add(&c->field, __v);                                    \
+			a->c.field = 0;                                                          \
+		}                                                                                \
+	} while (0)
+	MOVE_ACC(cpu_ns);
+	MOVE_ACC(user_ns);
+	MOVE_ACC(sys_ns);
+	MOVE_ACC(nvcsw);
+	MOVE_ACC(nivcsw);
+	MOVE_ACC(runq_ns);
+	MOVE_ACC(runq_cnt);
+	MOVE_ACC(forks);
+	MOVE_ACC(exits);
+	MOVE_ACC(thread_exits);
+	for (i = 0; i < CGS_RUNQ_SLOTS; i++)
+		MOVE_ACC(runq_hist[i]);
+#undef MOVE_ACC
+}
+
+/* The storage an owner's counts go to: the owner's, or, when it was removed
+ * meanwhile, its nearest live ancestor's (where the kernel's fold would have
+ * put them). Acquired: the caller releases it. */
+static __noinline struct cgroup *acc_target(__u64 cgid, struct cgs_acc_slot *a)
+{
+	struct cgroup *cg = bpf_cgroup_from_id(cgid);
+
+	if (!cg && a->up[0])
+		cg = bpf_cgroup_from_id(a->up[0]);
+	if (!cg && a->up[1])
+		cg = bpf_cgroup_from_id(a->up[1]);
+	if (!cg && a->up[2])
+		cg = bpf_cgroup_from_id(a->up[2]);
+	if (!cg && a->up[3])
+		cg = bpf_cgroup_from_id(a->up[3]);
+	return cg;
+}
+
+/* The slot cgroup id owns on this CPU, or -1. */
+static __always_inline int acc_find(const struct cgs_acc *a, __u64 id)
+{
+	int k;
+
+#pragma unroll
+	for (k = 0; k < CGS_ACC_SLOTS; k++)
+		if (a->cgid[k] == id)
+			return k;
+	return -1;
+}
+
+/*
+ * This CPU now charges cgroup cg (id), which owns no slot: it takes a free
+ * one, or the next one in turn, whose counts first move into its owner's
+ * storage. -1 if that cannot be done now (a snapshot is being taken and no
+ * slot is free, or the storage is busy): the caller then charges cg's
+ * storage directly.
+ */
+static __noinline int acc_adopt(struct cgs_acc *a, struct cgroup *cg, __u64 id)
+{
+	struct cgs_counters *c = NULL;
+	struct cgroup *old, *p;
+	struct cgs_acc_slot *sl;
+	int k;
+
+	__sync_fetch_and_add(&a->head, 1);
+	k = acc_find(a, 0);
+	if (k < 0) {
+		/* After head (a full barrier): a snapshot that started before
+		 * this read sees head != tail and waits; one that starts later
+		 * finds the move done. A free slot moves nothing: it may be
+		 * taken during a snapshot too. */
+		if (*(volatile __u32 *)&snap_active)
+			goto abort;
+		k = a->victim++ & (CGS_ACC_SLOTS - 1);
+		sl = &a->s[k];
+		old = acc_target(a->cgid[k], sl);
+		if (!old) {
+			/* The owner and its remembered ancestors are gone. */
+			__sync_fetch_and_add(&drops.storage, 1);
+			__builtin_memset(&sl->c, 0, sizeof(sl->c));
+		} else {
+			c = bpf_cgrp_storage_get(&cgs_counters, old, 0,
+						 BPF_LOCAL_STORAGE_GET_F_CREATE);
+			if (c)
+				acc_move_counts(sl, c);
+			bpf_cgroup_release(old);
+			if (!c)
+				goto abort;
+		}
+	}
+	k &= CGS_ACC_SLOTS - 1;
+	sl = &a->s[k];
+	a->cgid[k] = id;
+	a->adopts++;
+	p = cg->self.parent ? cg->self.parent->cgroup : NULL;
+	sl->up[0] = p ? p->kn->id : 0;
+	p = p && p->self.parent ? p->self.parent->cgroup : NULL;
+	sl->up[1] = p ? p->kn->id : 0;
+	p = p && p->self.parent ? p->self.parent->cgroup : NULL;
+	sl->up[2] = p ? p->kn->id : 0;
+	p = p && p->self.parent ? p->self.parent->cgroup : NULL;
+	sl->up[3] = p ? p->kn->id : 0;
+	__sync_fetch_and_add(&a->tail, 1);
+	return k;
+abort:
+	__sync_fetch_and_add(&a->tail, 1);
+	return -1;
+}
+
+/* Charges prev's slice to its cgroup: into the slot of this CPU's
+ * accumulators it owns (or can take), else into the cgroup's storage. */
+static __always_inline void charge_slice(const struct cgs_task *base, struct task_struct *prev,
+					 bool involuntary)
+{
+	struct cgroup *cg = prev->cgroups->dfl_cgrp;
+	struct cgs_counters *c;
+	struct cgs_acc *a;
+	__u32 zero = 0;
+	__u64 id;
+	int k;
+
+	a = bpf_map_lookup_elem(&cgs_acc, &zero);
+	if (a) {
+		id = cg->kn->id;
+		k = acc_find(a, id);
+		if (k < 0)
+			k = acc_adopt(a, cg, id);
+		if (k >= 0) {
+			add_slice(&a->s[k & (CGS_ACC_SLOTS - 1)].c, base, prev, involuntary, false);
+			return;
+		}
+	}
+	c = counters_of(cg);
+	if (c)
+		add_slice(c, base, prev, involuntary, true);
+}
+
+/* Where a fork or exit of a task in cg is counted: this CPU's accumulator
+ * when cg owns it (plain adds: *local), else cg's storage (atomic adds). A
+ * tracepoint program runs with preemption off, so sched_switch cannot hand
+ * the accumulator to another cgroup in between (tp_preemptible: never). */
+static __always_inline struct cgs_counters *counters_here(struct cgroup *cg, bool *local)
+{
+	__u32 zero = 0;
+	struct cgs_acc *a;
+	int k;
+
+	*local = false;
+	if (!tp_preemptible) {
+		a = bpf_map_lookup_elem(&cgs_acc, &zero);
+		k = a ? acc_find(a, cg->kn->id) : -1;
+		if (k >= 0) {
+			*local = true;
+			return &a->s[k & (CGS_ACC_SLOTS - 1)].c;
+		}
+	}
+	return counters_of(cg);
+}
+
+#define COUNT(c, local, field)                                                                   \
+	do {                                                                                     \
+		if (local)                                                                       \
+			(c)->field++;                                                            \
+		else                                                                             \
+			__sync_fetch_and_add(&(c)->field, 1);                                    \
+	} while (0)
+
+#endif

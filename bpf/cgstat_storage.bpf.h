@@ -1,0 +1,133 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * A cgroup's shared counters (cgroup storage), the per-CPU pending slot for
+ * when that storage is busy, and the ring buffer's commit and wakeup rules.
+ * Included once, by cgstat.bpf.c (after the maps and globals).
+ */
+#ifndef CGSTAT_STORAGE_BPF_H
+#define CGSTAT_STORAGE_BPF_H
+
+/* Cold path: the storage lock is taken (a storage user was preempted on
+ * this CPU), so count into this CPU's pending slot instead of losing it. */
+static __noinline struct cgs_counters *pending_for(__u64 cgid)
+{
+	__u32 zero = 0;
+	struct cgs_pending *p = bpf_map_lookup_elem(&cgs_pending, &zero);
+	struct cgs_slot *s = bpf_map_lookup_elem(&cgs_slots, &zero);
+
+	if (!p || !s || (p->cgid && p->cgid != cgid)) {
+		__sync_fetch_and_add(&drops.storage, 1);
+		return NULL;
+	}
+	p->cgid = cgid;
+	s->pending = 1;
+	__sync_fetch_and_add(&drops.deferred, 1);
+	return &p->c;
+}
+
+static __always_inline struct cgs_counters *counters_of(struct cgroup *cgrp)
+{
+	struct cgs_counters *c;
+
+	c = bpf_cgrp_storage_get(&cgs_counters, cgrp, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (c)
+		return c;
+	return pending_for(cgrp->kn->id);
+}
+
+#define MOVE(dst, src, field)                                                                    \
+	do {                                                                                     \
+		__u64 __v = __sync_lock_test_and_set(&(src)->field, 0);                          \
+		if (__v)                                                                         \
+			__sync_fetch_and_add(&(dst)->field, __v);                                \
+	} while (0)
+
+static __always_inline void move_counters(struct cgs_counters *dst, struct cgs_counters *src)
+{
+	int i;
+
+	MOVE(dst, src, cpu_ns);
+	MOVE(dst, src, user_ns);
+	MOVE(dst, src, sys_ns);
+	MOVE(dst, src, nvcsw);
+	MOVE(dst, src, nivcsw);
+	MOVE(dst, src, runq_ns);
+	MOVE(dst, src, runq_cnt);
+	MOVE(dst, src, forks);
+	MOVE(dst, src, exits);
+	MOVE(dst, src, thread_exits);
+	MOVE(dst, src, oom_kills);
+	for (i = 0; i < CGS_RUNQ_SLOTS; i++)
+		MOVE(dst, src, runq_hist[i]);
+}
+
+/* Moves this CPU's pending counts into their cgroup's storage. */
+static __noinline void flush_pending(struct cgs_slot *s)
+{
+	__u32 zero = 0;
+	struct cgs_pending *p = bpf_map_lookup_elem(&cgs_pending, &zero);
+	struct cgs_counters *c;
+	struct cgroup *cg;
+
+	if (!p || !s)
+		return;
+	cg = p->cgid ? bpf_cgroup_from_id(p->cgid) : NULL;
+	if (!cg) {
+		/* Freed meanwhile: nowhere left to count it. */
+		if (p->cgid)
+			__sync_fetch_and_add(&drops.storage, 1);
+		__builtin_memset(&p->c, 0, sizeof(p->c));
+		p->cgid = 0;
+		s->pending = 0;
+		return;
+	}
+	c = bpf_cgrp_storage_get(&cgs_counters, cg, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (c) {
+		move_counters(c, &p->c);
+		p->cgid = 0;
+		s->pending = 0;
+	}
+	bpf_cgroup_release(cg);
+}
+
+/* Wakes the ring buffer's consumer: a reserved and discarded record carries
+ * the wakeup (user space skips discarded records). */
+static __noinline void rb_wake(void)
+{
+	void *w = bpf_ringbuf_reserve(&cgs_exits, 8, 0);
+
+	/* No room: the ring is past CGS_RINGBUF_WAKE_BYTES, and every record
+	 * submitted there already woke the consumer. */
+	if (w)
+		bpf_ringbuf_discard(w, BPF_RB_FORCE_WAKEUP);
+}
+
+/*
+ * Submits a ring buffer record, waking user space only when it must: for an
+ * urgent record (a watched cgroup just emptied, a removed cgroup), when the
+ * ring is filling up, or when no drain is scheduled (rb_batching == 0: the
+ * first records after an idle period, until user space has armed its drain
+ * timer). Otherwise user space drains on a short timer that it keeps armed
+ * only while records keep coming, so a busy system costs about one wakeup
+ * per timer period and an idle one none; a wakeup per record was an
+ * inter-processor interrupt per exit, paid by the exiting task.
+ * The record is committed before rb_batching is read (the commit is a full
+ * barrier), and user space clears rb_batching before its last drain (with a
+ * full barrier): either that drain sees the record, or this sees 0 and wakes.
+ * Only user space sets rb_batching (when it arms the timer): a wakeup whose
+ * records someone else consumed first leaves it 0, so the next record wakes
+ * again instead of waiting for a timer nobody armed.
+ */
+static __always_inline void rb_commit(void *e, bool urgent)
+{
+	if (urgent) {
+		bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
+		return;
+	}
+	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+	if (!*(volatile __u32 *)&rb_batching ||
+	    bpf_ringbuf_query(&cgs_exits, BPF_RB_AVAIL_DATA) >= CGS_RINGBUF_WAKE_BYTES)
+		rb_wake();
+}
+
+#endif

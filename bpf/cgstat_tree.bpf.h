@@ -1,0 +1,170 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The cgroup tree's changes: a removed cgroup's counters move to its parent
+ * (with a copy of a watched one's final totals), a released one's storage
+ * goes, and a new one is told to user space while attach rules exist.
+ * Included once, by cgstat.bpf.c.
+ */
+#ifndef CGSTAT_TREE_BPF_H
+#define CGSTAT_TREE_BPF_H
+
+/*
+ * A removed cgroup's counters move into its parent's. The snapshot walk skips
+ * a cgroup from the moment rmdir takes it offline, and this runs in that same
+ * cgroup_mutex section, so each count is walked exactly once, before or after.
+ * Each counter is swapped out atomically, so a CPU that still charges the
+ * dying cgroup (a zombie's last slice) loses nothing: what arrives after
+ * rmdir moves up again when the kernel releases the cgroup.
+ */
+static __always_inline void fold_into_parent(struct cgroup *cgrp)
+{
+	struct cgs_counters *c, *pc;
+
+	c = bpf_cgrp_storage_get(&cgs_counters, cgrp, 0, 0);
+	if (!c || !cgrp->self.parent)
+		return;
+	pc = counters_of(cgrp->self.parent->cgroup);
+	if (pc)
+		move_counters(pc, c);
+}
+
+/* A removed cgroup's final totals include what CPUs still hold for it in
+ * their accumulators (those counts move to an ancestor later). */
+/* Adds what CPU cpu holds for cgid to r: a whole copy (tail, the counts,
+ * then head unchanged), taken again while the CPU is changing its slots (it
+ * does so with interrupts off, for a few hundred ns at most). */
+static __always_inline void add_pending_of(struct cgs_counters *r, struct cgs_counters *tmp,
+					   __u64 cgid, __u32 cpu)
+{
+	__u32 zero = 0;
+	int i, k, tries;
+
+	for (tries = 0; tries < 64; tries++) {
+		struct cgs_acc *a = bpf_map_lookup_percpu_elem(&cgs_acc, &zero, cpu);
+		__u64 tail;
+
+		if (!a)
+			return;
+		tail = *(volatile __u64 *)&a->tail;
+		k = acc_find(a, cgid);
+		if (k < 0) {
+			if (tail == *(volatile __u64 *)&a->head)
+				return;
+			continue;
+		}
+		__builtin_memcpy(tmp, &a->s[k & (CGS_ACC_SLOTS - 1)].c, sizeof(*tmp));
+		asm volatile("" ::: "memory");
+		if (tail != *(volatile __u64 *)&a->head || tail != *(volatile __u64 *)&a->tail)
+			continue;
+		r->cpu_ns += tmp->cpu_ns;
+		r->user_ns += tmp->user_ns;
+		r->sys_ns += tmp->sys_ns;
+		r->nvcsw += tmp->nvcsw;
+		r->nivcsw += tmp->nivcsw;
+		r->runq_ns += tmp->runq_ns;
+		r->runq_cnt += tmp->runq_cnt;
+		r->forks += tmp->forks;
+		r->exits += tmp->exits;
+		r->thread_exits += tmp->thread_exits;
+		for (i = 0; i < CGS_RUNQ_SLOTS; i++)
+			r->runq_hist[i] += tmp->runq_hist[i];
+		return;
+	}
+}
+
+static __noinline void removed_add_pending(__u64 cgid)
+{
+	struct cgs_counters *r = bpf_map_lookup_elem(&cgs_removed, &cgid), *tmp;
+	__u32 zero = 0, cpu;
+
+	tmp = bpf_map_lookup_elem(&cgs_scratch, &zero);
+	if (!r || !tmp)
+		return;
+	for (cpu = 0; cpu < CGS_MAX_CPUS; cpu++) {
+		if (cpu >= nr_cpus)
+			break;
+		add_pending_of(r, tmp, cgid, cpu);
+	}
+}
+
+SEC("tp_btf/cgroup_rmdir")
+int BPF_PROG(cgs_cgroup_rmdir, struct cgroup *cgrp)
+{
+	struct cgs_counters *c;
+	struct cgs_exit_event *e;
+	__u64 cgid = cgrp->kn->id;
+	__u32 zero = 0;
+
+	if (!bpf_map_lookup_elem(&cgs_watched, &cgid)) {
+		fold_into_parent(cgrp);
+		return 0;
+	}
+	/* A cgroup whose counts all stayed in CPUs' accumulators has no
+	 * storage, and a dying one gets none: its final totals start at 0. */
+	c = bpf_cgrp_storage_get(&cgs_counters, cgrp, 0, 0);
+	if (!c) {
+		c = bpf_map_lookup_elem(&cgs_scratch, &zero);
+		if (c)
+			__builtin_memset(c, 0, sizeof(*c));
+	}
+	if (c && !bpf_map_update_elem(&cgs_removed, &cgid, c, BPF_ANY))
+		removed_add_pending(cgid);
+	fold_into_parent(cgrp);
+	/* Rare (one per rmdir of a watched cgroup): user space learns of it at
+	 * once (cgroupfs sends no inotify event for a removed directory). */
+	e = bpf_ringbuf_reserve(&cgs_exits, sizeof(*e), 0);
+	if (!e) {
+		__sync_fetch_and_add(&drops.events, 1);
+		return 0;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	e->cgid = cgid;
+	e->ts_ns = bpf_ktime_get_ns();
+	e->flags = CGS_EVENT_RMDIR;
+	rb_commit(e, true);
+	return 0;
+}
+
+SEC("tp_btf/cgroup_release")
+int BPF_PROG(cgs_cgroup_release, struct cgroup *cgrp)
+{
+	fold_into_parent(cgrp);
+	bpf_cgrp_storage_delete(&cgs_counters, cgrp);
+	return 0;
+}
+
+/* ---- Attach rules: cgroups created under a pattern (user/daemon/autoattach.c) ---- */
+
+/* 1 while user space has at least one attach rule: only then is a mkdir
+ * worth a record. Written by user space only. */
+__u32 mkdir_events;
+
+/*
+ * A cgroup was created. Rare (one per mkdir), and user space attaches it at
+ * once, so the record wakes it at once. Only the cgroup2 hierarchy (its
+ * hierarchy_id is 0): on a hybrid system the v1 hierarchies' mkdirs come
+ * here too, with ids of another kernfs that could name an unrelated v2
+ * cgroup. The tracepoint fires just before the kernel activates the new
+ * directory, so user space may have to look its id up again (it retries).
+ */
+SEC("tp_btf/cgroup_mkdir")
+int BPF_PROG(cgs_cgroup_mkdir, struct cgroup *cgrp, const char *path)
+{
+	struct cgs_exit_event *e;
+
+	if (!*(volatile __u32 *)&mkdir_events || cgrp->root->hierarchy_id != 0)
+		return 0;
+	e = bpf_ringbuf_reserve(&cgs_exits, sizeof(*e), 0);
+	if (!e) {
+		__sync_fetch_and_add(&drops.events, 1);
+		return 0;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	e->cgid = cgrp->kn->id;
+	e->ts_ns = bpf_ktime_get_ns();
+	e->flags = CGS_EVENT_MKDIR;
+	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
+	return 0;
+}
+
+#endif
