@@ -408,7 +408,7 @@ static struct stream_client *client_new(struct streams *ss, struct evhttp_reques
 		return NULL;
 	if (ss->n_streams >= ss->due_cap) {
 		size_t cap = ss->due_cap ? 2 * ss->due_cap : 64;
-		struct stream_client **d = realloc(ss->due, cap * sizeof(*d));
+		struct stream_client **d = realloc(ss->due, cap * sizeof(struct stream_client *));
 
 		if (!d)
 			return NULL;
