@@ -170,12 +170,11 @@ int BPF_PROG(cgs_sched_switch, bool preempt, struct task_struct *prev, struct ta
 		if (prev_state & TASK_DEAD)
 			final_switch(prev);
 	}
-	/* For the slice in flight (snapshot_inflight) and first slices. */
-	/* Another CPU may be reading the slot (snapshot_inflight): a mix
-	 * of two switch-ins read as one slice of one task's time since
-	 * another's switch-in (seen: 10-25 ms counted twice, or a whole long
-	 * slice missed). Stores stay in program order on x86 and the
-	 * compiler keeps them there. */
+	/* For the slice in flight (snapshot_inflight) and first slices.
+	 * Another CPU may be reading the slot: a mix of two switch-ins read
+	 * as one slice of one task's time since another's switch-in (seen:
+	 * 10-25 ms counted twice, or a whole long slice missed). Stores stay
+	 * in program order on x86 and the compiler keeps them there. */
 	s->seq++;
 	asm volatile("" ::: "memory");
 	s->task = (__u64)next;
@@ -278,8 +277,7 @@ int cgs_sched_process_exit(__u64 *ctx)
 		fill_exit(e, p, cgid);
 		/* Publishes the record (a full barrier: its stores first). */
 		__sync_fetch_and_add(&pos->head, 1);
-		if (!*(volatile __u32 *)&rb_batching || head + 1 - tail >= exit_ring_len / 2)
-			rb_wake();
+		rb_wake_unless_batching(head + 1 - tail >= exit_ring_len / 2);
 		return 0;
 	}
 	e = bpf_ringbuf_reserve(&cgs_exits, sizeof(*e), 0);

@@ -75,36 +75,6 @@ static __always_inline void add_slice(struct cgs_counters *c, const struct cgs_t
 #undef ADD
 }
 
-/* Moves slot k's counts into storage c (only the owning CPU calls this, so
- * plain loads and stores on the slot are enough; head and tail tell readers
- * that counts moved). */
-static __always_inline void acc_move_counts(struct cgs_acc_slot *a, struct cgs_counters *c)
-{
-	int i;
-
-#define MOVE_ACC(field)                                                                          \
-	do {                                                                                     \
-		__u64 __v = a->c.field;                                                          \
-		if (__v) {                                                                       \
-			__sync_fetch_and_add(&c->field, __v);                                    \
-			a->c.field = 0;                                                          \
-		}                                                                                \
-	} while (0)
-	MOVE_ACC(cpu_ns);
-	MOVE_ACC(user_ns);
-	MOVE_ACC(sys_ns);
-	MOVE_ACC(nvcsw);
-	MOVE_ACC(nivcsw);
-	MOVE_ACC(runq_ns);
-	MOVE_ACC(runq_cnt);
-	MOVE_ACC(forks);
-	MOVE_ACC(exits);
-	MOVE_ACC(thread_exits);
-	for (i = 0; i < CGS_RUNQ_SLOTS; i++)
-		MOVE_ACC(runq_hist[i]);
-#undef MOVE_ACC
-}
-
 /* The storage an owner's counts go to: the owner's, or, when it was removed
  * meanwhile, its nearest live ancestor's (where the kernel's fold would have
  * put them). Acquired: the caller releases it. */
@@ -169,7 +139,7 @@ static __noinline int acc_adopt(struct cgs_acc *a, struct cgroup *cg, __u64 id)
 			c = bpf_cgrp_storage_get(&cgs_counters, old, 0,
 						 BPF_LOCAL_STORAGE_GET_F_CREATE);
 			if (c)
-				acc_move_counts(sl, c);
+				move_counters(c, &sl->c, false);
 			bpf_cgroup_release(old);
 			if (!c)
 				goto abort;

@@ -35,30 +35,31 @@ static __always_inline struct cgs_counters *counters_of(struct cgroup *cgrp)
 	return pending_for(cgrp->kn->id);
 }
 
-#define MOVE(dst, src, field)                                                                    \
-	do {                                                                                     \
-		__u64 __v = __sync_lock_test_and_set(&(src)->field, 0);                          \
-		if (__v)                                                                         \
-			__sync_fetch_and_add(&(dst)->field, __v);                                \
-	} while (0)
+/* struct cgs_counters is u64s only (user space asserts it): the helpers below
+ * take it as an array, so no counter can be left out of a move or a sum. */
+#define CGS_NR_COUNTERS (sizeof(struct cgs_counters) / sizeof(__u64))
 
-static __always_inline void move_counters(struct cgs_counters *dst, struct cgs_counters *src)
+/* Adds every count of src to dst (atomically: others may add to dst too)
+ * and takes it from src: atomically where others may still add to src (a
+ * pending slot, a removed cgroup's storage), with plain stores where only
+ * this CPU writes it (its own accumulator slot). */
+static __always_inline void move_counters(struct cgs_counters *dst, struct cgs_counters *src,
+					  bool src_shared)
 {
+	__u64 *d = (__u64 *)dst, *s = (__u64 *)src, v;
 	int i;
 
-	MOVE(dst, src, cpu_ns);
-	MOVE(dst, src, user_ns);
-	MOVE(dst, src, sys_ns);
-	MOVE(dst, src, nvcsw);
-	MOVE(dst, src, nivcsw);
-	MOVE(dst, src, runq_ns);
-	MOVE(dst, src, runq_cnt);
-	MOVE(dst, src, forks);
-	MOVE(dst, src, exits);
-	MOVE(dst, src, thread_exits);
-	MOVE(dst, src, oom_kills);
-	for (i = 0; i < CGS_RUNQ_SLOTS; i++)
-		MOVE(dst, src, runq_hist[i]);
+	for (i = 0; i < CGS_NR_COUNTERS; i++) {
+		if (src_shared) {
+			v = __sync_lock_test_and_set(&s[i], 0);
+		} else {
+			v = s[i];
+			if (v)
+				s[i] = 0;
+		}
+		if (v)
+			__sync_fetch_and_add(&d[i], v);
+	}
 }
 
 /* Moves this CPU's pending counts into their cgroup's storage. */
@@ -83,7 +84,7 @@ static __noinline void flush_pending(struct cgs_slot *s)
 	}
 	c = bpf_cgrp_storage_get(&cgs_counters, cg, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (c) {
-		move_counters(c, &p->c);
+		move_counters(c, &p->c, true);
 		p->cgid = 0;
 		s->pending = 0;
 	}
@@ -100,6 +101,14 @@ static __noinline void rb_wake(void)
 	 * submitted there already woke the consumer. */
 	if (w)
 		bpf_ringbuf_discard(w, BPF_RB_FORCE_WAKEUP);
+}
+
+/* Wakes user space unless its drain timer is armed, or when the records
+ * waiting for it fill a ring (see rb_commit). */
+static __always_inline void rb_wake_unless_batching(bool filling)
+{
+	if (!*(volatile __u32 *)&rb_batching || filling)
+		rb_wake();
 }
 
 /*
@@ -125,9 +134,8 @@ static __always_inline void rb_commit(void *e, bool urgent)
 		return;
 	}
 	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
-	if (!*(volatile __u32 *)&rb_batching ||
-	    bpf_ringbuf_query(&cgs_exits, BPF_RB_AVAIL_DATA) >= CGS_RINGBUF_WAKE_BYTES)
-		rb_wake();
+	rb_wake_unless_batching(bpf_ringbuf_query(&cgs_exits, BPF_RB_AVAIL_DATA) >=
+				CGS_RINGBUF_WAKE_BYTES);
 }
 
 #endif

@@ -25,11 +25,9 @@ static __always_inline void fold_into_parent(struct cgroup *cgrp)
 		return;
 	pc = counters_of(cgrp->self.parent->cgroup);
 	if (pc)
-		move_counters(pc, c);
+		move_counters(pc, c, true);
 }
 
-/* A removed cgroup's final totals include what CPUs still hold for it in
- * their accumulators (those counts move to an ancestor later). */
 /* Adds what CPU cpu holds for cgid to r: a whole copy (tail, the counts,
  * then head unchanged), taken again while the CPU is changing its slots (it
  * does so with interrupts off, for a few hundred ns at most). */
@@ -56,22 +54,14 @@ static __always_inline void add_pending_of(struct cgs_counters *r, struct cgs_co
 		asm volatile("" ::: "memory");
 		if (tail != *(volatile __u64 *)&a->head || tail != *(volatile __u64 *)&a->tail)
 			continue;
-		r->cpu_ns += tmp->cpu_ns;
-		r->user_ns += tmp->user_ns;
-		r->sys_ns += tmp->sys_ns;
-		r->nvcsw += tmp->nvcsw;
-		r->nivcsw += tmp->nivcsw;
-		r->runq_ns += tmp->runq_ns;
-		r->runq_cnt += tmp->runq_cnt;
-		r->forks += tmp->forks;
-		r->exits += tmp->exits;
-		r->thread_exits += tmp->thread_exits;
-		for (i = 0; i < CGS_RUNQ_SLOTS; i++)
-			r->runq_hist[i] += tmp->runq_hist[i];
+		for (i = 0; i < CGS_NR_COUNTERS; i++)
+			((__u64 *)r)[i] += ((__u64 *)tmp)[i];
 		return;
 	}
 }
 
+/* A removed cgroup's final totals include what CPUs still hold for it in
+ * their accumulators (those counts move to an ancestor later). */
 static __noinline void removed_add_pending(__u64 cgid)
 {
 	struct cgs_counters *r = bpf_map_lookup_elem(&cgs_removed, &cgid), *tmp;
