@@ -452,19 +452,9 @@ int main(int argc, char **argv)
 		bench_fail("cgroup: %s", strerror(-err));
 		goto out;
 	}
-	skel = baseline_bpf__open_and_load();
-	if (!skel || baseline_bpf__attach(skel)) {
-		bench_fail("baseline program: %s", strerror(errno));
+	skel = bench_baseline(&base_id);
+	if (!skel)
 		goto out;
-	}
-	{
-		struct bpf_prog_info info = {};
-		__u32 len = sizeof(info);
-
-		if (!bpf_obj_get_info_by_fd(bpf_program__fd(skel->progs.baseline_sched_switch), &info,
-					    &len))
-			base_id = info.id;
-	}
 	/* Warm-up: page cache, the allocator. */
 	{
 		char leaf[4096];

@@ -379,19 +379,9 @@ int main(void)
 	vmlinux_btf = btf__load_vmlinux_btf();
 	if (make_cgroups())
 		goto out;
-	skel = baseline_bpf__open_and_load();
-	if (!skel || baseline_bpf__attach(skel)) {
-		bench_fail("baseline program: %s", strerror(errno));
+	skel = bench_baseline(&base_id);
+	if (!skel)
 		goto out;
-	}
-	{
-		struct bpf_prog_info info = {};
-		__u32 len = sizeof(info);
-
-		if (!bpf_obj_get_info_by_fd(bpf_program__fd(skel->progs.baseline_sched_switch),
-					    &info, &len))
-			base_id = info.id;
-	}
 	note_ids();
 	for (int r = 0; r < rounds && !bench_failed; r++)
 		for (int w = 0; w < W_N && !bench_failed; w++)

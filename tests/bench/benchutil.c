@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
+#include "baseline.skel.h"
 #include "benchutil.h"
 #include "harness.h"
 #include "th_http.h"
@@ -359,4 +360,21 @@ void bench_json_out(const char *file, const char *json)
 		fclose(j);
 		printf("  written to %s\n", path);
 	}
+}
+
+struct baseline_bpf *bench_baseline(uint32_t *ret_id)
+{
+	struct baseline_bpf *skel = baseline_bpf__open_and_load();
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+
+	if (!skel || baseline_bpf__attach(skel)) {
+		bench_fail("baseline program: %s", strerror(errno));
+		baseline_bpf__destroy(skel);
+		return NULL;
+	}
+	*ret_id = 0;
+	if (!bpf_obj_get_info_by_fd(bpf_program__fd(skel->progs.baseline_sched_switch), &info, &len))
+		*ret_id = info.id;
+	return skel;
 }

@@ -58,6 +58,12 @@ uint64_t bench_proc_sched_ns(pid_t pid);
  * kernel allows: the resulting soft limit. */
 long bench_raise_nofile(long want);
 
+/* The empty tp_btf/sched_switch program (build/baseline.skel.h), loaded and
+ * attached, its program id in *ret_id: what the benches hold cgstat's switch
+ * program against. NULL on failure, said with bench_fail. */
+struct baseline_bpf;
+struct baseline_bpf *bench_baseline(uint32_t *ret_id);
+
 /* ---- workloads ----------------------------------------------------------- */
 
 /* Two processes on CPU cpu (-1: not pinned), in cgroup abs (NULL: this
