@@ -519,13 +519,7 @@ int main(void)
 	if (!bench_failed)
 		json();
 out:
-	if (dmn.pid > 0 && th_daemon_stop(&dmn))
-		bench_fail("cgstatd did not stop cleanly");
-	th_daemon_cleanup(&dmn);
-	if (pin[0] && !access(pin, F_OK))
-		bench_fail("pins left under %s", pin);
-	if (bench_tree_free(&tree))
-		bench_fail("cannot remove the bench cgroups");
+	bench_daemon_teardown(&dmn, pin, &tree);
 	printf("\n[check] daemon stopped, its programs gone (checked by id), its pins removed; "
 	       "sleepers reaped; bench cgroups removed\n");
 	printf("bench_scale: %s in %.1f s\n", bench_failed ? "FAILED" : "done",

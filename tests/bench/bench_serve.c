@@ -467,13 +467,7 @@ int main(void)
 		json();
 out:
 	floor_stop();
-	if (dmn.pid > 0 && th_daemon_stop(&dmn))
-		bench_fail("cgstatd did not stop cleanly");
-	th_daemon_cleanup(&dmn);
-	if (pin[0] && !access(pin, F_OK))
-		bench_fail("pins left under %s", pin);
-	if (bench_tree_free(&tree))
-		bench_fail("cannot remove the bench cgroups");
+	bench_daemon_teardown(&dmn, pin, &tree);
 	printf("\n[check] daemon and floor server stopped, the daemon's programs gone (checked by "
 	       "id), its pins removed; bench cgroups removed\n");
 	printf("bench_serve: %s in %.1f s\n", bench_failed ? "FAILED" : "done",

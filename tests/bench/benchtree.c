@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "benchtree.h"
+#include "benchutil.h"
 #include "cg_test.h"
 #include "harness.h"
 #include "th_common.h"
@@ -210,4 +211,15 @@ uint64_t bench_maps_memlock(pid_t pid, int *ret_maps)
 uint64_t bench_rss_kib(pid_t pid)
 {
 	return th_proc_status(pid, "VmRSS");
+}
+
+void bench_daemon_teardown(struct th_daemon *d, const char *pin, struct bench_tree *t)
+{
+	if (d->pid > 0 && th_daemon_stop(d))
+		bench_fail("cgstatd did not stop cleanly");
+	th_daemon_cleanup(d);
+	if (pin[0] && !access(pin, F_OK))
+		bench_fail("pins left under %s", pin);
+	if (bench_tree_free(t))
+		bench_fail("cannot remove the bench cgroups");
 }

@@ -48,4 +48,8 @@ uint64_t bench_maps_memlock(pid_t pid, int *ret_maps);
 /* VmRSS of pid, in KiB. */
 uint64_t bench_rss_kib(pid_t pid);
 
+/* Stops the bench's daemon (a failure if not cleanly), checks its programs
+ * are gone and nothing is left under pin (when set), and removes the tree. */
+void bench_daemon_teardown(struct th_daemon *d, const char *pin, struct bench_tree *t);
+
 #endif
