@@ -273,6 +273,53 @@ static void test_series_cap(void **state)
 	free(s);
 }
 
+/* Written in parts, however small, the exposition is the same bytes; a
+ * cgroup gone since the scrape began (path NULL) is left out of every
+ * family, HELP and TYPE still written once. */
+static void test_parts(void **state)
+{
+	static const size_t budgets[] = { 1, 100, 1000, 5000 };
+	uint32_t all = METRICS_ALL_FAMILIES;
+	struct metrics_count cnt;
+	struct fixture f;
+	char *whole, *s, *gone;
+	size_t i;
+
+	fixture(&f);
+	whole = render(f.v, 3, all, 0, &cnt);
+	for (i = 0; i < sizeof(budgets) / sizeof(budgets[0]); i++) {
+		struct metrics_cursor cur = { 0 };
+		struct evbuffer *b = evbuffer_new();
+		size_t len, calls = 0, before = 0;
+
+		assert_non_null(b);
+		do {
+			calls++;
+			before = evbuffer_get_length(b);
+		} while (!metrics_render_part(b, f.v, 3, all, &cur, before + budgets[i]));
+		len = evbuffer_get_length(b);
+		s = calloc(1, len + 1);
+		assert_non_null(s);
+		evbuffer_remove(b, s, len);
+		evbuffer_free(b);
+		assert_string_equal(s, whole);
+		assert_int_equal(cur.series, cnt.series);
+		/* The smallest budget: one cgroup's lines at a time. */
+		if (budgets[i] == 1 && calls <= 40)
+			fail_msg("budget %zu: %zu calls", budgets[i], calls);
+		free(s);
+	}
+	/* /b gone: as if only /a and /c were there. */
+	f.v[1].path = NULL;
+	gone = render(f.v, 3, all, 0, &cnt);
+	f.v[1] = f.v[2];
+	s = render(f.v, 2, all, 0, &cnt);
+	assert_string_equal(gone, s);
+	free(gone);
+	free(s);
+	free(whole);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -282,6 +329,7 @@ int main(void)
 		cmocka_unit_test(test_histogram),
 		cmocka_unit_test(test_families_filter),
 		cmocka_unit_test(test_series_cap),
+		cmocka_unit_test(test_parts),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

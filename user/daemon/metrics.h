@@ -38,8 +38,25 @@ struct metrics_count {
 	uint64_t series, dropped;
 };
 
-/* Appends the exposition to b; 0 or -errno (the maps cannot be read). */
-int metrics_render(const struct daemon_parts *p, struct evbuffer *b);
+/* The exposition is written piece by piece as the client takes it
+ * (metrics_serve.c), so a scrape holds about this much of it at a time
+ * whatever the number of cgroups. */
+#define METRICS_PART_BYTES (128 * 1024)
+/* Scrapes that may be under way at once past their first part (each holds
+ * its cgroups' index, ~100 bytes a cgroup, and a part, until its client
+ * has read it or the write timeout drops the client); more: 503. */
+#define METRICS_MAX_SCRAPES 8
+
+/* One scrape: what was gathered when it began, and where writing stands. */
+struct metrics_scrape;
+/* Reads the counters (a fill once the TTL ran out) and gathers the attached
+ * cgroups; 0, -ENOMEM, or -EIO (the maps cannot be read). */
+int metrics_scrape_new(const struct daemon_parts *p, struct metrics_scrape **ret);
+/* Appends the next part of the exposition to b: until b holds budget bytes
+ * or more (whole cgroups at a time) or everything is written; true then.
+ * Cgroups detached since the scrape began are left out of what remains. */
+bool metrics_scrape_next(struct metrics_scrape *s, struct evbuffer *b, size_t budget);
+void metrics_scrape_free(struct metrics_scrape *s);
 /* Writes a label value escaped per the exposition format. */
 void metrics_label(struct evbuffer *b, const char *v);
 
@@ -51,13 +68,34 @@ const char *metrics_family_name(size_t i);
 int metrics_parse_families(const char *list, uint32_t *ret_mask, const char **ret_bad);
 /* The series c has in the chosen families. */
 size_t metrics_cgroup_series(const struct metrics_cgroup *c, uint32_t families);
+/* Where a render of the per-cgroup families stands; start zeroed. */
+struct metrics_cursor {
+	uint32_t family, metric; /* the next to write */
+	size_t k; /* its next cgroup; 0: its HELP and TYPE first */
+	uint64_t series; /* sample lines written so far */
+};
 /*
- * The chosen families of v[0..n), family by family (HELP and TYPE once for
- * each metric, also when no cgroup has it). Cgroups are kept in order while
- * their series fit under o->max_series; from the first that does not, the
- * rest are left out whole (no half histogram) and counted in ret->dropped.
+ * How many of v[0..n) are kept: cgroups in order while their series fit
+ * under o->max_series; from the first that does not, the rest are left out
+ * whole (no half histogram) and counted in ret->dropped.
  */
+size_t metrics_cap(const struct metrics_cgroup *v, size_t n, const struct metrics_opts *o,
+		   struct metrics_count *ret);
+/*
+ * Writes on from *cur the chosen families of v[0..n), family by family
+ * (HELP and TYPE once for each metric, also when no cgroup has it), until
+ * b holds budget bytes or more, checked after each cgroup's lines: false
+ * then, and the next call goes on from there. True once all is written.
+ * Entries whose path is NULL are left out.
+ */
+bool metrics_render_part(struct evbuffer *b, const struct metrics_cgroup *v, size_t n,
+			 uint32_t families, struct metrics_cursor *cur, size_t budget);
+/* The cap, then all of the kept ones at once. */
 void metrics_render_cgroups(struct evbuffer *b, const struct metrics_cgroup *v, size_t n,
 			    const struct metrics_opts *o, struct metrics_count *ret);
+/* GET and HEAD of /metrics: the reply, small ones at once with their
+ * Content-Length, larger ones in parts as the connection drains. */
+struct evhttp_request;
+void metrics_serve(const struct daemon_parts *p, struct evhttp_request *req);
 
 #endif

@@ -13,42 +13,111 @@
 #include "record.h"
 #include "snapshot.h"
 
-void metrics_label(struct evbuffer *b, const char *v)
+/*
+ * Lines are built in a buffer on the stack and added to the evbuffer a few
+ * KiB at a time: evbuffer_add_printf() per value cost most of a scrape
+ * (it formats into a fresh chain each time), and /metrics writes ~25 lines
+ * per cgroup.
+ */
+struct out {
+	struct evbuffer *b;
+	size_t n;
+	char d[8192];
+};
+
+static void out_flush(struct out *o)
 {
+	if (o->n)
+		evbuffer_add(o->b, o->d, o->n);
+	o->n = 0;
+}
+
+static void out_mem(struct out *o, const void *p, size_t len)
+{
+	if (o->n + len > sizeof(o->d)) {
+		out_flush(o);
+		if (len > sizeof(o->d)) {
+			evbuffer_add(o->b, p, len);
+			return;
+		}
+	}
+	memcpy(o->d + o->n, p, len);
+	o->n += len;
+}
+
+static void out_str(struct out *o, const char *s)
+{
+	out_mem(o, s, strlen(s));
+}
+
+/* v in decimal, at least width digits (zero-padded). */
+static void out_u64(struct out *o, uint64_t v, int width)
+{
+	char t[24];
+	int i = sizeof(t);
+
+	do {
+		t[--i] = (char)('0' + v % 10);
+		v /= 10;
+		width--;
+	} while (v || width > 0);
+	out_mem(o, t + i, sizeof(t) - (size_t)i);
+}
+
+static void out_label(struct out *o, const char *v)
+{
+	size_t plain = strcspn(v, "\\\"\n");
 	char e[6];
 
-	for (; *v; v++)
-		evbuffer_add(b, e, escape_byte(ESCAPE_PROM_LABEL, (unsigned char)*v, e));
+	out_mem(o, v, plain);
+	for (v += plain; *v; v++)
+		out_mem(o, e, escape_byte(ESCAPE_PROM_LABEL, (unsigned char)*v, e));
+}
+
+void metrics_label(struct evbuffer *b, const char *v)
+{
+	struct out o;
+
+	o.b = b;
+	o.n = 0;
+	out_label(&o, v);
+	out_flush(&o);
 }
 
 /* What a raw value counts: printed exactly in the base unit (seconds). */
 enum unit { UNIT_ONE, UNIT_NS, UNIT_US };
 
-static void put_value(struct evbuffer *b, uint64_t v, enum unit u)
+static void put_value(struct out *o, uint64_t v, enum unit u)
 {
 	switch (u) {
 	case UNIT_NS:
-		evbuffer_add_printf(b, "%llu.%09llu", (unsigned long long)(v / 1000000000ULL),
-				    (unsigned long long)(v % 1000000000ULL));
+		out_u64(o, v / 1000000000ULL, 1);
+		out_mem(o, ".", 1);
+		out_u64(o, v % 1000000000ULL, 9);
 		break;
 	case UNIT_US:
-		evbuffer_add_printf(b, "%llu.%06llu", (unsigned long long)(v / 1000000ULL),
-				    (unsigned long long)(v % 1000000ULL));
+		out_u64(o, v / 1000000ULL, 1);
+		out_mem(o, ".", 1);
+		out_u64(o, v % 1000000ULL, 6);
 		break;
 	default:
-		evbuffer_add_printf(b, "%llu", (unsigned long long)v);
+		out_u64(o, v, 1);
 	}
 }
 
 /* name{cgroup="path"<extra>} value */
-static void sample(struct evbuffer *b, const char *name, const char *suffix, const char *path,
+static void sample(struct out *o, const char *name, const char *suffix, const char *path,
 		   const char *extra, uint64_t v, enum unit u)
 {
-	evbuffer_add_printf(b, "%s%s{cgroup=\"", name, suffix);
-	metrics_label(b, path);
-	evbuffer_add_printf(b, "\"%s} ", extra);
-	put_value(b, v, u);
-	evbuffer_add(b, "\n", 1);
+	out_str(o, name);
+	out_str(o, suffix);
+	out_mem(o, "{cgroup=\"", 9);
+	out_label(o, path);
+	out_mem(o, "\"", 1);
+	out_str(o, extra);
+	out_mem(o, "} ", 2);
+	put_value(o, v, u);
+	out_mem(o, "\n", 1);
 }
 
 struct metric {
@@ -177,49 +246,68 @@ static void bound(char *buf, size_t len, int slot)
 		*end = '\0';
 }
 
-static void hist_render(struct evbuffer *b, const struct metrics_cgroup *v, size_t n)
+/* The le="..." label of each kept bucket, made once. */
+static char hist_le[RUNQ_BUCKETS][32];
+
+static void hist_init(void)
 {
-	size_t k;
+	char lv[24];
+	int i;
 
-	evbuffer_add_printf(b, "# HELP " RUNQ_HIST " Run-queue wait of each slice that waited.\n"
-			       "# TYPE " RUNQ_HIST " histogram\n");
-	for (k = 0; k < n; k++) {
-		const struct cgs_counters *c = &v[k].s->total;
-		uint64_t acc = 0;
-		char le[48], lv[32];
-		int i;
-
-		for (i = 0; i < CGS_RUNQ_SLOTS; i++) {
-			acc += c->runq_hist[i];
-			if (i < RUNQ_FIRST_SLOT || i > RUNQ_LAST_SLOT ||
-			    (i - RUNQ_FIRST_SLOT) % RUNQ_SLOT_STEP)
-				continue;
-			bound(lv, sizeof(lv), i);
-			snprintf(le, sizeof(le), ",le=\"%s\"", lv);
-			sample(b, RUNQ_HIST, "_bucket", v[k].path, le, acc, UNIT_ONE);
-		}
-		sample(b, RUNQ_HIST, "_bucket", v[k].path, ",le=\"+Inf\"", acc, UNIT_ONE);
-		sample(b, RUNQ_HIST, "_sum", v[k].path, "", c->runq_ns, UNIT_NS);
-		sample(b, RUNQ_HIST, "_count", v[k].path, "", acc, UNIT_ONE);
+	if (hist_le[0][0])
+		return;
+	for (i = 0; i < RUNQ_BUCKETS; i++) {
+		bound(lv, sizeof(lv), RUNQ_FIRST_SLOT + i * RUNQ_SLOT_STEP);
+		snprintf(hist_le[i], sizeof(hist_le[i]), ",le=\"%s\"", lv);
 	}
+}
+
+static void hist_header(struct out *o)
+{
+	out_str(o, "# HELP " RUNQ_HIST " Run-queue wait of each slice that waited.\n"
+		   "# TYPE " RUNQ_HIST " histogram\n");
+}
+
+/* One cgroup's buckets, sum and count; the series written. */
+static size_t hist_one(struct out *o, const struct metrics_cgroup *v)
+{
+	const struct cgs_counters *c = &v->s->total;
+	uint64_t acc = 0;
+	int i;
+
+	hist_init();
+	for (i = 0; i < CGS_RUNQ_SLOTS; i++) {
+		acc += c->runq_hist[i];
+		if (i < RUNQ_FIRST_SLOT || i > RUNQ_LAST_SLOT ||
+		    (i - RUNQ_FIRST_SLOT) % RUNQ_SLOT_STEP)
+			continue;
+		sample(o, RUNQ_HIST, "_bucket", v->path,
+		       hist_le[(i - RUNQ_FIRST_SLOT) / RUNQ_SLOT_STEP], acc, UNIT_ONE);
+	}
+	sample(o, RUNQ_HIST, "_bucket", v->path, ",le=\"+Inf\"", acc, UNIT_ONE);
+	sample(o, RUNQ_HIST, "_sum", v->path, "", c->runq_ns, UNIT_NS);
+	sample(o, RUNQ_HIST, "_count", v->path, "", acc, UNIT_ONE);
+	return RUNQ_BUCKETS + 3;
 }
 
 struct family {
 	const char *name; /* as --metrics-families names it */
 	const struct metric *m;
 	size_t n;
-	/* A family that is not a list of metrics: its series, its lines. */
+	/* A family that is not a list of metrics: its series, its HELP and
+	 * TYPE, one cgroup's lines (returns the series written). */
 	size_t (*series)(const struct metrics_cgroup *c);
-	void (*render)(struct evbuffer *b, const struct metrics_cgroup *v, size_t n);
+	void (*header)(struct out *o);
+	size_t (*one)(struct out *o, const struct metrics_cgroup *c);
 };
 
-#define LIST(name, m) { name, m, sizeof(m) / sizeof(m[0]), NULL, NULL }
+#define LIST(name, m) { name, m, sizeof(m) / sizeof(m[0]), NULL, NULL, NULL }
 /* In the order they are written; a new family is one more line here. */
 static const struct family families[] = {
 	LIST("cpu", cpu),
 	LIST("switches", switches),
 	LIST("runq", runq),
-	{ "runq_histogram", NULL, 0, hist_series, hist_render },
+	{ "runq_histogram", NULL, 0, hist_series, hist_header, hist_one },
 	LIST("throttling", throttling),
 	LIST("tasks", tasks),
 	LIST("pressure", pressure),
@@ -278,25 +366,8 @@ size_t metrics_cgroup_series(const struct metrics_cgroup *c, uint32_t families_m
 	return n;
 }
 
-static void render_list(struct evbuffer *b, const struct family *f, const struct metrics_cgroup *v,
-			size_t n)
-{
-	size_t i, k;
-	uint64_t x;
-
-	for (i = 0; i < f->n; i++) {
-		const struct metric *m = &f->m[i];
-
-		evbuffer_add_printf(b, "# HELP %s %s\n# TYPE %s %s\n", m->name, m->help, m->name,
-				    m->type);
-		for (k = 0; k < n; k++)
-			if (m->get(&v[k], m, &x))
-				sample(b, m->name, "", v[k].path, "", x, m->unit);
-	}
-}
-
-void metrics_render_cgroups(struct evbuffer *b, const struct metrics_cgroup *v, size_t n,
-			    const struct metrics_opts *o, struct metrics_count *ret)
+size_t metrics_cap(const struct metrics_cgroup *v, size_t n, const struct metrics_opts *o,
+		   struct metrics_count *ret)
 {
 	size_t kept, i;
 
@@ -310,12 +381,82 @@ void metrics_render_cgroups(struct evbuffer *b, const struct metrics_cgroup *v, 
 	}
 	for (i = kept; i < n; i++)
 		ret->dropped += metrics_cgroup_series(&v[i], o->families);
-	for (i = 0; i < N_FAMILIES; i++) {
-		if (!(o->families & (1U << i)))
-			continue;
-		if (families[i].render)
-			families[i].render(b, v, kept);
-		else
-			render_list(b, &families[i], v, kept);
+	return kept;
+}
+
+/* Metric i of family f: its HELP and TYPE. */
+static void header(struct out *o, const struct family *f, size_t i)
+{
+	const struct metric *m = &f->m[i];
+
+	if (f->header) {
+		f->header(o);
+		return;
 	}
+	out_str(o, "# HELP ");
+	out_str(o, m->name);
+	out_mem(o, " ", 1);
+	out_str(o, m->help);
+	out_str(o, "\n# TYPE ");
+	out_str(o, m->name);
+	out_mem(o, " ", 1);
+	out_str(o, m->type);
+	out_mem(o, "\n", 1);
+}
+
+/* Metric i of family f for cgroup c: the series written. */
+static size_t lines(struct out *o, const struct family *f, size_t i, const struct metrics_cgroup *c)
+{
+	const struct metric *m = &f->m[i];
+	uint64_t x;
+
+	if (f->one)
+		return f->one(o, c);
+	if (!m->get(c, m, &x))
+		return 0;
+	sample(o, m->name, "", c->path, "", x, m->unit);
+	return 1;
+}
+
+bool metrics_render_part(struct evbuffer *b, const struct metrics_cgroup *v, size_t n,
+			 uint32_t families_mask, struct metrics_cursor *cur, size_t budget)
+{
+	size_t start = evbuffer_get_length(b);
+	struct out o;
+
+	o.b = b;
+	o.n = 0;
+	budget = budget > start ? budget - start : 0;
+	for (; cur->family < N_FAMILIES; cur->family++, cur->metric = 0, cur->k = 0) {
+		const struct family *f = &families[cur->family];
+		size_t metrics = f->one ? 1 : f->n;
+
+		if (!(families_mask & (1U << cur->family)))
+			continue;
+		for (; cur->metric < metrics; cur->metric++, cur->k = 0) {
+			if (!cur->k)
+				header(&o, f, cur->metric);
+			while (cur->k < n) {
+				const struct metrics_cgroup *c = &v[cur->k++];
+
+				if (c->path)
+					cur->series += lines(&o, f, cur->metric, c);
+				/* What went into b, and what waits here. */
+				if (evbuffer_get_length(b) - start + o.n >= budget) {
+					out_flush(&o);
+					return false;
+				}
+			}
+		}
+	}
+	out_flush(&o);
+	return true;
+}
+
+void metrics_render_cgroups(struct evbuffer *b, const struct metrics_cgroup *v, size_t n,
+			    const struct metrics_opts *o, struct metrics_count *ret)
+{
+	struct metrics_cursor cur = { 0 };
+
+	metrics_render_part(b, v, metrics_cap(v, n, o, ret), o->families, &cur, SIZE_MAX);
 }

@@ -396,22 +396,6 @@ static void log_peer(struct evhttp_request *req)
 		  log_q(evhttp_request_get_uri(req)), (int)cred.pid, (unsigned)cred.uid);
 }
 
-/* The Prometheus exposition; headers only for HEAD (http_reply_buffer). */
-static void reply_metrics(const struct daemon_parts *p, struct evhttp_request *req)
-{
-	struct evbuffer *b = evbuffer_new();
-
-	if (!b) {
-		http_error(req, 500, "out of memory");
-		return;
-	}
-	if (metrics_render(p, b))
-		http_error(req, 503, "cannot read the BPF maps");
-	else
-		http_reply_buffer(req, 200, "text/plain; version=0.0.4; charset=utf-8", b);
-	evbuffer_free(b);
-}
-
 /* evhttp's method bits; an unknown method has none of them. */
 #define KNOWN_METHODS                                                                            \
 	(EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | \
@@ -500,7 +484,7 @@ void routes_handle(struct evhttp_request *req, void *arg)
 			if (q.stream || q.has_interval || q.cgroup)
 				http_error(req, 400, "unknown query parameter");
 			else
-				reply_metrics(p, req);
+				metrics_serve(p, req);
 		} else if (!strcmp(path, "/v1/events")) {
 			handle_events(p, req, &q);
 		} else if (q.stream || q.has_interval || q.cgroup) {

@@ -26,6 +26,11 @@ struct watched *tracker_find_path(struct tracker *t, const char *path)
 	return NULL;
 }
 
+uint64_t tracker_freed(const struct tracker *t)
+{
+	return t->n_freed;
+}
+
 struct watched *tracker_find_id(struct tracker *t, uint64_t id)
 {
 	uint64_t h = hmap_hash_u64(id);
@@ -116,6 +121,7 @@ void tracker_free_watched(struct tracker *t, struct watched *w)
 	hmap_del(&t->by_id, hmap_hash_u64(w->id), w);
 	hmap_del(&t->by_path, hmap_hash_str(w->path), w);
 	t->n_watched--;
+	t->n_freed++;
 	if (w->attached)
 		t->n_attached--;
 	if (t->loader) {

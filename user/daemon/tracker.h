@@ -103,6 +103,10 @@ struct watched *tracker_first(struct tracker *t);
 #define TRACKER_FOREACH(w, t) for ((w) = tracker_first(t); (w); (w) = LIST_NEXT((w), link))
 unsigned tracker_attached(const struct tracker *t);
 unsigned tracker_watched(const struct tracker *t);
+/* Watches freed so far: one who holds pointers to watches across passes of
+ * the loop (a /metrics scrape written in parts) checks them again when it
+ * changed. */
+uint64_t tracker_freed(const struct tracker *t);
 struct watched *tracker_find_path(struct tracker *t, const char *path);
 struct watched *tracker_find_id(struct tracker *t, uint64_t id);
 /* Watches a cgroup (attached=true: by PUT). -ENOSPC past the limit, -EBUSY

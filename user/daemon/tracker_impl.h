@@ -26,6 +26,7 @@ struct tracker {
 	struct render_slot *renders;
 	struct buf render_out;
 	unsigned n_attached, n_watched;
+	uint64_t n_freed; /* watches freed, ever (tracker_freed) */
 	int inotify_fd;
 	struct event *inotify_ev, *retention_ev, *pending_ev;
 	uint64_t batch_mono_ns; /* start of the pass over pending checks; 0 outside one */

@@ -1,0 +1,324 @@
+/* A /metrics reply larger than one part (METRICS_PART_BYTES): sent as the
+ * connection drains, chunked over HTTP/1.1 and up to the close over
+ * HTTP/1.0, the same exposition either way; HEAD says what GET would get;
+ * clients that go away mid-body or stop reading keep no memory, do not
+ * stop others from being served, and past METRICS_MAX_SCRAPES at once a
+ * scrape is refused with 503 rather than held. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include "../bench/benchtree.h"
+#include "daemon.h"
+#include "harness.h"
+#include "th_common.h"
+#include "th_http.h"
+#include "th_raw.h"
+#include "metrics.h"
+
+/* ~2.6 KiB of exposition each: ~1.5 MB, a dozen parts. */
+#define CGROUPS 600
+#define STALLED (METRICS_MAX_SCRAPES - 2)
+
+static struct th_daemon dmn;
+static struct bench_tree tree;
+static bool ready;
+
+/* The daemon with CGROUPS attached cgroups, once for every case. */
+static bool up(void)
+{
+	int status = 0, n;
+
+	if (ready)
+		return true;
+	if (!ASSERT_OK(bench_tree_init(&tree, "parts", 0), "parent cgroup") ||
+	    !ASSERT_OK(bench_tree_grow(&tree, CGROUPS), "cgroups") || !th_up(&dmn, NULL))
+		return false;
+	n = bench_attach_children(&dmn, &tree, 0, CGROUPS, &status);
+	ready = ASSERT_EQ(n, CGROUPS, "all attached");
+	return ready;
+}
+
+/* A whole GET /metrics over HTTP/1.1 (or 1.0) on a new connection. */
+static int scrape(bool http10, struct th_conn *c, char **ret_body, size_t *ret_len)
+{
+	static const char req11[] = "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+	static const char req10[] = "GET /metrics HTTP/1.0\r\n\r\n";
+	const char *req = http10 ? req10 : req11;
+	int fd, err = th_http_connect(dmn.sock, &fd);
+
+	if (err)
+		return err;
+	th_conn_init(c, fd, NULL);
+	if (write(fd, req, strlen(req)) != (ssize_t)strlen(req))
+		return -EIO;
+	err = th_read_head(c);
+	return err ?: th_read_body(c, ret_body, ret_len);
+}
+
+static size_t count(const char *s, const char *needle)
+{
+	size_t n = 0;
+
+	for (; (s = strstr(s, needle)); s++)
+		n++;
+	return n;
+}
+
+/* From the first per-cgroup family to the series count: what does not
+ * change from one scrape to the next on idle cgroups (the daemon's own
+ * metrics around it do). */
+static bool cgroup_part(const char *body, const char **ret, size_t *ret_len)
+{
+	const char *a = strstr(body, "# HELP cgstat_cgroup_");
+	const char *b = a ? strstr(a, "# HELP cgstat_metrics_series ") : NULL;
+
+	if (!b)
+		return false;
+	*ret = a;
+	*ret_len = (size_t)(b - a);
+	return true;
+}
+
+/* Every sample line of a per-cgroup metric, and the series count line. */
+static void check_complete(const char *body, size_t len, const char *what)
+{
+	char want[64];
+	size_t samples = 0;
+	const char *l;
+
+	th_check(len > 2 * METRICS_PART_BYTES, __FILE__, __LINE__, "larger than a part", "%s: %zu",
+		 what, len);
+	th_check(strlen(body) == len && body[len - 1] == '\n', __FILE__, __LINE__, "whole lines",
+		 "%s", what);
+	/* The last line comes last: nothing cut or left after it. */
+	th_check(strstr(body, "\ncgstat_metrics_series_dropped_total 0\n") ==
+			 body + len - strlen("\ncgstat_metrics_series_dropped_total 0\n"),
+		 __FILE__, __LINE__, "ends with the tail", "%s: ...%.80s", what,
+		 len > 80 ? body + len - 80 : body);
+	th_check(count(body, "cgstat_cgroup_cpu_usage_seconds_total{cgroup=") == CGROUPS &&
+			 count(body, "cgstat_cgroup_runqueue_wait_seconds_count{cgroup=") ==
+				 CGROUPS &&
+			 count(body, "cgstat_cgroup_task_exited{cgroup=") == CGROUPS,
+		 __FILE__, __LINE__, "every cgroup in every family", "%s", what);
+	th_check(count(body, "# TYPE cgstat_cgroup_cpu_usage_seconds_total ") == 1, __FILE__,
+		 __LINE__, "each metric announced once", "%s", what);
+	for (l = body; l && *l; l = strchr(l, '\n'), l = l ? l + 1 : NULL)
+		samples += !strncmp(l, "cgstat_cgroup_", 14);
+	snprintf(want, sizeof(want), "\ncgstat_metrics_series %zu\n", samples);
+	th_check(strstr(body, want) != NULL, __FILE__, __LINE__, "series counted",
+		 "%s: %zu sample lines, no '%s'", what, samples, want + 1);
+}
+
+/* Chunked over HTTP/1.1 and up to the close over HTTP/1.0: the same
+ * complete exposition; HEAD announces what GET gets, without a body. */
+static void test_complete(void)
+{
+	struct th_conn *c = calloc(1, sizeof(*c));
+	char *b11 = NULL, *b10 = NULL;
+	size_t l11 = 0, l10 = 0, p11 = 0, p10 = 0;
+	const char *c11 = NULL, *c10 = NULL;
+	struct reply rp = { 0 };
+	struct raw r;
+	char v[64];
+
+	if (!ASSERT_TRUE(c, "conn") || !up())
+		goto out;
+	if (ASSERT_OK(scrape(false, c, &b11, &l11), "GET over HTTP/1.1")) {
+		ASSERT_EQ(c->status, 200, "200");
+		ASSERT_TRUE(c->chunked && !c->has_length, "chunked");
+		check_complete(b11, l11, "HTTP/1.1");
+	}
+	th_conn_close(c);
+	if (ASSERT_OK(scrape(true, c, &b10, &l10), "GET over HTTP/1.0")) {
+		ASSERT_EQ(c->status, 200, "200");
+		ASSERT_TRUE(!c->chunked && !c->has_length, "ends with the connection");
+		check_complete(b10, l10, "HTTP/1.0");
+	}
+	th_conn_close(c);
+	if (b11 && b10 && ASSERT_TRUE(cgroup_part(b11, &c11, &p11) && cgroup_part(b10, &c10, &p10),
+				      "per-cgroup part"))
+		ASSERT_TRUE(p11 == p10 && !memcmp(c11, c10, p11), "the same exposition");
+	/* HEAD, on a keep-alive connection that serves a request after it. */
+	if (ASSERT_OK(raw_open(&r, dmn.sock), "connect")) {
+		if (ASSERT_OK(raw_send(&r, "HEAD /metrics HTTP/1.1\r\nHost: x\r\n\r\n"
+					   "GET /v1/health HTTP/1.1\r\nHost: x\r\n\r\n"),
+			      "send") &&
+		    ASSERT_OK(raw_reply(&r, true, &rp), "HEAD reply")) {
+			ASSERT_EQ(rp.status, 200, "HEAD 200");
+			ASSERT_TRUE(header(&rp, "Content-Type", v, sizeof(v)) &&
+					    !strncmp(v, "text/plain; version=0.0.4", 25),
+				    "HEAD: the exposition's type");
+			ASSERT_TRUE(header(&rp, "Transfer-Encoding", v, sizeof(v)) &&
+					    !strcmp(v, "chunked") &&
+					    !header(&rp, "Content-Length", v, sizeof(v)),
+				    "HEAD: framed as GET is");
+			ASSERT_OK(raw_reply(&r, false, &rp), "next reply");
+			ASSERT_TRUE(rp.status == 200 && rp.body && strstr(rp.body, "\"attached\""),
+				    "no body after HEAD: the next reply is health's");
+		}
+		raw_close(&r);
+	}
+out:
+	free(rp.body);
+	free(b11);
+	free(b10);
+	free(c);
+}
+
+/* Abandoned scrapes, each a different way: after the headers and some of
+ * the body, before reading anything, and with a reset. The daemon keeps
+ * serving, whole scrapes, and its memory stays where it was. */
+static void test_disconnect_mid_body(void)
+{
+	struct th_conn *c = calloc(1, sizeof(*c));
+	uint64_t rss0, rss1;
+	size_t len = 0;
+	char *body = NULL;
+	int i, aborted = 0;
+
+	if (!ASSERT_TRUE(c, "conn") || !up())
+		goto out;
+	/* One whole scrape first: what any scrape leaves is in rss0. */
+	if (!ASSERT_OK(scrape(false, c, &body, &len), "scrape"))
+		goto out;
+	th_conn_close(c);
+	free(body);
+	body = NULL;
+	rss0 = th_proc_status(dmn.pid, "VmRSS");
+	for (i = 0; i < 90; i++) {
+		struct raw *r = calloc(1, sizeof(*r));
+		struct linger lg = { 1, 0 };
+
+		if (!r || raw_open(r, dmn.sock) ||
+		    raw_send(r, "GET /metrics HTTP/1.%d\r\nHost: x\r\n\r\n", i % 2)) {
+			free(r);
+			continue;
+		}
+		if (i % 3 == 1) {
+			/* some of the body, in the middle of a part */
+			while (r->len < 20000 && !raw_fill(r, 1000))
+				;
+		} else if (i % 3 == 2) {
+			setsockopt(r->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+			raw_fill(r, 1000);
+		}
+		raw_close(r);
+		free(r);
+		aborted++;
+	}
+	ASSERT_EQ(aborted, 90, "scrapes started and abandoned");
+	ASSERT_TRUE(th_health_ok(&dmn), "still serving");
+	if (ASSERT_OK(scrape(false, c, &body, &len), "a whole scrape after them"))
+		check_complete(body, len, "after abandoned scrapes");
+	th_conn_close(c);
+	rss1 = th_proc_status(dmn.pid, "VmRSS");
+	printf("    daemon RSS %llu -> %llu KiB after %d abandoned scrapes of %zu bytes\n",
+	       (unsigned long long)rss0, (unsigned long long)rss1, aborted, len);
+	/* Each one kept would be a part and its index at least (~200 KiB). */
+	ASSERT_GT(rss0 + 4096, rss1, "nothing kept");
+	ASSERT_EQ(th_daemon_log_count(&dmn, "error"), 0, "no error logged");
+out:
+	free(body);
+	free(c);
+}
+
+/* A client whose scrape is under way (its reply's head came) that reads
+ * no more than its first 64 KiB. */
+static bool stall(struct raw *r)
+{
+	uint64_t deadline = th_now_ns() + 10000000000ULL;
+
+	if (!ASSERT_OK(raw_open(r, dmn.sock), "connect") ||
+	    !ASSERT_OK(raw_send(r, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n"), "send"))
+		return false;
+	while (!memmem(r->buf, r->len, "\r\n\r\n", 4) && th_now_ns() < deadline)
+		if (raw_fill(r, 200) == -EPIPE)
+			break;
+	return ASSERT_TRUE(!strncmp(r->buf, "HTTP/1.1 200 ", 13) &&
+				   memmem(r->buf, r->len, "\r\n\r\n", 4),
+			   "scrape under way");
+}
+
+/* Clients that send GET /metrics and never read: each holds about a part,
+ * not its whole body; others are served meanwhile; past
+ * METRICS_MAX_SCRAPES under way a scrape is refused (503, Retry-After)
+ * rather than held, and once they go, scrapes are served again. */
+static void test_stalled_readers(void)
+{
+	struct th_conn *c = calloc(1, sizeof(*c));
+	struct raw *st = calloc(METRICS_MAX_SCRAPES + 1, sizeof(*st));
+	struct reply rp = { 0 };
+	uint64_t rss0, rss1;
+	size_t len = 0;
+	char *body = NULL, v[16];
+	int i, open = 0;
+
+	if (!ASSERT_TRUE(c && st, "memory") || !up())
+		goto out;
+	if (!ASSERT_OK(scrape(false, c, &body, &len), "scrape"))
+		goto out;
+	th_conn_close(c);
+	free(body);
+	body = NULL;
+	rss0 = th_proc_status(dmn.pid, "VmRSS");
+	for (i = 0; i < STALLED; i++, open++)
+		if (!stall(&st[i]))
+			goto out;
+	/* Served while they stall (their requests came first). */
+	if (ASSERT_OK(scrape(false, c, &body, &len), "a scrape while others stall"))
+		check_complete(body, len, "while others stall");
+	th_conn_close(c);
+	rss1 = th_proc_status(dmn.pid, "VmRSS");
+	printf("    daemon RSS %llu -> %llu KiB with %d readers stalled on %zu bytes\n",
+	       (unsigned long long)rss0, (unsigned long long)rss1, STALLED, len);
+	/* Whole bodies held would be STALLED * len less what the sockets take. */
+	ASSERT_GT(rss0 + STALLED * len / 1024 / 3, rss1, "each holds less than its body");
+	/* Up to the limit, then one more is refused. */
+	for (; open < METRICS_MAX_SCRAPES; open++)
+		if (!stall(&st[open]))
+			goto out;
+	ASSERT_TRUE(th_health_ok(&dmn), "health served at the limit");
+	if (ASSERT_OK(raw_open(&st[open], dmn.sock), "connect")) {
+		open++;
+		if (ASSERT_OK(raw_send(&st[open - 1], "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n"),
+			      "send") &&
+		    ASSERT_OK(raw_reply(&st[open - 1], false, &rp), "reply")) {
+			ASSERT_EQ(rp.status, 503, "past the limit: 503");
+			ASSERT_TRUE(header(&rp, "Retry-After", v, sizeof(v)), "Retry-After");
+			ASSERT_TRUE(json_error_body(&rp), "JSON error");
+		}
+	}
+	for (i = 0; i < open; i++)
+		raw_close(&st[i]);
+	open = 0;
+	/* Their slots are free again once they are gone. */
+	ASSERT_TRUE(th_health_ok(&dmn), "still serving");
+	free(body);
+	body = NULL;
+	if (ASSERT_OK(scrape(false, c, &body, &len), "a scrape after they left"))
+		check_complete(body, len, "after stalled readers left");
+	th_conn_close(c);
+out:
+	for (i = 0; st && i < open; i++)
+		raw_close(&st[i]);
+	free(rp.body);
+	free(body);
+	free(st);
+	free(c);
+}
+
+int main(void)
+{
+	signal(SIGPIPE, SIG_IGN);
+	th_init("test_metrics_parts");
+	th_run("complete", test_complete);
+	th_run("disconnect_mid_body", test_disconnect_mid_body);
+	th_run("stalled_readers", test_stalled_readers);
+	th_down(&dmn);
+	bench_tree_free(&tree);
+	return th_done();
+}
