@@ -25,21 +25,44 @@
 
 static struct th_daemon dmn;
 static struct bench_tree tree;
-static bool ready;
 
-/* The daemon with CGROUPS attached cgroups, once for every case. */
+/* Each case: a daemon of its own with CGROUPS attached cgroups of its own
+ * (the harness removes a case's cgroups after it). */
 static bool up(void)
 {
 	int status = 0, n;
 
-	if (ready)
-		return true;
 	if (!ASSERT_OK(bench_tree_init(&tree, "parts", 0), "parent cgroup") ||
 	    !ASSERT_OK(bench_tree_grow(&tree, CGROUPS), "cgroups") || !th_up(&dmn, NULL))
 		return false;
 	n = bench_attach_children(&dmn, &tree, 0, CGROUPS, &status);
-	ready = ASSERT_EQ(n, CGROUPS, "all attached");
-	return ready;
+	return ASSERT_EQ(n, CGROUPS, "all attached");
+}
+
+static void down(void)
+{
+	th_down(&dmn);
+	bench_tree_free(&tree);
+}
+
+/* Whether the daemon runs under AddressSanitizer (make asan): its
+ * quarantine keeps freed memory resident, so RSS says nothing about what
+ * the daemon holds (LeakSanitizer checks that at its exit instead). */
+static bool sanitized(void)
+{
+	char maps[64], line[512];
+	bool yes = false;
+	FILE *f;
+
+	snprintf(maps, sizeof(maps), "/proc/%d/maps", (int)dmn.pid);
+	f = fopen(maps, "re");
+	while (f && !yes && fgets(line, sizeof(line), f))
+		yes = strstr(line, "libasan") != NULL;
+	if (f)
+		fclose(f);
+	if (yes)
+		printf("    (AddressSanitizer: RSS not checked)\n");
+	return yes;
 }
 
 /* A whole GET /metrics over HTTP/1.1 (or 1.0) on a new connection. */
@@ -83,8 +106,49 @@ static bool cgroup_part(const char *body, const char **ret, size_t *ret_len)
 	return true;
 }
 
-/* Every sample line of a per-cgroup metric, and the series count line. */
-static void check_complete(const char *body, size_t len, const char *what)
+static const char *next_line(const char *l, const char *end)
+{
+	const char *nl = memchr(l, '\n', (size_t)(end - l));
+
+	return nl ? nl + 1 : end;
+}
+
+/* The next line at or after l that is not of the pressure family. */
+static const char *skip_pressure(const char *l, const char *end)
+{
+	while (l < end && memmem(l, (size_t)(next_line(l, end) - l), "pressure", 8))
+		l = next_line(l, end);
+	return l;
+}
+
+/* a[0..alen) and b[0..blen) line by line, but for the pressure family:
+ * a cgroup's first cpu.pressure reading comes with the first fill after it
+ * was attached, which may fall between two scrapes. */
+static bool same_lines(const char *a, size_t alen, const char *b, size_t blen)
+{
+	const char *ae = a + alen, *be = b + blen;
+
+	for (;;) {
+		const char *an, *bn;
+
+		a = skip_pressure(a, ae);
+		b = skip_pressure(b, be);
+		if (a == ae || b == be)
+			return a == ae && b == be;
+		an = next_line(a, ae);
+		bn = next_line(b, be);
+		if (an - a != bn - b || memcmp(a, b, (size_t)(an - a))) {
+			printf("    differs: %.*s | %.*s\n", (int)(an - a), a, (int)(bn - b), b);
+			return false;
+		}
+		a = an;
+		b = bn;
+	}
+}
+
+/* Complete: whole lines, the tail last, the series counted; with all,
+ * every one of the CGROUPS cgroups in every family. */
+static void check_complete(const char *body, size_t len, const char *what, bool all)
 {
 	char want[64];
 	size_t samples = 0;
@@ -99,10 +163,11 @@ static void check_complete(const char *body, size_t len, const char *what)
 			 body + len - strlen("\ncgstat_metrics_series_dropped_total 0\n"),
 		 __FILE__, __LINE__, "ends with the tail", "%s: ...%.80s", what,
 		 len > 80 ? body + len - 80 : body);
-	th_check(count(body, "cgstat_cgroup_cpu_usage_seconds_total{cgroup=") == CGROUPS &&
+	th_check(!all ||
+			 (count(body, "cgstat_cgroup_cpu_usage_seconds_total{cgroup=") == CGROUPS &&
 			 count(body, "cgstat_cgroup_runqueue_wait_seconds_count{cgroup=") ==
 				 CGROUPS &&
-			 count(body, "cgstat_cgroup_task_exited{cgroup=") == CGROUPS,
+			  count(body, "cgstat_cgroup_task_exited{cgroup=") == CGROUPS),
 		 __FILE__, __LINE__, "every cgroup in every family", "%s", what);
 	th_check(count(body, "# TYPE cgstat_cgroup_cpu_usage_seconds_total ") == 1, __FILE__,
 		 __LINE__, "each metric announced once", "%s", what);
@@ -130,18 +195,18 @@ static void test_complete(void)
 	if (ASSERT_OK(scrape(false, c, &b11, &l11), "GET over HTTP/1.1")) {
 		ASSERT_EQ(c->status, 200, "200");
 		ASSERT_TRUE(c->chunked && !c->has_length, "chunked");
-		check_complete(b11, l11, "HTTP/1.1");
+		check_complete(b11, l11, "HTTP/1.1", true);
 	}
 	th_conn_close(c);
 	if (ASSERT_OK(scrape(true, c, &b10, &l10), "GET over HTTP/1.0")) {
 		ASSERT_EQ(c->status, 200, "200");
 		ASSERT_TRUE(!c->chunked && !c->has_length, "ends with the connection");
-		check_complete(b10, l10, "HTTP/1.0");
+		check_complete(b10, l10, "HTTP/1.0", true);
 	}
 	th_conn_close(c);
 	if (b11 && b10 && ASSERT_TRUE(cgroup_part(b11, &c11, &p11) && cgroup_part(b10, &c10, &p10),
 				      "per-cgroup part"))
-		ASSERT_TRUE(p11 == p10 && !memcmp(c11, c10, p11), "the same exposition");
+		ASSERT_TRUE(same_lines(c11, p11, c10, p10), "the same exposition");
 	/* HEAD, on a keep-alive connection that serves a request after it. */
 	if (ASSERT_OK(raw_open(&r, dmn.sock), "connect")) {
 		if (ASSERT_OK(raw_send(&r, "HEAD /metrics HTTP/1.1\r\nHost: x\r\n\r\n"
@@ -163,6 +228,7 @@ static void test_complete(void)
 		raw_close(&r);
 	}
 out:
+	down();
 	free(rp.body);
 	free(b11);
 	free(b10);
@@ -213,15 +279,17 @@ static void test_disconnect_mid_body(void)
 	ASSERT_EQ(aborted, 90, "scrapes started and abandoned");
 	ASSERT_TRUE(th_health_ok(&dmn), "still serving");
 	if (ASSERT_OK(scrape(false, c, &body, &len), "a whole scrape after them"))
-		check_complete(body, len, "after abandoned scrapes");
+		check_complete(body, len, "after abandoned scrapes", true);
 	th_conn_close(c);
 	rss1 = th_proc_status(dmn.pid, "VmRSS");
 	printf("    daemon RSS %llu -> %llu KiB after %d abandoned scrapes of %zu bytes\n",
 	       (unsigned long long)rss0, (unsigned long long)rss1, aborted, len);
 	/* Each one kept would be a part and its index at least (~200 KiB). */
-	ASSERT_GT(rss0 + 4096, rss1, "nothing kept");
+	if (!sanitized())
+		ASSERT_GT(rss0 + 4096, rss1, "nothing kept");
 	ASSERT_EQ(th_daemon_log_count(&dmn, "error"), 0, "no error logged");
 out:
+	down();
 	free(body);
 	free(c);
 }
@@ -270,13 +338,14 @@ static void test_stalled_readers(void)
 			goto out;
 	/* Served while they stall (their requests came first). */
 	if (ASSERT_OK(scrape(false, c, &body, &len), "a scrape while others stall"))
-		check_complete(body, len, "while others stall");
+		check_complete(body, len, "while others stall", true);
 	th_conn_close(c);
 	rss1 = th_proc_status(dmn.pid, "VmRSS");
 	printf("    daemon RSS %llu -> %llu KiB with %d readers stalled on %zu bytes\n",
 	       (unsigned long long)rss0, (unsigned long long)rss1, STALLED, len);
 	/* Whole bodies held would be STALLED * len less what the sockets take. */
-	ASSERT_GT(rss0 + STALLED * len / 1024 / 3, rss1, "each holds less than its body");
+	if (!sanitized())
+		ASSERT_GT(rss0 + STALLED * len / 1024 / 3, rss1, "each holds less than its body");
 	/* Up to the limit, then one more is refused. */
 	for (; open < METRICS_MAX_SCRAPES; open++)
 		if (!stall(&st[open]))
@@ -300,15 +369,125 @@ static void test_stalled_readers(void)
 	free(body);
 	body = NULL;
 	if (ASSERT_OK(scrape(false, c, &body, &len), "a scrape after they left"))
-		check_complete(body, len, "after stalled readers left");
+		check_complete(body, len, "after stalled readers left", true);
 	th_conn_close(c);
 out:
 	for (i = 0; st && i < open; i++)
 		raw_close(&st[i]);
+	down();
 	free(rp.body);
 	free(body);
 	free(st);
 	free(c);
+}
+
+static int cmp_key(const void *a, const void *b)
+{
+	const char *x = *(const char *const *)a, *y = *(const char *const *)b;
+	size_t lx = strcspn(x, " "), ly = strcspn(y, " ");
+	int c = memcmp(x, y, lx < ly ? lx : ly);
+
+	return c ? c : (lx > ly) - (lx < ly);
+}
+
+/* Whether no series (name and labels) comes twice: Prometheus would
+ * reject the scrape. */
+static bool unique_series(char *body)
+{
+	size_t n = 0, cap = count(body, "\n") + 1, i;
+	char **v = calloc(cap, sizeof(*v));
+	bool ok = v != NULL;
+
+	for (char *l = body; ok && *l; l = strchr(l, '\n') + 1) {
+		if (*l != '#')
+			v[n++] = l;
+		if (!strchr(l, '\n'))
+			break;
+	}
+	if (ok)
+		qsort(v, n, sizeof(*v), cmp_key);
+	for (i = 1; ok && i < n; i++)
+		if (!cmp_key(&v[i - 1], &v[i])) {
+			printf("    twice: %.*s\n", (int)strcspn(v[i], "\n"), v[i]);
+			ok = false;
+		}
+	free(v);
+	return ok;
+}
+
+/* Lines of a metric for cgroup child i. */
+static size_t child_lines(const char *body, const char *metric, int i)
+{
+	char want[4400];
+
+	snprintf(want, sizeof(want), "%s{cgroup=\"%s/c%05d\"}", metric, tree.rel, i);
+	return count(body, want);
+}
+
+/* Cgroups detached, and some attached again (their watches new, maybe at
+ * the old ones' addresses), while a scrape is under way: the rest of the
+ * scrape leaves the detached ones out and reads none of their freed
+ * watches (AddressSanitizer's make asan), no series comes twice, and the
+ * body is complete. Last: the daemon ends with fewer cgroups. */
+static void test_detach_mid_scrape(void)
+{
+	struct th_conn *c = calloc(1, sizeof(*c)), *c2 = calloc(1, sizeof(*c2));
+	static const char req[] = "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+	char path[4400], *body = NULL;
+	struct th_response r = { 0 };
+	size_t len = 0, in_last = 0, gone_last = 0;
+	int fd, i, status = 0, detached = 0;
+
+	if (!ASSERT_TRUE(c && c2, "conn") || !up() ||
+	    !ASSERT_OK(th_http_connect(dmn.sock, &fd), "connect"))
+		goto out;
+	th_conn_init(c, fd, NULL);
+	if (!ASSERT_EQ(write(fd, req, strlen(req)), (ssize_t)strlen(req), "send") ||
+	    !ASSERT_OK(th_read_head(c), "head") || !ASSERT_TRUE(c->chunked, "in parts"))
+		goto out;
+	/* Not read meanwhile: the scrape waits after its first parts. */
+	for (i = CGROUPS / 2; i < CGROUPS; i++) {
+		snprintf(path, sizeof(path), "/v1/cgroups%s/c%05d", tree.rel, i);
+		detached += !th_get(&dmn, "DELETE", path, &r) && r.status == 200;
+		th_response_free(&r);
+	}
+	ASSERT_EQ(detached, CGROUPS / 2, "detached");
+	i = bench_attach_children(&dmn, &tree, CGROUPS / 2, CGROUPS * 3 / 4, &status);
+	th_check(i == CGROUPS / 4, __FILE__, __LINE__, "a quarter attached again",
+		 "%d attached, status %d", i, status);
+	if (!ASSERT_OK(th_read_body(c, &body, &len), "the rest of the body"))
+		goto out;
+	check_complete(body, len, "detached mid-scrape", false);
+	ASSERT_TRUE(unique_series(body), "no series twice");
+	/* tasks comes late in the body: long after the stall. */
+	for (i = 0; i < CGROUPS; i++) {
+		size_t n = child_lines(body, "cgstat_cgroup_task_exited", i);
+
+		if (i < CGROUPS / 2)
+			in_last += n;
+		else if (i >= CGROUPS * 3 / 4)
+			gone_last += n;
+	}
+	ASSERT_EQ(in_last, CGROUPS / 2, "those still attached: in every family");
+	ASSERT_EQ(gone_last, 0, "those detached: left out of the rest");
+	ASSERT_EQ(child_lines(body, "cgstat_cgroup_cpu_usage_seconds_total", CGROUPS - 1), 1,
+		  "the first family was written before they went");
+	ASSERT_TRUE(th_health_ok(&dmn), "still serving");
+	free(body);
+	body = NULL;
+	if (ASSERT_OK(scrape(false, c2, &body, &len), "a scrape after")) {
+		ASSERT_EQ(count(body, "cgstat_cgroup_task_exited{cgroup="), CGROUPS * 3 / 4,
+			  "the cgroups attached now");
+		ASSERT_TRUE(unique_series(body), "no series twice");
+	}
+	th_conn_close(c2);
+out:
+	if (c)
+		th_conn_close(c);
+	down();
+	free(body);
+	free(c);
+	free(c2);
 }
 
 int main(void)
@@ -318,7 +497,6 @@ int main(void)
 	th_run("complete", test_complete);
 	th_run("disconnect_mid_body", test_disconnect_mid_body);
 	th_run("stalled_readers", test_stalled_readers);
-	th_down(&dmn);
-	bench_tree_free(&tree);
+	th_run("detach_mid_scrape", test_detach_mid_scrape);
 	return th_done();
 }

@@ -150,7 +150,7 @@ static int gather(struct metrics_scrape *sc)
 	struct watched *w;
 	int err = index_new(sc, cap);
 
-	if (err)
+	if (err || !cap)
 		return err;
 	TRACKER_FOREACH(w, p->tracker) {
 		const struct cg_sample *s = w->attached ? tracker_latest(w) : NULL;
