@@ -289,6 +289,32 @@ static void test_bad_inputs(void)
 	th_down(&dmn);
 }
 
+/* A GET of a cgroup nobody watches names its state from the kernel: waiting
+ * before any task ran in it, exited once one ran and left (its own cpu.stat
+ * says a task ran there, whether or not the cpu controller is on). */
+static void test_unwatched_get_state(void)
+{
+	uint64_t dur = 20 * MS;
+	struct th_response r = { 0 };
+	char cg[4096], t[4400];
+	pid_t pid;
+
+	if (!th_up(&dmn, NULL) || !ASSERT_OK(th_cgroup(NULL, "unwatched", cg, sizeof(cg)), "cgroup"))
+		goto out;
+	th_target(t, sizeof(t), cg, NULL);
+	if (ASSERT_OK(th_get(&dmn, "GET", t, &r), "GET") && ASSERT_EQ(r.status, 200, "200"))
+		ASSERT_TRUE(th_jis(r.body, "state", "waiting"), "no task yet: waiting");
+	th_response_free(&r);
+	memset(&r, 0, sizeof(r));
+	pid = th_spawn(cg, th_burn, &dur);
+	if (!ASSERT_GT(pid, 0, "spawn"))
+		goto out;
+	th_wait(pid, NULL);
+	ASSERT_TRUE(th_poll_get(&dmn, t, 200, "exited", 5000, &r), "a task ran and left: exited");
+out:
+	th_response_free(&r);
+}
+
 /* --no-collect: nothing attached, no map read, 503 with a plain error. */
 static void test_no_collect(void)
 {
@@ -434,6 +460,7 @@ int main(void)
 	th_init("test_daemon");
 	th_run("stats_over_socket", test_stats_over_socket);
 	th_run("concurrent_clients", test_concurrent_clients);
+	th_run("unwatched_get_state", test_unwatched_get_state);
 	th_run("bad_inputs", test_bad_inputs);
 	th_run("no_collect", test_no_collect);
 	th_run("socket_rules", test_socket_rules);

@@ -201,6 +201,7 @@ static void reply_unwatched(const struct daemon_parts *p, struct evhttp_request 
 	const char *doc;
 	const struct snapshot *s;
 	struct record_in r = { 0 };
+	struct cg_cpu_stat cs;
 	struct cg_events ev;
 	struct json j;
 	int err;
@@ -213,10 +214,11 @@ static void reply_unwatched(const struct daemon_parts *p, struct evhttp_request 
 	collector_record_in(p->collector, s, id, abs, &r);
 	r.type = "stats";
 	r.path = rel;
-	/* Its state from the kernel: live tasks, or whether any ever ran. */
+	/* Its state from the kernel: live tasks, or whether any ever ran
+	 * (its own cpu.stat: r.cpu_stat is there only with throttling). */
 	r.state = !cg_read_events(abs, &ev) && ev.populated ? "running"
-		  : r.cpu_stat && r.cpu_stat->usage_usec ? "exited"
-							 : "waiting";
+		  : !cg_read_cpu_stat(abs, &cs) && cs.usage_usec ? "exited"
+								 : "waiting";
 	json_init(&j);
 	/* Rendered once per fill, state and path, as a watch's record is. */
 	sl = &unwatched[hmap_hash_u64(id) & (UNWATCHED_SLOTS - 1)];

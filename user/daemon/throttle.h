@@ -1,15 +1,21 @@
 /* Throttling counters (cpu.stat) for records: at most one read per cgroup
  * per cache fill, however many clients ask, so N watchers never cost N
- * polls. */
+ * polls; and none for a cgroup whose cpu.stat has no such counters. */
 #ifndef CGSTAT_THROTTLE_H
 #define CGSTAT_THROTTLE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include "cg.h"
 
 /* Enough that streams on a few thousand cgroups do not evict each other's
  * reading within a fill (a collision is one more cpu.stat read). */
 #define THROTTLE_SLOTS 4096
+/* Parents whose cgroup.subtree_control was read in a fill (a collision is
+ * one more read of it); a longer parent path is not kept (its children's
+ * cpu.stat is read instead). */
+#define THROTTLE_PARENTS 64
+#define THROTTLE_PARENT_MAX 240
 
 struct throttle_cache {
 	struct {
@@ -18,11 +24,21 @@ struct throttle_cache {
 		int err;
 		struct cg_cpu_stat st;
 	} slot[THROTTLE_SLOTS];
-	uint64_t reads;
+	/* Whether a parent enables the cpu controller on its children, as of
+	 * fill gen: its children's cpu.stat has throttling counters only then. */
+	struct {
+		uint64_t gen; /* 0: empty */
+		int cpu; /* 1 on, 0 off, -errno unreadable */
+		char path[THROTTLE_PARENT_MAX];
+	} parent[THROTTLE_PARENTS];
+	uint64_t reads, parent_reads; /* cpu.stat, cgroup.subtree_control */
 };
 
-/* The cpu.stat of cgroup id (at abs) as of fill generation gen, or NULL if
- * it cannot be read. Reads the file only when this fill has not yet. */
+/* The cpu.stat of cgroup id (at abs) as of fill generation gen (not 0), or
+ * NULL if it has no throttling counters (the cpu controller is off for it,
+ * said by its parent's cgroup.subtree_control) or cannot be read. Reads
+ * each file only when this fill has not yet. Only the throttling counters
+ * are for callers: another cgroup's usage_usec may be absent (NULL). */
 const struct cg_cpu_stat *throttle_get(struct throttle_cache *t, uint64_t id, const char *abs,
 				       uint64_t gen);
 
