@@ -23,14 +23,16 @@
  * (stream_align): streams of one interval are due at one of that many
  * instants, and those due together take one wakeup and one fill. */
 #define STREAMS_PHASES 16
-/* Records shared by the streams of one cgroup due together (below). */
-#define SHARED_SLOTS 256
+/* Instants whose slot is found without a search (a power of two). */
+#define DUE_RECENT 64
 
-/* A record of w from one fill for streams whose previous record came from
- * one earlier fill: the same bytes for all of them but the cache age. */
-struct shared_rec {
-	const struct watched *w; /* NULL: empty */
-	uint64_t id, fill_ns, base_ns;
+/* A watch's record from one fill for its streams whose previous record came
+ * from one earlier fill: the same bytes for all of them but the cache age.
+ * One per watch with streams (w->share), so streams of thousands of cgroups
+ * due in one tick never evict each other's. */
+struct stream_share {
+	bool valid;
+	uint64_t fill_ns, base_ns;
 	enum watch_state state;
 	struct record_bytes rec;
 };
@@ -45,14 +47,22 @@ struct streams {
 	LIST_HEAD(, stream_client) event_clients;
 	streams_events_fn on_events;
 	void *on_events_ctx;
-	/* Stats streams by the time they are due, soonest first (a binary
-	 * heap), behind one timer: a timer per stream was a wakeup per
-	 * stream, however many were due at the same instant. */
-	struct stream_client **due;
+	/* Stats streams by the time they are due, behind one timer (a timer
+	 * per stream was a wakeup per stream, however many were due at the
+	 * same instant): the streams due at one instant in one slot, the
+	 * slots soonest first (a binary heap). Streams share a few instants
+	 * (stream_align), so queueing one is a list insert, not a sift
+	 * through a heap of every stream. */
+	struct due_slot **due;
 	size_t n_due, due_cap;
+	/* Slots not in use: one per stream is made with it (client_new), so
+	 * queueing never allocates and never fails. */
+	struct due_slot *spare;
+	/* The slot of a recent instant, by a hash of it: a miss only makes a
+	 * second slot of the same instant, due with the first. */
+	struct due_slot *recent[DUE_RECENT];
 	struct event *timer;
 	uint64_t timer_at; /* when it is set to fire; 0: not set */
-	struct shared_rec *shared; /* SHARED_SLOTS, made at the first use */
 	struct buf shared_out;
 	/* A stats record being sent: rendered, written, forgotten, so a
 	 * stream holds no buffer of its own between records. */
@@ -62,6 +72,14 @@ struct streams {
 		uint64_t id;
 		char *path;
 	} path_cache[PATH_CACHE_SLOTS];
+};
+
+/* The stats streams due at one instant. */
+struct due_slot {
+	uint64_t wake_ns;
+	size_t heap_i; /* its place in ss->due, while in use */
+	TAILQ_HEAD(, stream_client) streams; /* while in use; never empty then */
+	struct due_slot *next_spare; /* while not */
 };
 
 /* One client's stream: a stats stream on a watched cgroup, or an exit-event
@@ -76,9 +94,8 @@ struct stream_client {
 	struct watched *w; /* NULL for an event stream */
 	uint64_t filter_id;
 	struct stream sched;
-	uint64_t wake_ns; /* when it is due, while queued */
-	size_t due_i; /* its place in ss->due, while queued */
-	bool queued;
+	struct due_slot *slot; /* while queued: the streams due with it */
+	TAILQ_ENTRY(stream_client) due_link;
 	struct json out;
 	struct cg_sample base; /* the previous record's reading, for percentages */
 	struct record_psi base_psi; /* and its pressure */
@@ -88,26 +105,26 @@ struct stream_client {
 	uint64_t raised_from_ns;
 };
 
-static void due_set(struct streams *ss, size_t i, struct stream_client *c)
+static void due_set(struct streams *ss, size_t i, struct due_slot *d)
 {
-	ss->due[i] = c;
-	c->due_i = i;
+	ss->due[i] = d;
+	d->heap_i = i;
 }
 
 static void sift_up(struct streams *ss, size_t i)
 {
-	struct stream_client *c = ss->due[i];
+	struct due_slot *d = ss->due[i];
 
-	while (i && ss->due[(i - 1) / 2]->wake_ns > c->wake_ns) {
+	while (i && ss->due[(i - 1) / 2]->wake_ns > d->wake_ns) {
 		due_set(ss, i, ss->due[(i - 1) / 2]);
 		i = (i - 1) / 2;
 	}
-	due_set(ss, i, c);
+	due_set(ss, i, d);
 }
 
 static void sift_down(struct streams *ss, size_t i)
 {
-	struct stream_client *c = ss->due[i];
+	struct due_slot *d = ss->due[i];
 
 	for (;;) {
 		size_t k = 2 * i + 1;
@@ -116,28 +133,62 @@ static void sift_down(struct streams *ss, size_t i)
 			break;
 		if (k + 1 < ss->n_due && ss->due[k + 1]->wake_ns < ss->due[k]->wake_ns)
 			k++;
-		if (ss->due[k]->wake_ns >= c->wake_ns)
+		if (ss->due[k]->wake_ns >= d->wake_ns)
 			break;
 		due_set(ss, i, ss->due[k]);
 		i = k;
 	}
-	due_set(ss, i, c);
+	due_set(ss, i, d);
+}
+
+static struct due_slot **recent_of(struct streams *ss, uint64_t wake_ns)
+{
+	return &ss->recent[hmap_hash_u64(wake_ns) & (DUE_RECENT - 1)];
 }
 
 static void unqueue(struct streams *ss, struct stream_client *c)
 {
-	struct stream_client *last;
-	size_t i = c->due_i;
+	struct due_slot *d = c->slot, *last, **r;
+	size_t i;
 
-	if (!c->queued)
+	if (!d)
 		return;
-	c->queued = false;
+	c->slot = NULL;
+	TAILQ_REMOVE(&d->streams, c, due_link);
+	if (!TAILQ_EMPTY(&d->streams))
+		return;
+	/* Its last stream went: the slot leaves the heap for the spares. */
+	r = recent_of(ss, d->wake_ns);
+	if (*r == d)
+		*r = NULL;
+	i = d->heap_i;
 	last = ss->due[--ss->n_due];
-	if (last == c)
-		return;
-	due_set(ss, i, last);
-	sift_down(ss, i);
-	sift_up(ss, last->due_i);
+	if (last != d) {
+		due_set(ss, i, last);
+		sift_down(ss, i);
+		sift_up(ss, last->heap_i);
+	}
+	d->next_spare = ss->spare;
+	ss->spare = d;
+}
+
+/* Queues c to be due at wake_ns: in the slot of that instant, or a new one. */
+static void enqueue(struct streams *ss, struct stream_client *c, uint64_t wake_ns)
+{
+	struct due_slot **r = recent_of(ss, wake_ns), *d = *r;
+
+	if (!d || d->wake_ns != wake_ns) {
+		/* There is a spare for every stream not queued (client_new). */
+		d = ss->spare;
+		ss->spare = d->next_spare;
+		d->wake_ns = wake_ns;
+		TAILQ_INIT(&d->streams);
+		due_set(ss, ss->n_due++, d);
+		sift_up(ss, d->heap_i);
+		*r = d;
+	}
+	TAILQ_INSERT_TAIL(&d->streams, c, due_link);
+	c->slot = d;
 }
 
 /* The timer fires when the soonest stream is due. */
@@ -171,12 +222,22 @@ static void client_free(struct stream_client *c, bool release)
 {
 	struct streams *ss = c->ss;
 	struct watched *w = c->w;
+	struct due_slot *spare;
 
 	if (c->conn)
 		evhttp_connection_set_closecb(c->conn, NULL, NULL);
 	unqueue(ss, c);
+	/* Its spare goes with it: one stays for every stream left. */
+	spare = ss->spare;
+	ss->spare = spare->next_spare;
+	free(spare);
 	LIST_REMOVE(c, link);
 	ss->n_streams--;
+	if (w && LIST_EMPTY(&w->streams) && w->share) {
+		buf_free(&w->share->rec.doc);
+		free(w->share);
+		w->share = NULL;
+	}
 	if (!w && LIST_EMPTY(&ss->event_clients) && ss->on_events)
 		ss->on_events(false, ss->on_events_ctx);
 	json_free(&c->out);
@@ -228,11 +289,11 @@ static int render_final(struct stream_client *c, const char *reason)
 	return json_error(&c->out) ? -ENOMEM : 0;
 }
 
-static struct shared_rec *shared_of(struct streams *ss, uint64_t id, uint64_t base_ns)
+static struct stream_share *share_of(struct watched *w)
 {
-	if (!ss->shared && !(ss->shared = calloc(SHARED_SLOTS, sizeof(*ss->shared))))
-		return NULL;
-	return &ss->shared[hmap_hash_u64(id ^ hmap_hash_u64(base_ns)) & (SHARED_SLOTS - 1)];
+	if (!w->share)
+		w->share = calloc(1, sizeof(*w->share));
+	return w->share;
 }
 
 static int stats_poll(struct source *s, struct source_update *ret)
@@ -242,7 +303,7 @@ static int stats_poll(struct source *s, struct source_update *ret)
 	struct watched *w = c->w;
 	const struct snapshot *snap;
 	struct record_in r = { 0 };
-	struct shared_rec *sh;
+	struct stream_share *sh;
 	int err;
 
 	if (w->state == WATCH_ENDED) {
@@ -276,9 +337,9 @@ static int stats_poll(struct source *s, struct source_update *ret)
 	 * one fill get the same record but for its cache age (percentages
 	 * over the same interval): rendered once, sent as bytes. A first
 	 * record is its stream's own. */
-	sh = c->have_base && !c->raised_from_ns ? shared_of(ss, w->id, c->base_mono_ns) : NULL;
-	if (sh && sh->w == w && sh->id == w->id && sh->fill_ns == snap->mono_ns &&
-	    sh->base_ns == c->base_mono_ns && sh->state == w->state) {
+	sh = c->have_base && !c->raised_from_ns ? share_of(w) : NULL;
+	if (sh && sh->valid && sh->fill_ns == snap->mono_ns && sh->base_ns == c->base_mono_ns &&
+	    sh->state == w->state) {
 		const struct cg_sample *cur = snapshot_find(snap, w->id);
 
 		ret->payload = (void *)tracker_bytes_serve(&sh->rec, collector_age_ns(ss->collector),
@@ -314,11 +375,10 @@ static int stats_poll(struct source *s, struct source_update *ret)
 	if (json_error(&ss->line))
 		return -ENOMEM;
 	if (sh) {
-		sh->w = NULL;
-		if (!tracker_bytes_keep(&sh->rec, json_cstr(&ss->line)))
-			*sh = (struct shared_rec){ .w = w, .id = w->id, .fill_ns = snap->mono_ns,
-						   .base_ns = c->base_mono_ns, .state = w->state,
-						   .rec = sh->rec };
+		sh->valid = !tracker_bytes_keep(&sh->rec, json_cstr(&ss->line));
+		sh->fill_ns = snap->mono_ns;
+		sh->base_ns = c->base_mono_ns;
+		sh->state = w->state;
 	}
 	if (r.cur)
 		c->base = *r.cur;
@@ -332,23 +392,21 @@ static int stats_poll(struct source *s, struct source_update *ret)
 
 /* Queues c for when its scheduler wants the next step. Never fails: the
  * queue has room for every stream (client_new). */
-static void arm(struct stream_client *c)
+static void arm(struct stream_client *c, uint64_t now)
 {
 	struct streams *ss = c->ss;
-	uint64_t now = clock_now(ss->clk), delay = stream_next_delay(&c->sched, now);
+	uint64_t delay = stream_next_delay(&c->sched, now);
 
 	unqueue(ss, c);
 	if (delay == UINT64_MAX)
 		return;
 	/* Not due before the next pass: on_timer's loop ends. */
-	c->wake_ns = now + (delay ? delay : 1);
-	c->queued = true;
-	due_set(ss, ss->n_due++, c);
-	sift_up(ss, c->due_i);
+	enqueue(ss, c, now + (delay ? delay : 1));
 	set_timer(ss);
 }
 
-static void on_tick(struct stream_client *c)
+/* now: the time of the pass (one clock read for every stream due in it). */
+static void on_tick(struct stream_client *c, uint64_t now)
 {
 	struct source_update u;
 	enum stream_action a;
@@ -357,7 +415,7 @@ static void on_tick(struct stream_client *c)
 	 * record may race ahead of it. The tracker ends this stream. */
 	if (c->w->state == WATCH_EXITING)
 		return;
-	a = stream_step(&c->sched, clock_now(c->ss->clk), &c->src, &u);
+	a = stream_step(&c->sched, now, &c->src, &u);
 	/* Once per failure run, not per attempt. */
 	if (stream_just_failed(&c->sched))
 		log_emit(c->sched.last_status < 0 ? LOG_WARN : LOG_INFO,
@@ -379,7 +437,7 @@ static void on_tick(struct stream_client *c)
 	case STREAM_WAIT:
 		break;
 	}
-	arm(c);
+	arm(c, now);
 }
 
 /* Every stream due now, in one pass; each is queued again for its next. */
@@ -391,10 +449,10 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 	ss->timer_at = 0;
 	ss->ticking = true;
 	while (ss->n_due && ss->due[0]->wake_ns <= now) {
-		struct stream_client *c = ss->due[0];
+		struct stream_client *c = TAILQ_FIRST(&ss->due[0]->streams);
 
 		unqueue(ss, c);
-		on_tick(c);
+		on_tick(c, now);
 	}
 	ss->ticking = false;
 	set_timer(ss);
@@ -403,12 +461,13 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 static struct stream_client *client_new(struct streams *ss, struct evhttp_request *req)
 {
 	struct stream_client *c;
+	struct due_slot *spare;
 
 	if (ss->n_streams >= STREAMS_MAX)
 		return NULL;
 	if (ss->n_streams >= ss->due_cap) {
 		size_t cap = ss->due_cap ? 2 * ss->due_cap : 64;
-		struct stream_client **d = realloc(ss->due, cap * sizeof(struct stream_client *));
+		struct due_slot **d = realloc(ss->due, cap * sizeof(struct due_slot *));
 
 		if (!d)
 			return NULL;
@@ -416,8 +475,14 @@ static struct stream_client *client_new(struct streams *ss, struct evhttp_reques
 		ss->due_cap = cap;
 	}
 	c = calloc(1, sizeof(*c));
-	if (!c)
+	spare = calloc(1, sizeof(*spare));
+	if (!c || !spare) {
+		free(c);
+		free(spare);
 		return NULL;
+	}
+	spare->next_spare = ss->spare;
+	ss->spare = spare;
 	c->ss = ss;
 	c->req = req;
 	c->conn = evhttp_request_get_connection(req);
@@ -453,7 +518,7 @@ int streams_start_stats(struct streams *ss, struct evhttp_request *req, struct w
 	evhttp_connection_set_closecb(c->conn, on_close, c);
 	http_stream_start(req);
 	/* The first record goes out now, the next ones on the interval. */
-	on_tick(c);
+	on_tick(c, clock_now(ss->clk));
 	return 0;
 }
 
@@ -524,10 +589,15 @@ void streams_free(struct streams *ss)
 	for (i = 0; i < PATH_CACHE_SLOTS; i++)
 		free(ss->path_cache[i].path);
 	event_free(ss->timer);
+	for (i = 0; i < ss->n_due; i++)
+		free(ss->due[i]);
 	free(ss->due);
-	for (i = 0; ss->shared && i < SHARED_SLOTS; i++)
-		buf_free(&ss->shared[i].rec.doc);
-	free(ss->shared);
+	while (ss->spare) {
+		struct due_slot *d = ss->spare;
+
+		ss->spare = d->next_spare;
+		free(d);
+	}
 	buf_free(&ss->shared_out);
 	json_free(&ss->line);
 	free(ss);

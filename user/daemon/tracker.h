@@ -24,6 +24,7 @@ struct json;
 struct loader;
 struct state;
 struct stream_client;
+struct stream_share;
 struct tracker;
 
 /* A watched cgroup's state, derived from what the kernel says (populated,
@@ -73,6 +74,10 @@ struct watched {
 	struct record_psi psi, psi_prev;
 	/* Owned by the streams; the tracker only asks whether it is empty. */
 	LIST_HEAD(, stream_client) streams;
+	/* The record its streams were last sent, kept for the others due on
+	 * the same fill (streams.c makes it and frees it with the last
+	 * stream: a watch with streams is never freed). */
+	struct stream_share *share;
 	char names[]; /* path, then abs */
 };
 
