@@ -7,7 +7,7 @@
  * each task's exact on-CPU time (se.sum_exec_runtime), run-queue wait
  * (sched_info.run_delay) and user/system ticks. Task storage remembers them
  * as of the task's last switch-out; at the next switch-out the differences
- * are charged to the task's cgroup in cgroup storage (found from the task
+ * are charged to the task's cgroup (its row of the table, found from the task
  * pointer, no hash lookup). Differences of the kernel's own cumulative
  * counters cannot miss a slice, whichever switch-ins were seen: on this
  * kernel a task sometimes gets the CPU without a traced sched_switch (seen:
@@ -16,9 +16,9 @@
  *
  * This file holds the task programs (switch, fork, exit, OOM); the rest is in
  * headers it includes once: cgstat_maps.bpf.h (maps and globals),
- * cgstat_storage.bpf.h (cgroup storage, pending slot, ring-buffer commits),
+ * cgstat_storage.bpf.h (rows of the table, pending slot, ring-buffer commits),
  * cgstat_acc.bpf.h (per-CPU accumulator slots), cgstat_tree.bpf.h (rmdir,
- * release, mkdir) and cgstat_snapshot.bpf.h (the snapshot iterator).
+ * release, mkdir) and cgstat_snapshot.bpf.h (the iterators).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>

@@ -40,12 +40,30 @@ struct cgs_counters {
 	__u64 runq_hist[CGS_RUNQ_SLOTS];
 };
 
-/* One cgroup as the snapshot iterator reports it, in pre-order. */
-struct cgs_entry {
-	__u64 id; /* cgroup id (kernfs node id) */
+/*
+ * The table: one row per cgroup of the cgroup2 hierarchy, holding its
+ * counters, in an mmap-able array user space reads directly (no walk of the
+ * kernel's tree per snapshot). A row is taken when the cgroup is created (or
+ * first charged, or found by the walk at load) and given back when the
+ * kernel releases the cgroup; the cgroup's storage (struct cgs_ref) names it.
+ * Counted for the cgroup itself; a removed cgroup's counters move into its
+ * parent's row at rmdir (and what still arrives, at release). User space
+ * adds each row's counters to its ancestors' to get subtree totals.
+ * Writers set id last (and clear it first); every change of the tree's rows
+ * is bracketed by tree_begin/tree_end (see cgstat_tree.bpf.h).
+ */
+struct cgs_row {
+	__u64 id; /* cgroup id (kernfs node id); 0: a free row */
+	__u64 parent; /* the parent's id; 0 for the root */
 	__u32 level; /* depth below the cgroup2 root (root = 0) */
-	__u32 has_stats; /* 1 if the cgroup has counters; else c is not written */
+	__u32 removed; /* 1 after rmdir: its counts are in the parent's row */
 	struct cgs_counters c;
+};
+
+/* A cgroup's storage: which row of the table is its (row + 1; 0: none yet). */
+struct cgs_ref {
+	__u32 row;
+	__u32 pad;
 };
 
 /* Per-CPU state of the slice that is running: set when a task is switched
@@ -172,7 +190,7 @@ struct cgs_drops {
 	__u64 storage; /* counter updates lost: no storage and the pending slot taken */
 	__u64 deferred; /* counter updates that went through the pending slot */
 	__u64 unmatched; /* first slices of tasks that existed before cgstat: counted from the slice start */
-	__u64 snapshot; /* cgroups left out of a snapshot: array full */
+	__u64 snapshot; /* rows that could not be had: the table was full */
 };
 
 #endif /* CGSTAT_H */

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * Slices and task events counted into each CPU's accumulator slots (struct
- * cgs_acc): plain adds for a cgroup that owns a slot, a move into storage
+ * cgs_acc): plain adds for a cgroup that owns a slot, a move into the row
  * only when a new cgroup needs a slot. Included once, by cgstat.bpf.c.
  */
 #ifndef CGSTAT_ACC_BPF_H
@@ -32,7 +32,7 @@ static __always_inline __u32 log2_u64(__u64 v)
 
 /* Adds prev's slice, the growth of the kernel's own per-task counters since
  * base (the task's last switch-out, or its switch-in), to c: with atomic
- * adds into a cgroup's shared storage, with plain ones into this CPU's own
+ * adds into a cgroup's shared row, with plain ones into this CPU's own
  * accumulator (atomic is a constant at each inlined call). */
 static __always_inline void add_slice(struct cgs_counters *c, const struct cgs_task *base,
 				      struct task_struct *prev, bool involuntary, bool atomic)
@@ -75,7 +75,7 @@ static __always_inline void add_slice(struct cgs_counters *c, const struct cgs_t
 #undef ADD
 }
 
-/* The storage an owner's counts go to: the owner's, or, when it was removed
+/* The cgroup whose row an owner's counts go to: the owner's, or, when it was removed
  * meanwhile, its nearest live ancestor's (where the kernel's fold would have
  * put them). Acquired: the caller releases it. */
 static __noinline struct cgroup *acc_target(__u64 cgid, struct cgs_acc_slot *a)
@@ -108,13 +108,12 @@ static __always_inline int acc_find(const struct cgs_acc *a, __u64 id)
 /*
  * This CPU now charges cgroup cg (id), which owns no slot: it takes a free
  * one, or the next one in turn, whose counts first move into its owner's
- * storage. -1 if that cannot be done now (a snapshot is being taken and no
- * slot is free, or the storage is busy): the caller then charges cg's
- * storage directly.
+ * row. -1 if that cannot be done now (a snapshot is being taken and no
+ * slot is free, or the row cannot be had): the caller then charges cg's
+ * row directly.
  */
 static __noinline int acc_adopt(struct cgs_acc *a, struct cgroup *cg, __u64 id)
 {
-	struct cgs_counters *c = NULL;
 	struct cgroup *old, *p;
 	struct cgs_acc_slot *sl;
 	int k;
@@ -136,12 +135,14 @@ static __noinline int acc_adopt(struct cgs_acc *a, struct cgroup *cg, __u64 id)
 			__sync_fetch_and_add(&drops.storage, 1);
 			__builtin_memset(&sl->c, 0, sizeof(sl->c));
 		} else {
-			c = bpf_cgrp_storage_get(&cgs_counters, old, 0,
-						 BPF_LOCAL_STORAGE_GET_F_CREATE);
-			if (c)
-				move_counters(c, &sl->c, false);
+			struct cgs_row *row;
+			bool busy;
+
+			row = row_get(old, &busy);
+			if (row)
+				move_counters(&row->c, &sl->c, false);
 			bpf_cgroup_release(old);
-			if (!c)
+			if (!row)
 				goto abort;
 		}
 	}
@@ -165,7 +166,7 @@ abort:
 }
 
 /* Charges prev's slice to its cgroup: into the slot of this CPU's
- * accumulators it owns (or can take), else into the cgroup's storage. */
+ * accumulators it owns (or can take), else into the cgroup's row. */
 static __always_inline void charge_slice(const struct cgs_task *base, struct task_struct *prev,
 					 bool involuntary)
 {
@@ -193,7 +194,7 @@ static __always_inline void charge_slice(const struct cgs_task *base, struct tas
 }
 
 /* Where a fork or exit of a task in cg is counted: this CPU's accumulator
- * when cg owns it (plain adds: *local), else cg's storage (atomic adds). A
+ * when cg owns it (plain adds: *local), else cg's row (atomic adds). A
  * tracepoint program runs with preemption off, so sched_switch cannot hand
  * the accumulator to another cgroup in between (tp_preemptible: never). */
 static __always_inline struct cgs_counters *counters_here(struct cgroup *cg, bool *local)

@@ -7,14 +7,37 @@
 #ifndef CGSTAT_MAPS_BPF_H
 #define CGSTAT_MAPS_BPF_H
 
-/* Pinned: the totals must survive a daemon restart. */
+/* Pinned: the totals must survive a daemon restart. The table of rows
+ * (struct cgs_row), sized by user space before load (--max-cgroups); user
+ * space reads it through mmap. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct cgs_row);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} cgs_table SEC(".maps");
+
+/* The rows nobody holds: user space pushes every row at the first load; a
+ * stack, so the rows in use stay packed at the start of the table (a
+ * snapshot reads up to the highest row ever taken, rows_hw). */
+struct {
+	__uint(type, BPF_MAP_TYPE_STACK);
+	__uint(max_entries, 1);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} cgs_free SEC(".maps");
+
+/* Each cgroup's row (struct cgs_ref): found from the cgroup pointer, no
+ * hash lookup; the kernel frees it with the cgroup. */
 struct {
 	__uint(type, BPF_MAP_TYPE_CGRP_STORAGE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, int);
-	__type(value, struct cgs_counters);
+	__type(value, struct cgs_ref);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} cgs_counters SEC(".maps");
+} cgs_refs SEC(".maps");
 
 /* The task each CPU switched in last and its counters then: the base of the
  * slice in flight for snapshots, and of a task's first slice. */
@@ -26,7 +49,7 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } cgs_slots SEC(".maps");
 
-/* Pinned: each CPU's counts not yet moved into their cgroup's storage
+/* Pinned: each CPU's counts not yet moved into their cgroup's row
  * (struct cgs_acc) are part of the totals. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -54,7 +77,7 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } cgs_tasks SEC(".maps");
 
-/* Counts waiting for their cgroup's storage (see pending_for). */
+/* Counts waiting for their cgroup's row (see pending_for). */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
@@ -109,42 +132,28 @@ struct {
 	__type(value, struct cgs_counters);
 } cgs_removed SEC(".maps");
 
-/* Filled by the snapshot iterator; user space reads it through mmap. Its
- * size bounds how many cgroups one snapshot holds; the rest are counted in
- * drops.snapshot, and user space then puts a bigger array in cgs_snap (an
- * inner map may have any size) and walks again, up to its hard cap. */
-struct cgs_snap_array {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(map_flags, BPF_F_MMAPABLE | BPF_F_INNER_MAP);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct cgs_entry);
-} cgs_snapshot SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__array(values, struct cgs_snap_array);
-} cgs_snap SEC(".maps") = {
-	.values = { &cgs_snapshot },
-};
-
 struct cgs_drops drops;
 /* 1 while user space has a drain of the ring buffer scheduled (see
  * rb_commit); 0: every record wakes it. Written by user space only, so 1
  * always means a drain is coming, whoever else consumes records. */
 __u32 rb_batching;
 /* 1 while user space takes a snapshot: accumulators keep their counts
- * (a CPU that must charge another cgroup charges its storage directly), so
+ * (a CPU that must charge another cgroup charges its row directly), so
  * the counts user space read before the walk are neither moved into a
- * storage the walk reads nor lost. */
+ * row the snapshot reads nor lost. */
 __u32 snap_active;
 /* 1 while someone reads the exits of every cgroup (a /v1/events client; any
  * loader user until it says otherwise): else only watched cgroups' exits
  * make a record (every exit is counted either way). */
 __u32 exit_events = 1;
-__u32 snapshot_len;
+/* Changes of the table's rows (taken, removed, given back) bump tree_begin
+ * before and tree_end after: a reader that saw tree_end == tree_begin
+ * before its copy and the same tree_begin after saw no change happen. */
+__u64 tree_begin;
+__u64 tree_end;
+/* One past the highest row ever taken: where a reader may stop. Set by user
+ * space at load (from the pinned table), then raised here. */
+__u32 rows_hw;
 __u32 inflight_len;
 struct cgs_inflight inflight[CGS_MAX_CPUS];
 

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * The snapshot: every cgroup's counters walked into the mmap-able array, and
- * the slices running on each CPU when it starts. Included once, by
- * cgstat.bpf.c.
+ * What a snapshot needs from a program (user space reads the rows itself):
+ * the slices running on each CPU, and, at load, a walk that gives every
+ * cgroup already there its row. Included once, by cgstat.bpf.c.
  */
 #ifndef CGSTAT_SNAPSHOT_BPF_H
 #define CGSTAT_SNAPSHOT_BPF_H
@@ -65,43 +65,53 @@ static __always_inline void snapshot_inflight(void)
 	inflight_len = n;
 }
 
-/* Walks a subtree in pre-order in one read(): it writes nothing to the
- * seq_file (a cgroup walk cannot resume across reads) and copies each
- * cgroup's counters into the mmap-able snapshot array instead. */
+/* The slices in flight, on one read() of an iterator over the cgroup2 root
+ * alone (it writes nothing to the seq_file). */
 SEC("iter/cgroup")
-int cgs_snapshot_iter(struct bpf_iter__cgroup *ctx)
+int cgs_inflight_iter(struct bpf_iter__cgroup *ctx)
+{
+	if (ctx->cgroup)
+		snapshot_inflight();
+	return 0;
+}
+
+/* Row i, when its cgroup is gone (removed while nothing was attached, so
+ * no release program gave its row back): back to the free rows. */
+static long sweep_row(__u64 i, void *unused)
+{
+	__u32 idx = (__u32)i;
+	struct cgs_row *row = bpf_map_lookup_elem(&cgs_table, &idx);
+	struct cgroup *cg;
+	__u64 id;
+
+	if (!row)
+		return 1;
+	id = row->id;
+	if (!id)
+		return 0;
+	cg = bpf_cgroup_from_id(id);
+	if (cg) {
+		bpf_cgroup_release(cg);
+		return 0;
+	}
+	tree_change_begin();
+	row_give_back(row, idx, id);
+	tree_change_end();
+	return 0;
+}
+
+/* At load, one read() walks the whole tree in pre-order: each cgroup takes
+ * its row if it has none (parents before children), then the rows of
+ * cgroups that no longer exist go back. */
+SEC("iter/cgroup")
+int cgs_populate_iter(struct bpf_iter__cgroup *ctx)
 {
 	struct cgroup *cgrp = ctx->cgroup;
-	struct cgs_counters *c;
-	struct cgs_entry *e;
-	__u32 idx, zero = 0;
-	void *arr;
 
-	/* The walk ends with one more call without a cgroup, and its seq_num
-	 * is still 0 when the subtree had a single cgroup. */
-	if (!cgrp)
-		return 0;
-	if (ctx->meta->seq_num == 0) {
-		snapshot_len = 0;
-		drops.snapshot = 0;
-		snapshot_inflight();
-	}
-	idx = snapshot_len;
-	arr = bpf_map_lookup_elem(&cgs_snap, &zero);
-	e = arr ? bpf_map_lookup_elem(arr, &idx) : NULL;
-	if (!e) {
-		drops.snapshot++;
-		return 0;
-	}
-	e->id = cgrp->kn->id;
-	e->level = cgrp->level;
-	c = bpf_cgrp_storage_get(&cgs_counters, cgrp, 0, 0);
-	/* Without storage the counters are not written (user space reads
-	 * them as zeros): most cgroups of a big tree have none. */
-	e->has_stats = c != NULL;
-	if (c)
-		__builtin_memcpy(&e->c, c, sizeof(*c));
-	snapshot_len = idx + 1;
+	if (cgrp)
+		counters_of(cgrp);
+	else
+		bpf_loop(*(volatile __u32 *)&rows_hw, sweep_row, NULL, 0);
 	return 0;
 }
 

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * A cgroup's shared counters (cgroup storage), the per-CPU pending slot for
- * when that storage is busy, and the ring buffer's commit and wakeup rules.
+ * A cgroup's shared counters (its row of the table, named by its cgroup
+ * storage), the per-CPU pending slot for when that storage is busy, and the
+ * ring buffer's commit and wakeup rules.
  * Included once, by cgstat.bpf.c (after the maps and globals).
  */
 #ifndef CGSTAT_STORAGE_BPF_H
@@ -25,14 +26,106 @@ static __noinline struct cgs_counters *pending_for(__u64 cgid)
 	return &p->c;
 }
 
+/* A change of the table's rows, seen whole or retried by a reader (see
+ * tree_begin). */
+static __always_inline void tree_change_begin(void)
+{
+	__sync_fetch_and_add(&tree_begin, 1);
+}
+
+static __always_inline void tree_change_end(void)
+{
+	__sync_fetch_and_add(&tree_end, 1);
+}
+
+/* Row ref (struct cgs_ref) if it still holds cgroup cgid (the sweep at load
+ * gives back the rows of cgroups that went while nothing was attached). */
+static __always_inline struct cgs_row *row_at(__u32 ref, __u64 cgid)
+{
+	struct cgs_row *row;
+	__u32 idx = ref - 1;
+
+	if (!ref)
+		return NULL;
+	row = bpf_map_lookup_elem(&cgs_table, &idx);
+	return row && row->id == cgid ? row : NULL;
+}
+
+/* Rare (once per cgroup): takes a free row for cgrp and names it in r. */
+static __noinline struct cgs_row *row_take(struct cgs_ref *r, struct cgroup *cgrp, __u64 cgid)
+{
+	struct cgs_row *row;
+	struct cgroup *p;
+	__u32 idx, old, hw;
+	int i;
+
+	if (bpf_map_pop_elem(&cgs_free, &idx)) {
+		__sync_fetch_and_add(&drops.snapshot, 1);
+		return NULL;
+	}
+	row = bpf_map_lookup_elem(&cgs_table, &idx);
+	if (!row)
+		return NULL;
+	tree_change_begin();
+	p = cgrp->self.parent ? cgrp->self.parent->cgroup : NULL;
+	row->parent = p ? p->kn->id : 0;
+	row->level = cgrp->level;
+	row->removed = 0;
+	asm volatile("" ::: "memory");
+	row->id = cgid;
+	old = r->row;
+	if (__sync_val_compare_and_swap(&r->row, old, idx + 1) != old) {
+		/* Another CPU took one for cgrp meanwhile: this one goes back. */
+		row->id = 0;
+		bpf_map_push_elem(&cgs_free, &idx, 0);
+		tree_change_end();
+		return row_at(*(volatile __u32 *)&r->row, cgid);
+	}
+	for (i = 0; i < 8; i++) {
+		hw = *(volatile __u32 *)&rows_hw;
+		if (idx < hw || __sync_val_compare_and_swap(&rows_hw, hw, idx + 1) == hw)
+			break;
+	}
+	tree_change_end();
+	return row;
+}
+
+/* cgrp's row, taken if it has none; NULL when its storage is busy (*busy)
+ * or no row is left (counted in drops.snapshot). */
+static __noinline struct cgs_row *row_get(struct cgroup *cgrp, bool *busy)
+{
+	__u64 cgid = cgrp->kn->id;
+	struct cgs_ref *r;
+	struct cgs_row *row;
+
+	r = bpf_cgrp_storage_get(&cgs_refs, cgrp, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	*busy = !r;
+	if (!r)
+		return NULL;
+	row = row_at(r->row, cgid);
+	return row ? row : row_take(r, cgrp, cgid);
+}
+
+/* cgrp's row without taking one: NULL if it has none. */
+static __always_inline struct cgs_row *row_of(struct cgroup *cgrp)
+{
+	struct cgs_ref *r = bpf_cgrp_storage_get(&cgs_refs, cgrp, 0, 0);
+
+	return r ? row_at(r->row, cgrp->kn->id) : NULL;
+}
+
 static __always_inline struct cgs_counters *counters_of(struct cgroup *cgrp)
 {
-	struct cgs_counters *c;
+	struct cgs_row *row;
+	bool busy;
 
-	c = bpf_cgrp_storage_get(&cgs_counters, cgrp, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (c)
-		return c;
-	return pending_for(cgrp->kn->id);
+	row = row_get(cgrp, &busy);
+	if (row)
+		return &row->c;
+	if (busy)
+		return pending_for(cgrp->kn->id);
+	__sync_fetch_and_add(&drops.storage, 1);
+	return NULL;
 }
 
 /* struct cgs_counters is u64s only (user space asserts it): the helpers below
@@ -62,33 +155,33 @@ static __always_inline void move_counters(struct cgs_counters *dst, struct cgs_c
 	}
 }
 
-/* Moves this CPU's pending counts into their cgroup's storage. */
+/* Moves this CPU's pending counts into their cgroup's row. */
 static __noinline void flush_pending(struct cgs_slot *s)
 {
 	__u32 zero = 0;
 	struct cgs_pending *p = bpf_map_lookup_elem(&cgs_pending, &zero);
-	struct cgs_counters *c;
+	struct cgs_row *row;
 	struct cgroup *cg;
+	bool busy;
 
 	if (!p || !s)
 		return;
 	cg = p->cgid ? bpf_cgroup_from_id(p->cgid) : NULL;
-	if (!cg) {
-		/* Freed meanwhile: nowhere left to count it. */
+	row = cg ? row_get(cg, &busy) : NULL;
+	if (cg)
+		bpf_cgroup_release(cg);
+	if (cg && busy)
+		return; /* next time */
+	if (row) {
+		move_counters(&row->c, &p->c, true);
+	} else {
+		/* Freed meanwhile, or no row left: nowhere to count it. */
 		if (p->cgid)
 			__sync_fetch_and_add(&drops.storage, 1);
 		__builtin_memset(&p->c, 0, sizeof(p->c));
-		p->cgid = 0;
-		s->pending = 0;
-		return;
 	}
-	c = bpf_cgrp_storage_get(&cgs_counters, cg, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (c) {
-		move_counters(c, &p->c, true);
-		p->cgid = 0;
-		s->pending = 0;
-	}
-	bpf_cgroup_release(cg);
+	p->cgid = 0;
+	s->pending = 0;
 }
 
 /* Wakes the ring buffer's consumer: a reserved and discarded record carries

@@ -1,31 +1,46 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * The cgroup tree's changes: a removed cgroup's counters move to its parent
- * (with a copy of a watched one's final totals), a released one's storage
- * goes, and a new one is told to user space while attach rules exist.
+ * The cgroup tree's changes, mirrored in the table's rows: a new cgroup
+ * takes a row (and is told to user space while attach rules exist), a
+ * removed one's counters move to its parent's row (with a copy of a watched
+ * one's final totals), a released one's row goes back; the walk at load
+ * takes rows for the cgroups already there and gives back those of cgroups
+ * that went while nothing was attached.
  * Included once, by cgstat.bpf.c.
  */
 #ifndef CGSTAT_TREE_BPF_H
 #define CGSTAT_TREE_BPF_H
 
 /*
- * A removed cgroup's counters move into its parent's. The snapshot walk skips
- * a cgroup from the moment rmdir takes it offline, and this runs in that same
- * cgroup_mutex section, so each count is walked exactly once, before or after.
- * Each counter is swapped out atomically, so a CPU that still charges the
- * dying cgroup (a zombie's last slice) loses nothing: what arrives after
- * rmdir moves up again when the kernel releases the cgroup.
+ * A removed cgroup's counters move into its parent's row. Every change of
+ * rows is bracketed by tree_begin/tree_end, and a snapshot taken meanwhile
+ * is read again, so each count is read exactly once, in the child's row or
+ * in the parent's. Each counter is swapped out atomically, so a CPU that
+ * still charges the dying cgroup (a zombie's last slice) loses nothing: what
+ * arrives after rmdir moves up again when the kernel releases the cgroup.
  */
-static __always_inline void fold_into_parent(struct cgroup *cgrp)
+static __always_inline void fold_into_parent(struct cgroup *cgrp, struct cgs_row *row)
 {
-	struct cgs_counters *c, *pc;
+	struct cgs_counters *pc;
 
-	c = bpf_cgrp_storage_get(&cgs_counters, cgrp, 0, 0);
-	if (!c || !cgrp->self.parent)
+	if (!row || !cgrp->self.parent)
 		return;
 	pc = counters_of(cgrp->self.parent->cgroup);
 	if (pc)
-		move_counters(pc, c, true);
+		move_counters(pc, &row->c, true);
+}
+
+/* Row idx goes back to the free rows, once (the sweep and the release
+ * program may both find it), with nothing left in it. */
+static __always_inline void row_give_back(struct cgs_row *row, __u32 idx, __u64 cgid)
+{
+	if (__sync_val_compare_and_swap(&row->id, cgid, 0) != cgid)
+		return;
+	__builtin_memset(&row->c, 0, sizeof(row->c));
+	row->parent = 0;
+	row->level = 0;
+	row->removed = 0;
+	bpf_map_push_elem(&cgs_free, &idx, 0);
 }
 
 /* Adds what CPU cpu holds for cgid to r: a whole copy (tail, the counts,
@@ -82,24 +97,29 @@ int BPF_PROG(cgs_cgroup_rmdir, struct cgroup *cgrp)
 {
 	struct cgs_counters *c;
 	struct cgs_exit_event *e;
+	struct cgs_row *row;
 	__u64 cgid = cgrp->kn->id;
 	__u32 zero = 0;
+	bool watched;
 
-	if (!bpf_map_lookup_elem(&cgs_watched, &cgid)) {
-		fold_into_parent(cgrp);
-		return 0;
-	}
-	/* A cgroup whose counts all stayed in CPUs' accumulators has no
-	 * storage, and a dying one gets none: its final totals start at 0. */
-	c = bpf_cgrp_storage_get(&cgs_counters, cgrp, 0, 0);
-	if (!c) {
-		c = bpf_map_lookup_elem(&cgs_scratch, &zero);
-		if (c)
+	row = row_of(cgrp);
+	watched = bpf_map_lookup_elem(&cgs_watched, &cgid) != NULL;
+	tree_change_begin();
+	if (watched) {
+		/* A cgroup whose counts all stayed in CPUs' accumulators (or
+		 * that has no row) has final totals that start at 0. */
+		c = row ? &row->c : bpf_map_lookup_elem(&cgs_scratch, &zero);
+		if (c && !row)
 			__builtin_memset(c, 0, sizeof(*c));
+		if (c && !bpf_map_update_elem(&cgs_removed, &cgid, c, BPF_ANY))
+			removed_add_pending(cgid);
 	}
-	if (c && !bpf_map_update_elem(&cgs_removed, &cgid, c, BPF_ANY))
-		removed_add_pending(cgid);
-	fold_into_parent(cgrp);
+	fold_into_parent(cgrp, row);
+	if (row)
+		row->removed = 1;
+	tree_change_end();
+	if (!watched)
+		return 0;
 	/* Rare (one per rmdir of a watched cgroup): user space learns of it at
 	 * once (cgroupfs sends no inotify event for a removed directory). */
 	e = bpf_ringbuf_reserve(&cgs_exits, sizeof(*e), 0);
@@ -118,8 +138,18 @@ int BPF_PROG(cgs_cgroup_rmdir, struct cgroup *cgrp)
 SEC("tp_btf/cgroup_release")
 int BPF_PROG(cgs_cgroup_release, struct cgroup *cgrp)
 {
-	fold_into_parent(cgrp);
-	bpf_cgrp_storage_delete(&cgs_counters, cgrp);
+	struct cgs_ref *r = bpf_cgrp_storage_get(&cgs_refs, cgrp, 0, 0);
+	__u64 cgid = cgrp->kn->id;
+	struct cgs_row *row;
+
+	row = r ? row_at(r->row, cgid) : NULL;
+	if (row) {
+		tree_change_begin();
+		fold_into_parent(cgrp, row);
+		row_give_back(row, r->row - 1, cgid);
+		tree_change_end();
+	}
+	bpf_cgrp_storage_delete(&cgs_refs, cgrp);
 	return 0;
 }
 
@@ -130,8 +160,8 @@ int BPF_PROG(cgs_cgroup_release, struct cgroup *cgrp)
 __u32 mkdir_events;
 
 /*
- * A cgroup was created. Rare (one per mkdir), and user space attaches it at
- * once, so the record wakes it at once. Only the cgroup2 hierarchy (its
+ * A cgroup was created: it takes its row. Rare (one per mkdir); user space
+ * attaches it at once, so the record wakes it at once. Only the cgroup2 hierarchy (its
  * hierarchy_id is 0): on a hybrid system the v1 hierarchies' mkdirs come
  * here too, with ids of another kernfs that could name an unrelated v2
  * cgroup. The tracepoint fires just before the kernel activates the new
@@ -142,7 +172,11 @@ int BPF_PROG(cgs_cgroup_mkdir, struct cgroup *cgrp, const char *path)
 {
 	struct cgs_exit_event *e;
 
-	if (!*(volatile __u32 *)&mkdir_events || cgrp->root->hierarchy_id != 0)
+	if (cgrp->root->hierarchy_id != 0)
+		return 0;
+	/* Its row now, so a snapshot lists it before any task runs there. */
+	counters_of(cgrp);
+	if (!*(volatile __u32 *)&mkdir_events)
 		return 0;
 	e = bpf_ringbuf_reserve(&cgs_exits, sizeof(*e), 0);
 	if (!e) {

@@ -8,7 +8,7 @@
  *     nothing attached against with both attached, interleaved round by round.
  *  2. loader_snapshot() at 100, 1,000 and 10,000 cgroups, next to reading
  *     every one of those cgroups' cpu.stat, with the cost per cgroup and the
- *     memory of the snapshot array.
+ *     memory of the table of rows.
  *
  * Everything the bench makes is removed on every path: the cgroups (one
  * parent registered with the harness, children made under it), the programs
@@ -369,7 +369,7 @@ static void bench_snapshot(void)
 			struct prog_acc *a;
 
 			acc_delta(&d, &it0, &it1);
-			a = acc_find(&d, "cgs_snapshot_iter");
+			a = acc_find(&d, "cgs_inflight_iter");
 			iter_ns = a ? a->ns / SNAP_RUNS : 0;
 		}
 		if (err) {
@@ -409,7 +409,7 @@ static void bench_snapshot(void)
 		       (unsigned long long)s.dropped);
 		printf("    loader_snapshot median:            %10.3f ms  (min %.3f, max %.3f)\n",
 		       msnap / 1e6, snap[0] / 1e6, snap[SNAP_RUNS - 1] / 1e6);
-		printf("    of which BPF iter program (bpf_stats, mean): %.3f ms (%.1f%%)\n",
+		printf("    of which the in-flight iterator (bpf_stats, mean): %.3f ms (%.1f%%)\n",
 		       iter_ns / 1e6, bench_div((double)iter_ns, (double)msnap) * 100);
 		printf("    cpu.stat of %5d cgroups median:   %10.3f ms  (min %.3f, max %.3f)\n", n,
 		       mrd / 1e6, rd[0] / 1e6, rd[CPUSTAT_RUNS - 1] / 1e6);
@@ -431,13 +431,13 @@ static void bench_snapshot(void)
 	acc_delta(&acc, &before, &after);
 	printf("  cgstat programs during [2] incl. removal (bpf_stats; cgroup_release is async):\n");
 	print_progs("", &acc, NULL);
-	printf("  snapshot array memory: max_cgroups %u x sizeof(struct cgs_entry) %zu = %zu bytes "
+	printf("  table memory: max_cgroups %u x sizeof(struct cgs_row) %zu = %zu bytes "
 	       "(%.2f MiB); default max_cgroups %u = %.2f MiB\n",
-	       BENCH_MAX_CGROUPS, sizeof(struct cgs_entry),
-	       (size_t)BENCH_MAX_CGROUPS * sizeof(struct cgs_entry),
-	       (double)BENCH_MAX_CGROUPS * sizeof(struct cgs_entry) / (1 << 20),
+	       BENCH_MAX_CGROUPS, sizeof(struct cgs_row),
+	       (size_t)BENCH_MAX_CGROUPS * sizeof(struct cgs_row),
+	       (double)BENCH_MAX_CGROUPS * sizeof(struct cgs_row) / (1 << 20),
 	       LOADER_DEFAULT_MAX_CGROUPS,
-	       (double)LOADER_DEFAULT_MAX_CGROUPS * sizeof(struct cgs_entry) / (1 << 20));
+	       (double)LOADER_DEFAULT_MAX_CGROUPS * sizeof(struct cgs_row) / (1 << 20));
 out:
 	if (!removed) {
 		err = cg_remove(parent);

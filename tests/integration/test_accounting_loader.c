@@ -34,12 +34,14 @@ static void test_restart_keeps_totals(void)
 	const char *pin = th_pin_path();
 	struct snapshot s = {};
 	struct loader *l;
-	char cg[4096], p[4200];
+	char cg[4096], p[4200], gone[4096], made[4096];
+	uint64_t gone_id = 0, made_id = 0;
 	uint32_t ids[64];
 	size_t nids = 0;
 	pid_t pid;
 
-	if (!ASSERT_OK(th_cgroup(NULL, "restart", cg, sizeof(cg)), "cgroup"))
+	if (!ASSERT_OK(th_cgroup(NULL, "restart", cg, sizeof(cg)), "cgroup") ||
+	    !ASSERT_OK(th_cgroup(NULL, "gone-while-down", gone, sizeof(gone)), "cgroup"))
 		return;
 	l = th_open_loader(pin, NULL, NULL);
 	if (!l)
@@ -53,8 +55,14 @@ static void test_restart_keeps_totals(void)
 	before = th_cpu_of(l, &s, cg);
 	loader_close(l);
 	ASSERT_TRUE(th_progs_gone(ids, nids), "closed: its programs are gone");
-	snprintf(p, sizeof(p), "%s/cgs_counters", pin);
+	snprintf(p, sizeof(p), "%s/cgs_table", pin);
 	ASSERT_OK(access(p, F_OK), "counters stay pinned");
+
+	/* While nothing is attached: one cgroup goes (its row must not
+	 * outlive it), one comes (it must get a row). */
+	ASSERT_OK(cg_id_from_path(gone, &gone_id), "id of the cgroup that goes");
+	ASSERT_OK(th_cgroup_drop(gone), "remove a cgroup while detached");
+	ASSERT_OK(th_cgroup(NULL, "made-while-down", made, sizeof(made)), "a cgroup made while detached");
 
 	l = th_open_loader(pin, NULL, NULL);
 	if (!l)
@@ -65,6 +73,9 @@ static void test_restart_keeps_totals(void)
 	       (unsigned long long)after);
 	ASSERT_GT(before, 250 * MS, "burn counted");
 	ASSERT_GE(after, before, "totals survive the restart");
+	ASSERT_TRUE(!snapshot_find(&s, gone_id), "a cgroup removed while detached is not listed");
+	ASSERT_TRUE(!cg_id_from_path(made, &made_id) && snapshot_find(&s, made_id),
+		    "a cgroup made while detached is listed");
 	loader_close(l);
 out:
 	ASSERT_OK(loader_unpin(pin), "unpin");

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
-/* snapshot_build: subtree totals from a pre-order walk plus in-flight slices and
- * the CPUs' accumulators. */
+/* snapshot_build: subtree totals from the table's rows (each naming its
+ * parent by id, in any order) plus in-flight slices and the CPUs'
+ * accumulators. Most trees here are written in pre-order with levels, and
+ * build() names each row's parent from that; test_table_order shuffles. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -25,7 +27,7 @@ static const __u64 *ccnt(const struct cgs_counters *c)
 }
 
 /* Every counter of e gets a distinct value: base * (k + 1) for counter k. */
-static void fill_counters(struct cgs_entry *e, __u64 base)
+static void fill_counters(struct cgs_row *e, __u64 base)
 {
 	size_t k;
 
@@ -33,13 +35,39 @@ static void fill_counters(struct cgs_entry *e, __u64 base)
 		cnt(&e->c)[k] = base * (k + 1);
 }
 
-static void set_entry(struct cgs_entry *e, __u64 id, __u32 level, __u64 base)
+static void set_entry(struct cgs_row *e, __u64 id, __u32 level, __u64 base)
 {
 	memset(e, 0, sizeof(*e));
 	e->id = id;
 	e->level = level;
-	e->has_stats = 1;
 	fill_counters(e, base);
+}
+
+/* Rows written in pre-order with levels: each row's parent is the nearest
+ * row before it one level up (0 for the first: a root). */
+static void link_preorder(struct cgs_row *e, size_t n)
+{
+	size_t i, j;
+
+	for (i = 0; i < n; i++) {
+		e[i].parent = 0;
+		for (j = i; j-- > 0;) {
+			if (e[j].level + 1 == e[i].level) {
+				e[i].parent = e[j].id;
+				break;
+			}
+			if (e[j].level < e[i].level)
+				break;
+		}
+	}
+}
+
+static int build(struct snapshot *s, struct cgs_row *e, size_t n, const struct cgs_inflight *inf,
+		 size_t ninf, const struct cgs_acc *acc, size_t nacc)
+{
+	if (e)
+		link_preorder(e, n);
+	return snapshot_build(s, e, n, inf, ninf, acc, nacc);
 }
 
 /* Every entry is found by its id, and only once. */
@@ -78,7 +106,7 @@ enum { ROOT = 50, A = 7, B = 99, C = 3, D = 60 };
  *     c(2)
  *   d(1)
  */
-static size_t small_tree(struct cgs_entry *e, __u32 base_level)
+static size_t small_tree(struct cgs_row *e, __u32 base_level)
 {
 	set_entry(&e[0], ROOT, base_level + 0, 1);
 	set_entry(&e[1], A, base_level + 1, 10);
@@ -88,15 +116,20 @@ static size_t small_tree(struct cgs_entry *e, __u32 base_level)
 	return 5;
 }
 
-static void check_small_tree(const struct snapshot *s)
+static void check_small_tree_extra(const struct snapshot *s)
 {
-	assert_int_equal(s->n, 5);
 	assert_indexed_unique(s);
 	assert_total(s, ROOT, 11111, 0);
 	assert_total(s, A, 1110, 0);
 	assert_total(s, B, 100, 0);
 	assert_total(s, C, 1000, 0);
 	assert_total(s, D, 10000, 0);
+}
+
+static void check_small_tree(const struct snapshot *s)
+{
+	assert_int_equal(s->n, 5);
+	check_small_tree_extra(s);
 }
 
 static void test_counters_add(void **state)
@@ -121,11 +154,11 @@ static void test_counters_add(void **state)
 static void test_subtree_sums(void **state)
 {
 	struct snapshot s = { 0 };
-	struct cgs_entry e[5];
+	struct cgs_row e[5];
 	const struct cg_sample *c;
 	size_t n = small_tree(e, 0);
 
-	assert_int_equal(snapshot_build(&s, e, n, NULL, 0, NULL, 0), 0);
+	assert_int_equal(build(&s, e, n, NULL, 0, NULL, 0), 0);
 	check_small_tree(&s);
 	/* Spot checks by field name, runq_hist buckets included. */
 	c = snapshot_find(&s, ROOT);
@@ -146,22 +179,61 @@ static void test_subtree_sums(void **state)
 	assert_int_equal(s.n, 0);
 }
 
-static void test_has_stats_copied(void **state)
+/* Free rows (id 0) and rows of removed cgroups (their counts are in the
+ * parent's row already) are not read. */
+static void test_free_and_removed_rows(void **state)
 {
 	struct snapshot s = { 0 };
-	struct cgs_entry e[5];
+	struct cgs_row e[7];
 	size_t n = small_tree(e, 0);
 
-	/* Without storage the walk leaves the counters as they were (a
-	 * previous walk's): they read as zeros. */
-	e[2].has_stats = 0;
-	memset(&e[2].c, 0xab, sizeof(e[2].c));
-	assert_int_equal(snapshot_build(&s, e, n, NULL, 0, NULL, 0), 0);
-	assert_int_equal(snapshot_find(&s, B)->has_stats, 0);
-	assert_int_equal(snapshot_find(&s, C)->has_stats, 1);
-	assert_total(&s, B, 0, 0);
+	link_preorder(e, n);
+	e[2].removed = 1; /* b */
+	memset(&e[5], 0, sizeof(e[5]));
+	fill_counters(&e[5], 777); /* a free row with leftovers */
+	set_entry(&e[6], 4242, 2, 5);
+	e[6].parent = D;
+	e[6].removed = 1;
+	assert_int_equal(snapshot_build(&s, e, 7, NULL, 0, NULL, 0), 0);
+	assert_int_equal(s.n, 4);
+	assert_null(snapshot_find(&s, B));
+	assert_null(snapshot_find(&s, 4242));
+	assert_null(snapshot_find(&s, 0));
 	assert_total(&s, A, 1010, 0);
+	assert_total(&s, D, 10000, 0);
 	assert_total(&s, ROOT, 11011, 0);
+	assert_int_equal(snapshot_find(&s, C)->has_stats, 1);
+	snapshot_free(&s);
+}
+
+/* The table's order is not the tree's: children before parents, free rows
+ * between, a row whose parent has no row (a root of its own), and a row
+ * naming a parent no shallower than itself (never a cycle). */
+static void test_table_order(void **state)
+{
+	struct snapshot s = { 0 };
+	struct cgs_row e[9];
+	const size_t order[] = { 3, 4, 1, 0, 2 }; /* c, d, a, root, b */
+	struct cgs_row tree[5];
+	size_t i;
+
+	small_tree(tree, 0);
+	link_preorder(tree, 5);
+	memset(e, 0, sizeof(e));
+	for (i = 0; i < 5; i++)
+		e[2 * i] = tree[order[i]];
+	set_entry(&e[1], 31, 4, 2); /* its parent 30 has no row */
+	e[1].parent = 30;
+	set_entry(&e[3], 32, 5, 3); /* under 31 */
+	e[3].parent = 31;
+	set_entry(&e[5], 33, 1, 4); /* names d (level 1) as its parent at level 1 */
+	e[5].parent = D;
+	assert_int_equal(snapshot_build(&s, e, 9, NULL, 0, NULL, 0), 0);
+	assert_int_equal(s.n, 8);
+	check_small_tree_extra(&s);
+	assert_total(&s, 31, 5, 0);
+	assert_total(&s, 32, 3, 0);
+	assert_total(&s, 33, 4, 0);
 	snapshot_free(&s);
 }
 
@@ -169,10 +241,10 @@ static void test_has_stats_copied(void **state)
 static void test_subtree_walk_nonzero_level(void **state)
 {
 	struct snapshot s = { 0 };
-	struct cgs_entry e[5];
+	struct cgs_row e[5];
 	size_t n = small_tree(e, 7);
 
-	assert_int_equal(snapshot_build(&s, e, n, NULL, 0, NULL, 0), 0);
+	assert_int_equal(build(&s, e, n, NULL, 0, NULL, 0), 0);
 	check_small_tree(&s);
 	assert_int_equal(snapshot_find(&s, ROOT)->level, 7);
 	assert_int_equal(snapshot_find(&s, B)->level, 9);
@@ -183,12 +255,12 @@ static void test_subtree_walk_nonzero_level(void **state)
 static void test_subtree_walk_deep_below_start(void **state)
 {
 	struct snapshot s = { 0 };
-	struct cgs_entry e[256];
+	struct cgs_row e[256];
 	size_t i;
 
 	for (i = 0; i < 256; i++)
 		set_entry(&e[i], 1000 + i, (__u32)(3 + i), 1);
-	assert_int_equal(snapshot_build(&s, e, 256, NULL, 0, NULL, 0), 0);
+	assert_int_equal(build(&s, e, 256, NULL, 0, NULL, 0), 0);
 	assert_int_equal(s.n, 256);
 	for (i = 0; i < 256; i++)
 		assert_total(&s, 1000 + i, 256 - i, 0);
@@ -198,7 +270,7 @@ static void test_subtree_walk_deep_below_start(void **state)
 static void test_inflight(void **state)
 {
 	struct snapshot s = { 0 };
-	struct cgs_entry e[5];
+	struct cgs_row e[5];
 	/* Unsorted, c on three CPUs, a on one, an unknown cgroup, the root. */
 	const struct cgs_inflight inf[] = {
 		{ .cgid = C, .cpu_ns = 5 },      { .cgid = 12345, .cpu_ns = 1000000 },
@@ -208,7 +280,7 @@ static void test_inflight(void **state)
 	const size_t ninf = sizeof(inf) / sizeof(inf[0]);
 	size_t n = small_tree(e, 0);
 
-	assert_int_equal(snapshot_build(&s, e, n, inf, ninf, NULL, 0), 0);
+	assert_int_equal(build(&s, e, n, inf, ninf, NULL, 0), 0);
 	assert_int_equal(s.n, 5);
 	/* c: 5 + 7 + 11; a: c's + 13; root: a's + 17; the unknown one nowhere. */
 	assert_total(&s, C, 1000, 23);
@@ -228,7 +300,7 @@ static void test_inflight(void **state)
 	assert_int_equal(s.ninflight, ninf);
 
 	/* A slice in a leaf makes every ancestor "running" (an exit waits on it). */
-	assert_int_equal(snapshot_build(&s, e, n, inf, 1, NULL, 0), 0);
+	assert_int_equal(build(&s, e, n, inf, 1, NULL, 0), 0);
 	assert_true(snapshot_running(&s, C));
 	assert_true(snapshot_running(&s, A));
 	assert_true(snapshot_running(&s, ROOT));
@@ -240,7 +312,7 @@ static void test_inflight(void **state)
 static void test_inflight_duplicates_at_ends(void **state)
 {
 	struct snapshot s = { 0 };
-	struct cgs_entry e[3];
+	struct cgs_row e[3];
 	const struct cgs_inflight inf[] = {
 		{ .cgid = 900, .cpu_ns = 1 }, { .cgid = 1, .cpu_ns = 2 },  { .cgid = 900, .cpu_ns = 4 },
 		{ .cgid = 1, .cpu_ns = 8 },   { .cgid = 1, .cpu_ns = 16 }, { .cgid = 900, .cpu_ns = 32 },
@@ -250,7 +322,7 @@ static void test_inflight_duplicates_at_ends(void **state)
 	set_entry(&e[0], 500, 0, 0);
 	set_entry(&e[1], 1, 1, 0);
 	set_entry(&e[2], 900, 1, 0);
-	assert_int_equal(snapshot_build(&s, e, 3, inf, 7, NULL, 0), 0);
+	assert_int_equal(build(&s, e, 3, inf, 7, NULL, 0), 0);
 	assert_int_equal(snapshot_find(&s, 1)->total.cpu_ns, 2 + 8 + 16 + 64);
 	assert_int_equal(snapshot_find(&s, 900)->total.cpu_ns, 1 + 4 + 32);
 	assert_int_equal(snapshot_find(&s, 500)->total.cpu_ns, 127);
@@ -262,7 +334,7 @@ static void test_inflight_duplicates_at_ends(void **state)
 static void test_find(void **state)
 {
 	struct snapshot s = { 0 };
-	struct cgs_entry e[5];
+	struct cgs_row e[5];
 	size_t n = small_tree(e, 0);
 
 	/* Empty, never built. */
@@ -271,12 +343,12 @@ static void test_find(void **state)
 	assert_false(snapshot_running(&s, ROOT));
 
 	/* Built from an empty walk. */
-	assert_int_equal(snapshot_build(&s, NULL, 0, NULL, 0, NULL, 0), 0);
+	assert_int_equal(build(&s, NULL, 0, NULL, 0, NULL, 0), 0);
 	assert_int_equal(s.n, 0);
 	assert_null(snapshot_find(&s, ROOT));
 	assert_false(snapshot_running(&s, ROOT));
 
-	assert_int_equal(snapshot_build(&s, e, n, NULL, 0, NULL, 0), 0);
+	assert_int_equal(build(&s, e, n, NULL, 0, NULL, 0), 0);
 	assert_int_equal(snapshot_find(&s, ROOT)->id, ROOT);
 	assert_int_equal(snapshot_find(&s, A)->id, A);
 	assert_int_equal(snapshot_find(&s, B)->id, B);
@@ -289,13 +361,13 @@ static void test_find(void **state)
 	assert_null(snapshot_find(&s, UINT64_MAX));
 
 	/* Emptied again by an empty walk. */
-	assert_int_equal(snapshot_build(&s, e, 0, NULL, 0, NULL, 0), 0);
+	assert_int_equal(build(&s, e, 0, NULL, 0, NULL, 0), 0);
 	assert_null(snapshot_find(&s, ROOT));
 	snapshot_free(&s);
 	assert_null(snapshot_find(&s, ROOT));
 }
 
-static void build_chain(struct cgs_entry *e, size_t n, __u64 id0)
+static void build_chain(struct cgs_row *e, size_t n, __u64 id0)
 {
 	size_t i;
 
@@ -306,9 +378,9 @@ static void build_chain(struct cgs_entry *e, size_t n, __u64 id0)
 static void test_rebuild_larger_then_smaller(void **state)
 {
 	struct snapshot s = { 0 };
-	struct cgs_entry *e = calloc(1000, sizeof(*e));
+	struct cgs_row *e = calloc(1000, sizeof(*e));
 	struct cgs_inflight big_inf[64], one_inf = { .cgid = 2000, .cpu_ns = 9 };
-	struct cgs_entry small[5];
+	struct cgs_row small[5];
 	size_t i;
 
 	assert_non_null(e);
@@ -317,12 +389,12 @@ static void test_rebuild_larger_then_smaller(void **state)
 
 	/* 1: small tree with in-flight slices. */
 	assert_int_equal(small_tree(small, 0), 5);
-	assert_int_equal(snapshot_build(&s, small, 5, big_inf, 2, NULL, 0), 0);
+	assert_int_equal(build(&s, small, 5, big_inf, 2, NULL, 0), 0);
 	check_small_tree(&s);
 
 	/* 2: larger (levels 0,1,2,3,1,2,3,...), more in-flight slices. */
 	build_chain(e, 1000, 100);
-	assert_int_equal(snapshot_build(&s, e, 1000, big_inf, 64, NULL, 0), 0);
+	assert_int_equal(build(&s, e, 1000, big_inf, 64, NULL, 0), 0);
 	assert_int_equal(s.n, 1000);
 	assert_indexed_unique(&s);
 	assert_null(snapshot_find(&s, ROOT));
@@ -333,7 +405,7 @@ static void test_rebuild_larger_then_smaller(void **state)
 
 	/* 3: smaller again, and fewer slices: nothing of 2 remains. */
 	build_chain(e, 10, 2000);
-	assert_int_equal(snapshot_build(&s, e, 10, &one_inf, 1, NULL, 0), 0);
+	assert_int_equal(build(&s, e, 10, &one_inf, 1, NULL, 0), 0);
 	assert_int_equal(s.n, 10);
 	assert_int_equal(s.ninflight, 1);
 	assert_indexed_unique(&s);
@@ -346,13 +418,13 @@ static void test_rebuild_larger_then_smaller(void **state)
 	assert_int_equal(snapshot_find(&s, 2009)->total.cpu_ns, 1);
 
 	/* 4: no slices at all. */
-	assert_int_equal(snapshot_build(&s, e, 10, NULL, 0, NULL, 0), 0);
+	assert_int_equal(build(&s, e, 10, NULL, 0, NULL, 0), 0);
 	assert_int_equal(s.ninflight, 0);
 	assert_false(snapshot_running(&s, 2000));
 	assert_int_equal(snapshot_find(&s, 2000)->total.cpu_ns, 10);
 
 	/* 5: the small tree again, into the same struct. */
-	assert_int_equal(snapshot_build(&s, small, 5, NULL, 0, NULL, 0), 0);
+	assert_int_equal(build(&s, small, 5, NULL, 0, NULL, 0), 0);
 	check_small_tree(&s);
 	assert_null(snapshot_find(&s, 2000));
 
@@ -364,7 +436,7 @@ static void test_rebuild_larger_then_smaller(void **state)
  * Large walks checked against totals computed independently: for each entry,
  * its subtree is itself and the entries right after it with a greater level.
  */
-static void check_large(const struct cgs_entry *e, size_t n, const struct cgs_inflight *inf,
+static void check_large(struct cgs_row *e, size_t n, const struct cgs_inflight *inf,
 			size_t ninf)
 {
 	struct snapshot s = { 0 };
@@ -378,7 +450,7 @@ static void check_large(const struct cgs_entry *e, size_t n, const struct cgs_in
 			if (inf[k].cgid == e[i].id)
 				own_cpu[i] += inf[k].cpu_ns;
 	}
-	assert_int_equal(snapshot_build(&s, e, n, inf, ninf, NULL, 0), 0);
+	assert_int_equal(build(&s, e, n, inf, ninf, NULL, 0), 0);
 	assert_int_equal(s.n, n);
 	assert_indexed_unique(&s);
 	for (i = 0; i < n; i++) {
@@ -407,11 +479,10 @@ static void check_large(const struct cgs_entry *e, size_t n, const struct cgs_in
 
 #define LARGE_N 10000
 
-static void large_counters(struct cgs_entry *e, size_t i)
+static void large_counters(struct cgs_row *e, size_t i)
 {
 	/* Unique, not in walk order: 7919 is invertible mod the prime 100003. */
 	e->id = (__u64)i * 7919 % 100003 + 1;
-	e->has_stats = 1;
 	e->c.cpu_ns = 1;
 	e->c.nvcsw = i;
 	e->c.oom_kills = (__u64)i * i;
@@ -420,7 +491,7 @@ static void large_counters(struct cgs_entry *e, size_t i)
 	e->c.runq_hist[CGS_RUNQ_SLOTS - 1] += 2;
 }
 
-static void large_inflight(const struct cgs_entry *e, size_t n, struct cgs_inflight *inf,
+static void large_inflight(const struct cgs_row *e, size_t n, struct cgs_inflight *inf,
 			   size_t ninf)
 {
 	size_t k;
@@ -435,7 +506,7 @@ static void large_inflight(const struct cgs_entry *e, size_t n, struct cgs_infli
 /* Levels 0, 1..255, 254..1, 2..255, ...: a chain 255 deep, walked up and down. */
 static void test_large_deep_chain(void **state)
 {
-	struct cgs_entry *e = calloc(LARGE_N, sizeof(*e));
+	struct cgs_row *e = calloc(LARGE_N, sizeof(*e));
 	struct cgs_inflight inf[CGS_MAX_CPUS];
 	__u32 lvl = 0;
 	int dir = 1;
@@ -461,7 +532,7 @@ static void test_large_deep_chain(void **state)
 /* A root with thousands of children, some of which have children of their own. */
 static void test_large_wide_tree(void **state)
 {
-	struct cgs_entry *e = calloc(LARGE_N, sizeof(*e));
+	struct cgs_row *e = calloc(LARGE_N, sizeof(*e));
 	struct cgs_inflight inf[64];
 	size_t i;
 
@@ -475,52 +546,48 @@ static void test_large_wide_tree(void **state)
 	free(e);
 }
 
-/* Deeper than the 256-entry stack: an error, no crash, and an empty snapshot. */
-static void test_too_deep(void **state)
+/* Rows with nothing counted are not added to their parent, but a count
+ * below them still reaches every ancestor. */
+static void test_zero_rows_between(void **state)
 {
 	struct snapshot s = { 0 };
-	struct cgs_entry *e = calloc(300, sizeof(*e));
-	struct cgs_entry small[5];
+	struct cgs_row e[4];
+
+	set_entry(&e[0], 1, 0, 0);
+	set_entry(&e[1], 2, 1, 0);
+	set_entry(&e[2], 3, 2, 0);
+	set_entry(&e[3], 4, 3, 5);
+	assert_int_equal(build(&s, e, 4, NULL, 0, NULL, 0), 0);
+	assert_total(&s, 1, 5, 0);
+	assert_total(&s, 2, 5, 0);
+	assert_total(&s, 3, 5, 0);
+	assert_int_equal(snapshot_find(&s, 1)->nonzero, 1);
+	set_entry(&e[3], 4, 3, 0);
+	assert_int_equal(build(&s, e, 4, NULL, 0, NULL, 0), 0);
+	assert_total(&s, 1, 0, 0);
+	assert_int_equal(snapshot_find(&s, 1)->nonzero, 0);
+	snapshot_free(&s);
+}
+
+/* Depth has no limit: a chain 300 deep, and one starting at level 10. */
+static void test_deep(void **state)
+{
+	struct snapshot s = { 0 };
+	struct cgs_row *e = calloc(300, sizeof(*e));
 	size_t i;
 
 	assert_non_null(e);
 	for (i = 0; i < 300; i++)
 		set_entry(&e[i], i + 1, (__u32)i, 1);
-
-	/* Levels 0..255 fit. */
-	assert_int_equal(snapshot_build(&s, e, 256, NULL, 0, NULL, 0), 0);
-	assert_int_equal(s.n, 256);
-	assert_total(&s, 1, 256, 0);
-
-	/* Level 256 does not: the error leaves nothing behind. */
-	assert_int_equal(snapshot_build(&s, e, 257, NULL, 0, NULL, 0), -EINVAL);
-	assert_int_equal(s.n, 0);
-	assert_null(snapshot_find(&s, 1));
-	assert_int_equal(snapshot_build(&s, e, 300, NULL, 0, NULL, 0), -EINVAL);
-	assert_int_equal(s.n, 0);
-
-	/* One entry far too deep after a shallow start. */
-	set_entry(&e[2], 3, 100000, 1);
-	assert_int_equal(snapshot_build(&s, e, 3, NULL, 0, NULL, 0), -EINVAL);
-	assert_int_equal(s.n, 0);
-	set_entry(&e[2], 3, UINT32_MAX, 1);
-	assert_int_equal(snapshot_build(&s, e, 3, NULL, 0, NULL, 0), -EINVAL);
-	assert_int_equal(s.n, 0);
-
-	/* A subtree walk: 256 below its start is too deep as well. */
-	for (i = 0; i < 257; i++)
+	assert_int_equal(build(&s, e, 300, NULL, 0, NULL, 0), 0);
+	assert_int_equal(s.n, 300);
+	assert_total(&s, 1, 300, 0);
+	assert_total(&s, 300, 1, 0);
+	for (i = 0; i < 300; i++)
 		set_entry(&e[i], i + 1, (__u32)(10 + i), 1);
-	assert_int_equal(snapshot_build(&s, e, 257, NULL, 0, NULL, 0), -EINVAL);
-	assert_int_equal(s.n, 0);
-	/* So is a level above the start (it would wrap around). */
-	set_entry(&e[1], 2, 9, 1);
-	assert_int_equal(snapshot_build(&s, e, 2, NULL, 0, NULL, 0), -EINVAL);
-	assert_int_equal(s.n, 0);
-
-	/* The same struct is still usable. */
-	assert_int_equal(small_tree(small, 0), 5);
-	assert_int_equal(snapshot_build(&s, small, 5, NULL, 0, NULL, 0), 0);
-	check_small_tree(&s);
+	assert_int_equal(build(&s, e, 300, NULL, 0, NULL, 0), 0);
+	assert_total(&s, 1, 300, 0);
+	assert_int_equal(snapshot_find(&s, 1)->level, 10);
 	snapshot_free(&s);
 	free(e);
 }
@@ -543,7 +610,7 @@ static struct cgs_acc acc_of(__u64 id, __u64 cpu, __u64 switches)
 static void test_accumulators(void **state)
 {
 	struct snapshot s = { 0 };
-	struct cgs_entry e[5];
+	struct cgs_row e[5];
 	struct cgs_acc acc[5];
 	const struct cg_sample *c;
 	size_t n = small_tree(e, 0);
@@ -559,7 +626,7 @@ static void test_accumulators(void **state)
 	acc[0].cgid[5] = D;
 	acc[0].s[5].c.cpu_ns = 100000;
 	acc[0].s[5].c.nivcsw = 1;
-	assert_int_equal(snapshot_build(&s, e, n, NULL, 0, acc, 5), 0);
+	assert_int_equal(build(&s, e, n, NULL, 0, acc, 5), 0);
 	c = snapshot_find(&s, C);
 	assert_int_equal(c->total.cpu_ns, 1000 + 16);
 	assert_int_equal(c->total.nvcsw, 1000 * 4 + 4);
@@ -580,7 +647,7 @@ static void test_accumulators(void **state)
 static void test_accumulator_orphans(void **state)
 {
 	struct snapshot s = { 0 };
-	struct cgs_entry e[5];
+	struct cgs_row e[5];
 	struct cgs_acc acc[3];
 	size_t n = small_tree(e, 0);
 
@@ -596,7 +663,7 @@ static void test_accumulator_orphans(void **state)
 	/* No ancestor left in the walk: counted nowhere, and no crash. */
 	acc[2] = acc_of(700, 1000000, 1);
 	acc[2].s[0].up[0] = 701;
-	assert_int_equal(snapshot_build(&s, e, n, NULL, 0, acc, 3), 0);
+	assert_int_equal(build(&s, e, n, NULL, 0, acc, 3), 0);
 	assert_int_equal(snapshot_find(&s, A)->total.cpu_ns, 1110 + 3);
 	assert_int_equal(snapshot_find(&s, B)->total.cpu_ns, 100);
 	assert_int_equal(snapshot_find(&s, D)->total.cpu_ns, 10000 + 5);
@@ -610,14 +677,14 @@ static void test_accumulator_orphans(void **state)
 static void test_keep_monotonic(void **state)
 {
 	struct snapshot prev = { 0 }, cur = { 0 };
-	struct cgs_entry e[5];
+	struct cgs_row e[5];
 	size_t n = small_tree(e, 0);
 
-	assert_int_equal(snapshot_build(&prev, e, n, NULL, 0, NULL, 0), 0);
+	assert_int_equal(build(&prev, e, n, NULL, 0, NULL, 0), 0);
 	e[2].c.cpu_ns -= 40; /* b went back by 40 */
 	e[2].c.nvcsw += 5;
 	e[4].c.cpu_ns += 9; /* d went on */
-	assert_int_equal(snapshot_build(&cur, e, n, NULL, 0, NULL, 0), 0);
+	assert_int_equal(build(&cur, e, n, NULL, 0, NULL, 0), 0);
 	/* A cgroup the previous reading did not have is left as it is. */
 	assert_int_equal(snapshot_find(&cur, A)->total.cpu_ns, 1110 - 40);
 	snapshot_keep_monotonic(&cur, &prev);
@@ -636,7 +703,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_counters_add),
 		cmocka_unit_test(test_subtree_sums),
-		cmocka_unit_test(test_has_stats_copied),
+		cmocka_unit_test(test_free_and_removed_rows),
+		cmocka_unit_test(test_table_order),
 		cmocka_unit_test(test_subtree_walk_nonzero_level),
 		cmocka_unit_test(test_subtree_walk_deep_below_start),
 		cmocka_unit_test(test_inflight),
@@ -645,7 +713,8 @@ int main(void)
 		cmocka_unit_test(test_rebuild_larger_then_smaller),
 		cmocka_unit_test(test_large_deep_chain),
 		cmocka_unit_test(test_large_wide_tree),
-		cmocka_unit_test(test_too_deep),
+		cmocka_unit_test(test_zero_rows_between),
+		cmocka_unit_test(test_deep),
 		cmocka_unit_test(test_accumulators),
 		cmocka_unit_test(test_accumulator_orphans),
 		cmocka_unit_test(test_keep_monotonic),

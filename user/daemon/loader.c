@@ -25,20 +25,19 @@
 
 struct loader {
 	struct cgstat_bpf *skel;
-	struct bpf_link *iter_link;
+	struct bpf_link *inflight_link; /* the iterator over the root alone */
 	struct ring_buffer *rb;
 	struct exit_rings rings; /* exits of unwatched cgroups, one ring per CPU */
 	unsigned ring_len; /* records in each CPU's ring */
-	struct cgs_entry *entries; /* mmap of the snapshot array */
-	size_t entries_len;
-	uint32_t cap; /* entries in the snapshot array now */
-	uint32_t max_cgroups; /* the most it may grow to */
-	uint32_t seen; /* cgroups the last walk found (held or not) */
-	int snap_fd; /* a grown snapshot array, -1 while it is the skeleton's */
+	const struct cgs_row *rows; /* mmap of the table */
+	size_t rows_len;
+	uint32_t cap; /* rows in the table */
+	uint32_t seen; /* cgroups the last snapshot found */
+	uint64_t short_at; /* drops.snapshot when every cgroup last had a row */
 	int cgroup_fd;
 	int stats_fd;
 	int ncpus; /* possible CPUs: entries of a per-CPU map's value */
-	struct cgs_acc *acc; /* each CPU's accumulator, read before a walk */
+	struct cgs_acc *acc; /* each CPU's accumulator, read before the rows */
 	loader_exit_fn on_exit;
 	void *ctx;
 };
@@ -109,46 +108,92 @@ static int ensure_bpffs(const char *pin_path)
 	return 0;
 }
 
-static size_t entries_bytes(uint32_t cap)
+static size_t rows_bytes(uint32_t cap)
 {
-	return ((size_t)cap * sizeof(struct cgs_entry) + 4095) & ~(size_t)4095;
+	return ((size_t)cap * sizeof(struct cgs_row) + 4095) & ~(size_t)4095;
 }
 
-/* Puts a snapshot array of cap entries in place of the current one: the
- * iterator finds it through the cgs_snap map-in-map, user space reads it
- * through a new mmap. */
-static int snap_grow(struct loader *l, uint32_t cap)
+/* The rows of a table pinned by an earlier run: its size (it keeps it), or
+ * 0 when there is none. */
+static uint32_t pinned_rows(const char *pin_path)
 {
-	LIBBPF_OPTS(bpf_map_create_opts, mo, .map_flags = BPF_F_MMAPABLE | BPF_F_INNER_MAP);
-	size_t len = entries_bytes(cap);
-	__u32 zero = 0;
-	void *m;
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	char p[4096];
+	uint32_t n = 0;
+	int fd;
+
+	if (!pin_path || snprintf(p, sizeof(p), "%s/cgs_table", pin_path) >= (int)sizeof(p))
+		return 0;
+	fd = bpf_obj_get(p);
+	if (fd < 0)
+		return 0;
+	if (!bpf_obj_get_info_by_fd(fd, &info, &len) &&
+	    info.value_size == sizeof(struct cgs_row))
+		n = info.max_entries;
+	close(fd);
+	return n;
+}
+
+/* A new table: every row is free, the first ones on top of the stack. */
+static int free_all_rows(struct loader *l)
+{
+	int fd = bpf_map__fd(l->skel->maps.cgs_free);
+	uint32_t i;
+
+	for (i = l->cap; i-- > 0;)
+		if (bpf_map_update_elem(fd, NULL, &i, BPF_ANY))
+			return -errno;
+	return 0;
+}
+
+/* One past the highest row in use in a pinned table. */
+static uint32_t rows_in_use(const struct loader *l)
+{
+	uint32_t i;
+
+	for (i = l->cap; i > 0; i--)
+		if (l->rows[i - 1].id)
+			return i;
+	return 0;
+}
+
+/* One read() of an iterator link runs its whole walk (the programs write
+ * nothing). */
+static int run_iter(struct bpf_link *link)
+{
+	char buf[64];
+	ssize_t r;
 	int fd, err;
 
-	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "cgs_snapshot", sizeof(__u32),
-			    sizeof(struct cgs_entry), cap, &mo);
+	fd = bpf_iter_create(bpf_link__fd(link));
 	if (fd < 0)
+		return fd;
+	while ((r = read(fd, buf, sizeof(buf))) > 0)
+		;
+	err = r < 0 ? -errno : 0;
+	close(fd);
+	return err;
+}
+
+/* Walks the tree under the mount: every cgroup without a row takes one,
+ * and rows of cgroups that are gone go back. At load, and again after a
+ * full table, when rows may have come free. */
+static int populate(struct loader *l)
+{
+	union bpf_iter_link_info linfo = {};
+	LIBBPF_OPTS(bpf_iter_attach_opts, io, .link_info = &linfo, .link_info_len = sizeof(linfo));
+	struct bpf_link *link;
+	int err;
+
+	linfo.cgroup.cgroup_fd = l->cgroup_fd;
+	linfo.cgroup.order = BPF_CGROUP_ITER_DESCENDANTS_PRE;
+	link = bpf_program__attach_iter(l->skel->progs.cgs_populate_iter, &io);
+	if (!link)
 		return -errno;
-	m = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
-	if (m == MAP_FAILED) {
-		err = -errno;
-		close(fd);
-		return err;
-	}
-	if (bpf_map_update_elem(bpf_map__fd(l->skel->maps.cgs_snap), &zero, &fd, BPF_ANY)) {
-		err = -errno;
-		munmap(m, len);
-		close(fd);
-		return err;
-	}
-	munmap(l->entries, l->entries_len);
-	if (l->snap_fd >= 0)
-		close(l->snap_fd);
-	l->entries = m;
-	l->entries_len = len;
-	l->snap_fd = fd;
-	l->cap = cap;
-	return 0;
+	err = run_iter(link);
+	bpf_link__destroy(link);
+	return err;
 }
 
 static int handle_exit(void *ctx, void *data, size_t len)
@@ -194,19 +239,17 @@ int loader_open(const struct loader_opts *o, struct loader **ret)
 		return -ENOMEM;
 	l->cgroup_fd = -1;
 	l->stats_fd = -1;
-	l->snap_fd = -1;
 	l->on_exit = o->on_exit;
 	l->ctx = o->ctx;
-	l->max_cgroups = o->max_cgroups ? o->max_cgroups : LOADER_DEFAULT_MAX_CGROUPS;
-	l->cap = o->initial_cgroups ? o->initial_cgroups : LOADER_INITIAL_CGROUPS;
-	if (l->cap > l->max_cgroups)
-		l->cap = l->max_cgroups;
 
 	if (o->pin_path) {
 		err = ensure_bpffs(o->pin_path);
 		if (err)
 			goto fail;
 	}
+	l->cap = pinned_rows(o->pin_path);
+	if (!l->cap)
+		l->cap = o->max_cgroups ? o->max_cgroups : LOADER_DEFAULT_MAX_CGROUPS;
 	l->cgroup_fd = open(o->cgroup_mount, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (l->cgroup_fd < 0) {
 		err = -errno;
@@ -223,7 +266,9 @@ int loader_open(const struct loader_opts *o, struct loader **ret)
 		goto fail;
 	}
 	if (!o->pin_path) {
-		bpf_map__set_pin_path(l->skel->maps.cgs_counters, NULL);
+		bpf_map__set_pin_path(l->skel->maps.cgs_table, NULL);
+		bpf_map__set_pin_path(l->skel->maps.cgs_free, NULL);
+		bpf_map__set_pin_path(l->skel->maps.cgs_refs, NULL);
 		bpf_map__set_pin_path(l->skel->maps.cgs_slots, NULL);
 		bpf_map__set_pin_path(l->skel->maps.cgs_acc, NULL);
 		bpf_map__set_pin_path(l->skel->maps.cgs_pending, NULL);
@@ -239,7 +284,9 @@ int loader_open(const struct loader_opts *o, struct loader **ret)
 	l->skel->rodata->exit_has_group_dead = exit_tp_has_group_dead();
 	l->skel->rodata->load_ns = clock_now(&clock_monotonic);
 	l->skel->rodata->tp_preemptible = tracepoints_preemptible();
-	err = bpf_map__set_max_entries(l->skel->maps.cgs_snapshot, l->cap);
+	err = bpf_map__set_max_entries(l->skel->maps.cgs_table, l->cap);
+	if (!err)
+		err = bpf_map__set_max_entries(l->skel->maps.cgs_free, l->cap);
 	l->ring_len = exit_rings_len(ncpus);
 	l->skel->rodata->exit_ring_len = l->ring_len;
 	if (!err)
@@ -249,29 +296,42 @@ int loader_open(const struct loader_opts *o, struct loader **ret)
 		err = bpf_map__set_max_entries(l->skel->maps.cgs_exit_pos, (__u32)ncpus);
 	if (err)
 		goto fail;
-	bpf_program__set_autoattach(l->skel->progs.cgs_snapshot_iter, false);
+	bpf_program__set_autoattach(l->skel->progs.cgs_inflight_iter, false);
+	bpf_program__set_autoattach(l->skel->progs.cgs_populate_iter, false);
 	err = cgstat_bpf__load(l->skel);
 	if (err)
 		goto fail;
-	err = cgstat_bpf__attach(l->skel);
-	if (err)
-		goto fail;
-
-	linfo.cgroup.cgroup_fd = l->cgroup_fd;
-	linfo.cgroup.order = BPF_CGROUP_ITER_DESCENDANTS_PRE;
-	l->iter_link = bpf_program__attach_iter(l->skel->progs.cgs_snapshot_iter, &io);
-	if (!l->iter_link) {
-		err = -errno;
-		goto fail;
-	}
-	l->entries_len = entries_bytes(l->cap);
-	m = mmap(NULL, l->entries_len, PROT_READ, MAP_SHARED,
-		 bpf_map__fd(l->skel->maps.cgs_snapshot), 0);
+	l->rows_len = rows_bytes(l->cap);
+	m = mmap(NULL, l->rows_len, PROT_READ, MAP_SHARED, bpf_map__fd(l->skel->maps.cgs_table), 0);
 	if (m == MAP_FAILED) {
 		err = -errno;
 		goto fail;
 	}
-	l->entries = m;
+	l->rows = m;
+	/* A table just made has no row in use, and none free yet. */
+	l->skel->bss->rows_hw = rows_in_use(l);
+	if (!l->skel->bss->rows_hw) {
+		err = free_all_rows(l);
+		if (err)
+			goto fail;
+	}
+	err = cgstat_bpf__attach(l->skel);
+	if (err)
+		goto fail;
+	/* After the mkdir program is attached: a cgroup made meanwhile gets its
+	 * row from one or the other. A row it could not have is seen by the
+	 * first snapshot (short_at stays 0). */
+	err = populate(l);
+	if (err)
+		goto fail;
+
+	linfo.cgroup.cgroup_fd = l->cgroup_fd;
+	linfo.cgroup.order = BPF_CGROUP_ITER_SELF_ONLY;
+	l->inflight_link = bpf_program__attach_iter(l->skel->progs.cgs_inflight_iter, &io);
+	if (!l->inflight_link) {
+		err = -errno;
+		goto fail;
+	}
 	l->rb = ring_buffer__new(bpf_map__fd(l->skel->maps.cgs_exits), handle_exit, l, NULL);
 	if (!l->rb) {
 		err = -errno;
@@ -294,11 +354,9 @@ void loader_close(struct loader *l)
 		return;
 	ring_buffer__free(l->rb);
 	exit_rings_close(&l->rings);
-	if (l->entries)
-		munmap(l->entries, l->entries_len);
-	if (l->snap_fd >= 0)
-		close(l->snap_fd);
-	bpf_link__destroy(l->iter_link);
+	if (l->rows)
+		munmap((void *)l->rows, l->rows_len);
+	bpf_link__destroy(l->inflight_link);
 	cgstat_bpf__destroy(l->skel);
 	if (l->cgroup_fd >= 0)
 		close(l->cgroup_fd);
@@ -347,7 +405,8 @@ int loader_unpin(const char *pin_path)
 {
 	/* cgs_state: the daemon's watches (state.h), pinned beside the counters;
 	 * cgs_attach_rules: the attach rules added through the API (autoattach.h). */
-	static const char *const maps[] = { "cgs_counters", "cgs_slots", "cgs_acc", "cgs_pending", "cgs_tasks",
+	static const char *const maps[] = { "cgs_table", "cgs_free", "cgs_refs", "cgs_slots", "cgs_acc",
+					    "cgs_pending", "cgs_tasks",
 					    "cgs_state", "cgs_expired", "cgs_attach_rules" };
 	char p[4096];
 	size_t i;
@@ -361,23 +420,6 @@ int loader_unpin(const char *pin_path)
 	}
 	if (rmdir(pin_path) && errno != ENOENT && !err)
 		err = -errno;
-	return err;
-}
-
-/* One walk: the program writes nothing; one read() runs the whole walk. */
-static int walk(struct loader *l)
-{
-	char buf[64];
-	ssize_t r;
-	int fd, err;
-
-	fd = bpf_iter_create(bpf_link__fd(l->iter_link));
-	if (fd < 0)
-		return fd;
-	while ((r = read(fd, buf, sizeof(buf))) > 0)
-		;
-	err = r < 0 ? -errno : 0;
-	close(fd);
 	return err;
 }
 
@@ -404,65 +446,76 @@ static int read_accs(struct loader *l)
 	return -EAGAIN;
 }
 
-/* The accumulators, then a walk of every cgroup's storage, while no
- * accumulator moves its counts: the counts are in exactly one of the two. */
-static int walk_with_accs(struct loader *l)
+/* The rows, whole: read again when the tree changed meanwhile (a row
+ * taken, removed or given back; see tree_begin), so each count is read once,
+ * in a removed cgroup's row or in its parent's. */
+static int read_rows(struct loader *l, struct snapshot *s, uint32_t ninf)
 {
+	struct cgstat_bpf__bss *b = l->skel->bss;
+	int tries, err;
+
+	for (tries = 0; tries < 1000; tries++) {
+		uint64_t end = __atomic_load_n(&b->tree_end, __ATOMIC_ACQUIRE);
+		uint64_t begin = __atomic_load_n(&b->tree_begin, __ATOMIC_ACQUIRE);
+		uint32_t hw = __atomic_load_n(&b->rows_hw, __ATOMIC_ACQUIRE);
+
+		if (begin != end) {
+			sched_yield();
+			continue;
+		}
+		if (hw > l->cap)
+			hw = l->cap;
+		err = snapshot_build(s, l->rows, hw, b->inflight, ninf, l->acc, (size_t)l->ncpus);
+		if (err)
+			return err;
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		if (__atomic_load_n(&b->tree_begin, __ATOMIC_ACQUIRE) == begin)
+			return 0;
+	}
+	return -EAGAIN;
+}
+
+/* The accumulators, the slices in flight, then the rows, while no
+ * accumulator moves its counts: each count is in exactly one of them. */
+static int read_all(struct loader *l, struct snapshot *s)
+{
+	uint32_t ninf;
 	int err;
 
 	__atomic_store_n(&l->skel->bss->snap_active, 1, __ATOMIC_SEQ_CST);
 	err = read_accs(l);
 	if (!err)
-		err = walk(l);
+		err = run_iter(l->inflight_link);
+	if (!err) {
+		ninf = l->skel->bss->inflight_len;
+		err = read_rows(l, s, ninf > CGS_MAX_CPUS ? CGS_MAX_CPUS : ninf);
+	}
 	__atomic_store_n(&l->skel->bss->snap_active, 0, __ATOMIC_SEQ_CST);
 	return err;
 }
 
 int loader_snapshot(struct loader *l, struct snapshot *s)
 {
-	uint32_t n, ninf, dropped;
-	int err, tries;
+	uint64_t short_now = l->skel->bss->drops.snapshot;
+	int err;
 
-	/* A tree bigger than the array: a bigger array, and walk again (the
-	 * tree may still be growing, so a few times at most). */
-	for (tries = 0;; tries++) {
-		err = walk_with_accs(l);
+	/* A cgroup could not have a row (the table was full): walk the tree
+	 * again to give rows to those without (rows may have come free). Still
+	 * short: no snapshot, since a cgroup left out would read as zeros. */
+	if (short_now != l->short_at) {
+		err = populate(l);
 		if (err)
 			return err;
-		n = l->skel->bss->snapshot_len;
-		dropped = (uint32_t)l->skel->bss->drops.snapshot;
-		l->seen = n + dropped;
-		if (!dropped)
-			break;
-		if (l->cap >= l->max_cgroups) {
-			/* No partial snapshot: a cgroup left out would read
-			 * as zeros. */
-			s->dropped = dropped;
+		if (l->skel->bss->drops.snapshot != short_now) {
+			s->dropped = l->skel->bss->drops.snapshot - short_now;
 			return -ENOSPC;
 		}
-		if (tries >= 4)
-			return -EAGAIN;
-		{
-			uint64_t want = (uint64_t)l->seen + l->seen / 4 + 64;
-
-			if (want < (uint64_t)l->cap * 2)
-				want = (uint64_t)l->cap * 2;
-			if (want > l->max_cgroups)
-				want = l->max_cgroups;
-			err = snap_grow(l, (uint32_t)want);
-			if (err)
-				return err;
-		}
+		l->short_at = short_now;
 	}
-	if (n > l->cap)
-		n = l->cap;
-	ninf = l->skel->bss->inflight_len;
-	if (ninf > CGS_MAX_CPUS)
-		ninf = CGS_MAX_CPUS;
-	err = snapshot_build(s, l->entries, n, l->skel->bss->inflight, ninf, l->acc,
-			     (size_t)l->ncpus);
+	err = read_all(l, s);
 	if (err)
 		return err;
+	l->seen = (uint32_t)s->n;
 	s->dropped = 0;
 	s->mono_ns = clock_now(&clock_monotonic);
 	s->real_ns = clock_realtime_ns();
@@ -472,7 +525,7 @@ int loader_snapshot(struct loader *l, struct snapshot *s)
 void loader_snapshot_size(const struct loader *l, struct loader_snapshot_size *ret)
 {
 	ret->capacity = l->cap;
-	ret->max_cgroups = l->max_cgroups;
+	ret->max_cgroups = l->cap;
 	ret->cgroups = l->seen;
 }
 

@@ -12,18 +12,16 @@
 
 #define LOADER_DEFAULT_PIN_PATH "/sys/fs/bpf/cgstat"
 #define LOADER_DEFAULT_MAX_CGROUPS 16384
-#define LOADER_INITIAL_CGROUPS 256
 
 typedef int (*loader_exit_fn)(const struct cgs_exit_event *e, void *ctx);
 
 struct loader_opts {
 	const char *pin_path; /* bpffs directory for the pinned maps; NULL: nothing pinned */
-	const char *cgroup_mount; /* cgroup2 root the snapshot walks */
-	/* The snapshot array starts at initial_cgroups entries (0:
-	 * LOADER_INITIAL_CGROUPS) and grows with the cgroup tree up to
-	 * max_cgroups (0: LOADER_DEFAULT_MAX_CGROUPS), a hard cap. */
+	const char *cgroup_mount; /* cgroup2 root the walk at load starts from */
+	/* Rows in the table of counters (struct cgs_row, one per cgroup of the
+	 * host's cgroup2 tree; 0: LOADER_DEFAULT_MAX_CGROUPS), a hard cap. A
+	 * pinned table keeps the size it was made with. */
 	uint32_t max_cgroups;
-	uint32_t initial_cgroups;
 	loader_exit_fn on_exit; /* may be NULL */
 	void *ctx;
 };
@@ -54,15 +52,16 @@ void loader_close(struct loader *l);
 int loader_pin_mismatch(const char *pin_path, char *ret_name, size_t len);
 /* Removes the pinned maps under pin_path and the directory itself. */
 int loader_unpin(const char *pin_path);
-/* One walk of every cgroup under the mount: one read() of the iterator. A
- * tree bigger than the snapshot array grows the array and is walked again;
- * past max_cgroups: -ENOSPC (s->dropped says how many did not fit; s keeps
- * its previous content), never a snapshot with cgroups left out. */
+/* Every cgroup's counters, read from the table through mmap (no walk of
+ * the kernel's tree), with the CPUs' accumulators and the slices in flight.
+ * A tree with more cgroups than the table has rows: -ENOSPC (s->dropped
+ * says how many rows could not be had; s keeps its previous content), never
+ * a snapshot with cgroups left out. */
 int loader_snapshot(struct loader *l, struct snapshot *s);
 struct loader_snapshot_size {
-	uint32_t capacity; /* entries in the snapshot array now */
-	uint32_t max_cgroups; /* its hard cap */
-	uint32_t cgroups; /* cgroups the last walk found */
+	uint32_t capacity; /* rows in the table */
+	uint32_t max_cgroups; /* the same: the table does not grow */
+	uint32_t cgroups; /* cgroups the last snapshot found */
 };
 void loader_snapshot_size(const struct loader *l, struct loader_snapshot_size *ret);
 /* Exit events. The BPF side wakes the epoll fd only for what is urgent (a

@@ -4,7 +4,9 @@
 #include "snapshot.h"
 
 _Static_assert(sizeof(struct cgs_counters) % sizeof(__u64) == 0, "counters are all u64");
-_Static_assert(sizeof(struct cgs_entry) == 16 + sizeof(struct cgs_counters), "entry layout");
+_Static_assert(sizeof(struct cgs_row) == 24 + sizeof(struct cgs_counters), "row layout");
+_Static_assert(sizeof(struct cgs_row) % 64 == 0, "a row is whole cache lines");
+_Static_assert(sizeof(struct cgs_ref) == 8, "ref layout");
 _Static_assert(sizeof(struct cgs_slot) == 48, "slot layout");
 _Static_assert(sizeof(struct cgs_pending) == 8 + sizeof(struct cgs_counters), "pending layout");
 _Static_assert(sizeof(struct cgs_acc_slot) == 32 + sizeof(struct cgs_counters), "accumulator layout");
@@ -14,14 +16,33 @@ _Static_assert(sizeof(struct cgs_exit_event) == 56, "exit event layout");
 
 #define NO_ENTRY UINT32_MAX
 
-void counters_add(struct cgs_counters *dst, const struct cgs_counters *src)
+/* Two counters at a time (the build adds every row to its parent: the
+ * compiler does not vectorize a loop of 37 at -O2). */
+typedef __u64 u64x2 __attribute__((vector_size(16), aligned(8), may_alias));
+
+void counters_add(struct cgs_counters *restrict dst, const struct cgs_counters *restrict src)
 {
 	__u64 *d = (__u64 *)dst;
 	const __u64 *s = (const __u64 *)src;
+	size_t i, n = sizeof(*dst) / sizeof(__u64);
+
+	for (i = 0; i + 2 <= n; i += 2)
+		*(u64x2 *)&d[i] += *(const u64x2 *)&s[i];
+	for (; i < n; i++)
+		d[i] += s[i];
+}
+
+/* Most cgroups of a big tree never ran anything: their rows are added to
+ * nothing. */
+static bool counters_zero(const struct cgs_counters *c)
+{
+	const __u64 *v = (const __u64 *)c;
+	__u64 any = 0;
 	size_t i;
 
-	for (i = 0; i < sizeof(*dst) / sizeof(__u64); i++)
-		d[i] += s[i];
+	for (i = 0; i < sizeof(*c) / sizeof(__u64); i++)
+		any |= v[i];
+	return !any;
 }
 
 /* Cgroup ids are kernfs node ids (mostly sequential): spread them. */
@@ -77,6 +98,8 @@ static int reserve(struct snapshot *s, size_t n, size_t ninf)
 		icap *= 2;
 	if (grow((void **)&s->v, &s->cap, n, sizeof(*s->v)) ||
 	    grow((void **)&s->parent, &s->parent_cap, n, sizeof(*s->parent)) ||
+	    grow((void **)&s->parent_id, &s->parent_id_cap, n, sizeof(*s->parent_id)) ||
+	    grow((void **)&s->order, &s->order_cap, n, sizeof(*s->order)) ||
 	    grow((void **)&s->inflight, &s->inflight_cap, ninf, sizeof(*s->inflight)))
 		return -ENOMEM;
 	if (icap != s->index_cap) {
@@ -91,9 +114,70 @@ static int reserve(struct snapshot *s, size_t n, size_t ninf)
 	return 0;
 }
 
-/* Counts a CPU charged and had not moved into storage yet go to their owner,
- * or, when the walk did not see the owner (removed after they were charged),
- * to its nearest remembered ancestor it saw (where the kernel folded the
+/* Copies the rows in use (the table is shared with the kernel: each row is
+ * read once) and indexes them by id; the highest level, or -1 if none. */
+static int64_t copy_rows(struct snapshot *s, const struct cgs_row *rows, size_t nrows)
+{
+	int64_t maxlvl = -1;
+	size_t i, n = 0;
+
+	for (i = 0; i < nrows; i++) {
+		const struct cgs_row *r = &rows[i];
+		uint64_t id = __atomic_load_n(&r->id, __ATOMIC_ACQUIRE);
+		struct cg_sample *c;
+
+		if (!id || r->removed)
+			continue;
+		c = &s->v[n];
+		c->id = id;
+		c->level = r->level;
+		c->has_stats = 1;
+		c->running = 0;
+		memcpy(&c->total, &r->c, sizeof(c->total));
+		c->nonzero = !counters_zero(&c->total);
+		s->parent_id[n] = r->parent;
+		if ((int64_t)c->level > maxlvl)
+			maxlvl = c->level;
+		index_put(s, (uint32_t)n);
+		n++;
+	}
+	s->n = n;
+	return maxlvl;
+}
+
+/* Each entry's parent entry (NO_ENTRY for a root: the cgroup2 root, or one
+ * whose parent has no row), and the entries deepest first (a counting sort
+ * by level), so each subtree is complete before it is added to its parent. */
+static int link_and_order(struct snapshot *s, int64_t maxlvl)
+{
+	size_t i, nlvl = (size_t)(maxlvl + 1);
+	uint32_t *at = calloc(nlvl + 1, sizeof(*at));
+
+	if (!at)
+		return -ENOMEM;
+	const struct cg_sample *p = NULL;
+
+	for (i = 0; i < s->n; i++) {
+		/* Siblings tend to sit together in the table. */
+		if (!p || p->id != s->parent_id[i])
+			p = index_get(s, s->parent_id[i]);
+
+		/* Only a shallower parent: no row read twice makes a cycle. */
+		s->parent[i] = p && p->level < s->v[i].level ? (uint32_t)(p - s->v) : NO_ENTRY;
+		at[nlvl - s->v[i].level]++;
+	}
+	/* at[k]: where level maxlvl - k + 1 starts (deepest first). */
+	for (i = 1; i <= nlvl; i++)
+		at[i] += at[i - 1];
+	for (i = 0; i < s->n; i++)
+		s->order[at[nlvl - 1 - s->v[i].level]++] = (uint32_t)i;
+	free(at);
+	return 0;
+}
+
+/* Counts a CPU charged and had not moved into the rows yet go to their owner,
+ * or, when the owner has no row read (removed after they were charged),
+ * to its nearest remembered ancestor with one (where the kernel folded the
  * owner's own counts); nowhere if none. */
 static void add_accumulators(struct snapshot *s, const struct cgs_acc *acc, size_t nacc)
 {
@@ -111,72 +195,55 @@ static void add_accumulators(struct snapshot *s, const struct cgs_acc *acc, size
 				c = index_get(s, sl->up[u]);
 			if (c) {
 				counters_add(&c->total, &sl->c);
-				c->has_stats = 1;
+				c->nonzero = 1;
 			}
 		}
 	}
 }
 
-int snapshot_build(struct snapshot *s, const struct cgs_entry *e, size_t n,
+int snapshot_build(struct snapshot *s, const struct cgs_row *rows, size_t nrows,
 		   const struct cgs_inflight *inf, size_t ninf, const struct cgs_acc *acc,
 		   size_t nacc)
 {
-	uint32_t stack[256];
+	int64_t maxlvl;
 	size_t i;
 	int err;
 
 	s->n = 0;
 	s->ninflight = 0;
-	err = reserve(s, n, ninf);
+	err = reserve(s, nrows, ninf);
 	if (err)
 		return err;
-	for (i = 0; i < n; i++) {
-		struct cg_sample *c = &s->v[i];
-		uint32_t lvl = e[i].level;
-
-		c->id = e[i].id;
-		c->level = lvl;
-		c->has_stats = e[i].has_stats;
-		c->running = 0;
-		c->pad = 0;
-		/* Counters are written only where the cgroup has storage. */
-		if (e[i].has_stats)
-			c->total = e[i].c;
-		else
-			memset(&c->total, 0, sizeof(c->total));
-		/* Pre-order: the nearest entry one level up is the parent. The
-		 * walk starts at level e[0].level, which may not be 0. */
-		lvl -= e[0].level;
-		/* A level more than one below the previous entry's (or above
-		 * the start) is not a pre-order walk: refuse it. */
-		if (lvl >= 256 || e[i].level < e[0].level || (i == 0 && lvl) ||
-		    (i > 0 && lvl > e[i - 1].level - e[0].level + 1))
-			return -EINVAL;
-		stack[lvl] = (uint32_t)i;
-		s->parent[i] = lvl ? stack[lvl - 1] : NO_ENTRY;
-		index_put(s, (uint32_t)i);
+	maxlvl = copy_rows(s, rows, nrows);
+	err = link_and_order(s, maxlvl);
+	if (err) {
+		s->n = 0;
+		return err;
 	}
-	s->n = n;
-	/* Slices running at the walk (several CPUs may run one cgroup). */
+	/* Slices running at the snapshot (several CPUs may run one cgroup). */
 	for (i = 0; i < ninf; i++) {
 		struct cg_sample *c = index_get(s, inf[i].cgid);
 
 		if (c) {
 			c->total.cpu_ns += inf[i].cpu_ns;
 			c->running++;
+			c->nonzero = 1;
 		}
 	}
 	if (ninf)
 		memcpy(s->inflight, inf, ninf * sizeof(*inf));
 	s->ninflight = ninf;
 	add_accumulators(s, acc, nacc);
-	/* Children come after their parent: from the end, each adds its
-	 * subtree (already complete) to its parent. */
-	for (i = n; i-- > 1;) {
-		if (s->parent[i] == NO_ENTRY)
+	/* Deepest first: each adds its subtree (already complete) to its
+	 * parent. */
+	for (i = 0; i < s->n; i++) {
+		uint32_t k = s->order[i], p = s->parent[k];
+
+		if (p == NO_ENTRY || !s->v[k].nonzero)
 			continue;
-		counters_add(&s->v[s->parent[i]].total, &s->v[i].total);
-		s->v[s->parent[i]].running += s->v[i].running;
+		counters_add(&s->v[p].total, &s->v[k].total);
+		s->v[p].running += s->v[k].running;
+		s->v[p].nonzero = 1;
 	}
 	return 0;
 }
@@ -186,7 +253,10 @@ void snapshot_keep_monotonic(struct snapshot *cur, const struct snapshot *prev)
 	size_t i;
 
 	for (i = 0; prev->n && i < cur->n; i++) {
-		const struct cg_sample *p = index_get(prev, cur->v[i].id);
+		/* The table's order changes only where rows came and went. */
+		const struct cg_sample *p = i < prev->n && prev->v[i].id == cur->v[i].id
+						    ? &prev->v[i]
+						    : index_get(prev, cur->v[i].id);
 
 		if (p && p->total.cpu_ns > cur->v[i].total.cpu_ns)
 			cur->v[i].total.cpu_ns = p->total.cpu_ns;
@@ -209,6 +279,8 @@ void snapshot_free(struct snapshot *s)
 {
 	free(s->index);
 	free(s->parent);
+	free(s->parent_id);
+	free(s->order);
 	free(s->inflight);
 	free(s->v);
 	memset(s, 0, sizeof(*s));
