@@ -386,6 +386,10 @@ int main(void)
 	for (int r = 0; r < rounds && !bench_failed; r++)
 		for (int w = 0; w < W_N && !bench_failed; w++)
 			for (int m = 0; m < M_N && !bench_failed; m++) {
+				/* BENCH_ONLY=mixed (a workload's name): that one
+				 * alone, for a quick look at one change. */
+				if (getenv("BENCH_ONLY") && strcmp(getenv("BENCH_ONLY"), wl_name[w]))
+					continue;
 				measure(w, m, rq, note, sizeof(note));
 				if (note[0] && m >= M_RUNQLAT)
 					rq = NULL;

@@ -405,8 +405,9 @@ int loader_unpin(const char *pin_path)
 {
 	/* cgs_state: the daemon's watches (state.h), pinned beside the counters;
 	 * cgs_attach_rules: the attach rules added through the API (autoattach.h). */
+	/* cgs_counters: where versions before the table kept the counters. */
 	static const char *const maps[] = { "cgs_table", "cgs_free", "cgs_refs", "cgs_slots", "cgs_acc",
-					    "cgs_pending", "cgs_tasks",
+					    "cgs_pending", "cgs_tasks", "cgs_counters",
 					    "cgs_state", "cgs_expired", "cgs_attach_rules" };
 	char p[4096];
 	size_t i;
