@@ -26,17 +26,22 @@
 static struct th_daemon dmn;
 static struct bench_tree tree;
 
-/* Each case: a daemon of its own with CGROUPS attached cgroups of its own
- * (the harness removes a case's cgroups after it). */
-static bool up(void)
+/* Each case: a daemon of its own (with args) with CGROUPS attached cgroups
+ * of its own (the harness removes a case's cgroups after it). */
+static bool up_with(const char *const *args)
 {
 	int status = 0, n;
 
 	if (!ASSERT_OK(bench_tree_init(&tree, "parts", 0), "parent cgroup") ||
-	    !ASSERT_OK(bench_tree_grow(&tree, CGROUPS), "cgroups") || !th_up(&dmn, NULL))
+	    !ASSERT_OK(bench_tree_grow(&tree, CGROUPS), "cgroups") || !th_up(&dmn, args))
 		return false;
 	n = bench_attach_children(&dmn, &tree, 0, CGROUPS, &status);
 	return ASSERT_EQ(n, CGROUPS, "all attached");
+}
+
+static bool up(void)
+{
+	return up_with(NULL);
 }
 
 static void down(void)
@@ -381,6 +386,49 @@ out:
 	free(c);
 }
 
+/* Readers that stop for good are dropped by the idle timeout (it bounds
+ * writes too), which gives their scrapes' places back. */
+static void test_stalled_dropped(void)
+{
+	struct raw *st = calloc(METRICS_MAX_SCRAPES, sizeof(*st));
+	struct th_conn *c = calloc(1, sizeof(*c));
+	uint64_t deadline;
+	size_t len = 0;
+	char *body = NULL;
+	int i, open = 0, err = -EAGAIN;
+
+	if (!ASSERT_TRUE(c && st, "memory") ||
+	    !up_with((const char *const[]){ "--idle-timeout", "1s", NULL }))
+		goto out;
+	for (; open < METRICS_MAX_SCRAPES; open++)
+		if (!stall(&st[open]))
+			goto out;
+	/* All places taken until the timeout drops them: then a scrape is
+	 * served again (polled: 503 until then). */
+	deadline = th_now_ns() + 20000000000ULL;
+	while (err && th_now_ns() < deadline) {
+		free(body);
+		body = NULL;
+		err = scrape(false, c, &body, &len);
+		if (!err && c->status != 200)
+			err = -EAGAIN;
+		th_conn_close(c);
+		if (err)
+			usleep(50000); /* a poll's interval, not a wait for an event */
+	}
+	if (ASSERT_OK(err, "a scrape is served once the stalled readers are dropped"))
+		check_complete(body, len, "after stalled readers were dropped", true);
+	for (i = 0; i < open; i++)
+		ASSERT_TRUE(raw_closed_within(&st[i], 5000), "stalled reader dropped");
+out:
+	for (i = 0; st && i < open; i++)
+		raw_close(&st[i]);
+	down();
+	free(body);
+	free(st);
+	free(c);
+}
+
 static int cmp_key(const void *a, const void *b)
 {
 	const char *x = *(const char *const *)a, *y = *(const char *const *)b;
@@ -497,6 +545,7 @@ int main(void)
 	th_run("complete", test_complete);
 	th_run("disconnect_mid_body", test_disconnect_mid_body);
 	th_run("stalled_readers", test_stalled_readers);
+	th_run("stalled_dropped", test_stalled_dropped);
 	th_run("detach_mid_scrape", test_detach_mid_scrape);
 	return th_done();
 }

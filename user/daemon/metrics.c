@@ -210,13 +210,13 @@ static void revalidate(struct metrics_scrape *sc)
 		return;
 	sc->freed_seen = freed;
 	cap = tracker_watched(t);
-	live = malloc((cap ? cap : 1) * sizeof(*live));
+	live = malloc((cap ? cap : 1) * sizeof(struct watched *));
 	if (live) {
 		TRACKER_FOREACH(w, t) {
 			if (nlive < cap)
 				live[nlive++] = w;
 		}
-		qsort(live, nlive, sizeof(*live), cmp_ptr);
+		qsort(live, nlive, sizeof(struct watched *), cmp_ptr);
 	}
 	for (i = 0; i < sc->kept; i++) {
 		struct metrics_cgroup *c = &sc->v[i];
@@ -226,7 +226,7 @@ static void revalidate(struct metrics_scrape *sc)
 			continue;
 		w = sc->refs[i].w;
 		/* Without memory to check, nothing is trusted. */
-		if (live && bsearch(&w, live, nlive, sizeof(*live), cmp_ptr) &&
+		if (live && bsearch(&w, live, nlive, sizeof(struct watched *), cmp_ptr) &&
 		    w->id == sc->refs[i].id && w->attached)
 			s = tracker_latest(w);
 		if (!s) {
