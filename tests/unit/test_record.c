@@ -233,6 +233,51 @@ static void test_render_pct_values(void **state)
 	assert_contains(out, "\"usage_pct\":0.33,");
 }
 
+/* A percentage is written as printf's "%.2f" writes it, ties (an exact
+ * x.xx5) to even included, for any share of any interval. */
+static void test_render_pct_as_printf(void **state)
+{
+	static const uint64_t dts[] = { 1, 3, 7, 8, 1000, 999999937, SEC, 1250 * MS, 3 * SEC,
+					  60 * SEC, 123456789012ull };
+	struct cg_sample cur = { .id = 1 }, base = { .id = 1 };
+	struct record_in r = stats_in(&cur);
+	uint64_t x = 88172645463325252ull;
+	char want[64], got[64];
+	const char *out, *p;
+
+	r.base = &base;
+	r.cur_mono_ns = 1000 * SEC;
+	for (int i = 0; i < 4000; i++) {
+		uint64_t dt = dts[i % (sizeof(dts) / sizeof(dts[0]))], d;
+
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		/* Every fourth an exact tie where one is possible: d / dt = k / 800. */
+		d = i % 4 ? x % (4 * dt + 1) : dt % 800 ? x % (4 * dt + 1) : dt / 800 * (x % 3201);
+		base.total.cpu_ns = 5 * SEC;
+		cur.total.cpu_ns = 5 * SEC + d;
+		r.base_mono_ns = r.cur_mono_ns - dt;
+		r.min_interval_ns = 0;
+		out = render(&r);
+		snprintf(want, sizeof(want), "%.2f", 100.0 * (double)d / (double)dt);
+		p = strstr(out, "\"usage_pct\":");
+		assert_non_null(p);
+		p += strlen("\"usage_pct\":");
+		snprintf(got, sizeof(got), "%.*s", (int)strcspn(p, ",}"), p);
+		if (strcmp(got, want))
+			fail_msg("%llu ns over %llu ns: %s, printf says %s", (unsigned long long)d,
+				 (unsigned long long)dt, got, want);
+	}
+	/* The ties themselves. */
+	base.total.cpu_ns = 0;
+	r.base_mono_ns = r.cur_mono_ns - SEC;
+	cur.total.cpu_ns = 1250000; /* 0.125 */
+	assert_contains(render(&r), "\"usage_pct\":0.12,");
+	cur.total.cpu_ns = 3750000; /* 0.375 */
+	assert_contains(render(&r), "\"usage_pct\":0.38,");
+}
+
 /* Tick samples of user and system time split the exact cpu_ns. */
 static void test_render_user_system_split(void **state)
 {
@@ -357,6 +402,7 @@ int main(void)
 		cmocka_unit_test(test_render_without_base),
 		cmocka_unit_test(test_render_base_no_interval),
 		cmocka_unit_test(test_render_pct_values),
+		cmocka_unit_test(test_render_pct_as_printf),
 		cmocka_unit_test(test_render_user_system_split),
 		cmocka_unit_test(test_render_pct_ratio_shift),
 		cmocka_unit_test(test_render_throttling),

@@ -336,8 +336,12 @@ static int stats_poll(struct source *s, struct source_update *ret)
 	/* Streams of one cgroup due together whose previous records came from
 	 * one fill get the same record but for its cache age (percentages
 	 * over the same interval): rendered once, sent as bytes. A first
-	 * record is its stream's own. */
-	sh = c->have_base && !c->raised_from_ns ? share_of(w) : NULL;
+	 * record is its stream's own, and so is the record of a cgroup's
+	 * only stream (nobody to share it with: not kept). */
+	sh = c->have_base && !c->raised_from_ns &&
+		     (LIST_FIRST(&w->streams) != c || LIST_NEXT(c, link))
+	     ? share_of(w)
+	     : NULL;
 	if (sh && sh->valid && sh->fill_ns == snap->mono_ns && sh->base_ns == c->base_mono_ns &&
 	    sh->state == w->state) {
 		const struct cg_sample *cur = snapshot_find(snap, w->id);
