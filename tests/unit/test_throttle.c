@@ -64,6 +64,10 @@ static void test_cpu_off_reads_no_cpu_stat(void **state)
 	assert_null(throttle_get(t, 11, a, 100));
 	assert_int_equal(t->reads, 0);
 	assert_int_equal(t->parent_reads, 1);
+	/* A trailing '/' names the same cgroup, and the same parent. */
+	strcat(b, "/");
+	assert_null(throttle_get(t, 13, b, 100));
+	assert_int_equal(t->parent_reads, 1);
 	/* A new fill asks the parent again. */
 	assert_null(throttle_get(t, 11, a, 200));
 	assert_int_equal(t->parent_reads, 2);

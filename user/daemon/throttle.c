@@ -40,12 +40,18 @@ static int read_cpu_on(const char *dir)
  * cannot be told (the mount root has no cgroup parent; a path too long). */
 static int cpu_on(struct throttle_cache *t, const char *abs, uint64_t gen)
 {
-	const char *slash = strrchr(abs, '/');
-	size_t len = slash ? (size_t)(slash - abs) : 0;
+	size_t len = strlen(abs);
 	uint64_t h = 1469598103934665603ULL;
 	typeof(t->parent[0]) *p;
 
-	if (!len || len >= THROTTLE_PARENT_MAX)
+	/* The parent: abs up to its last '/' (trailing ones left out). */
+	while (len > 1 && abs[len - 1] == '/')
+		len--;
+	while (len && abs[len - 1] != '/')
+		len--;
+	while (len > 1 && abs[len - 1] == '/')
+		len--;
+	if (len <= 1 || len >= THROTTLE_PARENT_MAX)
 		return -ENAMETOOLONG;
 	for (size_t i = 0; i < len; i++)
 		h = (h ^ (unsigned char)abs[i]) * 1099511628211ULL;
