@@ -10,7 +10,9 @@
  *       cpu.stat  one read of each cgroup's cpu.stat
  *       fill      cgstatd's: a GET of the attached parent once the cache TTL
  *                 ran out, minus a cached GET (per cgroup of the whole tree,
- *                 which is what a fill walks)
+ *                 which is what a fill reads): the daemon's CPU for it
+ *                 (/proc/PID/schedstat), and its wall time, which adds the
+ *                 wakeup of a CPU left idle through the TTL
  *     and the ratios scan ÷ fill and cpu.stat ÷ fill. The three are
  *     interleaved round by round, so they see the same noise.
  *  2. On a fresh daemon (the tree stays), with 1,000 and then 10,000
@@ -54,6 +56,7 @@ struct size_row {
 	int cgroups, tree, procs;
 	double scan_ns, cpustat_ns, fill_ns; /* per cgroup */
 	double fill_ms, cached_us, next_us;  /* next: the first GET after the fill */
+	double fill_cpu_ms, fill_cpu_ns;     /* the daemon's CPU for the same (schedstat) */
 	uint64_t fills;
 };
 
@@ -220,18 +223,21 @@ static void conn_free(struct th_conn *c)
 static int measure_size(int n, const char *tgt, struct size_row *s)
 {
 	uint64_t diff[RUNS], cached[RUNS], next[RUNS], scan[RUNS], stat[RUNS], f0;
+	uint64_t cpu_diff[RUNS];
 	struct th_conn *c = conn_open();
 	int err = c ? 0 : -ECONNREFUSED, procs;
 
 	f0 = bench_health_u64(&dmn, "cache.fills");
 	for (int r = 0; !err && r < RUNS; r++) {
-		uint64_t t[7];
+		uint64_t t[7], u[5], ucached;
 
 		usleep((TTL_MS + 60) * 1000);
+		u[0] = bench_sched_ns(dmn.pid);
 		t[0] = th_now_ns();
 		for (int i = 1; !err && i <= 4; i++) {
 			err = get_on(c, tgt, NULL);
 			t[i] = th_now_ns();
+			u[i] = bench_sched_ns(dmn.pid);
 		}
 		err = err ?: read_scan(n, &s->procs);
 		t[5] = th_now_ns();
@@ -240,6 +246,10 @@ static int measure_size(int n, const char *tgt, struct size_row *s)
 		cached[r] = t[4] - t[3];
 		next[r] = t[2] - t[1];
 		diff[r] = t[2] - t[0] > 2 * cached[r] ? t[2] - t[0] - 2 * cached[r] : 0;
+		/* The daemon's own CPU for the same: what the fill costs, without
+		 * the wait for a CPU that sat idle through the TTL to wake. */
+		ucached = u[4] - u[3];
+		cpu_diff[r] = u[2] - u[0] > 2 * ucached ? u[2] - u[0] - 2 * ucached : 0;
 		scan[r] = t[5] - t[4];
 		stat[r] = t[6] - t[5];
 	}
@@ -248,6 +258,7 @@ static int measure_size(int n, const char *tgt, struct size_row *s)
 	if (err)
 		return err;
 	s->fill_ms = bench_median_u64(diff, RUNS) / 1e6;
+	s->fill_cpu_ms = bench_median_u64(cpu_diff, RUNS) / 1e6;
 	s->cached_us = bench_median_u64(cached, RUNS) / 1e3;
 	s->next_us = bench_median_u64(next, RUNS) / 1e3;
 	s->scan_ns = bench_div((double)bench_median_u64(scan, RUNS), n);
@@ -257,10 +268,12 @@ static int measure_size(int n, const char *tgt, struct size_row *s)
 
 /* What each cgroup added between the last two sizes costs a fill: linear
  * when it matches the per-cgroup figure. */
-static double fill_slope(void)
+static double fill_slope(bool cpu)
 {
 	const struct size_row *a = &srow[N_SIZES - 2], *b = &srow[N_SIZES - 1];
 
+	if (cpu)
+		return bench_div((b->fill_cpu_ms - a->fill_cpu_ms) * 1e6, b->tree - a->tree);
 	return bench_div((b->fill_ms - a->fill_ms) * 1e6, b->tree - a->tree);
 }
 
@@ -272,11 +285,12 @@ static void bench_sizes(void)
 	printf(
 	    "\n1. Reading every cgroup: scan (cgroup.procs + /proc/PID/stat), cpu.stat, cgstat's "
 	    "fill (--ttl %dms: a GET after the TTL and the next, minus twice a steady cached "
-	    "GET); medians of %d rounds of the three\n",
+	    "GET: the daemon's CPU (schedstat), and the wall time, which adds the wakeup of a CPU "
+	    "idle through the TTL); medians of %d rounds of the three\n",
 	    TTL_MS, RUNS);
-	printf("  %7s %6s %6s %10s %12s %10s %10s %11s %11s %9s %9s\n", "cgroups", "tree", "procs",
-	       "scan ns", "cpu.stat ns", "fill ns", "fill ms", "cached us", "1st next us",
-	       "scan÷fill", "stat÷fill");
+	printf("  %7s %6s %6s %10s %12s %12s %10s %10s %11s %11s %9s %9s\n", "cgroups", "tree",
+	       "procs", "scan ns", "cpu.stat ns", "fill cpu ns", "fill ns", "fill ms", "cached us",
+	       "1st next us", "scan÷fill", "stat÷fill");
 	for (int k = 0; k < N_SIZES && !bench_failed; k++) {
 		struct size_row *s = &srow[k];
 		int err, procs = 0;
@@ -300,13 +314,16 @@ static void bench_sizes(void)
 			bench_fail("%llu fills for %d GETs after the TTL",
 				   (unsigned long long)s->fills, RUNS);
 		s->fill_ns = bench_div(s->fill_ms * 1e6, s->tree);
-		printf("  %7d %6d %6d %10.1f %12.1f %10.1f %10.3f %11.1f %11.1f %8.1fx %8.1fx\n",
-		       s->cgroups, s->tree, s->procs, s->scan_ns, s->cpustat_ns, s->fill_ns,
-		       s->fill_ms, s->cached_us, s->next_us, bench_div(s->scan_ns, s->fill_ns),
-		       bench_div(s->cpustat_ns, s->fill_ns));
+		s->fill_cpu_ns = bench_div(s->fill_cpu_ms * 1e6, s->tree);
+		printf("  %7d %6d %6d %10.1f %12.1f %12.1f %10.1f %10.3f %11.1f %11.1f %8.1fx %8.1fx\n",
+		       s->cgroups, s->tree, s->procs, s->scan_ns, s->cpustat_ns, s->fill_cpu_ns,
+		       s->fill_ns, s->fill_ms, s->cached_us, s->next_us,
+		       bench_div(s->scan_ns, s->fill_cpu_ns), bench_div(s->cpustat_ns, s->fill_cpu_ns));
 	}
 	if (!bench_failed)
-		printf("  fill, each added cgroup (1,000 -> 10,000): %.1f ns\n", fill_slope());
+		printf("  fill, each added cgroup (1,000 -> 10,000): %.1f ns of the daemon's CPU, %.1f ns "
+		       "wall\n  (ratios: the readers' time ÷ the fill's CPU)\n",
+		       fill_slope(true), fill_slope(false));
 }
 
 /* ---- attached cgroups: /metrics and memory ------------------------------------ */
@@ -435,15 +452,18 @@ static void json(void)
 		    js,
 		    "%s{\"cgroups\":%d,\"tree\":%d,\"procs\":%d,\"scan_ns\":%.1f,"
 		    "\"cpustat_ns\":%.1f,\"fill_ns\":%.1f,\"fill_ms\":%.3f,\"cached_get_us\":%.1f,"
-		    "\"next_get_us\":%.1f,\"scan_over_fill\":%.2f,\"cpustat_over_fill\":%.2f}",
+		    "\"next_get_us\":%.1f,\"fill_cpu_ns\":%.1f,\"fill_cpu_ms\":%.3f,"
+		    "\"scan_over_fill\":%.2f,\"cpustat_over_fill\":%.2f,"
+		    "\"scan_over_fill_wall\":%.2f,\"cpustat_over_fill_wall\":%.2f}",
 		    k ? "," : "", s->cgroups, s->tree, s->procs, s->scan_ns, s->cpustat_ns,
-		    s->fill_ns, s->fill_ms, s->cached_us, s->next_us,
+		    s->fill_ns, s->fill_ms, s->cached_us, s->next_us, s->fill_cpu_ns, s->fill_cpu_ms,
+		    bench_div(s->scan_ns, s->fill_cpu_ns), bench_div(s->cpustat_ns, s->fill_cpu_ns),
 		    bench_div(s->scan_ns, s->fill_ns), bench_div(s->cpustat_ns, s->fill_ns));
 	}
 	fprintf(js,
-		"],\"fill_slope_ns\":%.1f,\"cgroups\":%d,\"rss_kib_before\":%llu,"
-		"\"memlock_before\":%llu,\"attached\":[",
-		fill_slope(), tree.made, (unsigned long long)rss_before_kib,
+		"],\"fill_slope_ns\":%.1f,\"fill_cpu_slope_ns\":%.1f,\"cgroups\":%d,"
+		"\"rss_kib_before\":%llu,\"memlock_before\":%llu,\"attached\":[",
+		fill_slope(false), fill_slope(true), tree.made, (unsigned long long)rss_before_kib,
 		(unsigned long long)memlock_before);
 	for (int k = 0; k < N_ATTACH; k++) {
 		const struct attach_row *a = &arow[k];
