@@ -32,17 +32,28 @@ void counters_add(struct cgs_counters *restrict dst, const struct cgs_counters *
 		d[i] += s[i];
 }
 
-/* Most cgroups of a big tree never ran anything: their rows are added to
- * nothing. */
-static bool counters_zero(const struct cgs_counters *c)
+/* Copies a row's counters and says whether any is not 0 (most cgroups of a
+ * big tree never ran anything: their rows are added to nothing), in one
+ * pass of vector loads over the shared row. */
+static bool counters_copy(struct cgs_counters *restrict dst, const struct cgs_counters *restrict src)
 {
-	const __u64 *v = (const __u64 *)c;
-	__u64 any = 0;
-	size_t i;
+	__u64 *d = (__u64 *)dst;
+	const __u64 *s = (const __u64 *)src;
+	size_t i, n = sizeof(*dst) / sizeof(__u64);
+	u64x2 any = { 0, 0 };
+	__u64 rest = 0;
 
-	for (i = 0; i < sizeof(*c) / sizeof(__u64); i++)
-		any |= v[i];
-	return !any;
+	for (i = 0; i + 2 <= n; i += 2) {
+		u64x2 v = *(const u64x2 *)&s[i];
+
+		*(u64x2 *)&d[i] = v;
+		any |= v;
+	}
+	for (; i < n; i++) {
+		d[i] = s[i];
+		rest |= d[i];
+	}
+	return (any[0] | any[1] | rest) != 0;
 }
 
 /* Cgroup ids are kernfs node ids (mostly sequential): spread them. */
@@ -133,8 +144,7 @@ static int64_t copy_rows(struct snapshot *s, const struct cgs_row *rows, size_t 
 		c->level = r->level;
 		c->has_stats = 1;
 		c->running = 0;
-		memcpy(&c->total, &r->c, sizeof(c->total));
-		c->nonzero = !counters_zero(&c->total);
+		c->nonzero = counters_copy(&c->total, &r->c);
 		s->parent_id[n] = r->parent;
 		if ((int64_t)c->level > maxlvl)
 			maxlvl = c->level;
