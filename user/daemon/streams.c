@@ -302,6 +302,7 @@ static int stats_poll(struct source *s, struct source_update *ret)
 	struct streams *ss = c->ss;
 	struct watched *w = c->w;
 	const struct snapshot *snap;
+	const struct cg_sample *cur;
 	struct record_in r = { 0 };
 	struct stream_share *sh;
 	int err;
@@ -316,7 +317,8 @@ static int stats_poll(struct source *s, struct source_update *ret)
 	if (!snap)
 		return err;
 	/* Not walked and gone: the tracker ends it (and this stream). */
-	if (!snapshot_find(snap, w->id) && access(w->abs, F_OK)) {
+	cur = snapshot_find(snap, w->id);
+	if (!cur && access(w->abs, F_OK)) {
 		tracker_request_check(ss->tracker, w);
 		ret->ts_ns = collector_expires_ns(ss->collector);
 		return SOURCE_PENDING;
@@ -344,8 +346,6 @@ static int stats_poll(struct source *s, struct source_update *ret)
 	     : NULL;
 	if (sh && sh->valid && sh->fill_ns == snap->mono_ns && sh->base_ns == c->base_mono_ns &&
 	    sh->state == w->state) {
-		const struct cg_sample *cur = snapshot_find(snap, w->id);
-
 		ret->payload = (void *)tracker_bytes_serve(&sh->rec, collector_age_ns(ss->collector),
 							   &ss->shared_out);
 		if (!ret->payload)
