@@ -135,12 +135,18 @@ static uint32_t pinned_rows(const char *pin_path)
 	return n;
 }
 
-/* A new table: every row is free, the first ones on top of the stack. */
+/* A table with no row in use (new, or left by a run that stopped before
+ * its first walk): every row is free, the first ones on top of the stack,
+ * each once (whatever the stack held is dropped first). */
 static int free_all_rows(struct loader *l)
 {
 	int fd = bpf_map__fd(l->skel->maps.cgs_free);
-	uint32_t i;
+	uint32_t i, v;
 
+	while (!bpf_map_lookup_and_delete_elem(fd, NULL, &v))
+		;
+	if (errno != ENOENT)
+		return -errno;
 	for (i = l->cap; i-- > 0;)
 		if (bpf_map_update_elem(fd, NULL, &i, BPF_ANY))
 			return -errno;
