@@ -254,13 +254,14 @@ int cgs_sched_process_exit(__u64 *ctx)
 		return 0;
 
 	cgid = cgrp->kn->id;
-	/* A watched cgroup's exit goes through the ring buffer, before its
-	 * final-switch record; any other through this CPU's own ring, and
-	 * only while someone reads them. */
+	/* Through this CPU's own ring: a watched cgroup's exit always, any
+	 * other only while someone reads them. User space drains the rings
+	 * before it takes a final-switch or rmdir record from the ring buffer,
+	 * so a watched cgroup's last exit still comes before its end. */
 	watched = bpf_map_lookup_elem(&cgs_watched, &cgid) != NULL;
 	if (!watched && !*(volatile __u32 *)&exit_events)
 		return 0;
-	if (!tp_preemptible && !watched) {
+	if (!tp_preemptible) {
 		cpu = bpf_get_smp_processor_id();
 		pos = bpf_map_lookup_elem(&cgs_exit_pos, &cpu);
 		if (!pos)
@@ -280,6 +281,7 @@ int cgs_sched_process_exit(__u64 *ctx)
 		rb_wake_unless_batching(head + 1 - tail >= exit_ring_len / 2);
 		return 0;
 	}
+	/* PREEMPT_RT: the program may move to another CPU's ring midway. */
 	e = bpf_ringbuf_reserve(&cgs_exits, sizeof(*e), 0);
 	if (!e) {
 		__sync_fetch_and_add(&drops.events, 1);

@@ -165,15 +165,16 @@ struct cgs_exit_event {
 };
 
 /*
- * Each CPU has a ring of exit records of cgroups nobody watches: a process
- * exit writes its record there with plain stores (no lock, no line shared
- * with other CPUs) instead of reserving ring-buffer space under the ring
- * buffer's lock. CPU c's ring is records [c * len, (c + 1) * len) of one
+ * Each CPU has a ring of exit records: a process exit writes its record
+ * there with plain stores (no lock, no line shared with other CPUs) instead
+ * of reserving ring-buffer space under the ring buffer's lock. CPU c's ring is records [c * len, (c + 1) * len) of one
  * array (len, a power of two, chosen at load); the CPU publishes a record
  * by advancing its head, user space reads through mmap and advances tail
  * once it has copied them; a full ring drops (counted in drops.events).
- * Exits of watched cgroups stay in the ring buffer, in order with their
- * final-switch records.
+ * Exits of cgroups nobody watches are written only while someone reads
+ * them; a watched cgroup's always, and user space drains the rings before it
+ * handles a final-switch or rmdir record of the ring buffer, so they come
+ * first (on PREEMPT_RT every exit goes through the ring buffer).
  */
 #define CGS_EXIT_RING_MIN 256
 #define CGS_EXIT_RING_MAX 2048

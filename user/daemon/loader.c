@@ -202,20 +202,30 @@ static int populate(struct loader *l)
 	return err;
 }
 
-static int handle_exit(void *ctx, void *data, size_t len)
-{
-	struct loader *l = ctx;
-
-	if (len < sizeof(struct cgs_exit_event) || !l->on_exit)
-		return 0;
-	return l->on_exit(data, l->ctx);
-}
-
 static int handle_ring_exit(const struct cgs_exit_event *e, void *ctx)
 {
 	struct loader *l = ctx;
 
 	return l->on_exit ? l->on_exit(e, l->ctx) : 0;
+}
+
+static int handle_exit(void *ctx, void *data, size_t len)
+{
+	const struct cgs_exit_event *e = data;
+	struct loader *l = ctx;
+	int err;
+
+	if (len < sizeof(struct cgs_exit_event) || !l->on_exit)
+		return 0;
+	/* A watched cgroup's exits are in the CPUs' rings, published before
+	 * its final switch or its rmdir reached the ring buffer: they come
+	 * first. */
+	if (e->flags & (CGS_EVENT_FINAL_SWITCH | CGS_EVENT_RMDIR)) {
+		err = exit_rings_drain(&l->rings, handle_ring_exit, l);
+		if (err < 0)
+			return err;
+	}
+	return l->on_exit(e, l->ctx);
 }
 
 /* Every record pending now: the ring buffer's, then the CPUs' rings. */
