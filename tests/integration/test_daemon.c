@@ -313,6 +313,7 @@ static void test_unwatched_get_state(void)
 	ASSERT_TRUE(th_poll_get(&dmn, t, 200, "exited", 5000, &r), "a task ran and left: exited");
 out:
 	th_response_free(&r);
+	th_down(&dmn);
 }
 
 /* --no-collect: nothing attached, no map read, 503 with a plain error. */
