@@ -102,6 +102,10 @@ int BPF_PROG(cgs_cgroup_rmdir, struct cgroup *cgrp)
 	__u32 zero = 0;
 	bool watched;
 
+	/* A v1 hierarchy's cgroup (hybrid hosts): its ids are another
+	 * kernfs's, which may name an unrelated watched v2 cgroup. */
+	if (cgrp->root->hierarchy_id != 0)
+		return 0;
 	row = row_of(cgrp);
 	watched = bpf_map_lookup_elem(&cgs_watched, &cgid) != NULL;
 	tree_change_begin();
@@ -138,10 +142,13 @@ int BPF_PROG(cgs_cgroup_rmdir, struct cgroup *cgrp)
 SEC("tp_btf/cgroup_release")
 int BPF_PROG(cgs_cgroup_release, struct cgroup *cgrp)
 {
-	struct cgs_ref *r = bpf_cgrp_storage_get(&cgs_refs, cgrp, 0, 0);
 	__u64 cgid = cgrp->kn->id;
 	struct cgs_row *row;
+	struct cgs_ref *r;
 
+	if (cgrp->root->hierarchy_id != 0)
+		return 0;
+	r = bpf_cgrp_storage_get(&cgs_refs, cgrp, 0, 0);
 	row = r ? row_at(r->row, cgid) : NULL;
 	if (row) {
 		tree_change_begin();
