@@ -465,13 +465,17 @@ static int read_accs(struct loader *l)
 
 /* The rows, whole: read again when the tree changed meanwhile (a row
  * taken, removed or given back; see tree_begin), so each count is read once,
- * in a removed cgroup's row or in its parent's. */
+ * in a removed cgroup's row or in its parent's. A tree that changes through
+ * every copy (thousands of mkdirs a second) makes the fill fail with
+ * -EAGAIN after a few: the cache keeps its last reading, never a wrong one. */
+#define READ_ROWS_TRIES 16
+
 static int read_rows(struct loader *l, struct snapshot *s, uint32_t ninf)
 {
 	struct cgstat_bpf__bss *b = l->skel->bss;
 	int tries, err;
 
-	for (tries = 0; tries < 1000; tries++) {
+	for (tries = 0; tries < READ_ROWS_TRIES; tries++) {
 		uint64_t end = __atomic_load_n(&b->tree_end, __ATOMIC_ACQUIRE);
 		uint64_t begin = __atomic_load_n(&b->tree_begin, __ATOMIC_ACQUIRE);
 		uint32_t hw = __atomic_load_n(&b->rows_hw, __ATOMIC_ACQUIRE);
