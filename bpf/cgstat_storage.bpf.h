@@ -91,13 +91,22 @@ static __noinline struct cgs_row *row_take(struct cgs_ref *r, struct cgroup *cgr
 }
 
 /* cgrp's row, taken if it has none; NULL when its storage is busy (*busy)
- * or no row is left (counted in drops.snapshot). */
+ * or no row is left (counted in drops.snapshot). A removed cgroup (offline:
+ * rmdir has moved its counts into its parent's row, and snapshots no longer
+ * read its own) is charged in its nearest live ancestor's row instead: a
+ * zombie's last slice, an accumulator slot it still owned. Counted in its
+ * own row, that would be missing from every reading until the kernel
+ * releases the cgroup. */
 static __noinline struct cgs_row *row_get(struct cgroup *cgrp, bool *busy)
 {
-	__u64 cgid = cgrp->kn->id;
 	struct cgs_ref *r;
 	struct cgs_row *row;
+	__u64 cgid;
+	int i;
 
+	for (i = 0; i < 8 && !(cgrp->self.flags & CSS_ONLINE) && cgrp->self.parent; i++)
+		cgrp = cgrp->self.parent->cgroup;
+	cgid = cgrp->kn->id;
 	r = bpf_cgrp_storage_get(&cgs_refs, cgrp, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	*busy = !r;
 	if (!r)
