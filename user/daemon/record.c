@@ -24,6 +24,38 @@ uint64_t record_percentile_us(const __u64 *hist, int slots, double p)
 	return 1ULL << (i + 1);
 }
 
+/* "key":text as one member of the object being written. key is one of this
+ * file's literals (short, nothing to escape): json_key's escaping of every
+ * key was half of rendering a record. */
+static void kv_text(struct json *j, const char *key, const char *text, size_t tlen)
+{
+	char b[128];
+	size_t kl = strlen(key);
+
+	if (kl + tlen + 4 > sizeof(b)) {
+		json_key(j, key);
+		json_raw(j, text);
+		return;
+	}
+	b[0] = '"';
+	memcpy(b + 1, key, kl);
+	b[kl + 1] = '"';
+	b[kl + 2] = ':';
+	memcpy(b + kl + 3, text, tlen);
+	b[kl + 3 + tlen] = '\0';
+	json_raw(j, b);
+}
+
+static void kv_u64(struct json *j, const char *key, uint64_t v)
+{
+	char d[24], *p = d + sizeof(d);
+
+	do
+		*--p = (char)('0' + v % 10);
+	while (v /= 10);
+	kv_text(j, key, p, (size_t)(d + sizeof(d) - p));
+}
+
 /* The kernel samples user and system time on ticks and scales them to the
  * exact runtime (cputime_adjust); do the same with the counted ns. */
 static void split_user_sys(const struct cgs_counters *c, uint64_t *ret_user, uint64_t *ret_sys)
@@ -95,11 +127,12 @@ static void pct(struct json *j, const char *k, uint64_t now, uint64_t then, uint
 	}
 	v = 100.0 * (double)(now - then) / (double)dt;
 	s = fixed2(b, sizeof(b), v);
-	json_key(j, k);
-	if (s)
-		json_raw(j, s);
-	else
+	if (s) {
+		kv_text(j, k, s, strlen(s));
+	} else {
+		json_key(j, k);
 		json_double(j, v, 2);
+	}
 }
 
 /* A record's time as text: the same for every record of one fill. */
@@ -132,7 +165,7 @@ static void render_psi(struct json *j, const struct record_in *r, bool with_base
 		return;
 	}
 	json_obj_begin(j);
-	json_kv_u64(j, "cpu_some_ns", p->some_us * 1000);
+	kv_u64(j, "cpu_some_ns", p->some_us * 1000);
 	json_key(j, "cpu_full_ns");
 	if (p->has_full)
 		json_u64(j, p->full_us * 1000);
@@ -172,8 +205,8 @@ void record_exit_info(struct json *j, const struct exit_info *e)
 {
 	int sig, code = record_exit_code(e->exit_code, e->flags, &sig);
 
-	json_kv_u64(j, "pid", e->pid);
-	json_kv_u64(j, "tgid", e->tgid);
+	kv_u64(j, "pid", e->pid);
+	kv_u64(j, "tgid", e->tgid);
 	json_kv_str(j, "comm", e->comm);
 	json_key(j, "code");
 	if (code < 0)
@@ -188,7 +221,7 @@ void record_exit_info(struct json *j, const struct exit_info *e)
 	json_kv_bool(j, "core_dumped", e->flags & CGS_EXIT_COREDUMP);
 	json_kv_bool(j, "oom", e->flags & CGS_EXIT_OOM);
 	json_kv_bool(j, "leader", e->flags & CGS_EXIT_LEADER);
-	json_kv_u64(j, "cpu_ns", e->cpu_ns);
+	kv_u64(j, "cpu_ns", e->cpu_ns);
 }
 
 /* A record whose cgroup no reading counts: everything the maps would say is
@@ -221,10 +254,10 @@ void record_render(struct json *j, const struct record_in *r)
 	json_obj_begin(j);
 	json_kv_str(j, "type", r->type);
 	json_kv_str(j, "path", r->path);
-	json_kv_u64(j, "id", r->id);
+	kv_u64(j, "id", r->id);
 	json_kv_str(j, "state", r->state ? r->state : r->exited ? "exited" : "running");
 	json_kv_str(j, "ts", ts_text(r->cur_real_ns));
-	json_kv_u64(j, "ts_ns", r->cur_real_ns);
+	kv_u64(j, "ts_ns", r->cur_real_ns);
 	json_key(j, "interval_ns");
 	if (dt)
 		json_u64(j, dt);
@@ -235,7 +268,7 @@ void record_render(struct json *j, const struct record_in *r)
 		b = NULL;
 	}
 	if (r->raised_from_ns)
-		json_kv_u64(j, "interval_raised_from_ns", r->raised_from_ns);
+		kv_u64(j, "interval_raised_from_ns", r->raised_from_ns);
 	/* A cgroup no task has ever run in counts zero: true without a
 	 * reading. Any other one without a reading has no numbers. */
 	if (!r->cur && !(r->state && !strcmp(r->state, "waiting"))) {
@@ -245,9 +278,9 @@ void record_render(struct json *j, const struct record_in *r)
 
 	json_key(j, "cpu");
 	json_obj_begin(j);
-	json_kv_u64(j, "usage_ns", c->cpu_ns);
-	json_kv_u64(j, "user_ns", u);
-	json_kv_u64(j, "system_ns", s);
+	kv_u64(j, "usage_ns", c->cpu_ns);
+	kv_u64(j, "user_ns", u);
+	kv_u64(j, "system_ns", s);
 	pct(j, "usage_pct", c->cpu_ns, b ? b->cpu_ns : 0, dt, b);
 	/* Each reading's split is scaled on its own, so one share can shrink
 	 * between two readings when the tick ratio shifts; the kernel keeps
@@ -268,25 +301,25 @@ void record_render(struct json *j, const struct record_in *r)
 
 	json_key(j, "ctx_switches");
 	json_obj_begin(j);
-	json_kv_u64(j, "voluntary", c->nvcsw);
-	json_kv_u64(j, "involuntary", c->nivcsw);
+	kv_u64(j, "voluntary", c->nvcsw);
+	kv_u64(j, "involuntary", c->nivcsw);
 	json_obj_end(j);
 
 	json_key(j, "runq");
 	json_obj_begin(j);
-	json_kv_u64(j, "wait_ns", c->runq_ns);
-	json_kv_u64(j, "count", c->runq_cnt);
-	json_kv_u64(j, "p50_us", record_percentile_us(c->runq_hist, CGS_RUNQ_SLOTS, 50));
-	json_kv_u64(j, "p90_us", record_percentile_us(c->runq_hist, CGS_RUNQ_SLOTS, 90));
-	json_kv_u64(j, "p99_us", record_percentile_us(c->runq_hist, CGS_RUNQ_SLOTS, 99));
+	kv_u64(j, "wait_ns", c->runq_ns);
+	kv_u64(j, "count", c->runq_cnt);
+	kv_u64(j, "p50_us", record_percentile_us(c->runq_hist, CGS_RUNQ_SLOTS, 50));
+	kv_u64(j, "p90_us", record_percentile_us(c->runq_hist, CGS_RUNQ_SLOTS, 90));
+	kv_u64(j, "p99_us", record_percentile_us(c->runq_hist, CGS_RUNQ_SLOTS, 99));
 	json_obj_end(j);
 
 	json_key(j, "throttling");
 	if (r->cpu_stat && r->cpu_stat->has_throttling) {
 		json_obj_begin(j);
-		json_kv_u64(j, "periods", r->cpu_stat->nr_periods);
-		json_kv_u64(j, "throttled_periods", r->cpu_stat->nr_throttled);
-		json_kv_u64(j, "throttled_ns", r->cpu_stat->throttled_usec * 1000);
+		kv_u64(j, "periods", r->cpu_stat->nr_periods);
+		kv_u64(j, "throttled_periods", r->cpu_stat->nr_throttled);
+		kv_u64(j, "throttled_ns", r->cpu_stat->throttled_usec * 1000);
 		json_obj_end(j);
 	} else {
 		json_null(j);
@@ -296,10 +329,10 @@ void record_render(struct json *j, const struct record_in *r)
 
 	json_key(j, "tasks");
 	json_obj_begin(j);
-	json_kv_u64(j, "forks", c->forks);
-	json_kv_u64(j, "exits", c->exits);
-	json_kv_u64(j, "thread_exits", c->thread_exits);
-	json_kv_u64(j, "oom_kills", c->oom_kills);
+	kv_u64(j, "forks", c->forks);
+	kv_u64(j, "exits", c->exits);
+	kv_u64(j, "thread_exits", c->thread_exits);
+	kv_u64(j, "oom_kills", c->oom_kills);
 	json_obj_end(j);
 tail:
 	/* UINT64_MAX: no fill has ever succeeded (no age to give). */
@@ -313,7 +346,7 @@ tail:
 		json_key(j, "exit");
 		json_obj_begin(j);
 		json_kv_str(j, "reason", r->exit_reason);
-		json_kv_u64(j, "at_ns", r->exit_real_ns);
+		kv_u64(j, "at_ns", r->exit_real_ns);
 		if (r->while_down)
 			json_kv_bool(j, "while_daemon_down", true);
 		json_key(j, "last");
