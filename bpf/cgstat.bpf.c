@@ -145,6 +145,13 @@ int BPF_PROG(cgs_sched_switch, bool preempt, struct task_struct *prev, struct ta
 	s = bpf_map_lookup_elem(&cgs_slots, &zero);
 	if (!s)
 		return 0;
+	/* Odd from here to the end: a snapshot reading this CPU's
+	 * accumulators and slice in flight (snapshot_cpu) takes them only
+	 * when no switch ran meanwhile, so this slice is either still in
+	 * flight or charged, never both. Stores stay in program order on x86
+	 * and the compiler keeps them there. */
+	s->seq++;
+	asm volatile("" ::: "memory");
 	if (s->pending)
 		flush_pending(s);
 	if (prev->pid) {
@@ -170,12 +177,10 @@ int BPF_PROG(cgs_sched_switch, bool preempt, struct task_struct *prev, struct ta
 		if (prev_state & TASK_DEAD)
 			final_switch(prev);
 	}
-	/* For the slice in flight (snapshot_inflight) and first slices.
-	 * Another CPU may be reading the slot: a mix of two switch-ins read
-	 * as one slice of one task's time since another's switch-in (seen:
-	 * 10-25 ms counted twice, or a whole long slice missed). Stores stay
-	 * in program order on x86 and the compiler keeps them there. */
-	s->seq++;
+	/* For the slice in flight (snapshot_cpu) and first slices. Another
+	 * CPU may be reading the slot: a mix of two switch-ins read as one
+	 * slice of one task's time since another's switch-in (seen: 10-25 ms
+	 * counted twice, or a whole long slice missed). */
 	asm volatile("" ::: "memory");
 	s->task = (__u64)next;
 	s->pid = next->pid;

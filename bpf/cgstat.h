@@ -97,6 +97,13 @@ struct cgs_slot {
  * first, head last) with tail == head is whole.
  */
 #define CGS_ACC_SLOTS 8
+/* One more slot, taken only while a snapshot is read and all the others are
+ * owned (no counts may move then): the slices of a ninth cgroup stay in the
+ * accumulator, which the snapshot reads whole with the slice in flight,
+ * rather than going into a row it has already copied. It is given back
+ * (its counts moved into its owner's row) at the next move after the
+ * snapshot. */
+#define CGS_ACC_SPILL CGS_ACC_SLOTS
 struct cgs_acc_slot {
 	__u64 up[CGS_ACC_UP]; /* the owner's ancestors, nearest first; 0: none */
 	struct cgs_counters c;
@@ -104,8 +111,8 @@ struct cgs_acc_slot {
 
 struct cgs_acc {
 	__u64 tail;
-	__u64 cgid[CGS_ACC_SLOTS]; /* each slot's owner, 0 if free (one line to scan) */
-	struct cgs_acc_slot s[CGS_ACC_SLOTS];
+	__u64 cgid[CGS_ACC_SLOTS + 1]; /* each slot's owner, 0 if free; the spill's last */
+	struct cgs_acc_slot s[CGS_ACC_SLOTS + 1];
 	__u64 adopts; /* times a slot changed owner */
 	__u64 victim; /* the next slot to hand over when all are owned */
 	__u64 head;

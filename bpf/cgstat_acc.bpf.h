@@ -96,62 +96,104 @@ static __noinline struct cgroup *acc_target(__u64 cgid, struct cgs_acc_slot *a)
 	return cg;
 }
 
-/* The slot cgroup id owns on this CPU, or -1. */
+/* The slot cgroup id owns on this CPU (the spill included), or -1. */
 static __always_inline int acc_find(const struct cgs_acc *a, __u64 id)
 {
 	int k;
 
 #pragma unroll
-	for (k = 0; k < CGS_ACC_SLOTS; k++)
+	for (k = 0; k <= CGS_ACC_SPILL; k++)
 		if (a->cgid[k] == id)
 			return k;
 	return -1;
 }
 
+/* A free slot (the spill left out), or -1. */
+static __always_inline int acc_find_free(const struct cgs_acc *a)
+{
+	int k;
+
+#pragma unroll
+	for (k = 0; k < CGS_ACC_SLOTS; k++)
+		if (!a->cgid[k])
+			return k;
+	return -1;
+}
+
+/* Slot k, bounded for the verifier; NULL past the spill. */
+static __always_inline struct cgs_acc_slot *acc_slot(struct cgs_acc *a, int k)
+{
+	if (k < 0 || k > CGS_ACC_SPILL)
+		return NULL;
+	return &a->s[k];
+}
+
+/* Moves slot k's counts into its owner's row (or the nearest live
+ * ancestor's, see acc_target) and frees it: 0, or -1 when no row can be had
+ * (the slot keeps its counts). */
+static __noinline int acc_vacate(struct cgs_acc *a, int k)
+{
+	struct cgs_acc_slot *sl = acc_slot(a, k);
+	struct cgs_row *row;
+	struct cgroup *old;
+	bool busy;
+
+	if (!sl)
+		return -1;
+	old = acc_target(a->cgid[k & 15], sl);
+	if (!old) {
+		/* The owner and its remembered ancestors are gone. */
+		__sync_fetch_and_add(&drops.storage, 1);
+		__builtin_memset(&sl->c, 0, sizeof(sl->c));
+	} else {
+		row = row_get(old, &busy);
+		if (row)
+			move_counters(&row->c, &sl->c, false);
+		bpf_cgroup_release(old);
+		if (!row)
+			return -1;
+	}
+	if (k == CGS_ACC_SPILL)
+		a->cgid[CGS_ACC_SPILL] = 0;
+	return 0;
+}
+
 /*
  * This CPU now charges cgroup cg (id), which owns no slot: it takes a free
  * one, or the next one in turn, whose counts first move into its owner's
- * row. -1 if that cannot be done now (a snapshot is being taken and no
- * slot is free, or the row cannot be had): the caller then charges cg's
- * row directly.
+ * row; while a snapshot is read (no counts may move), the spill slot if it
+ * is free. -1 if none can be had (the spill is taken too, or a row cannot
+ * be had): the caller then charges cg's row directly.
  */
 static __noinline int acc_adopt(struct cgs_acc *a, struct cgroup *cg, __u64 id)
 {
-	struct cgroup *old, *p;
 	struct cgs_acc_slot *sl;
+	struct cgroup *p;
 	int k;
 
 	__sync_fetch_and_add(&a->head, 1);
-	k = acc_find(a, 0);
+	k = acc_find_free(a);
 	if (k < 0) {
 		/* After head (a full barrier): a snapshot that started before
 		 * this read sees head != tail and waits; one that starts later
 		 * finds the move done. A free slot moves nothing: it may be
 		 * taken during a snapshot too. */
-		if (*(volatile __u32 *)&snap_active)
-			goto abort;
-		k = a->victim++ & (CGS_ACC_SLOTS - 1);
-		sl = &a->s[k];
-		old = acc_target(a->cgid[k], sl);
-		if (!old) {
-			/* The owner and its remembered ancestors are gone. */
-			__sync_fetch_and_add(&drops.storage, 1);
-			__builtin_memset(&sl->c, 0, sizeof(sl->c));
+		if (*(volatile __u32 *)&snap_active) {
+			if (a->cgid[CGS_ACC_SPILL])
+				goto abort;
+			k = CGS_ACC_SPILL;
 		} else {
-			struct cgs_row *row;
-			bool busy;
-
-			row = row_get(old, &busy);
-			if (row)
-				move_counters(&row->c, &sl->c, false);
-			bpf_cgroup_release(old);
-			if (!row)
+			if (a->cgid[CGS_ACC_SPILL] && acc_vacate(a, CGS_ACC_SPILL))
+				goto abort;
+			k = a->victim++ & (CGS_ACC_SLOTS - 1);
+			if (acc_vacate(a, k))
 				goto abort;
 		}
 	}
-	k &= CGS_ACC_SLOTS - 1;
-	sl = &a->s[k];
-	a->cgid[k] = id;
+	sl = acc_slot(a, k);
+	if (!sl)
+		goto abort;
+	a->cgid[k & 15] = id;
 	a->adopts++;
 	p = cg->self.parent ? cg->self.parent->cgroup : NULL;
 	sl->up[0] = p ? p->kn->id : 0;
@@ -174,6 +216,7 @@ static __always_inline void charge_slice(const struct cgs_task *base, struct tas
 					 bool involuntary)
 {
 	struct cgroup *cg = prev->cgroups->dfl_cgrp;
+	struct cgs_acc_slot *sl;
 	struct cgs_counters *c;
 	struct cgs_acc *a;
 	__u32 zero = 0;
@@ -186,8 +229,9 @@ static __always_inline void charge_slice(const struct cgs_task *base, struct tas
 		k = acc_find(a, id);
 		if (k < 0)
 			k = acc_adopt(a, cg, id);
-		if (k >= 0) {
-			add_slice(&a->s[k & (CGS_ACC_SLOTS - 1)].c, base, prev, involuntary, false);
+		sl = acc_slot(a, k);
+		if (sl) {
+			add_slice(&sl->c, base, prev, involuntary, false);
 			return;
 		}
 	}
@@ -202,17 +246,17 @@ static __always_inline void charge_slice(const struct cgs_task *base, struct tas
  * the accumulator to another cgroup in between (tp_preemptible: never). */
 static __always_inline struct cgs_counters *counters_here(struct cgroup *cg, bool *local)
 {
+	struct cgs_acc_slot *sl;
 	__u32 zero = 0;
 	struct cgs_acc *a;
-	int k;
 
 	*local = false;
 	if (!tp_preemptible) {
 		a = bpf_map_lookup_elem(&cgs_acc, &zero);
-		k = a ? acc_find(a, cg->kn->id) : -1;
-		if (k >= 0) {
+		sl = a ? acc_slot(a, acc_find(a, cg->kn->id)) : NULL;
+		if (sl) {
 			*local = true;
-			return &a->s[k & (CGS_ACC_SLOTS - 1)].c;
+			return &sl->c;
 		}
 	}
 	return counters_of(cg);

@@ -39,6 +39,19 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } cgs_refs SEC(".maps");
 
+/* Each CPU's accumulators as a snapshot read them, together with the slice
+ * in flight there (inflight[]): both taken between two reads of the CPU's
+ * slot sequence, so a slice is either in flight or charged, never both and
+ * never neither. Written by cgs_inflight_iter only; user space reads it
+ * through mmap (one entry per possible CPU, sized at load). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct cgs_acc);
+} cgs_accsnap SEC(".maps");
+
 /* The task each CPU switched in last and its counters then: the base of the
  * slice in flight for snapshots, and of a task's first slice. */
 struct {

@@ -15,54 +15,82 @@
  * one running there, and it cannot be freed before an RCU grace period,
  * which this program (in an RCU read section) holds off; a task that is
  * already unhashed by pid is still found this way. */
-/* Another CPU's slot, whole (see struct cgs_slot's seq): false while that
- * CPU rewrites it, after a few tries (its rewrite takes nanoseconds). */
-static __always_inline bool slot_read(struct cgs_slot *s, __u64 *task, __u32 *pid, __u64 *base)
+
+/* CPU cpu's accumulators, copied to cgs_accsnap, and its slice in flight,
+ * both between two reads of its slot's sequence, which sched_switch keeps
+ * odd from before it charges a slice until it has named the next task: the
+ * slice is then either in flight (counted here) or charged into the copy,
+ * exactly once. A CPU that switches again during each of 8 copies is taken
+ * as last copied. */
+struct even_wait {
+	struct cgs_slot *s;
+	__u64 seq;
+};
+
+static long wait_even(__u64 i, void *arg)
 {
-	int i;
+	struct even_wait *ew = arg;
 
-	for (i = 0; i < 4; i++) {
-		__u64 seq = *(volatile __u64 *)&s->seq;
+	ew->seq = *(volatile __u64 *)&ew->s->seq;
+	return !(ew->seq & 1);
+}
 
+static long snapshot_cpu(__u64 i, void *unused)
+{
+	__u32 zero = 0, cpu = (__u32)i, n;
+	struct cgs_acc *a, *out;
+	struct task_struct *t;
+	struct cgs_slot *s;
+	__u64 seq, task, base, sum, cgid = 0, ns = 0;
+	__u32 pid;
+	int tries;
+
+	s = bpf_map_lookup_percpu_elem(&cgs_slots, &zero, cpu);
+	a = bpf_map_lookup_percpu_elem(&cgs_acc, &zero, cpu);
+	out = bpf_map_lookup_elem(&cgs_accsnap, &cpu);
+	if (!s || !a || !out)
+		return 0;
+	for (tries = 0; tries < 8; tries++) {
+		struct even_wait ew = { .s = s };
+
+		/* The CPU is in sched_switch (odd): wait it out (a few
+		 * microseconds at most), then copy; a copy is always made. */
+		bpf_loop(4096, wait_even, &ew, 0);
+		seq = ew.seq;
 		asm volatile("" ::: "memory");
-		*task = *(volatile __u64 *)&s->task;
-		*pid = *(volatile __u32 *)&s->pid;
-		*base = *(volatile __u64 *)&s->sum_exec;
+		bpf_probe_read_kernel(out, sizeof(*out), a);
+		task = *(volatile __u64 *)&s->task;
+		pid = *(volatile __u32 *)&s->pid;
+		base = *(volatile __u64 *)&s->sum_exec;
+		cgid = 0;
+		ns = 0;
+		t = (struct task_struct *)task;
+		/* The task still running there, and no other task now in its
+		 * place (a task_struct freed and made again). */
+		if (task && pid && BPF_CORE_READ(t, on_cpu) && BPF_CORE_READ(t, pid) == pid &&
+		    (!bpf_core_field_exists(t->thread_info.cpu) ||
+		     BPF_CORE_READ(t, thread_info.cpu) == cpu)) {
+			sum = BPF_CORE_READ(t, se.sum_exec_runtime);
+			cgid = BPF_CORE_READ(t, cgroups, dfl_cgrp, kn, id);
+			ns = sum > base ? sum - base : 0;
+		}
 		asm volatile("" ::: "memory");
-		if (!(seq & 1) && seq == *(volatile __u64 *)&s->seq)
-			return *task && *pid;
+		if (seq == *(volatile __u64 *)&s->seq)
+			break;
 	}
-	return false;
+	if (cgid) {
+		n = inflight_len;
+		inflight[n & (CGS_MAX_CPUS - 1)].cgid = cgid;
+		inflight[n & (CGS_MAX_CPUS - 1)].cpu_ns = ns;
+		inflight_len = n + 1;
+	}
+	return 0;
 }
 
 static __always_inline void snapshot_inflight(void)
 {
-	__u32 zero = 0, n = 0, cpu;
-
-	for (cpu = 0; cpu < CGS_MAX_CPUS; cpu++) {
-		struct task_struct *t;
-		struct cgs_slot *s;
-		__u64 sum, task, base;
-		__u32 pid;
-
-		if (cpu >= nr_cpus)
-			break;
-		s = bpf_map_lookup_percpu_elem(&cgs_slots, &zero, cpu);
-		if (!s || !slot_read(s, &task, &pid, &base))
-			continue;
-		t = (struct task_struct *)task;
-		/* The task still running there, and no other task now in its
-		 * place (a task_struct freed and made again). */
-		if (!BPF_CORE_READ(t, on_cpu) || BPF_CORE_READ(t, pid) != pid ||
-		    (bpf_core_field_exists(t->thread_info.cpu) &&
-		     BPF_CORE_READ(t, thread_info.cpu) != cpu))
-			continue;
-		sum = BPF_CORE_READ(t, se.sum_exec_runtime);
-		inflight[n & (CGS_MAX_CPUS - 1)].cgid = BPF_CORE_READ(t, cgroups, dfl_cgrp, kn, id);
-		inflight[n & (CGS_MAX_CPUS - 1)].cpu_ns = sum > base ? sum - base : 0;
-		n++;
-	}
-	inflight_len = n;
+	inflight_len = 0;
+	bpf_loop(nr_cpus < CGS_MAX_CPUS ? nr_cpus : CGS_MAX_CPUS, snapshot_cpu, NULL, 0);
 }
 
 /* The slices in flight, on one read() of an iterator over the cgroup2 root

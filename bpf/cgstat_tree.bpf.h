@@ -54,18 +54,20 @@ static __always_inline void add_pending_of(struct cgs_counters *r, struct cgs_co
 
 	for (tries = 0; tries < 64; tries++) {
 		struct cgs_acc *a = bpf_map_lookup_percpu_elem(&cgs_acc, &zero, cpu);
+		struct cgs_acc_slot *sl;
 		__u64 tail;
 
 		if (!a)
 			return;
 		tail = *(volatile __u64 *)&a->tail;
 		k = acc_find(a, cgid);
-		if (k < 0) {
+		sl = acc_slot(a, k);
+		if (!sl) {
 			if (tail == *(volatile __u64 *)&a->head)
 				return;
 			continue;
 		}
-		__builtin_memcpy(tmp, &a->s[k & (CGS_ACC_SLOTS - 1)].c, sizeof(*tmp));
+		__builtin_memcpy(tmp, &sl->c, sizeof(*tmp));
 		asm volatile("" ::: "memory");
 		if (tail != *(volatile __u64 *)&a->head || tail != *(volatile __u64 *)&a->tail)
 			continue;

@@ -74,6 +74,113 @@ out:
 	loader_close(l);
 }
 
+/* Makes, burns CHURN_BURN in and removes CHURN children of the cgroup it is
+ * given, one after another: each removal moves the child's counts into the
+ * parent's row while the test reads the table. A burn (mostly one slice) is
+ * longer than the bounds' slack, so a child's counts or a slice read twice
+ * or missed show. */
+#define CHURN	   80
+#define CHURN_BURN (12 * MS)
+
+static int churn(void *arg)
+{
+	const char *parent = arg;
+	uint64_t dur = CHURN_BURN;
+	char c[4200];
+
+	for (int i = 0; i < CHURN; i++) {
+		pid_t pid;
+		int st = -1;
+
+		snprintf(c, sizeof(c), "%s/churn%d", parent, i);
+		if (mkdir(c, 0755))
+			return 1;
+		pid = th_spawn(c, th_burn, &dur);
+		if (pid <= 0 || th_wait(pid, &st) != 0 || !WIFEXITED(st) || WEXITSTATUS(st))
+			return 2;
+		if (rmdir(c))
+			return 3;
+	}
+	return 0;
+}
+
+/* Cgroups made and removed all along (rows taken, counts moved into the
+ * parent's row, rows given back) while snapshots are read: every reading of
+ * the parent lies between cpu.stat read just before and just after it
+ * (1% + 5 ms) and none goes back by more than 5 ms: a copy of the table
+ * that overlapped a move is taken again (read in the middle of one, a
+ * child's 12 ms would be read twice, or not at all); each CPU's
+ * accumulators are read with its slice in flight (a 12 ms slice charged
+ * between the two reads would be missed, or read twice); a CPU whose slots
+ * are all owned keeps a new cgroup's slices in its spill slot during a
+ * snapshot (charged into a row already copied, a slice would be missing
+ * from the reading). The parent matches cpu.stat at the end. */
+static void test_tree_churn(void)
+{
+	struct snapshot s = {};
+	const struct cg_sample *c;
+	char parent[4096], runner[4096], leftover[4200];
+	uint64_t id = 0, last = 0;
+	int st = -1, readings = 0, bad = 0;
+	struct loader *l;
+	pid_t pid;
+
+	if (!ASSERT_OK(th_cgroup(NULL, "churn", parent, sizeof(parent)), "cgroup") ||
+	    !ASSERT_OK(th_cgroup(NULL, "churner", runner, sizeof(runner)), "the churner's cgroup") ||
+	    !ASSERT_OK(cg_id_from_path(parent, &id), "id"))
+		return;
+	l = th_open_loader(NULL, NULL, NULL);
+	if (!l)
+		return;
+	/* The churner runs outside the parent: only its children count. */
+	pid = th_spawn(runner, churn, parent);
+	while (ASSERT_GT(pid, 0, "spawn the churner") && waitpid(pid, &st, WNOHANG) == 0) {
+		uint64_t before = th_kernel_usage_ns(parent), after;
+
+		if (!ASSERT_OK(loader_snapshot(l, &s), "snapshot"))
+			break;
+		after = th_kernel_usage_ns(parent);
+		c = snapshot_find(&s, id);
+		if (!ASSERT_TRUE(c, "the parent is in every snapshot"))
+			break;
+		readings++;
+		if (c->total.cpu_ns + 5 * MS + before / 100 < before ||
+		    c->total.cpu_ns > after + 5 * MS + after / 100 || c->total.cpu_ns + 5 * MS < last) {
+			if (bad++ < 3) {
+				printf("    reading %d: %llu ns, cpu.stat %llu..%llu, previous %llu\n",
+				       readings, (unsigned long long)c->total.cpu_ns,
+				       (unsigned long long)before, (unsigned long long)after,
+				       (unsigned long long)last);
+				for (size_t q = 0; q < s.n; q++)
+					if (s.parent[q] != UINT32_MAX && s.v[s.parent[q]].id == id)
+						printf("      child %llu: %llu ns\n", (unsigned long long)s.v[q].id, (unsigned long long)s.v[q].total.cpu_ns);
+				for (size_t q = 0; q < s.ninflight; q++)
+					printf("      inflight %llu: %llu ns\n", (unsigned long long)s.inflight[q].cgid, (unsigned long long)s.inflight[q].cpu_ns);
+			}
+		}
+		last = c->total.cpu_ns;
+	}
+	if (pid > 0 && !WIFEXITED(st))
+		th_wait(pid, &st);
+	ASSERT_TRUE(WIFEXITED(st) && !WEXITSTATUS(st), "the churner made and removed its cgroups");
+	printf("    %d readings while %d cgroups came and went, %d out of bounds\n", readings, CHURN,
+	       bad);
+	ASSERT_GT(readings, 5, "readings taken during the churn");
+	ASSERT_EQ(bad, 0, "every reading within cpu.stat's bounds, none going back by a child's burn");
+	c = th_sample_of(l, &s, parent);
+	if (ASSERT_TRUE(c != NULL, "parent counted"))
+		ASSERT_NEAR(c->total.cpu_ns, th_kernel_usage_ns(parent), 1, 5 * MS,
+			    "the removed children's time is in the parent");
+	ASSERT_GT(c ? c->total.cpu_ns : 0, CHURN * CHURN_BURN, "their burns were counted");
+	/* A churner stopped midway leaves its last child: removed here. */
+	for (int i = 0; i < CHURN; i++) {
+		snprintf(leftover, sizeof(leftover), "%s/churn%d", parent, i);
+		rmdir(leftover);
+	}
+	snapshot_free(&s);
+	loader_close(l);
+}
+
 /* A tree bigger than the hard cap: an error, never a snapshot in which a
  * cgroup left out reads as zeros. */
 static void test_snapshot_cap_is_an_error(void)
@@ -204,6 +311,7 @@ int main(void)
 {
 	th_init("test_accounting_snapshot");
 	th_run("snapshot_holds_tree", test_snapshot_holds_tree);
+	th_run("tree_churn", test_tree_churn);
 	th_run("snapshot_cap_is_an_error", test_snapshot_cap_is_an_error);
 	th_run("daemon_max_cgroups", test_daemon_max_cgroups);
 	th_run("max_cgroups_range", test_max_cgroups_range);

@@ -622,21 +622,24 @@ static void test_accumulators(void **state)
 	acc[3].s[0].c.forks = 2;
 	acc[3].s[0].c.exits = 1;
 	acc[4] = acc_of(0, 1000, 0); /* no owner: never charged, nothing to add */
-	/* Another slot of the first CPU, owned by d. */
+	/* Another slot of the first CPU, owned by d, and its spill slot
+	 * (taken during a snapshot), owned by c. */
 	acc[0].cgid[5] = D;
 	acc[0].s[5].c.cpu_ns = 100000;
 	acc[0].s[5].c.nivcsw = 1;
+	acc[1].cgid[CGS_ACC_SPILL] = C;
+	acc[1].s[CGS_ACC_SPILL].c.cpu_ns = 1000000;
 	assert_int_equal(build(&s, e, n, NULL, 0, acc, 5), 0);
 	c = snapshot_find(&s, C);
-	assert_int_equal(c->total.cpu_ns, 1000 + 16);
+	assert_int_equal(c->total.cpu_ns, 1000 + 16 + 1000000);
 	assert_int_equal(c->total.nvcsw, 1000 * 4 + 4);
 	assert_int_equal(snapshot_find(&s, B)->total.cpu_ns, 100);
 	assert_int_equal(snapshot_find(&s, B)->total.forks, 100 * 8 + 2);
 	assert_int_equal(snapshot_find(&s, B)->total.exits, 100 * 9 + 1);
-	assert_int_equal(snapshot_find(&s, A)->total.cpu_ns, 1110 + 16);
+	assert_int_equal(snapshot_find(&s, A)->total.cpu_ns, 1110 + 16 + 1000000);
 	assert_int_equal(snapshot_find(&s, A)->total.forks, 1110 * 8 + 2);
 	assert_int_equal(snapshot_find(&s, D)->total.cpu_ns, 10000 + 7 + 100000);
-	assert_int_equal(snapshot_find(&s, ROOT)->total.cpu_ns, 11111 + 23 + 100000);
+	assert_int_equal(snapshot_find(&s, ROOT)->total.cpu_ns, 11111 + 23 + 100000 + 1000000);
 	/* Not a slice in flight. */
 	assert_false(snapshot_running(&s, C));
 	snapshot_free(&s);

@@ -37,7 +37,9 @@ struct loader {
 	int cgroup_fd;
 	int stats_fd;
 	int ncpus; /* possible CPUs: entries of a per-CPU map's value */
-	struct cgs_acc *acc; /* each CPU's accumulator, read before the rows */
+	const struct cgs_acc *accsnap; /* mmap: each CPU's accumulator as a snapshot read it */
+	size_t accsnap_len;
+	struct cgs_acc *acc; /* room to read every CPU's accumulator (quiesce) */
 	loader_exit_fn on_exit;
 	void *ctx;
 };
@@ -310,6 +312,8 @@ int loader_open(const struct loader_opts *o, struct loader **ret)
 					       (__u32)ncpus * l->ring_len);
 	if (!err)
 		err = bpf_map__set_max_entries(l->skel->maps.cgs_exit_pos, (__u32)ncpus);
+	if (!err)
+		err = bpf_map__set_max_entries(l->skel->maps.cgs_accsnap, (__u32)ncpus);
 	if (err)
 		goto fail;
 	bpf_program__set_autoattach(l->skel->progs.cgs_inflight_iter, false);
@@ -324,6 +328,14 @@ int loader_open(const struct loader_opts *o, struct loader **ret)
 		goto fail;
 	}
 	l->rows = m;
+	l->accsnap_len = ((size_t)ncpus * sizeof(struct cgs_acc) + 4095) & ~(size_t)4095;
+	m = mmap(NULL, l->accsnap_len, PROT_READ, MAP_SHARED,
+		 bpf_map__fd(l->skel->maps.cgs_accsnap), 0);
+	if (m == MAP_FAILED) {
+		err = -errno;
+		goto fail;
+	}
+	l->accsnap = m;
 	/* A table just made has no row in use, and none free yet. */
 	l->skel->bss->rows_hw = rows_in_use(l);
 	if (!l->skel->bss->rows_hw) {
@@ -372,6 +384,8 @@ void loader_close(struct loader *l)
 	exit_rings_close(&l->rings);
 	if (l->rows)
 		munmap((void *)l->rows, l->rows_len);
+	if (l->accsnap)
+		munmap((void *)l->accsnap, l->accsnap_len);
 	bpf_link__destroy(l->inflight_link);
 	cgstat_bpf__destroy(l->skel);
 	if (l->cgroup_fd >= 0)
@@ -440,11 +454,12 @@ int loader_unpin(const char *pin_path)
 	return err;
 }
 
-/* Copies every CPU's accumulator, each whole (tail == head, see struct
- * cgs_acc). Called with snap_active set, so no accumulator starts moving its
- * counts; one that was moving when it was set finishes within its program
- * run: a few more reads at most. */
-static int read_accs(struct loader *l)
+/* Waits until no CPU is moving accumulator counts into a row (each CPU's
+ * tail == head, see struct cgs_acc). Called with snap_active set, so none
+ * starts one after: a move that began before would otherwise put its
+ * counts into a row already copied, after they left the accumulator the
+ * snapshot reads later. A move takes a program run: a few reads at most. */
+static int quiesce_accs(struct loader *l)
 {
 	__u32 zero = 0;
 	int tries, cpu;
@@ -470,7 +485,7 @@ static int read_accs(struct loader *l)
  * -EAGAIN after a few: the cache keeps its last reading, never a wrong one. */
 #define READ_ROWS_TRIES 16
 
-static int read_rows(struct loader *l, struct snapshot *s, uint32_t ninf)
+static int read_rows(struct loader *l, struct snapshot *s)
 {
 	struct cgstat_bpf__bss *b = l->skel->bss;
 	int tries, err;
@@ -486,7 +501,7 @@ static int read_rows(struct loader *l, struct snapshot *s, uint32_t ninf)
 		}
 		if (hw > l->cap)
 			hw = l->cap;
-		err = snapshot_build(s, l->rows, hw, b->inflight, ninf, l->acc, (size_t)l->ncpus);
+		err = snapshot_copy_rows(s, l->rows, hw);
 		if (err)
 			return err;
 		__atomic_thread_fence(__ATOMIC_ACQUIRE);
@@ -496,23 +511,34 @@ static int read_rows(struct loader *l, struct snapshot *s, uint32_t ninf)
 	return -EAGAIN;
 }
 
-/* The accumulators, the slices in flight, then the rows, while no
- * accumulator moves its counts: each count is in exactly one of them. */
+/*
+ * The rows, then each CPU's accumulators with its slice in flight (one run of
+ * cgs_inflight_iter), while no accumulator moves its counts into a row
+ * (snap_active, and moves under way finished first): a count is in a row copied, in an accumulator read after,
+ * or in flight, once. A slice charged into an accumulator after the rows
+ * were copied is read there; one charged into a row then (a CPU whose slots
+ * are all owned by other cgroups) is read by the next snapshot: a reading
+ * can lag by such a slice, never count one twice.
+ */
 static int read_all(struct loader *l, struct snapshot *s)
 {
 	uint32_t ninf;
 	int err;
 
 	__atomic_store_n(&l->skel->bss->snap_active, 1, __ATOMIC_SEQ_CST);
-	err = read_accs(l);
+	err = quiesce_accs(l);
+	if (!err)
+		err = read_rows(l, s);
 	if (!err)
 		err = run_iter(l->inflight_link);
-	if (!err) {
-		ninf = l->skel->bss->inflight_len;
-		err = read_rows(l, s, ninf > CGS_MAX_CPUS ? CGS_MAX_CPUS : ninf);
-	}
 	__atomic_store_n(&l->skel->bss->snap_active, 0, __ATOMIC_SEQ_CST);
-	return err;
+	if (err) {
+		s->n = 0;
+		return err;
+	}
+	ninf = l->skel->bss->inflight_len;
+	return snapshot_finish(s, l->skel->bss->inflight, ninf > CGS_MAX_CPUS ? CGS_MAX_CPUS : ninf,
+			       l->accsnap, (size_t)l->ncpus);
 }
 
 int loader_snapshot(struct loader *l, struct snapshot *s)
@@ -663,4 +689,3 @@ void loader_mkdir_events(struct loader *l, bool on)
 {
 	__atomic_store_n(&l->skel->bss->mkdir_events, on ? 1 : 0, __ATOMIC_SEQ_CST);
 }
-

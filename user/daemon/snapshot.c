@@ -10,7 +10,7 @@ _Static_assert(sizeof(struct cgs_ref) == 8, "ref layout");
 _Static_assert(sizeof(struct cgs_slot) == 48, "slot layout");
 _Static_assert(sizeof(struct cgs_pending) == 8 + sizeof(struct cgs_counters), "pending layout");
 _Static_assert(sizeof(struct cgs_acc_slot) == 32 + sizeof(struct cgs_counters), "accumulator layout");
-_Static_assert(sizeof(struct cgs_acc) == 32 + CGS_ACC_SLOTS * (8 + sizeof(struct cgs_acc_slot)),
+_Static_assert(sizeof(struct cgs_acc) == 32 + (CGS_ACC_SLOTS + 1) * (8 + sizeof(struct cgs_acc_slot)),
 	       "accumulators layout");
 _Static_assert(sizeof(struct cgs_exit_event) == 56, "exit event layout");
 
@@ -194,7 +194,7 @@ static void add_accumulators(struct snapshot *s, const struct cgs_acc *acc, size
 	size_t i, k, u;
 
 	for (i = 0; i < nacc; i++) {
-		for (k = 0; k < CGS_ACC_SLOTS; k++) {
+		for (k = 0; k <= CGS_ACC_SPILL; k++) {
 			const struct cgs_acc_slot *sl = &acc[i].s[k];
 			struct cg_sample *c;
 
@@ -211,21 +211,28 @@ static void add_accumulators(struct snapshot *s, const struct cgs_acc *acc, size
 	}
 }
 
-int snapshot_build(struct snapshot *s, const struct cgs_row *rows, size_t nrows,
-		   const struct cgs_inflight *inf, size_t ninf, const struct cgs_acc *acc,
-		   size_t nacc)
+int snapshot_copy_rows(struct snapshot *s, const struct cgs_row *rows, size_t nrows)
 {
-	int64_t maxlvl;
-	size_t i;
 	int err;
 
 	s->n = 0;
 	s->ninflight = 0;
-	err = reserve(s, nrows, ninf);
+	err = reserve(s, nrows, 0);
 	if (err)
 		return err;
-	maxlvl = copy_rows(s, rows, nrows);
-	err = link_and_order(s, maxlvl);
+	s->maxlvl = copy_rows(s, rows, nrows);
+	return 0;
+}
+
+int snapshot_finish(struct snapshot *s, const struct cgs_inflight *inf, size_t ninf,
+		    const struct cgs_acc *acc, size_t nacc)
+{
+	size_t i;
+	int err;
+
+	err = grow((void **)&s->inflight, &s->inflight_cap, ninf, sizeof(*s->inflight));
+	if (!err)
+		err = link_and_order(s, s->maxlvl);
 	if (err) {
 		s->n = 0;
 		return err;
@@ -256,6 +263,15 @@ int snapshot_build(struct snapshot *s, const struct cgs_row *rows, size_t nrows,
 		s->v[p].nonzero = 1;
 	}
 	return 0;
+}
+
+int snapshot_build(struct snapshot *s, const struct cgs_row *rows, size_t nrows,
+		   const struct cgs_inflight *inf, size_t ninf, const struct cgs_acc *acc,
+		   size_t nacc)
+{
+	int err = snapshot_copy_rows(s, rows, nrows);
+
+	return err ? err : snapshot_finish(s, inf, ninf, acc, nacc);
 }
 
 void snapshot_keep_monotonic(struct snapshot *cur, const struct snapshot *prev)

@@ -31,6 +31,7 @@ struct snapshot {
 	uint32_t *index; /* entry numbers by id: open addressing, at most half full */
 	size_t index_cap;
 	uint64_t dropped; /* rows that could not be had: the table is full */
+	int64_t maxlvl; /* the deepest level copied (-1: none), for the build */
 	struct cgs_inflight *inflight; /* slices running at the snapshot */
 	size_t ninflight, inflight_cap;
 };
@@ -45,11 +46,19 @@ void counters_add(struct cgs_counters *restrict dst, const struct cgs_counters *
 int snapshot_build(struct snapshot *s, const struct cgs_row *rows, size_t nrows,
 		   const struct cgs_inflight *inf, size_t ninf, const struct cgs_acc *acc,
 		   size_t nacc);
-/* A slice in flight is read before the rows, and a CPU may charge
- * it into a row read after (one whose cgroup does not own the
- * CPU's accumulator): that reading counts the slice's first part twice, and
- * the next one looks smaller. Counters never go back, so a reading below
- * the previous one takes the previous one's value. */
+/* snapshot_build in two steps, for a reader that must copy the rows before
+ * it reads the CPUs' accumulators and slices in flight (the loader):
+ * snapshot_copy_rows replaces s's content with the rows (indexed by id),
+ * snapshot_finish adds the rest and the subtree totals. */
+int snapshot_copy_rows(struct snapshot *s, const struct cgs_row *rows, size_t nrows);
+int snapshot_finish(struct snapshot *s, const struct cgs_inflight *inf, size_t ninf,
+		    const struct cgs_acc *acc, size_t nacc);
+/* A slice a CPU charges straight into a row (all its accumulator slots
+ * owned by other cgroups) after the rows were copied is in neither this
+ * reading's rows nor its slices in flight: counted by the next one, it makes
+ * this one look smaller than the one before, which had it in flight.
+ * Counters never go back, so a reading below the previous one takes the
+ * previous one's value. */
 void snapshot_keep_monotonic(struct snapshot *cur, const struct snapshot *prev);
 /* The cgroup's sample, in constant time; NULL if it had no row. */
 const struct cg_sample *snapshot_find(const struct snapshot *s, uint64_t id);
