@@ -87,6 +87,20 @@ static int scrape(bool http10, struct th_conn *c, char **ret_body, size_t *ret_l
 	return err ?: th_read_body(c, ret_body, ret_len);
 }
 
+/* One whole scrape on c (closed after), then the daemon's RSS in *ret_rss:
+ * what any scrape leaves behind is in it. */
+static int rss_after_scrape(struct th_conn *c, uint64_t *ret_rss)
+{
+	char *body = NULL;
+	size_t len = 0;
+	int err = scrape(false, c, &body, &len);
+
+	th_conn_close(c);
+	free(body);
+	*ret_rss = th_proc_status(dmn.pid, "VmRSS");
+	return err;
+}
+
 static size_t count(const char *s, const char *needle)
 {
 	size_t n = 0;
@@ -254,12 +268,8 @@ static void test_disconnect_mid_body(void)
 	if (!ASSERT_TRUE(c, "conn") || !up())
 		goto out;
 	/* One whole scrape first: what any scrape leaves is in rss0. */
-	if (!ASSERT_OK(scrape(false, c, &body, &len), "scrape"))
+	if (!ASSERT_OK(rss_after_scrape(c, &rss0), "scrape"))
 		goto out;
-	th_conn_close(c);
-	free(body);
-	body = NULL;
-	rss0 = th_proc_status(dmn.pid, "VmRSS");
 	for (i = 0; i < 90; i++) {
 		struct raw *r = calloc(1, sizeof(*r));
 		struct linger lg = { 1, 0 };
@@ -332,12 +342,8 @@ static void test_stalled_readers(void)
 
 	if (!ASSERT_TRUE(c && st, "memory") || !up())
 		goto out;
-	if (!ASSERT_OK(scrape(false, c, &body, &len), "scrape"))
+	if (!ASSERT_OK(rss_after_scrape(c, &rss0), "scrape"))
 		goto out;
-	th_conn_close(c);
-	free(body);
-	body = NULL;
-	rss0 = th_proc_status(dmn.pid, "VmRSS");
 	for (i = 0; i < STALLED; i++, open++)
 		if (!stall(&st[i]))
 			goto out;

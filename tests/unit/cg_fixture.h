@@ -58,6 +58,23 @@ static inline void write_file(const char *path, const char *content)
 	assert_int_equal(fclose(f), 0);
 }
 
+/* A directory standing in for a cgroup in the temporary directory. */
+static inline void make_cg_dir(const char *name, char *ret, size_t len)
+{
+	path_in_tmp(ret, len, name);
+	if (mkdir(ret, 0755) < 0)
+		assert_int_equal(errno, EEXIST);
+}
+
+/* Writes content into dir/file (a cgroup control file stand-in). */
+static inline void put(const char *dir, const char *file, const char *content)
+{
+	char p[PATH_MAX];
+
+	fmt(p, sizeof(p), "%s/%s", dir, file);
+	write_file(p, content);
+}
+
 static inline void write_tmp(const char *name, const char *content, char *ret_path, size_t len)
 {
 	path_in_tmp(ret_path, len, name);

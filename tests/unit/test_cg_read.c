@@ -19,21 +19,6 @@
 
 /* ---- cg_read_cpu_stat / cg_read_events / cg_read_u64 / cg_write ---- */
 
-static void make_cg_dir(const char *name, char *ret, size_t len)
-{
-	path_in_tmp(ret, len, name);
-	if (mkdir(ret, 0755) < 0)
-		assert_int_equal(errno, EEXIST);
-}
-
-static void put(const char *dir, const char *file, const char *content)
-{
-	char p[PATH_MAX];
-
-	fmt(p, sizeof(p), "%s/%s", dir, file);
-	write_file(p, content);
-}
-
 static void test_cpu_stat(void **state)
 {
 	struct cg_cpu_stat st, keep;

@@ -17,34 +17,19 @@
 #define CPU_STAT_THROTTLED "usage_usec 10\nuser_usec 6\nsystem_usec 4\nnr_periods 7\n" \
 			   "nr_throttled 3\nthrottled_usec 900\n"
 
-static void make_dir(const char *name, char *ret, size_t len)
-{
-	path_in_tmp(ret, len, name);
-	if (mkdir(ret, 0755) < 0)
-		assert_int_equal(errno, EEXIST);
-}
-
-static void put(const char *dir, const char *file, const char *content)
-{
-	char p[PATH_MAX];
-
-	fmt(p, sizeof(p), "%s/%s", dir, file);
-	write_file(p, content);
-}
-
 /* A parent with two children whose cpu.stat both carry throttling counters
  * (as the kernel's would with the controller on). */
 static void tree(const char *name, const char *subtree, char *a, char *b, size_t len)
 {
 	char p[PATH_MAX], n[PATH_MAX];
 
-	make_dir(name, p, sizeof(p));
+	make_cg_dir(name, p, sizeof(p));
 	if (subtree)
 		put(p, "cgroup.subtree_control", subtree);
 	fmt(n, sizeof(n), "%s/a", name);
-	make_dir(n, a, len);
+	make_cg_dir(n, a, len);
 	fmt(n, sizeof(n), "%s/b", name);
-	make_dir(n, b, len);
+	make_cg_dir(n, b, len);
 	put(a, "cpu.stat", CPU_STAT_THROTTLED);
 	put(b, "cpu.stat", CPU_STAT_THROTTLED);
 }
