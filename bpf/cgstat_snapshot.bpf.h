@@ -75,7 +75,7 @@ static long snapshot_cpu(__u64 i, void *unused)
 			ns = sum > base ? sum - base : 0;
 		}
 		asm volatile("" ::: "memory");
-		if (seq == *(volatile __u64 *)&s->seq)
+		if (!(seq & 1) && seq == *(volatile __u64 *)&s->seq)
 			break;
 	}
 	if (cgid) {
