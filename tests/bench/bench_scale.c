@@ -64,7 +64,7 @@ struct attach_row {
 	int want, attached, stop_status;
 	double scrape_ms, scrape_cached_ms;
 	size_t bytes;
-	uint64_t rss_kib, rss_scrape_kib, memlock;
+	uint64_t rss_kib, rss_scrape_kib, peak_kib, memlock;
 	int maps;
 };
 
@@ -396,9 +396,9 @@ static void bench_attached(void)
 	       tree.made, SCRAPES);
 	printf("  a fresh daemon, before attaching: RSS %llu KiB, %d maps, memlock %.2f MiB\n",
 	       (unsigned long long)rss_before_kib, maps_before, memlock_before / 1048576.0);
-	printf("  %8s %8s %11s %11s %11s %9s %11s %14s %15s %13s\n", "attach", "attached",
+	printf("  %8s %8s %11s %11s %11s %9s %11s %14s %15s %13s %13s\n", "attach", "attached",
 	       "scrape ms", "cached ms", "bytes", "RSS KiB", "memlock MiB", "RSS B/attached",
-	       "maps B/attached", "RSS after KiB");
+	       "maps B/attached", "RSS after KiB", "RSS peak KiB");
 	for (int k = 0; k < N_ATTACH && !bench_failed; k++) {
 		struct attach_row *a = &arow[k];
 		int n;
@@ -419,12 +419,15 @@ static void bench_attached(void)
 		a->memlock = bench_maps_memlock(dmn.pid, &a->maps);
 		scrape(a);
 		a->rss_scrape_kib = bench_rss_kib(dmn.pid);
-		printf("  %8d %8d %11.2f %11.2f %11zu %9llu %11.2f %14.0f %15.0f %13llu\n", a->want,
-		       a->attached, a->scrape_ms, a->scrape_cached_ms, a->bytes,
+		/* The most it ever held (fills, attaches, scrapes): what "in all"
+		 * means, which a reading after the scrape can miss. */
+		a->peak_kib = bench_peak_kib(dmn.pid);
+		printf("  %8d %8d %11.2f %11.2f %11zu %9llu %11.2f %14.0f %15.0f %13llu %13llu\n",
+		       a->want, a->attached, a->scrape_ms, a->scrape_cached_ms, a->bytes,
 		       (unsigned long long)a->rss_kib, a->memlock / 1048576.0,
 		       bench_div(((double)a->rss_kib - (double)rss_before_kib) * 1024, a->attached),
 		       bench_div((double)a->memlock - (double)memlock_before, a->attached),
-		       (unsigned long long)a->rss_scrape_kib);
+		       (unsigned long long)a->rss_scrape_kib, (unsigned long long)a->peak_kib);
 		if (a->stop_status)
 			printf(
 			    "  attaching stopped at %d: status %d (the daemon's limit of watched "
@@ -472,12 +475,13 @@ static void json(void)
 		    js,
 		    "%s{\"want\":%d,\"attached\":%d,\"refused_status\":%d,\"metrics_ms\":%.3f,"
 		    "\"metrics_cached_ms\":%.3f,\"metrics_bytes\":%zu,\"rss_kib\":%llu,"
-		    "\"rss_kib_after_scrape\":%llu,"
+		    "\"rss_kib_after_scrape\":%llu,\"rss_kib_peak\":%llu,"
 		    "\"memlock\":%llu,\"maps\":%d,\"rss_bytes_per_attached\":%.0f,"
 		    "\"memlock_bytes_per_attached\":%.0f}",
 		    k ? "," : "", a->want, a->attached, a->stop_status, a->scrape_ms,
 		    a->scrape_cached_ms, a->bytes, (unsigned long long)a->rss_kib,
-		    (unsigned long long)a->rss_scrape_kib, (unsigned long long)a->memlock, a->maps,
+		    (unsigned long long)a->rss_scrape_kib, (unsigned long long)a->peak_kib,
+		    (unsigned long long)a->memlock, a->maps,
 		    bench_div(((double)a->rss_kib - (double)rss_before_kib) * 1024, a->attached),
 		    bench_div((double)a->memlock - (double)memlock_before, a->attached));
 	}

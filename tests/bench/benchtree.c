@@ -213,6 +213,11 @@ uint64_t bench_rss_kib(pid_t pid)
 	return th_proc_status(pid, "VmRSS");
 }
 
+uint64_t bench_peak_kib(pid_t pid)
+{
+	return th_proc_status(pid, "VmHWM");
+}
+
 void bench_daemon_teardown(struct th_daemon *d, const char *pin, struct bench_tree *t)
 {
 	if (d->pid > 0 && th_daemon_stop(d))

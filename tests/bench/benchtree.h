@@ -45,8 +45,9 @@ uint64_t bench_health_u64(const struct th_daemon *d, const char *key);
 /* The memlock of every BPF map pid holds an fd of (each map once, from
  * /proc/PID/fdinfo), in bytes; *ret_maps: how many maps. */
 uint64_t bench_maps_memlock(pid_t pid, int *ret_maps);
-/* VmRSS of pid, in KiB. */
+/* VmRSS of pid, in KiB; bench_peak_kib: the most it ever had (VmHWM). */
 uint64_t bench_rss_kib(pid_t pid);
+uint64_t bench_peak_kib(pid_t pid);
 
 /* Stops the bench's daemon (a failure if not cleanly), checks its programs
  * are gone and nothing is left under pin (when set), and removes the tree. */

@@ -96,6 +96,8 @@ def scale_rows(s):
     last = s["attached"][-1]
     after = (f"; {last['rss_kib_after_scrape'] / 1024:.1f} MiB after a scrape"
              if "rss_kib_after_scrape" in last else "")
+    if "rss_kib_peak" in last:
+        after += f", {last['rss_kib_peak'] / 1024:.1f} MiB at most"
     rows.append((f"daemon RSS and BPF map memlock, {s['cgroups']:,} cgroups",
                  f"RSS {s['rss_kib_before'] / 1024:.1f} MiB, maps {s['memlock_before'] / 2**20:.1f} MiB "
                  f"with 1 attached; RSS {last['rss_kib'] / 1024:.1f} MiB, maps "
