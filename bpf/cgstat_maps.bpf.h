@@ -133,7 +133,7 @@ struct {
 } cgs_watched SEC(".maps");
 
 /* A watched cgroup's own counters as they were when it was removed, before
- * they moved into its parent: the walk no longer sees it, and a task that
+ * they moved into its parent: snapshots no longer read its row, and a task that
  * exits just before its cgroup is removed (what runtimes do) must still get
  * final totals. At rmdir a cgroup has no children left, so its own counters
  * are its subtree's. User space takes each entry (loader_take_removed). */
@@ -150,10 +150,10 @@ struct cgs_drops drops;
  * rb_commit); 0: every record wakes it. Written by user space only, so 1
  * always means a drain is coming, whoever else consumes records. */
 __u32 rb_batching;
-/* 1 while user space takes a snapshot: accumulators keep their counts
- * (a CPU that must charge another cgroup charges its row directly), so
- * the counts user space read before the walk are neither moved into a
- * row the snapshot reads nor lost. */
+/* 1 while user space takes a snapshot: accumulators keep their counts (a
+ * CPU that must charge a ninth cgroup uses its spill slot, else that
+ * cgroup's row), so no count moves from an accumulator the snapshot reads
+ * into a row it has already copied. */
 __u32 snap_active;
 /* 1 while someone reads the exits of every cgroup (a /v1/events client; any
  * loader user until it says otherwise): else only watched cgroups' exits

@@ -98,7 +98,7 @@ int main(int argc, char **argv)
 		bench_fail("loader_open: %s", strerror(-err));
 		goto out;
 	}
-	/* Warm: the snapshot array sized, the files' seq buffers allocated. */
+	/* Warm: the snapshot's arrays sized, the files' seq buffers allocated. */
 	err = loader_snapshot(l, &s);
 	sink += psi_kept(fd, n, &err) + psi_open(path, n, &err);
 	if (err) {

@@ -500,7 +500,7 @@ static void large_inflight(const struct cgs_row *e, size_t n, struct cgs_infligh
 		inf[k].cgid = e[(k * 37) % n].id;
 		inf[k].cpu_ns = 1000 + k;
 	}
-	inf[ninf - 1].cgid = 100003 + 5; /* not in the walk */
+	inf[ninf - 1].cgid = 100003 + 5; /* no row */
 }
 
 /* Levels 0, 1..255, 254..1, 2..255, ...: a chain 255 deep, walked up and down. */
@@ -645,8 +645,8 @@ static void test_accumulators(void **state)
 	snapshot_free(&s);
 }
 
-/* An owner the walk does not see (removed while a CPU held its counts): the
- * counts go to its nearest ancestor the walk saw, and nowhere if none. */
+/* An owner without a row (removed while a CPU held its counts): the counts
+ * go to its nearest ancestor with one, and nowhere if none. */
 static void test_accumulator_orphans(void **state)
 {
 	struct snapshot s = { 0 };
@@ -663,7 +663,7 @@ static void test_accumulator_orphans(void **state)
 	acc[1] = acc_of(600, 5, 1);
 	acc[1].s[0].up[0] = D;
 	acc[1].s[0].up[1] = ROOT;
-	/* No ancestor left in the walk: counted nowhere, and no crash. */
+	/* No ancestor with a row: counted nowhere, and no crash. */
 	acc[2] = acc_of(700, 1000000, 1);
 	acc[2].s[0].up[0] = 701;
 	assert_int_equal(build(&s, e, n, NULL, 0, acc, 3), 0);

@@ -33,7 +33,7 @@ const struct snapshot *collector_snapshot_since(struct collector *c, uint64_t si
 bool collector_newer(const struct collector *c, uint64_t *seen, uint64_t *ret_ready_at);
 uint64_t collector_expires_ns(const struct collector *c);
 /* Fills the data of a record for cgroup id from snapshot s: the sample (none,
- * with the reason, if the cgroup is newer than the walk), the previous fill as
+ * with the reason, if the cgroup is newer than the fill), the previous fill as
  * the base for percentages, throttling (one cpu.stat read per fill), cache
  * age. */
 void collector_record_in(struct collector *c, const struct snapshot *s, uint64_t id,
