@@ -101,7 +101,6 @@ static __noinline void charge_first(struct cgs_slot *s, struct task_struct *prev
  * at once. */
 static __noinline void final_switch(struct task_struct *prev)
 {
-	struct cgs_exit_event *e;
 	struct cgroup *cg;
 	__u64 cgid;
 
@@ -119,18 +118,7 @@ static __noinline void final_switch(struct task_struct *prev)
 	cgid = cg->kn->id;
 	if (!bpf_map_lookup_elem(&cgs_watched, &cgid))
 		return;
-	e = bpf_ringbuf_reserve(&cgs_exits, sizeof(*e), 0);
-	if (!e) {
-		__sync_fetch_and_add(&drops.events, 1);
-		return;
-	}
-	__builtin_memset(e, 0, sizeof(*e));
-	e->cgid = cgid;
-	e->ts_ns = bpf_ktime_get_ns();
-	e->pid = prev->pid;
-	e->tgid = prev->tgid;
-	e->flags = CGS_EVENT_FINAL_SWITCH;
-	rb_commit(e, true);
+	rb_send_event(cgid, CGS_EVENT_FINAL_SWITCH, prev->pid, prev->tgid);
 }
 
 SEC("tp_btf/sched_switch")
@@ -293,8 +281,7 @@ int cgs_sched_process_exit(__u64 *ctx)
 		return 0;
 	}
 	fill_exit(e, p, cgid);
-	/* Not urgent: a watched cgroup's end is told by its final switch. */
-	rb_commit(e, false);
+	rb_commit(e);
 	return 0;
 }
 

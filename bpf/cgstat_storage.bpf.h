@@ -214,8 +214,7 @@ static __always_inline void rb_wake_unless_batching(bool filling)
 }
 
 /*
- * Submits a ring buffer record, waking user space only when it must: for an
- * urgent record (a watched cgroup just emptied, a removed cgroup), when the
+ * Submits an exit record, waking user space only when it must: when the
  * ring is filling up, or when no drain is scheduled (rb_batching == 0: the
  * first records after an idle period, until user space has armed its drain
  * timer). Otherwise user space drains on a short timer that it keeps armed
@@ -229,15 +228,31 @@ static __always_inline void rb_wake_unless_batching(bool filling)
  * records someone else consumed first leaves it 0, so the next record wakes
  * again instead of waiting for a timer nobody armed.
  */
-static __always_inline void rb_commit(void *e, bool urgent)
+static __always_inline void rb_commit(void *e)
 {
-	if (urgent) {
-		bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
-		return;
-	}
 	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
 	rb_wake_unless_batching(bpf_ringbuf_query(&cgs_exits, BPF_RB_AVAIL_DATA) >=
 				CGS_RINGBUF_WAKE_BYTES);
+}
+
+/* A record that is not an exit (CGS_EVENT_*: a watched cgroup emptied, a
+ * cgroup removed or made): rare, and user space acts on it at once, so it
+ * wakes user space. */
+static __noinline void rb_send_event(__u64 cgid, __u32 flags, __u32 pid, __u32 tgid)
+{
+	struct cgs_exit_event *e = bpf_ringbuf_reserve(&cgs_exits, sizeof(*e), 0);
+
+	if (!e) {
+		__sync_fetch_and_add(&drops.events, 1);
+		return;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	e->cgid = cgid;
+	e->ts_ns = bpf_ktime_get_ns();
+	e->pid = pid;
+	e->tgid = tgid;
+	e->flags = flags;
+	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
 }
 
 #endif

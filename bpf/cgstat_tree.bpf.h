@@ -98,7 +98,6 @@ SEC("tp_btf/cgroup_rmdir")
 int BPF_PROG(cgs_cgroup_rmdir, struct cgroup *cgrp)
 {
 	struct cgs_counters *c;
-	struct cgs_exit_event *e;
 	struct cgs_row *row;
 	__u64 cgid = cgrp->kn->id;
 	__u32 zero = 0;
@@ -124,20 +123,10 @@ int BPF_PROG(cgs_cgroup_rmdir, struct cgroup *cgrp)
 	if (row)
 		row->removed = 1;
 	tree_change_end();
-	if (!watched)
-		return 0;
-	/* Rare (one per rmdir of a watched cgroup): user space learns of it at
-	 * once (cgroupfs sends no inotify event for a removed directory). */
-	e = bpf_ringbuf_reserve(&cgs_exits, sizeof(*e), 0);
-	if (!e) {
-		__sync_fetch_and_add(&drops.events, 1);
-		return 0;
-	}
-	__builtin_memset(e, 0, sizeof(*e));
-	e->cgid = cgid;
-	e->ts_ns = bpf_ktime_get_ns();
-	e->flags = CGS_EVENT_RMDIR;
-	rb_commit(e, true);
+	/* User space learns of it at once (cgroupfs sends no inotify event for
+	 * a removed directory). */
+	if (watched)
+		rb_send_event(cgid, CGS_EVENT_RMDIR, 0, 0);
 	return 0;
 }
 
@@ -179,24 +168,12 @@ __u32 mkdir_events;
 SEC("tp_btf/cgroup_mkdir")
 int BPF_PROG(cgs_cgroup_mkdir, struct cgroup *cgrp, const char *path)
 {
-	struct cgs_exit_event *e;
-
 	if (cgrp->root->hierarchy_id != 0)
 		return 0;
 	/* Its row now, so a snapshot lists it before any task runs there. */
 	counters_of(cgrp);
-	if (!*(volatile __u32 *)&mkdir_events)
-		return 0;
-	e = bpf_ringbuf_reserve(&cgs_exits, sizeof(*e), 0);
-	if (!e) {
-		__sync_fetch_and_add(&drops.events, 1);
-		return 0;
-	}
-	__builtin_memset(e, 0, sizeof(*e));
-	e->cgid = cgrp->kn->id;
-	e->ts_ns = bpf_ktime_get_ns();
-	e->flags = CGS_EVENT_MKDIR;
-	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
+	if (*(volatile __u32 *)&mkdir_events)
+		rb_send_event(cgrp->kn->id, CGS_EVENT_MKDIR, 0, 0);
 	return 0;
 }
 
