@@ -234,12 +234,12 @@ static int measure_size(int n, const char *tgt, struct size_row *s)
 		uint64_t t[7], u[5], ucached, rs;
 
 		usleep((TTL_MS + 60) * 1000);
-		u[0] = bench_sched_ns(dmn.pid);
+		u[0] = bench_proc_sched_ns(dmn.pid);
 		t[0] = th_now_ns();
 		for (int i = 1; !err && i <= 4; i++) {
 			err = get_on(c, tgt, NULL);
 			t[i] = th_now_ns();
-			u[i] = bench_sched_ns(dmn.pid);
+			u[i] = bench_proc_sched_ns(dmn.pid);
 		}
 		/* A cached GET after an idle pause too (well within the TTL):
 		 * the first request after idling runs cold, fill or not, and
@@ -248,9 +248,9 @@ static int measure_size(int n, const char *tgt, struct size_row *s)
 			uint64_t c0, c1;
 
 			usleep(COLD_PAUSE_MS * 1000);
-			c0 = bench_sched_ns(dmn.pid);
+			c0 = bench_proc_sched_ns(dmn.pid);
 			err = get_on(c, tgt, NULL);
-			c1 = bench_sched_ns(dmn.pid);
+			c1 = bench_proc_sched_ns(dmn.pid);
 			cold_diff[r] = u[1] - u[0] > c1 - c0 ? (u[1] - u[0]) - (c1 - c0) : 0;
 		}
 		rs = th_now_ns(); /* the readers start here */
@@ -531,7 +531,6 @@ int main(void)
 	struct sigaction sa = {.sa_handler = on_signal};
 	uint64_t t0 = th_now_ns();
 	char put[4400], pin[256] = "";
-	int err;
 
 	bench_init("bench_scale");
 	signal(SIGPIPE, SIG_IGN);
@@ -541,17 +540,8 @@ int main(void)
 	       "would run instead; %ld CPUs\n",
 	       sysconf(_SC_NPROCESSORS_ONLN));
 	bench_raise_nofile(65536);
-	err = bench_tree_init(&tree, "scale", 50);
-	if (err) {
-		bench_fail("cgroup: %s", strerror(-err));
-		return 1;
-	}
-	err = th_daemon_start(&dmn, args);
-	snprintf(pin, sizeof(pin), "%s", dmn.pin);
-	if (err) {
-		bench_fail("cgstatd did not start: %s", strerror(-err));
+	if (bench_daemon_setup(&dmn, args, &tree, "scale", 50, pin, sizeof(pin)))
 		goto out;
-	}
 	snprintf(put, sizeof(put), "/v1/cgroups%s", tree.rel);
 	{
 		struct th_response r = {0};

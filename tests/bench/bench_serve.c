@@ -446,17 +446,8 @@ int main(void)
 	printf("bench_serve: cgstatd's requests and streams; %ld CPUs, RLIMIT_NOFILE %ld (the "
 	       "daemon raises its own soft limit to the hard one)\n",
 	       sysconf(_SC_NPROCESSORS_ONLN), nofile);
-	err = bench_tree_init(&tree, "serve", 0);
-	if (err) {
-		bench_fail("cgroup: %s", strerror(-err));
-		return 1;
-	}
-	err = th_daemon_start(&dmn, args);
-	snprintf(pin, sizeof(pin), "%s", dmn.pin);
-	if (err) {
-		bench_fail("cgstatd did not start: %s", strerror(-err));
+	if (bench_daemon_setup(&dmn, args, &tree, "serve", 0, pin, sizeof(pin)))
 		goto out;
-	}
 	err = bench_tree_grow(&tree, 1);
 	if (err || bench_attach_children(&dmn, &tree, 0, 1, &st) != 1) {
 		bench_fail("attach: %s", strerror(-err));

@@ -218,6 +218,23 @@ uint64_t bench_peak_kib(pid_t pid)
 	return th_proc_status(pid, "VmHWM");
 }
 
+int bench_daemon_setup(struct th_daemon *d, const char *const *args, struct bench_tree *t,
+		       const char *tag, int sleep_every, char *pin, size_t pin_len)
+{
+	int err = bench_tree_init(t, tag, sleep_every);
+
+	if (err) {
+		t->parent[0] = '\0';
+		bench_fail("cgroup: %s", strerror(-err));
+		return err;
+	}
+	err = th_daemon_start(d, args);
+	snprintf(pin, pin_len, "%s", d->pin);
+	if (err)
+		bench_fail("cgstatd did not start: %s", strerror(-err));
+	return err;
+}
+
 void bench_daemon_teardown(struct th_daemon *d, const char *pin, struct bench_tree *t)
 {
 	if (d->pid > 0 && th_daemon_stop(d))

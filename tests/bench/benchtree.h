@@ -49,6 +49,11 @@ uint64_t bench_maps_memlock(pid_t pid, int *ret_maps);
 uint64_t bench_rss_kib(pid_t pid);
 uint64_t bench_peak_kib(pid_t pid);
 
+/* The bench's tree (bench_tree_init) and its daemon started with args; the
+ * daemon's pin path copied to pin. 0, or -errno with a bench failure said;
+ * bench_daemon_teardown undoes whatever was done either way. */
+int bench_daemon_setup(struct th_daemon *d, const char *const *args, struct bench_tree *t,
+		       const char *tag, int sleep_every, char *pin, size_t pin_len);
 /* Stops the bench's daemon (a failure if not cleanly), checks its programs
  * are gone and nothing is left under pin (when set), and removes the tree. */
 void bench_daemon_teardown(struct th_daemon *d, const char *pin, struct bench_tree *t);
