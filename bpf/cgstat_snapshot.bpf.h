@@ -7,6 +7,9 @@
 #ifndef CGSTAT_SNAPSHOT_BPF_H
 #define CGSTAT_SNAPSHOT_BPF_H
 
+extern void bpf_rcu_read_lock(void) __ksym;
+extern void bpf_rcu_read_unlock(void) __ksym;
+
 /* The slices running right now, so a reading taken in the middle of a long
  * slice includes it (the kernel brings sum_exec_runtime up to date every
  * tick), and so user space can tell that a cgroup still has a task on a CPU
@@ -100,6 +103,65 @@ int cgs_inflight_iter(struct bpf_iter__cgroup *ctx)
 {
 	if (ctx->cgroup)
 		snapshot_inflight();
+	return 0;
+}
+
+/*
+ * The same as one syscall each (BPF_PROG_RUN of a syscall program), which a
+ * fill makes instead of a lookup of every CPU's accumulators and an
+ * iterator's create, read and close (a file made and freed per fill): the
+ * kernel paths a fill goes through after idling a TTL were most of its
+ * cost on a small tree.
+ */
+
+/* CPU i is moving no accumulator counts into a row (tail == head, see
+ * struct cgs_acc), waited for a few microseconds at most; left counts the
+ * CPUs still busy. */
+struct quiet_wait {
+	struct cgs_acc *a;
+	__u32 left;
+};
+
+static long quiet_poll(__u64 i, void *arg)
+{
+	struct quiet_wait *q = arg;
+
+	return *(volatile __u64 *)&q->a->tail == *(volatile __u64 *)&q->a->head;
+}
+
+static long quiesce_cpu(__u64 i, void *arg)
+{
+	struct quiet_wait *q = arg;
+	__u32 zero = 0;
+
+	q->a = bpf_map_lookup_percpu_elem(&cgs_acc, &zero, (__u32)i);
+	if (q->a && bpf_loop(4096, quiet_poll, q, 0) == 4096 &&
+	    *(volatile __u64 *)&q->a->tail != *(volatile __u64 *)&q->a->head)
+		q->left++;
+	return 0;
+}
+
+/* With snap_active set by user space: 0 once no CPU is moving counts into
+ * a row, else the CPUs still busy (a mover preempted on PREEMPT_RT: user
+ * space yields and asks again). */
+SEC("syscall")
+int cgs_snap_quiesce(void *ctx)
+{
+	struct quiet_wait q = {};
+
+	bpf_loop(nr_cpus < CGS_MAX_CPUS ? nr_cpus : CGS_MAX_CPUS, quiesce_cpu, &q, 0);
+	return q.left;
+}
+
+/* After the rows: every CPU's accumulators and slice in flight, as the
+ * iterator does. A syscall program may sleep, so the RCU read section that
+ * keeps a switched-in task from being freed is taken explicitly. */
+SEC("syscall")
+int cgs_snap_read(void *ctx)
+{
+	bpf_rcu_read_lock();
+	snapshot_inflight();
+	bpf_rcu_read_unlock();
 	return 0;
 }
 

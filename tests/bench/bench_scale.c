@@ -552,7 +552,8 @@ int main(void)
 	}
 	if (!bench_failed && !stopping)
 		bench_sizes();
-	if (!bench_failed && !stopping && !restart_daemon(args))
+	/* BENCH_SCALE_FILL=1: part 1 alone (comparing fills of two builds). */
+	if (!bench_failed && !stopping && !getenv("BENCH_SCALE_FILL") && !restart_daemon(args))
 		bench_attached();
 	if (stopping)
 		bench_fail("interrupted");

@@ -40,6 +40,7 @@ struct loader {
 	const struct cgs_acc *accsnap; /* mmap: each CPU's accumulator as a snapshot read it */
 	size_t accsnap_len;
 	struct cgs_acc *acc; /* room to read every CPU's accumulator (quiesce) */
+	bool snap_progs; /* a snapshot runs cgs_snap_quiesce/read, not the lookup and the iterator */
 	loader_exit_fn on_exit;
 	void *ctx;
 };
@@ -164,6 +165,28 @@ static uint32_t rows_in_use(const struct loader *l)
 		if (l->rows[i - 1].id)
 			return i;
 	return 0;
+}
+
+/* Syscall programs that may loop, read another CPU's per-CPU values and
+ * read kernel memory (5.17 and later); else a snapshot uses the lookup and
+ * the iterator. */
+static bool snap_progs_supported(void)
+{
+	return libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_SYSCALL, NULL) > 0 &&
+	       libbpf_probe_bpf_helper(BPF_PROG_TYPE_SYSCALL, BPF_FUNC_loop, NULL) > 0 &&
+	       libbpf_probe_bpf_helper(BPF_PROG_TYPE_SYSCALL, BPF_FUNC_map_lookup_percpu_elem,
+				       NULL) > 0 &&
+	       libbpf_probe_bpf_helper(BPF_PROG_TYPE_SYSCALL, BPF_FUNC_probe_read_kernel, NULL) > 0;
+}
+
+/* One run of a syscall program: its return value, or -errno. */
+static int run_prog(const struct bpf_program *p)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, o);
+
+	if (bpf_prog_test_run_opts(bpf_program__fd(p), &o))
+		return -errno;
+	return (int)o.retval;
 }
 
 /* One read() of an iterator link runs its whole walk (the programs write
@@ -317,6 +340,9 @@ int loader_open(const struct loader_opts *o, struct loader **ret)
 	if (err)
 		goto fail;
 	bpf_program__set_autoattach(l->skel->progs.cgs_inflight_iter, false);
+	l->snap_progs = snap_progs_supported();
+	bpf_program__set_autoload(l->skel->progs.cgs_snap_quiesce, l->snap_progs);
+	bpf_program__set_autoload(l->skel->progs.cgs_snap_read, l->snap_progs);
 	bpf_program__set_autoattach(l->skel->progs.cgs_populate_iter, false);
 	err = cgstat_bpf__load(l->skel);
 	if (err)
@@ -462,8 +488,21 @@ int loader_unpin(const char *pin_path)
 static int quiesce_accs(struct loader *l)
 {
 	__u32 zero = 0;
-	int tries, cpu;
+	int tries, cpu, left;
 
+	/* One syscall (the program waits on each CPU); a CPU still busy
+	 * after that is one whose mover was preempted (PREEMPT_RT). */
+	for (tries = 0; l->snap_progs && tries < 1000; tries++) {
+		left = run_prog(l->skel->progs.cgs_snap_quiesce);
+		if (!left)
+			return 0;
+		if (left < 0)
+			l->snap_progs = false; /* refused: the lookup from now on */
+		else
+			sched_yield();
+	}
+	if (l->snap_progs)
+		return -EAGAIN;
 	for (tries = 0; tries < 1000; tries++) {
 		bool whole = true;
 
@@ -529,7 +568,9 @@ static int read_all(struct loader *l, struct snapshot *s)
 	err = quiesce_accs(l);
 	if (!err)
 		err = read_rows(l, s);
-	if (!err)
+	if (!err && l->snap_progs && run_prog(l->skel->progs.cgs_snap_read) < 0)
+		l->snap_progs = false; /* refused: the iterator from now on */
+	if (!err && !l->snap_progs)
 		err = run_iter(l->inflight_link);
 	__atomic_store_n(&l->skel->bss->snap_active, 0, __ATOMIC_SEQ_CST);
 	if (err) {
