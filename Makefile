@@ -39,7 +39,11 @@ override CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Werror=undef -Wshadow -Wno-
 override LDFLAGS += $(SANITIZE)
 # Each object records the headers it really includes in its .d file (read back below).
 DEPFLAGS := -MMD -MP
-LIBS := -lbpf -lelf -lz -levent -lm
+# libevent's core only (the event loop, buffers, the listener): HTTP is our own, on
+# libhttp-parser (user/daemon/http_*.c). Benches link evhttp too, for its floor
+# (tests/bench/benchfloor.c, a test helper: the integration tests link it as well).
+LIBS := -lbpf -lelf -lz -levent_core -lhttp_parser -lm
+BENCH_LIBS := -levent_extra
 # The client library: HTTP over the unix socket with libcurl, JSON with jansson.
 CLIENT_LDLIBS := -lcurl -ljansson
 # Tests read JSON with a real parser (jansson); the client's unit tests link the client.
@@ -158,11 +162,11 @@ $(UNIT_BINS): $(OUTPUT)/tests/%: $(OUTPUT)/tests/unit/%.o $(TESTLIB) $(PRODUCT_L
 
 $(INTEG_BINS): $(OUTPUT)/tests/%: $(OUTPUT)/tests/integration/%.o $(TEST_HELPER_OBJS) $(TESTLIB) $(PRODUCT_LIBS)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(LDFLAGS) $< $(TEST_HELPER_OBJS) $(call group,$(TESTLIB) $(PRODUCT_LIBS)) $(LIBS) $(TEST_LIBS) -lpthread -o $@
+	$(Q)$(CC) $(LDFLAGS) $< $(TEST_HELPER_OBJS) $(call group,$(TESTLIB) $(PRODUCT_LIBS)) $(LIBS) $(BENCH_LIBS) $(TEST_LIBS) -lpthread -o $@
 
 $(BENCH_BINS): $(OUTPUT)/tests/%: $(OUTPUT)/tests/bench/%.o $(TEST_HELPER_OBJS) $(TESTLIB) $(PRODUCT_LIBS)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(LDFLAGS) $< $(TEST_HELPER_OBJS) $(call group,$(TESTLIB) $(PRODUCT_LIBS)) $(LIBS) $(TEST_LIBS) -lpthread -o $@
+	$(Q)$(CC) $(LDFLAGS) $< $(TEST_HELPER_OBJS) $(call group,$(TESTLIB) $(PRODUCT_LIBS)) $(LIBS) $(BENCH_LIBS) $(TEST_LIBS) -lpthread -o $@
 
 -include $(ALL_OBJS:.o=.d) $(BPF_OBJS:.o=.d)
 

@@ -4,7 +4,8 @@
 set -euo pipefail
 
 # libcurl4-openssl-dev, libjansson-dev: the client library (HTTP, JSON); the tests read JSON with jansson too.
-pkgs=(make gcc clang llvm pkg-config libbpf-dev libelf-dev zlib1g-dev libevent-dev
+# libhttp-parser-dev: the daemon's HTTP request parser (user/daemon/http_parse.c).
+pkgs=(make gcc clang llvm pkg-config libbpf-dev libelf-dev zlib1g-dev libevent-dev libhttp-parser-dev
       libcmocka-dev libjansson-dev libcurl4-openssl-dev bpftool curl)
 # prometheus: promtool and the server the scrape test runs on loopback (installed below, apart).
 [ "${1:-}" = "--test" ] && pkgs+=(valgrind prometheus)

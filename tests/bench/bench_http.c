@@ -16,6 +16,13 @@
  *     cache fills per second during each.
  *  3. GET /metrics latency on one connection with that cgroup attached,
  *     interleaved with the same ping-pong baseline.
+ *  4. The cached GET of the attached cgroup beside its floors, all in one
+ *     run, interleaved block by block: a bare libevent evhttp server
+ *     answering a body of the same size (the library the daemon served
+ *     HTTP with before its own layer), another cgstatd build if
+ *     CGSTATD_BASELINE names one (e.g. the commit before a change: before
+ *     and after in the same run), and the ping-pong; each one's latency
+ *     over the ping-pong's and its server's CPU per request.
  *
  * The daemon runs with --ttl 1s on its own socket and pin path; it is
  * stopped and its pins removed on every path, and afterwards the bench
@@ -31,6 +38,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
+#include "benchfloor.h"
 #include "benchutil.h"
 #include "th_http.h"
 #include "../integration/daemon.h"
@@ -48,6 +56,7 @@
 #define MAX_IDS 64
 
 static struct th_daemon dmn;
+static struct th_daemon base_dmn; /* CGSTATD_BASELINE's, in section 4 */
 static volatile sig_atomic_t stopping;
 
 static void on_signal(int sig)
@@ -484,6 +493,168 @@ out:
 	free(sp);
 }
 
+/* ---- 4. beside the floors, in one run ------------------------------------ */
+
+struct side {
+	const char *label;
+	op_fn fn;
+	void *arg;
+	pid_t server; /* whose CPU is counted; 0: none */
+	uint64_t *lat, cpu_ns;
+};
+
+/* warm runs of each, then n timed runs of each, in blocks of `block`,
+ * one side after the other, so all see the same noise. */
+static int measure_sides(struct side *sd, int k, int warm, int n, int block)
+{
+	int err;
+
+	for (int i = 0; i < warm && !stopping; i++)
+		for (int j = 0; j < k; j++)
+			if ((err = sd[j].fn(sd[j].arg)))
+				return err;
+	for (int done = 0; done < n;) {
+		int m = n - done < block ? n - done : block;
+
+		if (stopping)
+			return -EINTR;
+		for (int j = 0; j < k; j++) {
+			uint64_t c0 = sd[j].server ? bench_proc_sched_ns(sd[j].server) : 0;
+
+			for (int i = 0; i < m; i++) {
+				uint64_t t0 = th_now_ns();
+
+				if ((err = sd[j].fn(sd[j].arg)))
+					return err;
+				sd[j].lat[done + i] = th_now_ns() - t0;
+			}
+			if (sd[j].server)
+				sd[j].cpu_ns += bench_proc_sched_ns(sd[j].server) - c0;
+		}
+		done += m;
+	}
+	return 0;
+}
+
+static int open_on(const char *sock, struct th_conn **ret)
+{
+	struct th_conn *c = calloc(1, sizeof(*c));
+	int fd, err;
+
+	if (!c)
+		return -ENOMEM;
+	err = th_http_connect(sock, &fd);
+	if (err) {
+		free(c);
+		return err;
+	}
+	th_conn_init(c, fd, NULL);
+	*ret = c;
+	return 0;
+}
+
+static void bench_floors(const char *target, int echo_fd, uint32_t *base_ids, size_t *n_base_ids)
+{
+	static const char *const args[] = { "--ttl", "1s", NULL };
+	const char *baseline = getenv("CGSTATD_BASELINE");
+	struct http_op ops[3] = { { .target = target, .expect = "\"usage_ns\":" },
+				  { .target = target, .expect = "\"usage_ns\":" },
+				  { .target = target, .expect = "\"x\":" } };
+	struct side sd[4];
+	char floor_sock[320] = "", *body = NULL;
+	pid_t floor_pid = -1;
+	size_t body_len = 0;
+	int k = 0, st, err;
+	const char *self = getenv("CGSTATD");
+
+	printf("\n4. GET %s (attached, cached) beside its floors in one run: a bare evhttp server\n"
+	       "   with a body of the same size%s, and the ping-pong; %d warm-up + %d timed each,\n"
+	       "   interleaved in blocks of %d; server CPU from its threads' schedstat\n",
+	       target, baseline ? ", CGSTATD_BASELINE's cgstatd" : " (CGSTATD_BASELINE unset)",
+	       LAT_WARMUP, LAT_N, LAT_BLOCK);
+	memset(sd, 0, sizeof(sd));
+	if ((err = conn_open(&ops[0].c)) ||
+	    (st = th_request_on(ops[0].c, "GET", target, &body, &body_len)) != 200) {
+		bench_fail("floors: GET %s failed", target);
+		goto out;
+	}
+	sd[k++] = (struct side){ .label = "cgstatd (CGSTATD)", .fn = http_get, .arg = &ops[0],
+				 .server = dmn.pid };
+	if (baseline) {
+		/* th_daemon_start runs $CGSTATD. */
+		setenv("CGSTATD", baseline, 1);
+		err = th_daemon_start(&base_dmn, args);
+		if (self)
+			setenv("CGSTATD", self, 1);
+		else
+			unsetenv("CGSTATD");
+		if (err) {
+			bench_fail("floors: %s did not start: %s", baseline, strerror(-err));
+			goto out;
+		}
+		*n_base_ids = th_prog_ids(base_dmn.pid, base_ids, MAX_IDS);
+		st = 0;
+		if ((err = open_on(base_dmn.sock, &ops[1].c)) ||
+		    ((st = th_request_on(ops[1].c, "PUT", target, NULL, NULL)) != 200 && st != 201)) {
+			bench_fail("floors: baseline: PUT %s: %d %s", target, st, strerror(-err));
+			goto out;
+		}
+		sd[k++] = (struct side){ .label = "cgstatd (CGSTATD_BASELINE)", .fn = http_get,
+					 .arg = &ops[1], .server = base_dmn.pid };
+	}
+	snprintf(floor_sock, sizeof(floor_sock), "%s/floor.sock", dmn.dir);
+	floor_pid = bench_floor_start(floor_sock, body_len);
+	if (floor_pid < 0 || (err = open_on(floor_sock, &ops[2].c))) {
+		bench_fail("floors: the bare evhttp server did not start");
+		goto out;
+	}
+	sd[k++] = (struct side){ .label = "bare evhttp (floor)", .fn = http_get, .arg = &ops[2],
+				 .server = floor_pid };
+	sd[k++] = (struct side){ .label = "AF_UNIX ping-pong (baseline)", .fn = ping, .arg = &echo_fd };
+	for (int j = 0; j < k; j++)
+		if (!(sd[j].lat = calloc(LAT_N, sizeof(uint64_t)))) {
+			bench_fail("floors: out of memory");
+			goto out;
+		}
+	err = measure_sides(sd, k, LAT_WARMUP, LAT_N, LAT_BLOCK);
+	if (err) {
+		bench_fail("floors: request failed: %s", strerror(-err));
+		goto out;
+	}
+	{
+		struct lat_stats ping_s = lat_stats(sd[k - 1].lat, LAT_N);
+
+		printf("  %-30s %9s %9s %9s %11s %13s\n", "", "median us", "p99 us", "mean us",
+		       "median / pp", "server CPU us");
+		for (int j = 0; j < k; j++) {
+			struct lat_stats ls = j == k - 1 ? ping_s : lat_stats(sd[j].lat, LAT_N);
+
+			printf("  %-30s %9.1f %9.1f %9.1f %10.2fx", sd[j].label, ls.median_us,
+			       ls.p99_us, ls.mean_us, bench_div(ls.median_us, ping_s.median_us));
+			if (sd[j].server)
+				printf(" %13.2f\n", sd[j].cpu_ns / 1e3 / LAT_N);
+			else
+				printf(" %13s\n", "-");
+		}
+		printf("  (body %zu bytes; server CPU per timed request: the warm-up is left out)\n",
+		       body_len);
+	}
+	for (int j = 0; j < 3; j++)
+		if (ops[j].bad)
+			bench_fail("floors: %ld bad responses", ops[j].bad);
+out:
+	for (int j = 0; j < 4; j++)
+		free(sd[j].lat);
+	for (int j = 0; j < 3; j++)
+		conn_free(ops[j].c);
+	free(body);
+	bench_floor_stop(floor_pid, floor_sock);
+	if (base_dmn.pid > 0 && (err = th_daemon_stop(&base_dmn)))
+		bench_fail("the baseline cgstatd exited with status %d on SIGTERM", err);
+	if (baseline)
+		th_daemon_cleanup(&base_dmn);
+}
+
 /* ---- cleanup checks ----------------------------------------------------- */
 
 
@@ -501,8 +672,8 @@ static int own_pins_left(void)
 int main(int argc, char **argv)
 {
 	static const char *const args[] = { "--ttl", "1s", NULL };
-	uint32_t ids[MAX_IDS];
-	size_t n_ids = 0, alive;
+	uint32_t ids[MAX_IDS], base_ids[MAX_IDS];
+	size_t n_ids = 0, n_base_ids = 0, alive;
 	char cg[4096], target[4400], pin[256] = "";
 	const char *rel;
 	struct sigaction sa = { .sa_handler = on_signal };
@@ -556,6 +727,8 @@ int main(int argc, char **argv)
 		bench_concurrent(target, ping_mean_us);
 	if (!stopping)
 		bench_metrics(rel, sp[0]);
+	if (!stopping)
+		bench_floors(target, sp[0], base_ids, &n_base_ids);
 	if (stopping)
 		bench_fail("interrupted");
 
@@ -574,7 +747,7 @@ out:
 			bench_fail("cgstatd exited with status %d on SIGTERM", err);
 	}
 	th_daemon_cleanup(&dmn);
-	alive = th_progs_alive(ids, n_ids);
+	alive = th_progs_alive(ids, n_ids) + th_progs_alive(base_ids, n_base_ids);
 	pins = own_pins_left();
 	if (pin[0] && !access(pin, F_OK))
 		pins++;

@@ -14,7 +14,6 @@
 #include <unistd.h>
 #include <bpf/libbpf.h>
 #include <event2/event.h>
-#include <event2/http.h>
 #include "autoattach.h"
 #include "cg.h"
 #include "cg_pattern.h"
@@ -39,10 +38,8 @@ struct daemon {
 	struct daemon_config cfg;
 	struct daemon_parts p; /* the parts, as requests reach them */
 	struct event_base *base;
-	struct evhttp *http;
-	struct evhttp_bound_socket *bound;
-	struct evhttp *metrics_http; /* --metrics-listen: read-only routes over TCP */
-	struct evhttp_bound_socket *metrics_bound;
+	struct http_server *http;
+	struct http_server *metrics_http; /* --metrics-listen: read-only routes over TCP */
 	struct sockaddr_storage metrics_addr;
 	socklen_t metrics_addr_len;
 	uint64_t metrics_dropped;
@@ -316,14 +313,10 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	log_info("stopping", "signal=%d", (int)sig);
 	d->stopping = true;
 	/* No new connections; the listener closes the socket. */
-	if (d->bound) {
-		evhttp_del_accept_socket(d->http, d->bound);
-		d->bound = NULL;
-	}
-	if (d->metrics_bound) {
-		evhttp_del_accept_socket(d->metrics_http, d->metrics_bound);
-		d->metrics_bound = NULL;
-	}
+	if (d->http)
+		http_server_stop(d->http);
+	if (d->metrics_http)
+		http_server_stop(d->metrics_http);
 	/* End every stream properly, then give the replies a moment to flush. */
 	streams_end_all(d->p.streams);
 	if (event_base_once(d->base, -1, EV_TIMEOUT, on_stop_flushed, d, &tv))
@@ -398,16 +391,17 @@ static int setup_collection(struct daemon *d)
 	return 0;
 }
 
-/* --metrics-listen: a second evhttp, so its requests reach only the
- * read-only routes, with the unix socket's limits (http_serve). */
+/* --metrics-listen: a second server, so its requests reach only the
+ * read-only routes, with the unix socket's limits. */
 static int setup_metrics_listener(struct daemon *d)
 {
 	char name[64];
 	int fd, err;
 
-	d->metrics_http = evhttp_new(d->base);
-	if (!d->metrics_http)
-		return -ENOMEM;
+	err = http_server_new(d->base, d->cfg.idle_timeout_ns, routes_handle_readonly, &d->p,
+			      &d->metrics_http);
+	if (err)
+		return err;
 	fd = http_tcp_listen(&d->metrics_addr, d->metrics_addr_len);
 	if (fd < 0) {
 		log_error("cannot listen for /metrics", "address=%s err=\"%s\"", d->cfg.metrics_listen,
@@ -416,10 +410,7 @@ static int setup_metrics_listener(struct daemon *d)
 	}
 	if (http_tcp_name(fd, name, sizeof(name)))
 		snprintf(name, sizeof(name), "%s", d->cfg.metrics_listen);
-	evhttp_set_gencb(d->metrics_http, routes_handle_readonly, &d->p);
-	/* On failure fd may be closed already (with the listener): the daemon
-	 * exits, and the fd with it. */
-	err = http_serve(d->base, d->metrics_http, fd, d->cfg.idle_timeout_ns, &d->metrics_bound);
+	err = http_server_listen(d->metrics_http, fd);
 	if (err)
 		return err;
 	log_info("serving /metrics over TCP", "address=%s routes=\"GET /metrics, GET /v1/health\"",
@@ -483,8 +474,7 @@ static int setup(struct daemon *d)
 	}
 	evlog_init(&clock_monotonic);
 	d->base = http_base_new();
-	d->http = d->base ? evhttp_new(d->base) : NULL;
-	if (!d->http)
+	if (!d->base)
 		return -ENOMEM;
 	if (d->cfg.collect) {
 		err = setup_collection(d);
@@ -531,8 +521,9 @@ static int setup(struct daemon *d)
 				  strerror(-err));
 		return err;
 	}
-	evhttp_set_gencb(d->http, routes_handle, &d->p);
-	err = http_serve(d->base, d->http, d->listen_fd, d->cfg.idle_timeout_ns, &d->bound);
+	err = http_server_new(d->base, d->cfg.idle_timeout_ns, routes_handle, &d->p, &d->http);
+	if (!err)
+		err = http_server_listen(d->http, d->listen_fd); /* owns the fd from here */
 	if (err)
 		return err;
 	if (d->cfg.metrics_listen) {
@@ -555,10 +546,9 @@ static void teardown(struct daemon *d)
 
 	if (d->p.streams)
 		streams_end_all(d->p.streams);
-	if (d->metrics_http)
-		evhttp_free(d->metrics_http);
+	http_server_free(d->metrics_http);
 	if (d->http)
-		evhttp_free(d->http); /* closes the listening socket */
+		http_server_free(d->http); /* closes the listening socket */
 	else if (d->listen_fd >= 0)
 		close(d->listen_fd);
 	if (d->listen_fd >= 0)

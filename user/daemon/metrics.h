@@ -95,7 +95,7 @@ void metrics_render_cgroups(struct evbuffer *b, const struct metrics_cgroup *v, 
 			    const struct metrics_opts *o, struct metrics_count *ret);
 /* GET and HEAD of /metrics: the reply, small ones at once with their
  * Content-Length, larger ones in parts as the connection drains. */
-struct evhttp_request;
-void metrics_serve(const struct daemon_parts *p, struct evhttp_request *req);
+struct http_req;
+void metrics_serve(const struct daemon_parts *p, struct http_req *req);
 
 #endif

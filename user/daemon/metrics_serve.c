@@ -15,10 +15,9 @@
  * clients are served between parts.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <event2/buffer.h>
-#include <event2/http.h>
-#include <event2/http_struct.h>
 #include "daemon.h"
 #include "http.h"
 #include "metrics.h"
@@ -27,8 +26,7 @@
 
 struct serve {
 	struct metrics_scrape *sc;
-	struct evhttp_request *req;
-	struct evhttp_connection *conn;
+	struct http_req *req;
 	struct evbuffer *b;
 };
 
@@ -37,7 +35,6 @@ static unsigned in_flight;
 
 static void serve_free(struct serve *sv)
 {
-	evhttp_connection_set_closecb(sv->conn, NULL, NULL);
 	metrics_scrape_free(sv->sc);
 	evbuffer_free(sv->b);
 	free(sv);
@@ -46,51 +43,46 @@ static void serve_free(struct serve *sv)
 
 /* The connection goes (the client left, the write timeout, the daemon
  * stops) before the last part. */
-static void on_close(struct evhttp_connection *conn, void *arg)
+static void on_close(struct http_req *req, void *arg)
 {
-	struct serve *sv = arg;
-	struct evhttp_request *req = sv->req;
-
-	serve_free(sv);
-	/* When the client went away mid-reply, evhttp detaches the unfinished
-	 * request from the connection and leaves it to us; when the connection
-	 * is freed otherwise, the request goes with it. */
-	if (!evhttp_request_get_connection(req))
-		evhttp_request_free(req);
+	serve_free(arg);
 }
 
-/* The output was written out: the next part, or the end. The close
- * callback goes before the end: for HTTP/1.0 evhttp frees the connection,
- * and the request with it, inside evhttp_send_reply_end(). */
-static void on_drained(struct evhttp_connection *conn, void *arg)
+/* The part rendered into sv->b, as one chunk: 0, or -EPIPE when the
+ * connection went with it (and sv with the close callback). */
+static int send_part(struct serve *sv)
+{
+	size_t n = evbuffer_get_length(sv->b);
+	int err;
+
+	if (!n)
+		return 0;
+	err = http_chunk(sv->req, evbuffer_pullup(sv->b, -1), n, SIZE_MAX);
+	if (err == -EPIPE)
+		return err;
+	evbuffer_drain(sv->b, n);
+	return 0;
+}
+
+/* The output was written out: the next part, or the end. */
+static void on_drained(struct http_req *req, void *arg)
 {
 	struct serve *sv = arg;
-	struct evhttp_request *req = sv->req;
 	bool done = metrics_scrape_next(sv->sc, sv->b, METRICS_PART_BYTES);
 
-	evhttp_send_reply_chunk_with_cb(req, sv->b, done ? NULL : on_drained, sv);
-	if (done) {
-		serve_free(sv);
-		evhttp_send_reply_end(req);
+	if (send_part(sv))
+		return;
+	if (!done) {
+		http_on_drain(req, on_drained, sv);
+		return;
 	}
+	http_on_close(req, NULL, NULL);
+	serve_free(sv);
+	http_chunked_end(req);
 }
 
-/* HEAD of a reply that would be sent in parts: what GET would be answered,
- * without the body. */
-static void head_only(struct evhttp_request *req)
+void metrics_serve(const struct daemon_parts *p, struct http_req *req)
 {
-	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
-
-	if (req->major > 1 || (req->major == 1 && req->minor >= 1))
-		evhttp_add_header(h, "Transfer-Encoding", "chunked");
-	evhttp_send_reply_start(req, 200, "OK");
-	evhttp_send_reply_end(req);
-}
-
-void metrics_serve(const struct daemon_parts *p, struct evhttp_request *req)
-{
-	struct evhttp_connection *conn = evhttp_request_get_connection(req);
-	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
 	struct serve *sv = NULL;
 	struct metrics_scrape *sc = NULL;
 	struct evbuffer *b = evbuffer_new();
@@ -104,40 +96,40 @@ void metrics_serve(const struct daemon_parts *p, struct evhttp_request *req)
 		goto out;
 	}
 	if (metrics_scrape_next(sc, b, METRICS_PART_BYTES)) {
-		http_reply_buffer(req, 200, CONTENT_TYPE, b);
+		size_t n = evbuffer_get_length(b);
+
+		http_reply_buffer(req, 200, CONTENT_TYPE, evbuffer_pullup(b, -1), n);
 		goto out;
 	}
-	evhttp_remove_header(h, "Content-Type");
-	evhttp_add_header(h, "Content-Type", CONTENT_TYPE);
-	evhttp_remove_header(h, "Content-Length");
-	if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD) {
-		head_only(req);
+	/* HEAD of a reply that would be sent in parts: what GET would be
+	 * answered, without the body. */
+	if (req->method == HTTP_REQ_HEAD) {
+		http_chunked_start(req, 200, CONTENT_TYPE);
+		http_chunked_end(req);
 		goto out;
 	}
 	if (in_flight >= METRICS_MAX_SCRAPES) {
-		evhttp_add_header(h, "Retry-After", "1");
+		http_reply_header(req, "Retry-After", "1");
 		http_error(req, 503, "too many scrapes under way");
 		goto out;
 	}
 	sv = calloc(1, sizeof(*sv));
-	if (!sv || !conn) {
+	if (!sv) {
 		http_error(req, 500, "out of memory");
 		goto out;
 	}
-	*sv = (struct serve){ .sc = sc, .req = req, .conn = conn, .b = b };
+	*sv = (struct serve){ .sc = sc, .req = req, .b = b };
 	sc = NULL;
 	b = NULL;
 	in_flight++;
-	/* HTTP/1.0 has no chunks: the body ends with the connection, whatever
-	 * keep-alive the client asked for. */
-	if (req->major == 1 && req->minor == 0)
-		evhttp_remove_header(evhttp_request_get_input_headers(req), "Connection");
-	evhttp_connection_set_closecb(conn, on_close, sv);
-	evhttp_send_reply_start(req, 200, "OK");
-	evhttp_send_reply_chunk_with_cb(req, sv->b, on_drained, sv);
+	http_on_close(req, on_close, sv);
+	/* Over HTTP/1.0 (no chunks) the body ends with the connection. */
+	http_chunked_start(req, 200, CONTENT_TYPE);
+	if (send_part(sv))
+		return;
+	http_on_drain(req, on_drained, sv);
 	return;
 out:
-	free(sv);
 	metrics_scrape_free(sc);
 	if (b)
 		evbuffer_free(b);

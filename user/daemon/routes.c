@@ -3,10 +3,6 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/socket.h>
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
-#include <event2/http.h>
-#include <event2/keyvalq_struct.h>
 #include "duration.h"
 #include "http.h"
 #include "log.h"
@@ -33,37 +29,30 @@ struct query {
 /* Unknown parameters are errors: a typo must not silently do something else. */
 static int parse_query(const char *q, struct query *ret, const char **ret_msg)
 {
-	struct evkeyvalq kv;
-	struct evkeyval *e;
-	int err = 0;
+	const char *pos = q;
+	char *key, *value;
+	int err = 0, k;
 
 	memset(ret, 0, sizeof(*ret));
-	if (!q || !*q)
-		return 0;
-	TAILQ_INIT(&kv);
-	if (evhttp_parse_query_str(q, &kv)) {
-		*ret_msg = "malformed query string";
-		return -EINVAL;
-	}
-	TAILQ_FOREACH(e, &kv, next) {
-		if (!strcmp(e->key, "stream")) {
-			if (!strcmp(e->value, "true") || !strcmp(e->value, "1")) {
+	while ((k = http_query_next(&pos, &key, &value)) > 0) {
+		if (!strcmp(key, "stream")) {
+			if (!strcmp(value, "true") || !strcmp(value, "1")) {
 				ret->stream = true;
-			} else if (!strcmp(e->value, "false") || !strcmp(e->value, "0")) {
+			} else if (!strcmp(value, "false") || !strcmp(value, "0")) {
 				ret->stream = false;
 			} else {
 				*ret_msg = "stream must be true or false";
 				err = -EINVAL;
 			}
-		} else if (!strcmp(e->key, "interval")) {
-			if (duration_parse(e->value, &ret->interval_ns) || !ret->interval_ns) {
+		} else if (!strcmp(key, "interval")) {
+			if (duration_parse(value, &ret->interval_ns) || !ret->interval_ns) {
 				*ret_msg = "interval must be a positive duration such as 250ms, 1s or 2m";
 				err = -EINVAL;
 			}
 			ret->has_interval = true;
-		} else if (!strcmp(e->key, "cgroup")) {
-			snprintf(ret->cgroup_buf, sizeof(ret->cgroup_buf), "%s", e->value);
-			if (strlen(e->value) >= sizeof(ret->cgroup_buf)) {
+		} else if (!strcmp(key, "cgroup")) {
+			snprintf(ret->cgroup_buf, sizeof(ret->cgroup_buf), "%s", value);
+			if (strlen(value) >= sizeof(ret->cgroup_buf)) {
 				*ret_msg = "cgroup path too long";
 				err = -ENAMETOOLONG;
 			}
@@ -72,20 +61,25 @@ static int parse_query(const char *q, struct query *ret, const char **ret_msg)
 			*ret_msg = "unknown query parameter";
 			err = -EINVAL;
 		}
+		free(key);
+		free(value);
 		if (err)
-			break;
+			return err;
 	}
-	evhttp_clear_headers(&kv);
-	return err;
+	if (k < 0) {
+		*ret_msg = k == -ENOMEM ? "out of memory" : "malformed query string";
+		return k;
+	}
+	return 0;
 }
 
 /* Decodes and checks a cgroup path from the URL; no file system access. On
  * failure the reply has been sent. */
-static int decode_path(struct evhttp_request *req, const char *raw, size_t rawlen, bool encoded,
+static int decode_path(struct http_req *req, const char *raw, size_t rawlen, bool encoded,
 		       char *ret_rel)
 {
 	size_t len = rawlen;
-	char *dec = encoded ? evhttp_uridecode(raw, 0, &len) : NULL;
+	char *dec = encoded ? http_uri_decode(raw, rawlen, false, &len) : NULL;
 	int err;
 
 	if (encoded && !dec) {
@@ -104,7 +98,7 @@ static int decode_path(struct evhttp_request *req, const char *raw, size_t rawle
 /* Finds the cgroup at rel below the mount, in one openat2() that the kernel
  * keeps inside the mount; its absolute path and id. On failure the reply
  * has been sent. */
-static int resolve_rel(const struct daemon_parts *p, struct evhttp_request *req, const char *rel,
+static int resolve_rel(const struct daemon_parts *p, struct http_req *req, const char *rel,
 		       char *ret_abs, uint64_t *ret_id)
 {
 	char msg[CG_PATH_MAX + 64];
@@ -146,7 +140,7 @@ static int resolve_rel(const struct daemon_parts *p, struct evhttp_request *req,
 	return err;
 }
 
-static void reply_health(const struct daemon_parts *p, struct evhttp_request *req)
+static void reply_health(const struct daemon_parts *p, struct http_req *req)
 {
 	struct json j;
 
@@ -156,7 +150,7 @@ static void reply_health(const struct daemon_parts *p, struct evhttp_request *re
 	json_free(&j);
 }
 
-static bool collection_off(const struct daemon_parts *p, struct evhttp_request *req)
+static bool collection_off(const struct daemon_parts *p, struct http_req *req)
 {
 	if (p->cfg->collect)
 		return false;
@@ -164,7 +158,7 @@ static bool collection_off(const struct daemon_parts *p, struct evhttp_request *
 	return true;
 }
 
-static void reply_list(const struct daemon_parts *p, struct evhttp_request *req)
+static void reply_list(const struct daemon_parts *p, struct http_req *req)
 {
 	struct watched *w;
 	struct json j;
@@ -194,7 +188,7 @@ static struct {
 } unwatched[UNWATCHED_SLOTS];
 static struct buf unwatched_out;
 
-static void reply_unwatched(const struct daemon_parts *p, struct evhttp_request *req, const char *rel,
+static void reply_unwatched(const struct daemon_parts *p, struct http_req *req, const char *rel,
 			    const char *abs, uint64_t id)
 {
 	typeof(unwatched[0]) *sl;
@@ -242,19 +236,19 @@ static void reply_unwatched(const struct daemon_parts *p, struct evhttp_request 
 }
 
 /* HEAD of a stream: its headers, and no stream. */
-static bool stream_head(struct evhttp_request *req)
+static bool stream_head(struct http_req *req)
 {
-	if (evhttp_request_get_command(req) != EVHTTP_REQ_HEAD)
+	if (req->method != HTTP_REQ_HEAD)
 		return false;
 	http_stream_start(req);
-	evhttp_send_reply_end(req);
+	http_stream_end(req);
 	return true;
 }
 
-static void handle_cgroup(const struct daemon_parts *p, struct evhttp_request *req, const char *raw,
+static void handle_cgroup(const struct daemon_parts *p, struct http_req *req, const char *raw,
 			  const struct query *q)
 {
-	enum evhttp_cmd_type m = evhttp_request_get_command(req);
+	enum http_req_method m = req->method;
 	char rel[CG_PATH_MAX], abs[CG_PATH_MAX];
 	struct watched *w;
 	uint64_t id, interval;
@@ -262,14 +256,14 @@ static void handle_cgroup(const struct daemon_parts *p, struct evhttp_request *r
 	struct json j;
 	int err;
 
-	if (m == EVHTTP_REQ_HEAD)
-		m = EVHTTP_REQ_GET; /* the same answer; evhttp_send_* leave the body out */
-	if (m != EVHTTP_REQ_GET && m != EVHTTP_REQ_PUT && m != EVHTTP_REQ_DELETE) {
+	if (m == HTTP_REQ_HEAD)
+		m = HTTP_REQ_GET; /* the same answer; the replies leave the body out */
+	if (m != HTTP_REQ_GET && m != HTTP_REQ_PUT && m != HTTP_REQ_DELETE) {
 		http_error_allow(req, "GET, HEAD, PUT, DELETE",
 				 "method not allowed: use GET, PUT or DELETE");
 		return;
 	}
-	if ((q->stream || q->has_interval) && m != EVHTTP_REQ_GET) {
+	if ((q->stream || q->has_interval) && m != HTTP_REQ_GET) {
 		http_error(req, 400, "stream and interval apply to GET only");
 		return;
 	}
@@ -279,11 +273,11 @@ static void handle_cgroup(const struct daemon_parts *p, struct evhttp_request *r
 	}
 	if (collection_off(p, req))
 		return;
-	/* Nothing to decode without a '%' (evhttp_uridecode would copy it). */
+	/* Nothing to decode without a '%' (http_uri_decode would copy it). */
 	if (decode_path(req, raw, strlen(raw), strchr(raw, '%') != NULL, rel))
 		return;
 	w = tracker_find_path(p->tracker, rel);
-	if (m == EVHTTP_REQ_DELETE) {
+	if (m == HTTP_REQ_DELETE) {
 		if (!w || !w->attached) {
 			http_error(req, 404, "cgroup is not attached");
 			return;
@@ -302,13 +296,13 @@ static void handle_cgroup(const struct daemon_parts *p, struct evhttp_request *r
 	 * file system (its removal reaches the tracker through inotify); an
 	 * exited one stays readable for the retention period, even once its
 	 * directory is gone, and a stream on it gets the final record. */
-	if (w && m == EVHTTP_REQ_GET && (!q->stream || w->state == WATCH_ENDED)) {
+	if (w && m == HTTP_REQ_GET && (!q->stream || w->state == WATCH_ENDED)) {
 		json_init(&j);
 		tracker_render(p->tracker, w, &j);
 		if (q->stream) {
 			http_stream_start(req);
 			http_stream_line(req, json_cstr(&j), SIZE_MAX);
-			evhttp_send_reply_end(req);
+			http_stream_end(req);
 		} else {
 			http_reply_json(req, 200, &j);
 		}
@@ -317,18 +311,18 @@ static void handle_cgroup(const struct daemon_parts *p, struct evhttp_request *r
 	}
 	if (resolve_rel(p, req, rel, abs, &id))
 		return;
-	if (m == EVHTTP_REQ_GET && tracker_tombstoned(p->tracker, id)) {
+	if (m == HTTP_REQ_GET && tracker_tombstoned(p->tracker, id)) {
 		http_error(req, 404, "cgroup exited and its final record expired");
 		return;
 	}
-	if (m == EVHTTP_REQ_GET && !q->stream) {
+	if (m == HTTP_REQ_GET && !q->stream) {
 		reply_unwatched(p, req, rel, abs, id);
 		return;
 	}
 	if (stream_head(req))
 		return;
 	/* A second attach of the same cgroup is 200, not 201. */
-	err = tracker_watch(p->tracker, rel, abs, id, m == EVHTTP_REQ_PUT, &w, &is_new);
+	err = tracker_watch(p->tracker, rel, abs, id, m == HTTP_REQ_PUT, &w, &is_new);
 	was_attached = !is_new;
 	if (err == -ENOSPC) {
 		http_error(req, 429, "too many watched cgroups");
@@ -342,7 +336,7 @@ static void handle_cgroup(const struct daemon_parts *p, struct evhttp_request *r
 		http_error(req, err == -ENOENT ? 404 : 500, "cannot watch cgroup");
 		return;
 	}
-	if (m == EVHTTP_REQ_PUT) {
+	if (m == HTTP_REQ_PUT) {
 		log_info("attached cgroup", "path=%s id=%llu", log_q(rel), (unsigned long long)id);
 		json_init(&j);
 		json_obj_begin(&j);
@@ -363,7 +357,7 @@ static void handle_cgroup(const struct daemon_parts *p, struct evhttp_request *r
 	}
 }
 
-static void handle_events(const struct daemon_parts *p, struct evhttp_request *req, const struct query *q)
+static void handle_events(const struct daemon_parts *p, struct http_req *req, const struct query *q)
 {
 	char rel[CG_PATH_MAX], abs[CG_PATH_MAX];
 	uint64_t id = 0;
@@ -385,51 +379,32 @@ static void handle_events(const struct daemon_parts *p, struct evhttp_request *r
 
 /* Who is asking, for debug logs: the socket's mode and group decide who may
  * connect at all; SO_PEERCRED names the process behind each request. */
-static void log_peer(struct evhttp_request *req)
+static void log_peer(struct http_req *req)
 {
-	struct evhttp_connection *c = evhttp_request_get_connection(req);
-	struct bufferevent *bev = c ? evhttp_connection_get_bufferevent(c) : NULL;
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
 
-	if (!bev || getsockopt(bufferevent_getfd(bev), SOL_SOCKET, SO_PEERCRED, &cred, &len))
+	if (getsockopt(http_req_fd(req), SOL_SOCKET, SO_PEERCRED, &cred, &len))
 		return;
-	log_debug("request", "method=%d uri=%s pid=%d uid=%u", (int)evhttp_request_get_command(req),
-		  log_q(evhttp_request_get_uri(req)), (int)cred.pid, (unsigned)cred.uid);
+	log_debug("request", "method=%s uri=%s pid=%d uid=%u", req->method_name, log_q(req->target),
+		  (int)cred.pid, (unsigned)cred.uid);
 }
 
-/* evhttp's method bits; an unknown method has none of them. */
-#define KNOWN_METHODS                                                                            \
-	(EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | \
-	 EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH)
-
-static size_t header_bytes(struct evhttp_request *req)
-{
-	struct evkeyvalq *h = evhttp_request_get_input_headers(req);
-	struct evkeyval *e;
-	size_t n = 0;
-
-	TAILQ_FOREACH(e, h, next)
-		n += strlen(e->key) + strlen(e->value) + 4;
-	return n;
-}
-
-void routes_handle(struct evhttp_request *req, void *arg)
+void routes_handle(struct http_req *req, void *arg)
 {
 	const struct daemon_parts *p = arg;
-	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
-	const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
-	enum evhttp_cmd_type m = evhttp_request_get_command(req);
+	const char *path = req->path;
+	enum http_req_method m = req->method;
 	const char *msg = NULL;
 	struct query q;
 
 	if (log_get_level() <= LOG_DEBUG)
 		log_peer(req);
-	if (!(m & KNOWN_METHODS)) {
+	if (m == HTTP_REQ_OTHER) {
 		http_error(req, 501, "method not implemented: use GET, HEAD, PUT or DELETE");
 		return;
 	}
-	if (m == EVHTTP_REQ_CONNECT) {
+	if (m == HTTP_REQ_CONNECT) {
 		http_error_allow(req, "GET, HEAD, PUT, DELETE", "method not allowed: no proxy here");
 		return;
 	}
@@ -437,13 +412,13 @@ void routes_handle(struct evhttp_request *req, void *arg)
 		http_error(req, 503, "shutting down");
 		return;
 	}
-	/* evhttp itself stops reading past a hard cap (with a plain 400); below
-	 * it, oversize requests get a clear answer here. */
-	if (strlen(evhttp_request_get_uri(req)) > ROUTES_MAX_URI) {
+	/* The HTTP layer closes past a hard cap (HTTP_MAX_HEADERS); below it,
+	 * oversize requests get a clear answer here. */
+	if (strlen(req->target) > ROUTES_MAX_URI) {
 		http_error(req, 414, "request target too long");
 		return;
 	}
-	if (header_bytes(req) > ROUTES_MAX_HEADERS) {
+	if (req->header_bytes > ROUTES_MAX_HEADERS) {
 		http_error(req, 431, "request headers too large");
 		return;
 	}
@@ -451,12 +426,12 @@ void routes_handle(struct evhttp_request *req, void *arg)
 		http_error(req, 400, "malformed request target");
 		return;
 	}
-	if (parse_query(evhttp_uri_get_query(uri), &q, &msg)) {
+	if (parse_query(req->query, &q, &msg)) {
 		http_error(req, 400, msg);
 		return;
 	}
 	if (!strcmp(path, CGROUPS_PREFIX) || !strcmp(path, CGROUPS_PREFIX "/")) {
-		if (m != EVHTTP_REQ_GET && m != EVHTTP_REQ_HEAD) {
+		if (m != HTTP_REQ_GET && m != HTTP_REQ_HEAD) {
 			http_error_allow(req, "GET, HEAD", "method not allowed: use GET");
 			return;
 		}
@@ -478,7 +453,7 @@ void routes_handle(struct evhttp_request *req, void *arg)
 		return;
 	}
 	if (!strcmp(path, "/v1/health") || !strcmp(path, "/metrics") || !strcmp(path, "/v1/events")) {
-		if (m != EVHTTP_REQ_GET && m != EVHTTP_REQ_HEAD) {
+		if (m != HTTP_REQ_GET && m != HTTP_REQ_HEAD) {
 			http_error_allow(req, "GET, HEAD", "method not allowed: use GET");
 			return;
 		}

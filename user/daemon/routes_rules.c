@@ -4,14 +4,13 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <event2/http.h>
 #include "autoattach.h"
 #include "daemon.h"
 #include "http.h"
 #include "json.h"
 #include "routes.h"
 
-static void reply_list(const struct daemon_parts *p, struct evhttp_request *req)
+static void reply_list(const struct daemon_parts *p, struct http_req *req)
 {
 	struct json j;
 
@@ -23,10 +22,10 @@ static void reply_list(const struct daemon_parts *p, struct evhttp_request *req)
 
 /* The pattern of the URL, checked and normalised; on failure the reply has
  * been sent. */
-static int decode_pattern(struct evhttp_request *req, const char *raw, char *ret)
+static int decode_pattern(struct http_req *req, const char *raw, char *ret)
 {
 	size_t len = 0;
-	char *dec = evhttp_uridecode(raw, 0, &len);
+	char *dec = http_uri_decode(raw, strlen(raw), false, &len);
 	int err;
 
 	if (!dec) {
@@ -42,7 +41,7 @@ static int decode_pattern(struct evhttp_request *req, const char *raw, char *ret
 	return err;
 }
 
-static void reply_rule(const struct daemon_parts *p, struct evhttp_request *req, const char *pat,
+static void reply_rule(const struct daemon_parts *p, struct http_req *req, const char *pat,
 		       int code, const char *key, int attached)
 {
 	struct json j;
@@ -58,31 +57,31 @@ static void reply_rule(const struct daemon_parts *p, struct evhttp_request *req,
 	json_free(&j);
 }
 
-static void handle_rule(const struct daemon_parts *p, struct evhttp_request *req, const char *raw)
+static void handle_rule(const struct daemon_parts *p, struct http_req *req, const char *raw)
 {
-	enum evhttp_cmd_type m = evhttp_request_get_command(req);
+	enum http_req_method m = req->method;
 	char pat[CG_PATTERN_MAX];
 	unsigned attached = 0;
 	bool is_new;
 	struct json j;
 	int err;
 
-	if (m != EVHTTP_REQ_GET && m != EVHTTP_REQ_HEAD && m != EVHTTP_REQ_PUT &&
-	    m != EVHTTP_REQ_DELETE) {
+	if (m != HTTP_REQ_GET && m != HTTP_REQ_HEAD && m != HTTP_REQ_PUT &&
+	    m != HTTP_REQ_DELETE) {
 		http_error_allow(req, "GET, HEAD, PUT, DELETE",
 				 "method not allowed: use GET, PUT or DELETE");
 		return;
 	}
 	if (decode_pattern(req, raw, pat))
 		return;
-	if (m == EVHTTP_REQ_GET || m == EVHTTP_REQ_HEAD) {
+	if (m == HTTP_REQ_GET || m == HTTP_REQ_HEAD) {
 		if (!autoattach_has(p->autoattach, pat))
 			http_error(req, 404, "no such attach rule");
 		else
 			reply_rule(p, req, pat, 200, "rule", -1);
 		return;
 	}
-	if (m == EVHTTP_REQ_PUT) {
+	if (m == HTTP_REQ_PUT) {
 		err = autoattach_add(p->autoattach, pat, AUTOATTACH_API, &is_new, &attached);
 		if (err == -ENOSPC)
 			http_error(req, 429, "too many attach rules");
@@ -109,9 +108,9 @@ static void handle_rule(const struct daemon_parts *p, struct evhttp_request *req
 	json_free(&j);
 }
 
-void routes_attach_rules(const struct daemon_parts *p, struct evhttp_request *req, const char *rest)
+void routes_attach_rules(const struct daemon_parts *p, struct http_req *req, const char *rest)
 {
-	enum evhttp_cmd_type m = evhttp_request_get_command(req);
+	enum http_req_method m = req->method;
 
 	if (!p->autoattach) {
 		http_error(req, 503, "collection disabled");
@@ -121,7 +120,7 @@ void routes_attach_rules(const struct daemon_parts *p, struct evhttp_request *re
 		handle_rule(p, req, rest);
 		return;
 	}
-	if (m != EVHTTP_REQ_GET && m != EVHTTP_REQ_HEAD) {
+	if (m != HTTP_REQ_GET && m != HTTP_REQ_HEAD) {
 		http_error_allow(req, "GET, HEAD",
 				 "method not allowed: use GET (PUT and DELETE name a rule: "
 				 "/v1/attach-rules/{pattern})");

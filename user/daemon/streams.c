@@ -3,7 +3,6 @@
 #include <string.h>
 #include <unistd.h>
 #include <event2/event.h>
-#include <event2/http.h>
 #include "collector.h"
 #include "hmap.h"
 #include "http.h"
@@ -89,8 +88,8 @@ struct stream_client {
 	LIST_ENTRY(stream_client) link;
 	struct source src;
 	struct streams *ss;
-	struct evhttp_request *req;
-	struct evhttp_connection *conn;
+	struct http_req *req;
+	bool live; /* its connection is open and it is the close callback's */
 	struct watched *w; /* NULL for an event stream */
 	uint64_t filter_id;
 	struct stream sched;
@@ -224,8 +223,8 @@ static void client_free(struct stream_client *c, bool release)
 	struct watched *w = c->w;
 	struct due_slot *spare;
 
-	if (c->conn)
-		evhttp_connection_set_closecb(c->conn, NULL, NULL);
+	if (c->live)
+		http_on_close(c->req, NULL, NULL);
 	unqueue(ss, c);
 	/* Its spare goes with it: one stays for every stream left. */
 	spare = ss->spare;
@@ -248,36 +247,29 @@ static void client_free(struct stream_client *c, bool release)
 
 /*
  * Ends the chunked reply properly (zero-length chunk): the connection stays
- * usable for the next request. The close callback goes first: for HTTP/1.0
- * (or Connection: close) evhttp frees the connection, and with it the
- * request, inside evhttp_send_reply_end().
+ * usable for the next request. The close callback goes first: over
+ * HTTP/1.0 (or Connection: close) the end closes the connection, and a
+ * write that fails closes it at once; the request is gone with it.
  */
 static void client_end(struct stream_client *c, const char *last_line, bool release)
 {
-	struct evhttp_request *req = c->req;
-	bool live = c->conn != NULL;
+	struct http_req *req = c->req;
+	bool live = c->live;
 
-	if (c->conn)
-		evhttp_connection_set_closecb(c->conn, NULL, NULL);
-	c->conn = NULL;
-	if (live) {
-		if (last_line)
-			http_stream_line(req, last_line, SIZE_MAX);
-		evhttp_send_reply_end(req);
-	}
+	if (live)
+		http_on_close(req, NULL, NULL);
+	c->live = false;
+	if (live && (!last_line || http_stream_line(req, last_line, SIZE_MAX) != -EPIPE))
+		http_stream_end(req);
 	client_free(c, release);
 }
 
-static void on_close(struct evhttp_connection *conn, void *arg)
+/* The client went, or was dropped: the request goes with its connection. */
+static void on_close(struct http_req *req, void *arg)
 {
 	struct stream_client *c = arg;
 
-	/* When the client went away mid-reply, evhttp detaches the unfinished
-	 * request from the connection and leaves it to us; when we free the
-	 * connection ourselves, the request goes with it. */
-	if (!evhttp_request_get_connection(c->req))
-		evhttp_request_free(c->req);
-	c->conn = NULL;
+	c->live = false;
 	client_free(c, true);
 }
 
@@ -429,9 +421,14 @@ static void on_tick(struct stream_client *c, uint64_t now)
 		log_info("stats source recovered", "path=%s", log_q(c->w->path));
 	switch (a) {
 	case STREAM_EMIT:
-		if (http_stream_line(c->req, u.payload, STREAMS_MAX_OUTPUT)) {
+		switch (http_stream_line(c->req, u.payload, STREAMS_MAX_OUTPUT)) {
+		case 0:
+			break;
+		case -EPIPE:
+			return; /* the client is gone, and c with it (on_close) */
+		default:
 			log_info("dropping slow stream client", "path=%s", log_q(c->w->path));
-			evhttp_connection_free(c->conn);
+			http_drop(c->req); /* on_close frees c */
 			return;
 		}
 		break;
@@ -462,7 +459,7 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 	set_timer(ss);
 }
 
-static struct stream_client *client_new(struct streams *ss, struct evhttp_request *req)
+static struct stream_client *client_new(struct streams *ss, struct http_req *req)
 {
 	struct stream_client *c;
 	struct due_slot *spare;
@@ -489,13 +486,12 @@ static struct stream_client *client_new(struct streams *ss, struct evhttp_reques
 	ss->spare = spare;
 	c->ss = ss;
 	c->req = req;
-	c->conn = evhttp_request_get_connection(req);
 	json_init(&c->out);
 	ss->n_streams++;
 	return c;
 }
 
-int streams_start_stats(struct streams *ss, struct evhttp_request *req, struct watched *w,
+int streams_start_stats(struct streams *ss, struct http_req *req, struct watched *w,
 			uint64_t interval_ns, uint64_t raised_from_ns)
 {
 	struct stream_client *c = client_new(ss, req);
@@ -515,11 +511,11 @@ int streams_start_stats(struct streams *ss, struct evhttp_request *req, struct w
 		err = stream_align(&c->sched, interval_ns / STREAMS_PHASES);
 	if (err) {
 		/* The caller answers and releases the watch. */
-		c->conn = NULL;
 		client_free(c, false);
 		return err;
 	}
-	evhttp_connection_set_closecb(c->conn, on_close, c);
+	http_on_close(req, on_close, c);
+	c->live = true;
 	http_stream_start(req);
 	/* The first record goes out now, the next ones on the interval. */
 	on_tick(c, clock_now(ss->clk));
@@ -532,7 +528,7 @@ void streams_on_event_clients(struct streams *ss, streams_events_fn fn, void *ct
 	ss->on_events_ctx = ctx;
 }
 
-int streams_start_events(struct streams *ss, struct evhttp_request *req, uint64_t filter_id)
+int streams_start_events(struct streams *ss, struct http_req *req, uint64_t filter_id)
 {
 	struct stream_client *c = client_new(ss, req);
 
@@ -542,7 +538,8 @@ int streams_start_events(struct streams *ss, struct evhttp_request *req, uint64_
 		ss->on_events(true, ss->on_events_ctx);
 	LIST_INSERT_HEAD(&ss->event_clients, c, link);
 	c->filter_id = filter_id;
-	evhttp_connection_set_closecb(c->conn, on_close, c);
+	http_on_close(req, on_close, c);
+	c->live = true;
 	http_stream_start(req);
 	return 0;
 }
@@ -636,6 +633,7 @@ void streams_publish_exit(struct streams *ss, const struct cgs_exit_event *e)
 	struct exit_info info;
 	struct watched *w;
 	struct json j;
+	int err;
 
 	if (LIST_EMPTY(&ss->event_clients))
 		return;
@@ -658,9 +656,12 @@ void streams_publish_exit(struct streams *ss, const struct cgs_exit_event *e)
 		tmp = LIST_NEXT(c, link);
 		if (c->filter_id && c->filter_id != e->cgid)
 			continue;
-		if (json_error(&j) || http_stream_line(c->req, json_cstr(&j), STREAMS_MAX_OUTPUT)) {
+		err = json_error(&j) ? -ENOMEM
+				     : http_stream_line(c->req, json_cstr(&j), STREAMS_MAX_OUTPUT);
+		/* -EPIPE: the client is gone, and c with it (on_close). */
+		if (err && err != -EPIPE) {
 			log_info("dropping slow event client", NULL);
-			evhttp_connection_free(c->conn);
+			http_drop(c->req); /* on_close frees c */
 		}
 	}
 	json_free(&j);

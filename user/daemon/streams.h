@@ -13,7 +13,7 @@
 
 struct collector;
 struct event_base;
-struct evhttp_request;
+struct http_req;
 struct streams;
 struct tracker;
 struct watched;
@@ -28,10 +28,10 @@ void streams_free(struct streams *ss);
 unsigned streams_count(const struct streams *ss);
 /* Starts a stats stream on w (the reply is taken over). On failure the
  * caller answers and releases w. */
-int streams_start_stats(struct streams *ss, struct evhttp_request *req, struct watched *w,
+int streams_start_stats(struct streams *ss, struct http_req *req, struct watched *w,
 			uint64_t interval_ns, uint64_t raised_from_ns);
 /* Starts an exit-event stream; filter_id 0 means every cgroup. */
-int streams_start_events(struct streams *ss, struct evhttp_request *req, uint64_t filter_id);
+int streams_start_events(struct streams *ss, struct http_req *req, uint64_t filter_id);
 /* Sends an exit event to the event streams that want it. */
 void streams_publish_exit(struct streams *ss, const struct cgs_exit_event *e);
 /* Daemon shutdown: every stream ends with a final record ("daemon
