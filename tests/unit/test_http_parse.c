@@ -290,6 +290,9 @@ static void test_keep_alive_and_targets(void **state)
 	    {"GET /a HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", true, "/a", NULL},
 	    {"GET /a HTTP/1.1\r\nConnection: close\r\n\r\n", false, "/a", NULL},
 	    {"GET /a?b=c#frag HTTP/1.1\r\n\r\n", true, "/a", "b=c"},
+	    {"GET /a#f?g HTTP/1.1\r\n\r\n", true, "/a", NULL},
+	    {"GET /a?b?c=d HTTP/1.1\r\n\r\n", true, "/a", "b?c=d"},
+	    {"GET /? HTTP/1.1\r\n\r\n", true, "/", ""},
 	    {"GET http://host:80/p?q HTTP/1.1\r\n\r\n", true, "/p", "q"},
 	    {"OPTIONS * HTTP/1.1\r\n\r\n", true, "*", NULL},
 	    /* After CONNECT what follows is not HTTP: closed afterwards. */

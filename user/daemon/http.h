@@ -141,7 +141,9 @@ void http_error_allow(struct http_req *req, const char *allow, const char *msg);
  * headers go; the pieces are dropped. */
 void http_chunked_start(struct http_req *req, int code, const char *content_type);
 /* One piece. 0, or -ENOBUFS when more than max bytes already wait in the
- * connection's output (a client too slow), or -EPIPE when it is gone. */
+ * connection's output (a client too slow), or -EPIPE when the connection
+ * is gone (this write failed, or it closed before): the close callback has
+ * run, and req is no more. */
 int http_chunk(struct http_req *req, const void *data, size_t len, size_t max);
 /* Called once when all the output queued so far is written (from the
  * loop, never from inside the call that queued it); NULL clears it. */

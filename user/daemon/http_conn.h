@@ -65,7 +65,8 @@ void http_conn_flush(struct http_conn *c);
 void http_conn_req_end(struct http_conn *c);
 /* Closes now; the close callback runs if a reply was under way. */
 void http_conn_close(struct http_conn *c);
-/* Arms the write event to call the drain callback once output is out. */
+/* Arms the write event: what is queued is written from the loop, and the
+ * drain callback (if any) called once it is out. */
 void http_conn_want_drain(struct http_conn *c);
 /* For the listener: a connection on the accepted fd (closed on failure). */
 int http_conn_new(struct http_server *s, int fd);

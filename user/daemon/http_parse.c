@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -117,6 +118,10 @@ static int on_headers_complete(http_parser *p)
 	/* ULLONG_MAX: no Content-Length. */
 	if (p->content_length != ULLONG_MAX && p->content_length > HTTP_MAX_BODY)
 		return fail(ps, 413, "request too large");
+	/* A request that sends no body expects nothing (what evhttp did too):
+	 * no search of the headers for the cached GETs. */
+	if (p->method == HTTP_GET || p->method == HTTP_HEAD)
+		return 0;
 	expect = header_in(ps->arena.p + ps->headers_off, ps->req->n_headers, "Expect");
 	if (expect) {
 		if (strcasecmp(expect, "100-continue"))
@@ -176,6 +181,31 @@ static enum http_req_method method_of(unsigned m)
 	}
 }
 
+/* The target's path and query into u. An origin-form target ("/p?q#f"),
+ * which the parser checked byte by byte as it read it, is split where its
+ * '?' and '#' are; the other forms (absolute, CONNECT's authority, "*")
+ * go through http_parser_parse_url. 0, or nonzero when it has neither. */
+static int target_parts(const char *t, size_t n, bool connect, struct http_parser_url *u)
+{
+	const char *q, *f;
+
+	if (!n || t[0] != '/' || n > UINT16_MAX)
+		return http_parser_parse_url(t, n, connect, u);
+	f = memchr(t, '#', n);
+	if (f)
+		n = (size_t)(f - t);
+	q = memchr(t, '?', n);
+	u->field_set = 1 << UF_PATH;
+	u->field_data[UF_PATH].off = 0;
+	u->field_data[UF_PATH].len = (uint16_t)(q ? (size_t)(q - t) : n);
+	if (q) {
+		u->field_set |= 1 << UF_QUERY;
+		u->field_data[UF_QUERY].off = (uint16_t)(q - t + 1);
+		u->field_data[UF_QUERY].len = (uint16_t)(n - (size_t)(q - t) - 1);
+	}
+	return 0;
+}
+
 /* The request is whole: its pointers into the arena, which grows no more. */
 static int on_message_complete(http_parser *p)
 {
@@ -191,7 +221,7 @@ static int on_message_complete(http_parser *p)
 	buf_putc(&ps->arena, '\0');
 	if (!buf_reserve(&ps->arena, ps->target_len + 2))
 		return fail(ps, 500, "out of memory");
-	if (!http_parser_parse_url(ps->arena.p, ps->target_len, p->method == HTTP_CONNECT, &u)) {
+	if (!target_parts(ps->arena.p, ps->target_len, p->method == HTTP_CONNECT, &u)) {
 		if (u.field_set & (1 << UF_PATH)) {
 			path_off = ps->arena.len;
 			buf_put(&ps->arena, ps->arena.p + u.field_data[UF_PATH].off,

@@ -237,7 +237,11 @@ void http_chunked_start(struct http_req *req, int code, const char *content_type
 		http_conn_close(c);
 		return;
 	}
-	http_conn_flush(c);
+	/* Written by the request's reading (the usual case) or from the loop:
+	 * never here, where a failed write would close the connection, and
+	 * run the close callback, under the caller that is starting it. */
+	if (!c->depth)
+		http_conn_want_drain(c);
 }
 
 /* A piece in two parts (a line and its newline), framed as one chunk. */
