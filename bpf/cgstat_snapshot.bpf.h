@@ -7,8 +7,6 @@
 #ifndef CGSTAT_SNAPSHOT_BPF_H
 #define CGSTAT_SNAPSHOT_BPF_H
 
-extern void bpf_rcu_read_lock(void) __ksym;
-extern void bpf_rcu_read_unlock(void) __ksym;
 
 /* The slices running right now, so a reading taken in the middle of a long
  * slice includes it (the kernel brings sum_exec_runtime up to date every
@@ -107,11 +105,15 @@ int cgs_inflight_iter(struct bpf_iter__cgroup *ctx)
 }
 
 /*
- * The same as one syscall each (BPF_PROG_RUN of a syscall program), which a
- * fill makes instead of a lookup of every CPU's accumulators and an
- * iterator's create, read and close (a file made and freed per fill): the
- * kernel paths a fill goes through after idling a TTL were most of its
- * cost on a small tree.
+ * The wait for accumulator moves under way, as one syscall (BPF_PROG_RUN of
+ * a syscall program), which a fill makes instead of a lookup of every
+ * CPU's accumulators (a copy of all of them per try): the kernel paths a
+ * fill goes through after idling a TTL were much of its cost on a small
+ * tree. The slices in flight stay with the iterator: the same
+ * snapshot_cpu() run from a syscall program found, now and then for tens
+ * of milliseconds, the task a busy CPU's slot names as not on a CPU
+ * (t->on_cpu 0) and left its slice out (2-39 readings of 1,000 short by
+ * it, against 0-2 through the iterator, on this kernel).
  */
 
 /* CPU i is moving no accumulator counts into a row (tail == head, see
@@ -151,18 +153,6 @@ int cgs_snap_quiesce(void *ctx)
 
 	bpf_loop(nr_cpus < CGS_MAX_CPUS ? nr_cpus : CGS_MAX_CPUS, quiesce_cpu, &q, 0);
 	return q.left;
-}
-
-/* After the rows: every CPU's accumulators and slice in flight, as the
- * iterator does. A syscall program may sleep, so the RCU read section that
- * keeps a switched-in task from being freed is taken explicitly. */
-SEC("syscall")
-int cgs_snap_read(void *ctx)
-{
-	bpf_rcu_read_lock();
-	snapshot_inflight();
-	bpf_rcu_read_unlock();
-	return 0;
 }
 
 /* Row i, when its cgroup is gone (removed while nothing was attached, so
