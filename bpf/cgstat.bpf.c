@@ -195,11 +195,12 @@ int BPF_PROG(cgs_sched_process_fork, struct task_struct *parent, struct task_str
 }
 
 /* An exit record of process p (its last thread exiting) in cgroup cgid. */
-static __always_inline void fill_exit(struct cgs_exit_event *e, struct task_struct *p, __u64 cgid)
+static __always_inline void fill_exit(struct cgs_exit_event *e, struct task_struct *p, __u64 cgid,
+				      __u64 dead_ns, bool oom)
 {
 	e->cgid = cgid;
 	e->ts_ns = bpf_ktime_get_ns();
-	e->cpu_ns = p->se.sum_exec_runtime + p->signal->sum_sched_runtime;
+	e->cpu_ns = p->se.sum_exec_runtime + dead_ns;
 	e->pid = p->pid;
 	e->tgid = p->tgid;
 	e->exit_code = p->exit_code;
@@ -208,7 +209,7 @@ static __always_inline void fill_exit(struct cgs_exit_event *e, struct task_stru
 	e->flags = 0;
 	if (p->pid == p->tgid)
 		e->flags |= CGS_EXIT_LEADER;
-	if (p->signal->oom_mm)
+	if (oom)
 		e->flags |= CGS_EXIT_OOM;
 	if (e->exit_code & 0x7f)
 		e->flags |= CGS_EXIT_SIGNALED;
@@ -227,13 +228,22 @@ int cgs_sched_process_exit(__u64 *ctx)
 	struct cgs_exit_pos *pos;
 	struct cgroup *cgrp;
 	__u64 cgid, head, tail;
-	bool group_dead, local, watched;
+	bool group_dead, local, oom;
+	struct signal_struct *sig;
+	__u64 dead_ns;
 	__u32 cpu, idx;
 
 	if (exit_has_group_dead)
 		group_dead = (bool)ctx[1];
 	else
 		group_dead = BPF_CORE_READ(p, signal, live.counter) == 0;
+	/* Loaded first: two lines of signal_struct that the exit path has
+	 * not touched (the time of threads that ended, the OOM mark), whose
+	 * misses then overlap the counting below instead of following it. */
+	sig = p->signal;
+	dead_ns = sig->sum_sched_runtime;
+	oom = sig->oom_mm != NULL;
+	asm volatile("" ::: "memory");
 
 	cgrp = p->cgroups->dfl_cgrp;
 	c = counters_here(cgrp, &local);
@@ -250,9 +260,10 @@ int cgs_sched_process_exit(__u64 *ctx)
 	/* Through this CPU's own ring: a watched cgroup's exit always, any
 	 * other only while someone reads them. User space drains the rings
 	 * before it takes a final-switch or rmdir record from the ring buffer,
-	 * so a watched cgroup's last exit still comes before its end. */
-	watched = bpf_map_lookup_elem(&cgs_watched, &cgid) != NULL;
-	if (!watched && !*(volatile __u32 *)&exit_events)
+	 * so a watched cgroup's last exit still comes before its end. While
+	 * every exit is read, whether the cgroup is watched changes nothing:
+	 * no hash lookup then. */
+	if (!*(volatile __u32 *)&exit_events && !bpf_map_lookup_elem(&cgs_watched, &cgid))
 		return 0;
 	if (!tp_preemptible) {
 		cpu = bpf_get_smp_processor_id();
@@ -268,7 +279,7 @@ int cgs_sched_process_exit(__u64 *ctx)
 			rb_wake();
 			return 0;
 		}
-		fill_exit(e, p, cgid);
+		fill_exit(e, p, cgid, dead_ns, oom);
 		/* Publishes the record (a full barrier: its stores first). */
 		__sync_fetch_and_add(&pos->head, 1);
 		rb_wake_unless_batching(head + 1 - tail >= exit_ring_len / 2);
@@ -280,7 +291,7 @@ int cgs_sched_process_exit(__u64 *ctx)
 		__sync_fetch_and_add(&drops.events, 1);
 		return 0;
 	}
-	fill_exit(e, p, cgid);
+	fill_exit(e, p, cgid, dead_ns, oom);
 	rb_commit(e);
 	return 0;
 }

@@ -71,6 +71,14 @@ static void test_cpu_matches_cpu_stat(void)
 	ASSERT_NEAR(ours, k1, 1, 5 * MS, "final agrees with cpu.stat");
 	ASSERT_GT(ours, 1500 * MS, "burned about 2 s");
 	{
+		/* The kernel splits by ticks: within a few of them. */
+		const struct cg_sample *c = th_sample_of(l, &s, cg);
+		uint64_t split = c ? c->total.user_ns + c->total.sys_ns : 0;
+
+		printf("    user + system %llu ns\n", (unsigned long long)split);
+		ASSERT_NEAR(split, ours, 5, 50 * MS, "user + system is the CPU time");
+	}
+	{
 		struct cgs_drops d;
 
 		loader_drops(l, &d);
