@@ -496,7 +496,7 @@ out:
 /* ---- 4. beside the floors, in one run ------------------------------------ */
 
 struct side {
-	const char *label;
+	const char *key, *label;
 	op_fn fn;
 	void *arg;
 	pid_t server; /* whose CPU is counted; 0: none */
@@ -578,7 +578,7 @@ static void bench_floors(const char *target, int echo_fd, uint32_t *base_ids, si
 		bench_fail("floors: GET %s failed", target);
 		goto out;
 	}
-	sd[k++] = (struct side){ .label = "cgstatd (CGSTATD)", .fn = http_get, .arg = &ops[0],
+	sd[k++] = (struct side){ .key = "cgstatd", .label = "cgstatd (CGSTATD)", .fn = http_get, .arg = &ops[0],
 				 .server = dmn.pid };
 	if (baseline) {
 		/* th_daemon_start runs $CGSTATD. */
@@ -599,7 +599,7 @@ static void bench_floors(const char *target, int echo_fd, uint32_t *base_ids, si
 			bench_fail("floors: baseline: PUT %s: %d %s", target, st, strerror(-err));
 			goto out;
 		}
-		sd[k++] = (struct side){ .label = "cgstatd (CGSTATD_BASELINE)", .fn = http_get,
+		sd[k++] = (struct side){ .key = "baseline", .label = "cgstatd (CGSTATD_BASELINE)", .fn = http_get,
 					 .arg = &ops[1], .server = base_dmn.pid };
 	}
 	snprintf(floor_sock, sizeof(floor_sock), "%s/floor.sock", dmn.dir);
@@ -608,9 +608,9 @@ static void bench_floors(const char *target, int echo_fd, uint32_t *base_ids, si
 		bench_fail("floors: the bare evhttp server did not start");
 		goto out;
 	}
-	sd[k++] = (struct side){ .label = "bare evhttp (floor)", .fn = http_get, .arg = &ops[2],
+	sd[k++] = (struct side){ .key = "evhttp", .label = "bare evhttp (floor)", .fn = http_get, .arg = &ops[2],
 				 .server = floor_pid };
-	sd[k++] = (struct side){ .label = "AF_UNIX ping-pong (baseline)", .fn = ping, .arg = &echo_fd };
+	sd[k++] = (struct side){ .key = "ping", .label = "AF_UNIX ping-pong (baseline)", .fn = ping, .arg = &echo_fd };
 	for (int j = 0; j < k; j++)
 		if (!(sd[j].lat = calloc(LAT_N, sizeof(uint64_t)))) {
 			bench_fail("floors: out of memory");
@@ -623,6 +623,12 @@ static void bench_floors(const char *target, int echo_fd, uint32_t *base_ids, si
 	}
 	{
 		struct lat_stats ping_s = lat_stats(sd[k - 1].lat, LAT_N);
+		char *js = NULL;
+		size_t js_len = 0;
+		FILE *f = open_memstream(&js, &js_len);
+
+		if (f)
+			fprintf(f, "{\"bench\":\"http\",\"body_bytes\":%zu,\"floors\":{", body_len);
 
 		printf("  %-30s %9s %9s %9s %11s %13s\n", "", "median us", "p99 us", "mean us",
 		       "median / pp", "server CPU us");
@@ -635,7 +641,21 @@ static void bench_floors(const char *target, int echo_fd, uint32_t *base_ids, si
 				printf(" %13.2f\n", sd[j].cpu_ns / 1e3 / LAT_N);
 			else
 				printf(" %13s\n", "-");
+			if (f)
+				fprintf(f,
+					"%s\"%s\":{\"median_us\":%.2f,\"p99_us\":%.2f,\"mean_us\":%.2f,"
+					"\"median_over_ping\":%.3f,\"server_cpu_us\":%.3f}",
+					j ? "," : "",
+					sd[j].key, ls.median_us, ls.p99_us, ls.mean_us,
+					bench_div(ls.median_us, ping_s.median_us),
+					sd[j].server ? sd[j].cpu_ns / 1e3 / LAT_N : 0.0);
 		}
+		if (f) {
+			fprintf(f, "}}");
+			fclose(f);
+			bench_json_out("bench_http.json", js);
+		}
+		free(js);
 		printf("  (body %zu bytes; server CPU per timed request: the warm-up is left out)\n",
 		       body_len);
 	}

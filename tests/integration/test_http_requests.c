@@ -211,6 +211,57 @@ out:
 	th_down(&dmn);
 }
 
+/* Requests pipelined in one write are answered in order, one written a
+ * byte at a time is answered once, and a client that waits for 100
+ * Continue before its body gets it. */
+static void test_pipelined_split_expect(void)
+{
+	static const char pipelined[] = "GET /v1/health HTTP/1.1\r\nHost: x\r\n\r\n"
+					"GET /v1/nope HTTP/1.1\r\nHost: x\r\n\r\n"
+					"HEAD /v1/health HTTP/1.1\r\nHost: x\r\n\r\n"
+					"GET /v1/cgroups HTTP/1.1\r\nHost: x\r\n\r\n";
+	static const char split[] =
+	    "GET /v1/cgroups/cgstat-no-such%20cgroup HTTP/1.1\r\nHost: x\r\nX-A: b\r\n\r\n";
+	static const int want[] = { 200, 404, 200, 200 };
+	struct reply rp = { 0 };
+	struct raw r;
+	size_t i;
+
+	if (!th_up(&dmn, NULL))
+		return;
+	if (!ASSERT_OK(raw_open(&r, dmn.sock), "connect"))
+		goto out;
+	if (ASSERT_OK(raw_send(&r, "%s", pipelined), "send"))
+		for (i = 0; i < 4; i++) {
+			if (!ASSERT_OK(raw_reply(&r, i == 2, &rp), "pipelined reply"))
+				break;
+			th_check(rp.status == want[i], __FILE__, __LINE__, "in order",
+				 "reply %zu: %d, want %d", i, rp.status, want[i]);
+		}
+	ASSERT_TRUE(rp.body && strstr(rp.body, "\"cgroups\""), "the last one is the list");
+	for (i = 0; i < sizeof(split) - 1; i++)
+		if (!ASSERT_EQ(write(r.fd, split + i, 1), 1, "a byte"))
+			break;
+	if (ASSERT_OK(raw_reply(&r, false, &rp), "split reply")) {
+		ASSERT_EQ(rp.status, 404, "split request answered");
+		ASSERT_TRUE(json_error_body(&rp) && strstr(rp.body, "cgstat-no-such cgroup"),
+			    "its own answer");
+	}
+	ASSERT_EQ(r.len, 0, "one reply, nothing more");
+	if (ASSERT_OK(raw_send(&r, "PUT /v1/cgroups/cgstat-no-such-cgroup HTTP/1.1\r\nHost: x\r\n"
+				   "Expect: 100-continue\r\nContent-Length: 2\r\n\r\n"),
+		      "send head") &&
+	    ASSERT_OK(raw_reply(&r, true, &rp), "interim reply") &&
+	    ASSERT_EQ(rp.status, 100, "100 Continue") && ASSERT_OK(raw_send(&r, "{}"), "body") &&
+	    ASSERT_OK(raw_reply(&r, false, &rp), "reply"))
+		ASSERT_EQ(rp.status, 404, "then the answer");
+	raw_close(&r);
+out:
+	free(rp.body);
+	ASSERT_TRUE(th_health_ok(&dmn), "still serving");
+	th_down(&dmn);
+}
+
 int main(void)
 {
 	/* The daemon closes connections on purpose here. */
@@ -220,6 +271,7 @@ int main(void)
 	th_run("error_bodies", test_error_bodies);
 	th_run("methods_and_versions", test_methods_and_versions);
 	th_run("attach_twice", test_attach_twice);
+	th_run("pipelined_split_expect", test_pipelined_split_expect);
 	th_daemon_cleanup(&dmn);
 	return th_done();
 }
