@@ -61,6 +61,9 @@ struct streams {
 	 * second slot of the same instant, due with the first. */
 	struct due_slot *recent[DUE_RECENT];
 	struct event *timer;
+	/* Active while exit lines wait: sends them once the loop is done with
+	 * the callback that drained them, whichever drained them. */
+	struct event *flush_ev;
 	uint64_t timer_at; /* when it is set to fire; 0: not set */
 	struct buf shared_out;
 	/* A stats record being sent: rendered, written, forgotten, so a
@@ -96,6 +99,10 @@ struct stream_client {
 	struct due_slot *slot; /* while queued: the streams due with it */
 	TAILQ_ENTRY(stream_client) due_link;
 	struct json out;
+	/* An event stream's exit lines of this drain, sent in one write when
+	 * it ends (streams_flush_exits): a write per exit was most of the
+	 * daemon's CPU per exit. */
+	struct buf exits;
 	struct cg_sample base; /* the previous record's reading, for percentages */
 	struct record_psi base_psi; /* and its pressure */
 	uint64_t base_mono_ns;
@@ -103,6 +110,8 @@ struct stream_client {
 	uint64_t seen_fill; /* the cache fill the last record came from */
 	uint64_t raised_from_ns;
 };
+
+static void on_flush_exits(evutil_socket_t fd, short what, void *arg);
 
 static void due_set(struct streams *ss, size_t i, struct due_slot *d)
 {
@@ -240,6 +249,7 @@ static void client_free(struct stream_client *c, bool release)
 	if (!w && LIST_EMPTY(&ss->event_clients) && ss->on_events)
 		ss->on_events(false, ss->on_events_ctx);
 	json_free(&c->out);
+	buf_free(&c->exits);
 	free(c);
 	if (w && release)
 		tracker_release(ss->tracker, w);
@@ -487,6 +497,7 @@ static struct stream_client *client_new(struct streams *ss, struct http_req *req
 	c->ss = ss;
 	c->req = req;
 	json_init(&c->out);
+	buf_init(&c->exits, NULL, 0);
 	ss->n_streams++;
 	return c;
 }
@@ -572,7 +583,10 @@ int streams_new(struct event_base *base, const struct clock *clk, const char *mo
 	LIST_INIT(&ss->event_clients);
 	json_init(&ss->line);
 	ss->timer = evtimer_new(base, on_timer, ss);
-	if (!ss->timer) {
+	ss->flush_ev = event_new(base, -1, 0, on_flush_exits, ss);
+	if (!ss->timer || !ss->flush_ev) {
+		if (ss->timer)
+			event_free(ss->timer);
 		free(ss);
 		return -ENOMEM;
 	}
@@ -590,6 +604,7 @@ void streams_free(struct streams *ss)
 	for (i = 0; i < PATH_CACHE_SLOTS; i++)
 		free(ss->path_cache[i].path);
 	event_free(ss->timer);
+	event_free(ss->flush_ev);
 	for (i = 0; i < ss->n_due; i++)
 		free(ss->due[i]);
 	free(ss->due);
@@ -626,6 +641,34 @@ static const char *cached_path(struct streams *ss, uint64_t id)
 	return p;
 }
 
+/* err: why c's lines cannot be sent (-EPIPE: it is gone already). */
+static void drop_event_client(struct stream_client *c, int err)
+{
+	/* -EPIPE: the client is gone, and c with it (on_close). */
+	if (err && err != -EPIPE) {
+		log_info("dropping slow event client", NULL);
+		http_drop(c->req); /* on_close frees c */
+	}
+}
+
+/* Sends c's exit lines as one chunk (http_stream_line ends the last). */
+static void flush_exits(struct stream_client *c)
+{
+	int err;
+
+	if (!c->exits.len)
+		return;
+	if (buf_failed(&c->exits)) {
+		buf_reset(&c->exits);
+		drop_event_client(c, -ENOMEM);
+		return;
+	}
+	c->exits.p[--c->exits.len] = '\0';
+	err = http_stream_line(c->req, c->exits.p, STREAMS_MAX_OUTPUT);
+	buf_reset(&c->exits);
+	drop_event_client(c, err);
+}
+
 void streams_publish_exit(struct streams *ss, const struct cgs_exit_event *e)
 {
 	struct stream_client *c, *tmp;
@@ -633,7 +676,6 @@ void streams_publish_exit(struct streams *ss, const struct cgs_exit_event *e)
 	struct exit_info info;
 	struct watched *w;
 	struct json j;
-	int err;
 
 	if (LIST_EMPTY(&ss->event_clients))
 		return;
@@ -656,15 +698,34 @@ void streams_publish_exit(struct streams *ss, const struct cgs_exit_event *e)
 		tmp = LIST_NEXT(c, link);
 		if (c->filter_id && c->filter_id != e->cgid)
 			continue;
-		err = json_error(&j) ? -ENOMEM
-				     : http_stream_line(c->req, json_cstr(&j), STREAMS_MAX_OUTPUT);
-		/* -EPIPE: the client is gone, and c with it (on_close). */
-		if (err && err != -EPIPE) {
-			log_info("dropping slow event client", NULL);
-			http_drop(c->req); /* on_close frees c */
+		if (json_error(&j)) {
+			drop_event_client(c, -ENOMEM);
+			continue;
 		}
+		buf_put(&c->exits, json_cstr(&j), strlen(json_cstr(&j)));
+		buf_putc(&c->exits, '\n');
+		if (!event_pending(ss->flush_ev, EV_TIMEOUT, NULL))
+			event_active(ss->flush_ev, EV_TIMEOUT, 0);
+		/* A drain of full rings: no client holds more than a write's worth. */
+		if (c->exits.len >= STREAMS_EXITS_FLUSH)
+			flush_exits(c);
 	}
 	json_free(&j);
+}
+
+void streams_flush_exits(struct streams *ss)
+{
+	struct stream_client *c, *tmp;
+
+	for (c = LIST_FIRST(&ss->event_clients); c; c = tmp) {
+		tmp = LIST_NEXT(c, link);
+		flush_exits(c);
+	}
+}
+
+static void on_flush_exits(evutil_socket_t fd, short what, void *arg)
+{
+	streams_flush_exits(arg);
 }
 
 void streams_end_all(struct streams *ss)
@@ -673,6 +734,7 @@ void streams_end_all(struct streams *ss)
 
 	/* Stats streams end through the tracker, each with its final record. */
 	tracker_stop(ss->tracker);
+	streams_flush_exits(ss);
 	/* An event stream has no totals: its last line says why it ends. */
 	json_init(&j);
 	json_obj_begin(&j);

@@ -10,6 +10,7 @@
 
 #define STREAMS_MAX 32768
 #define STREAMS_MAX_OUTPUT (1 << 20) /* bytes queued to one slow client before it is dropped */
+#define STREAMS_EXITS_FLUSH 65536 /* exit lines held for one event stream within a drain */
 
 struct collector;
 struct event_base;
@@ -33,7 +34,11 @@ int streams_start_stats(struct streams *ss, struct http_req *req, struct watched
 /* Starts an exit-event stream; filter_id 0 means every cgroup. */
 int streams_start_events(struct streams *ss, struct http_req *req, uint64_t filter_id);
 /* Sends an exit event to the event streams that want it. */
+/* Queues the exit's line for each event stream that wants it; the lines of
+ * one drain go out in one write per stream once the event loop is done with
+ * the callback that drained them (or at streams_flush_exits). */
 void streams_publish_exit(struct streams *ss, const struct cgs_exit_event *e);
+void streams_flush_exits(struct streams *ss);
 /* Daemon shutdown: every stream ends with a final record ("daemon
  * stopping"), then a clean end of its chunked reply. */
 void streams_end_all(struct streams *ss);

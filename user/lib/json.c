@@ -156,19 +156,39 @@ static size_t utf8_len(const unsigned char *s, size_t n)
 	return len;
 }
 
+/* Whether byte c goes out as it is (printable ASCII other than '"' and '\\'). */
+static inline bool plain_byte(unsigned char c)
+{
+	return c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
+}
+
 static void put_escaped(struct json *j, const char *str, size_t n)
 {
 	const unsigned char *s = (const unsigned char *)str;
 	size_t i = 0, run = 0, ulen;
 	char esc[7];
 
+	/* Most strings (every key, paths, names) need nothing escaped: one
+	 * copy with their quotes, no per-byte checks of the buffer. */
+	while (i < n && plain_byte(s[i]))
+		i++;
+	if (i == n) {
+		if (j->err || !buf_reserve(&j->b, n + 2))
+			return;
+		j->b.p[j->b.len] = '"';
+		memcpy(j->b.p + j->b.len + 1, str, n);
+		j->b.p[j->b.len + 1 + n] = '"';
+		j->b.len += n + 2;
+		j->b.p[j->b.len] = '\0';
+		return;
+	}
 	putc_(j, '"');
 	while (i < n && !j->err && !buf_failed(&j->b)) {
 		unsigned char c = s[i];
 		const char *e = NULL;
 		size_t elen = 0;
 
-		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
+		if (plain_byte(c)) {
 			i++;
 			continue;
 		}
