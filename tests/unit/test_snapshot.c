@@ -701,6 +701,291 @@ static void test_keep_monotonic(void **state)
 	snapshot_free(&cur);
 }
 
+
+/* ---- builds into a snapshot that held an earlier build ------------------ */
+
+/* Sum of every counter k of the live rows in id's subtree (by the parents
+ * the rows name, up to a row whose parent has no live row) and, on cpu_ns,
+ * its slices in flight: what a build from nothing gives. */
+static __u64 naive_total(const struct cgs_row *e, size_t n, __u64 id, size_t k,
+			 const struct cgs_inflight *inf, size_t ninf)
+{
+	__u64 sum = 0, up;
+	size_t i, j, depth;
+
+	for (i = 0; i < n; i++) {
+		if (!e[i].id || e[i].removed)
+			continue;
+		/* Is id e[i] or one of its ancestors? */
+		for (up = e[i].id, depth = 0; up && depth <= n; depth++) {
+			if (up == id)
+				break;
+			for (j = 0; j < n && !(e[j].id == up && !e[j].removed); j++)
+				;
+			up = j < n ? e[j].parent : 0;
+		}
+		if (up == id)
+			sum += ccnt(&e[i].c)[k];
+	}
+	for (i = 0; k == 0 && i < ninf; i++) {
+		for (up = inf[i].cgid, depth = 0; up && depth <= n; depth++) {
+			if (up == id) {
+				sum += inf[i].cpu_ns;
+				break;
+			}
+			for (j = 0; j < n && !(e[j].id == up && !e[j].removed); j++)
+				;
+			up = j < n ? e[j].parent : 0;
+		}
+	}
+	return sum;
+}
+
+static void assert_naive(const struct snapshot *s, const struct cgs_row *e, size_t n,
+			 const struct cgs_inflight *inf, size_t ninf)
+{
+	size_t i, k, live = 0;
+
+	for (i = 0; i < n; i++) {
+		const struct cg_sample *c;
+
+		if (!e[i].id || e[i].removed)
+			continue;
+		live++;
+		c = snapshot_find(s, e[i].id);
+		assert_non_null(c);
+		for (k = 0; k < NCOUNTERS; k++) {
+			__u64 want = naive_total(e, n, e[i].id, k, inf, ninf);
+
+			if (ccnt(&c->total)[k] != want)
+				fail_msg("id %llu counter %zu: got %llu want %llu",
+					 (unsigned long long)e[i].id, k,
+					 (unsigned long long)ccnt(&c->total)[k],
+					 (unsigned long long)want);
+		}
+	}
+	assert_int_equal(s->n, live);
+	assert_indexed_unique(s);
+}
+
+/*
+ * The collector builds into two snapshots in turn, each holding the build
+ * before the last: rows that stay zero are not written again, and the
+ * index, parents and order stand while the table holds the same cgroups.
+ * Random trees that change between builds (counts set and cleared, rows
+ * taken and given back, slices in flight) give what a build from nothing
+ * gives, every time.
+ */
+#define CHURN_ROWS 48
+
+/* One change of a random table between builds: a cgroup made in a free
+ * row, a leaf removed (marked) or its row given back, counts set or
+ * cleared; and up to 3 slices in flight. The first call makes the root. */
+static size_t churn_step(struct cgs_row *e, __u64 *next_id, struct cgs_inflight *inf)
+{
+	size_t i, k, nlive = 0, ninf = (size_t)rand() % 4;
+	size_t live[CHURN_ROWS];
+
+	if (!e[0].id && !*next_id) {
+		memset(e, 0, CHURN_ROWS * sizeof(*e));
+		set_entry(&e[0], 1000, 0, 0);
+		*next_id = 2000;
+	}
+	for (i = 0; i < CHURN_ROWS; i++)
+		if (e[i].id && !e[i].removed)
+			live[nlive++] = i;
+	if (rand() % 4 == 0) {
+		size_t p = live[(size_t)rand() % nlive], f = (size_t)rand() % CHURN_ROWS;
+
+		if (!e[f].id && e[p].level < 6) {
+			set_entry(&e[f], (*next_id)++, e[p].level + 1, 0);
+			e[f].parent = e[p].id;
+		}
+	}
+	if (rand() % 5 == 0) {
+		size_t v = live[(size_t)rand() % nlive];
+		bool leaf = v != 0;
+
+		for (i = 0; i < CHURN_ROWS && leaf; i++)
+			leaf = !(e[i].id && !e[i].removed && e[i].parent == e[v].id);
+		if (leaf && rand() % 2)
+			e[v].removed = 1;
+		else if (leaf)
+			memset(&e[v], 0, sizeof(e[v]));
+	}
+	for (i = 0; i < CHURN_ROWS; i++)
+		if (e[i].removed && rand() % 3 == 0)
+			memset(&e[i], 0, sizeof(e[i]));
+	for (i = 0; i < CHURN_ROWS; i++) {
+		if (!e[i].id || e[i].removed || rand() % 6)
+			continue;
+		fill_counters(&e[i], rand() % 2 ? 0 : (__u64)(rand() % 1000) + 1);
+	}
+	nlive = 0;
+	for (i = 0; i < CHURN_ROWS; i++)
+		if (e[i].id && !e[i].removed)
+			live[nlive++] = i;
+	for (k = 0; k < ninf; k++)
+		inf[k] = (struct cgs_inflight){ .cgid = e[live[(size_t)rand() % nlive]].id,
+						.cpu_ns = (__u64)(rand() % 50) + 1 };
+	return ninf;
+}
+
+/*
+ * The collector builds into two snapshots in turn, each holding the build
+ * before the last: rows that stay zero are not written again, and the
+ * index, parents and order stand while the table holds the same cgroups.
+ * Random trees that change between builds (counts set and cleared, rows
+ * taken and given back, slices in flight) give what a build from nothing
+ * gives, every time.
+ */
+static void test_rebuild_churn(void **state)
+{
+	struct snapshot snaps[2] = { { 0 }, { 0 } };
+	struct cgs_row e[CHURN_ROWS] = { 0 };
+	struct cgs_inflight inf[3];
+	__u64 next_id = 0;
+	size_t round, ninf;
+
+	srand(12345);
+	for (round = 0; round < 600; round++) {
+		struct snapshot *s = &snaps[round & 1];
+
+		ninf = churn_step(e, &next_id, inf);
+		assert_int_equal(snapshot_build(s, e, CHURN_ROWS, inf, ninf, NULL, 0), 0);
+		assert_naive(s, e, CHURN_ROWS, inf, ninf);
+	}
+	snapshot_free(&snaps[0]);
+	snapshot_free(&snaps[1]);
+}
+
+/* The same, as the collector does it: each build kept monotonic against
+ * the one before (a CPU time below the previous reading's takes that),
+ * which the next build into that snapshot must not mistake for zeros. */
+static void test_rebuild_churn_monotonic(void **state)
+{
+	struct snapshot snaps[2] = { { 0 }, { 0 } };
+	struct cgs_row e[CHURN_ROWS] = { 0 };
+	struct cgs_inflight inf[3];
+	static __u64 last[4096];
+	static bool had[4096], has[4096];
+	__u64 next_id = 0;
+	size_t round, ninf, i, k;
+
+	srand(777);
+	for (round = 0; round < 600; round++) {
+		struct snapshot *s = &snaps[round & 1], *prev = &snaps[!(round & 1)];
+
+		ninf = churn_step(e, &next_id, inf);
+		assert_int_equal(snapshot_build(s, e, CHURN_ROWS, inf, ninf, NULL, 0), 0);
+		if (round)
+			snapshot_keep_monotonic(s, prev);
+		memset(has, 0, sizeof(has));
+		for (i = 0; i < CHURN_ROWS; i++) {
+			const struct cg_sample *c;
+			size_t slot;
+
+			if (!e[i].id || e[i].removed)
+				continue;
+			slot = (size_t)(e[i].id - 1000);
+			assert_true(slot < 4096);
+			c = snapshot_find(s, e[i].id);
+			assert_non_null(c);
+			for (k = 0; k < NCOUNTERS; k++) {
+				__u64 want = naive_total(e, CHURN_ROWS, e[i].id, k, inf, ninf);
+
+				if (k == 0 && had[slot] && last[slot] > want)
+					want = last[slot];
+				if (ccnt(&c->total)[k] != want)
+					fail_msg("round %zu id %llu counter %zu: got %llu want %llu", round,
+						 (unsigned long long)e[i].id, k,
+						 (unsigned long long)ccnt(&c->total)[k],
+						 (unsigned long long)want);
+			}
+			last[slot] = c->total.cpu_ns;
+			has[slot] = true;
+		}
+		memcpy(had, has, sizeof(had));
+	}
+	snapshot_free(&snaps[0]);
+	snapshot_free(&snaps[1]);
+}
+
+/* A total that keep_monotonic raised is no longer all zeros: the next build
+ * into that snapshot of a row that is zero writes it again. */
+static void test_rebuild_after_keep_monotonic(void **state)
+{
+	struct snapshot prev = { 0 }, cur = { 0 };
+	struct cgs_row e[5];
+	size_t n = small_tree(e, 0);
+
+	assert_int_equal(build(&prev, e, n, NULL, 0, NULL, 0), 0);
+	memset(&e[3].c, 0, sizeof(e[3].c)); /* c: nothing (its counts moved) */
+	assert_int_equal(build(&cur, e, n, NULL, 0, NULL, 0), 0);
+	assert_int_equal(snapshot_find(&cur, C)->total.cpu_ns, 0);
+	snapshot_keep_monotonic(&cur, &prev);
+	assert_int_equal(snapshot_find(&cur, C)->total.cpu_ns, 1000);
+	/* The same rows again into cur: c's row is zero, and so is its total. */
+	assert_int_equal(build(&cur, e, n, NULL, 0, NULL, 0), 0);
+	assert_int_equal(snapshot_find(&cur, C)->total.cpu_ns, 0);
+	assert_int_equal(snapshot_find(&cur, A)->total.cpu_ns, 110);
+	snapshot_free(&prev);
+	snapshot_free(&cur);
+}
+
+/* A row of a zero total that now names another level and parent (not
+ * something a cgroup does, but a table is not trusted): its entry takes
+ * them, and subtrees follow. */
+static void test_rebuild_moved_zero_row(void **state)
+{
+	struct snapshot s = { 0 };
+	struct cgs_row e[4];
+
+	set_entry(&e[0], 10, 0, 0);
+	set_entry(&e[1], 11, 1, 0);
+	e[1].parent = 10;
+	set_entry(&e[2], 12, 1, 5);
+	e[2].parent = 10;
+	assert_int_equal(snapshot_build(&s, e, 3, NULL, 0, NULL, 0), 0);
+	assert_total(&s, 10, 5, 0);
+	e[1].level = 2; /* 11 under 12 now */
+	e[1].parent = 12;
+	set_entry(&e[3], 13, 3, 7);
+	e[3].parent = 11;
+	assert_int_equal(snapshot_build(&s, e, 4, NULL, 0, NULL, 0), 0);
+	assert_int_equal(snapshot_find(&s, 11)->level, 2);
+	assert_total(&s, 11, 7, 0);
+	assert_total(&s, 12, 12, 0);
+	assert_total(&s, 10, 12, 0);
+	snapshot_free(&s);
+}
+
+/* The same cgroups in another order of the table, and one more at the end:
+ * index, parents and order are made again. */
+static void test_rebuild_reordered(void **state)
+{
+	struct snapshot s = { 0 };
+	struct cgs_row e[6], t;
+
+	small_tree(e, 0);
+	link_preorder(e, 5);
+	assert_int_equal(snapshot_build(&s, e, 5, NULL, 0, NULL, 0), 0);
+	check_small_tree(&s);
+	t = e[1];
+	e[1] = e[4];
+	e[4] = t;
+	assert_int_equal(snapshot_build(&s, e, 5, NULL, 0, NULL, 0), 0);
+	check_small_tree(&s);
+	set_entry(&e[5], 77, 2, 100000);
+	e[5].parent = D;
+	assert_int_equal(snapshot_build(&s, e, 6, NULL, 0, NULL, 0), 0);
+	assert_int_equal(s.n, 6);
+	assert_indexed_unique(&s);
+	assert_total(&s, D, 110000, 0);
+	assert_total(&s, ROOT, 111111, 0);
+	snapshot_free(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -721,6 +1006,11 @@ int main(void)
 		cmocka_unit_test(test_accumulators),
 		cmocka_unit_test(test_accumulator_orphans),
 		cmocka_unit_test(test_keep_monotonic),
+		cmocka_unit_test(test_rebuild_churn),
+		cmocka_unit_test(test_rebuild_churn_monotonic),
+		cmocka_unit_test(test_rebuild_after_keep_monotonic),
+		cmocka_unit_test(test_rebuild_reordered),
+		cmocka_unit_test(test_rebuild_moved_zero_row),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

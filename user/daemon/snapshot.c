@@ -56,6 +56,22 @@ static bool counters_copy(struct cgs_counters *restrict dst, const struct cgs_co
 	return (any[0] | any[1] | rest) != 0;
 }
 
+/* Whether a row's counters are all 0 (read only: most rows of a big tree
+ * never counted anything and stay so from one fill to the next). */
+static bool counters_zero(const struct cgs_counters *src)
+{
+	const __u64 *s = (const __u64 *)src;
+	size_t i, n = sizeof(*src) / sizeof(__u64);
+	u64x2 any = { 0, 0 };
+	__u64 rest = 0;
+
+	for (i = 0; i + 2 <= n; i += 2)
+		any |= *(const u64x2 *)&s[i];
+	for (; i < n; i++)
+		rest |= s[i];
+	return !(any[0] | any[1] | rest);
+}
+
 /* Cgroup ids are kernfs node ids (mostly sequential): spread them. */
 static size_t id_slot(uint64_t id, size_t mask)
 {
@@ -100,7 +116,8 @@ static int grow(void **p, size_t *cap, size_t want, size_t size)
 }
 
 /* Room for n entries, their parents, an index at most half full and ninf
- * slices in flight; kept from one build to the next. */
+ * slices in flight; kept from one build to the next (a new index is not
+ * linked yet). */
 static int reserve(struct snapshot *s, size_t n, size_t ninf)
 {
 	size_t icap = 16;
@@ -110,6 +127,9 @@ static int reserve(struct snapshot *s, size_t n, size_t ninf)
 	if (grow((void **)&s->v, &s->cap, n, sizeof(*s->v)) ||
 	    grow((void **)&s->parent, &s->parent_cap, n, sizeof(*s->parent)) ||
 	    grow((void **)&s->parent_id, &s->parent_id_cap, n, sizeof(*s->parent_id)) ||
+	    grow((void **)&s->ids, &s->ids_cap, n, sizeof(*s->ids)) ||
+	    grow((void **)&s->levels, &s->levels_cap, n, sizeof(*s->levels)) ||
+	    grow((void **)&s->nz, &s->nz_cap, n, sizeof(*s->nz)) ||
 	    grow((void **)&s->order, &s->order_cap, n, sizeof(*s->order)) ||
 	    grow((void **)&s->inflight, &s->inflight_cap, ninf, sizeof(*s->inflight)))
 		return -ENOMEM;
@@ -120,17 +140,35 @@ static int reserve(struct snapshot *s, size_t n, size_t ninf)
 			return -ENOMEM;
 		s->index = v;
 		s->index_cap = icap;
+		s->linked = false;
 	}
-	memset(s->index, 0xff, s->index_cap * sizeof(*s->index));
 	return 0;
 }
 
-/* Copies the rows in use (the table is shared with the kernel: each row is
- * read once) and indexes them by id; the highest level, or -1 if none. */
+/* The index of entries [0, n) alone. */
+static void index_rebuild(struct snapshot *s, size_t n)
+{
+	size_t i;
+
+	memset(s->index, 0xff, s->index_cap * sizeof(*s->index));
+	for (i = 0; i < n; i++)
+		index_put(s, (uint32_t)i);
+}
+
+/*
+ * Copies the rows in use (the table is shared with the kernel: each row is
+ * read once) and indexes them by id; the highest level, or -1 if none.
+ * Between fills the table mostly holds the same cgroups in the same order,
+ * and most of their rows stay zero: then the index, parents and order of
+ * the last build stand (s->linked stays), and an entry whose total was all
+ * zeros is not written again while its row is zero. A fill is memory
+ * bound (a row is five cache lines): this halves what it writes.
+ */
 static int64_t copy_rows(struct snapshot *s, const struct cgs_row *rows, size_t nrows)
 {
+	size_t i, n = 0, built = s->built, linked_n = s->n;
+	bool same = s->linked;
 	int64_t maxlvl = -1;
-	size_t i, n = 0;
 
 	for (i = 0; i < nrows; i++) {
 		const struct cgs_row *r = &rows[i];
@@ -140,18 +178,39 @@ static int64_t copy_rows(struct snapshot *s, const struct cgs_row *rows, size_t 
 		if (!id || r->removed)
 			continue;
 		c = &s->v[n];
-		c->id = id;
-		c->level = r->level;
-		c->has_stats = 1;
-		c->running = 0;
-		c->nonzero = counters_copy(&c->total, &r->c);
+		if (same && (n >= linked_n || s->ids[n] != id || s->levels[n] != r->level ||
+			     s->parent_id[n] != r->parent)) {
+			same = false;
+			index_rebuild(s, n);
+		}
+		if (n >= built || s->ids[n] != id || s->nz[n] || !counters_zero(&r->c)) {
+			c->id = id;
+			c->level = r->level;
+			c->has_stats = 1;
+			c->running = 0;
+			c->nonzero = counters_copy(&c->total, &r->c);
+			s->ids[n] = id;
+			s->levels[n] = r->level;
+			s->nz[n] = (uint8_t)c->nonzero;
+		} else if (s->levels[n] != r->level) {
+			c->level = r->level;
+			s->levels[n] = r->level;
+		}
 		s->parent_id[n] = r->parent;
-		if ((int64_t)c->level > maxlvl)
-			maxlvl = c->level;
-		index_put(s, (uint32_t)n);
+		if ((int64_t)s->levels[n] > maxlvl)
+			maxlvl = s->levels[n];
+		if (!same)
+			index_put(s, (uint32_t)n);
 		n++;
 	}
+	if (same && n != linked_n) {
+		same = false;
+		index_rebuild(s, n);
+	}
+	s->linked = same;
 	s->n = n;
+	if (n > s->built)
+		s->built = n;
 	return maxlvl;
 }
 
@@ -173,14 +232,14 @@ static int link_and_order(struct snapshot *s, int64_t maxlvl)
 			p = index_get(s, s->parent_id[i]);
 
 		/* Only a shallower parent: no row read twice makes a cycle. */
-		s->parent[i] = p && p->level < s->v[i].level ? (uint32_t)(p - s->v) : NO_ENTRY;
-		at[nlvl - s->v[i].level]++;
+		s->parent[i] = p && p->level < s->levels[i] ? (uint32_t)(p - s->v) : NO_ENTRY;
+		at[nlvl - s->levels[i]]++;
 	}
 	/* at[k]: where level maxlvl - k + 1 starts (deepest first). */
 	for (i = 1; i <= nlvl; i++)
 		at[i] += at[i - 1];
 	for (i = 0; i < s->n; i++)
-		s->order[at[nlvl - 1 - s->v[i].level]++] = (uint32_t)i;
+		s->order[at[nlvl - 1 - s->levels[i]]++] = (uint32_t)i;
 	free(at);
 	return 0;
 }
@@ -206,6 +265,7 @@ static void add_accumulators(struct snapshot *s, const struct cgs_acc *acc, size
 			if (c) {
 				counters_add(&c->total, &sl->c);
 				c->nonzero = 1;
+				s->nz[c - s->v] = 1;
 			}
 		}
 	}
@@ -215,11 +275,17 @@ int snapshot_copy_rows(struct snapshot *s, const struct cgs_row *rows, size_t nr
 {
 	int err;
 
-	s->n = 0;
 	s->ninflight = 0;
 	err = reserve(s, nrows, 0);
-	if (err)
+	if (err) {
+		s->n = 0;
+		s->linked = false;
 		return err;
+	}
+	if (!s->linked) {
+		memset(s->index, 0xff, s->index_cap * sizeof(*s->index));
+		s->n = 0;
+	}
 	s->maxlvl = copy_rows(s, rows, nrows);
 	return 0;
 }
@@ -231,12 +297,14 @@ int snapshot_finish(struct snapshot *s, const struct cgs_inflight *inf, size_t n
 	int err;
 
 	err = grow((void **)&s->inflight, &s->inflight_cap, ninf, sizeof(*s->inflight));
-	if (!err)
+	if (!err && !s->linked)
 		err = link_and_order(s, s->maxlvl);
 	if (err) {
 		s->n = 0;
+		s->linked = false;
 		return err;
 	}
+	s->linked = true;
 	/* Slices running at the snapshot (several CPUs may run one cgroup). */
 	for (i = 0; i < ninf; i++) {
 		struct cg_sample *c = index_get(s, inf[i].cgid);
@@ -245,6 +313,7 @@ int snapshot_finish(struct snapshot *s, const struct cgs_inflight *inf, size_t n
 			c->total.cpu_ns += inf[i].cpu_ns;
 			c->running++;
 			c->nonzero = 1;
+			s->nz[c - s->v] = 1;
 		}
 	}
 	if (ninf)
@@ -256,11 +325,12 @@ int snapshot_finish(struct snapshot *s, const struct cgs_inflight *inf, size_t n
 	for (i = 0; i < s->n; i++) {
 		uint32_t k = s->order[i], p = s->parent[k];
 
-		if (p == NO_ENTRY || !s->v[k].nonzero)
+		if (p == NO_ENTRY || !s->nz[k])
 			continue;
 		counters_add(&s->v[p].total, &s->v[k].total);
 		s->v[p].running += s->v[k].running;
 		s->v[p].nonzero = 1;
+		s->nz[p] = 1;
 	}
 	return 0;
 }
@@ -276,16 +346,23 @@ int snapshot_build(struct snapshot *s, const struct cgs_row *rows, size_t nrows,
 
 void snapshot_keep_monotonic(struct snapshot *cur, const struct snapshot *prev)
 {
-	size_t i;
+	size_t j;
 
-	for (i = 0; prev->n && i < cur->n; i++) {
+	/* Only a previous total that is not all zeros can be above this one. */
+	for (j = 0; j < prev->n; j++) {
+		struct cg_sample *c;
+
+		if (!prev->nz[j])
+			continue;
 		/* The table's order changes only where rows came and went. */
-		const struct cg_sample *p = i < prev->n && prev->v[i].id == cur->v[i].id
-						    ? &prev->v[i]
-						    : index_get(prev, cur->v[i].id);
-
-		if (p && p->total.cpu_ns > cur->v[i].total.cpu_ns)
-			cur->v[i].total.cpu_ns = p->total.cpu_ns;
+		c = j < cur->n && cur->ids[j] == prev->ids[j]
+			    ? &cur->v[j]
+			    : (cur->n ? index_get(cur, prev->ids[j]) : NULL);
+		if (c && prev->v[j].total.cpu_ns > c->total.cpu_ns) {
+			c->total.cpu_ns = prev->v[j].total.cpu_ns;
+			c->nonzero = 1; /* not all zeros now (see copy_rows) */
+			cur->nz[c - cur->v] = 1;
+		}
 	}
 }
 
@@ -306,6 +383,9 @@ void snapshot_free(struct snapshot *s)
 	free(s->index);
 	free(s->parent);
 	free(s->parent_id);
+	free(s->ids);
+	free(s->levels);
+	free(s->nz);
 	free(s->order);
 	free(s->inflight);
 	free(s->v);

@@ -26,12 +26,27 @@ struct snapshot {
 	size_t parent_cap;
 	uint64_t *parent_id; /* each entry's parent's id, as its row says */
 	size_t parent_id_cap;
+	/* Each entry's id, level and nonzero, packed: what a build reads of
+	 * every entry, without a line of each cg_sample. */
+	uint64_t *ids;
+	size_t ids_cap;
+	uint32_t *levels;
+	size_t levels_cap;
+	uint8_t *nz;
+	size_t nz_cap;
 	uint32_t *order; /* entry numbers, deepest first */
 	size_t order_cap;
 	uint32_t *index; /* entry numbers by id: open addressing, at most half full */
 	size_t index_cap;
 	uint64_t dropped; /* rows that could not be had: the table is full */
 	int64_t maxlvl; /* the deepest level copied (-1: none), for the build */
+	/* Entries [0, built) hold what an earlier build wrote (an entry whose
+	 * nonzero is 0 has a total of zeros: not written again while its row
+	 * stays zero). linked: index, parent and order describe the entries as
+	 * they are (the table's rows were the same cgroups, in the same order,
+	 * as at the last build: rebuilt only when they were not). */
+	size_t built;
+	bool linked;
 	struct cgs_inflight *inflight; /* slices running at the snapshot */
 	size_t ninflight, inflight_cap;
 };
