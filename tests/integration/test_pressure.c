@@ -284,6 +284,123 @@ out:
 	th_daemon_cleanup(&d);
 }
 
+/* Read system calls the daemon made ("syscr" of /proc/PID/io: all its
+ * threads; pread counts), 0 when unknown. */
+static uint64_t daemon_reads(pid_t pid)
+{
+	unsigned long long v = 0;
+	char p[64], line[128];
+	FILE *f;
+
+	snprintf(p, sizeof(p), "/proc/%d/io", pid);
+	f = fopen(p, "re");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "syscr: %llu", &v) == 1)
+			break;
+	fclose(f);
+	return v;
+}
+
+#define N_WAITING 20
+
+/*
+ * Watches whose cgroups wait for their task (attached, nothing ever ran)
+ * keep a true pressure reading without a read of cpu.pressure per fill:
+ * records say 0 % stalled, and the daemon reads far less than once per
+ * watch and fill. Once a task there waits for a CPU, the next records show
+ * it (the reading is taken again).
+ */
+static void test_waiting_pressure(void)
+{
+	static const char *const args[] = { "--ttl", "100ms", NULL };
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	int nspin = ncpu > 0 ? (int)(2 * ncpu) : 2;
+	char w[N_WAITING][4096], t[4400], why[128], line[16384];
+	struct th_response r = { 0 };
+	struct th_daemon d = {};
+	char *body = NULL;
+	struct sr *sr = NULL;
+	pid_t spin[256];
+	uint64_t r0 = 0, r1, end, deadline;
+	double pct, max_pct = -1;
+	int i, n = 0, records = 0, zero_pct = 0;
+
+	if (nspin > 256)
+		nspin = 256;
+	if (!ASSERT_OK(th_daemon_start(&d, args), "daemon"))
+		goto out;
+	for (i = 0; i < N_WAITING; i++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "psi-waiting-%d", i);
+		if (!ASSERT_OK(th_cgroup(NULL, name, w[i], sizeof(w[i])), "cgroup"))
+			goto out;
+		rel_target(w[i], t, sizeof(t));
+		if (!ASSERT_OK(th_get(&d, "PUT", t, &r), "attach") || !ASSERT_EQ(r.status, 201, "201"))
+			goto out;
+		th_response_free(&r);
+	}
+	if (psi_record(&d, w[0], &body, why, sizeof(why)) == -ENODATA &&
+	    !strcmp(why, "no PSI in this kernel")) {
+		th_skip_kernel("no PSI in this kernel (CONFIG_PSI, psi=1)");
+		goto out;
+	}
+	free(body);
+	body = NULL;
+
+	/* Records every 200 ms, each from its own fill (TTL 100 ms). */
+	sr = sr_new();
+	th_target(t, sizeof(t), w[0], "stream=true&interval=200ms");
+	if (!ASSERT_TRUE(sr, "sr_new") || !ASSERT_OK(sr_get(sr, d.sock, t), "stream") ||
+	    !ASSERT_EQ(sr_head(sr, th_now_ns() + 5000 * MS), 200, "stream 200"))
+		goto out;
+	deadline = th_now_ns() + 10000 * MS;
+	while (records < 7 && sr_line(sr, line, sizeof(line), deadline) == 1) {
+		if (++records == 2)
+			r0 = daemon_reads(d.pid);
+		if (records > 2 && th_json_is_null(line, "pressure.cpu_some_pct") == 0 &&
+		    th_json_double(line, "pressure.cpu_some_pct") == 0)
+			zero_pct++;
+	}
+	r1 = daemon_reads(d.pid);
+	printf("    %d waiting watches, 5 fills: %llu reads by the daemon, %d records at 0 %%\n",
+	       N_WAITING, (unsigned long long)(r1 - r0), zero_pct);
+	ASSERT_EQ(records, 7, "records came");
+	ASSERT_EQ(zero_pct, 5, "a waiting cgroup's records say 0 % stalled");
+	ASSERT_TRUE(r0 && r1 - r0 < 5 * N_WAITING / 2, "no read of cpu.pressure per waiting watch and fill");
+
+	/* A task there that waits for a CPU shows. */
+	end = th_now_ns() + SPIN_NS;
+	for (n = 0; n < nspin; n++) {
+		spin[n] = th_spawn(w[0], spin_cpu0, &end);
+		if (!ASSERT_GT(spin[n], 0, "spinner"))
+			goto out;
+	}
+	deadline = th_now_ns() + 5000 * MS;
+	while (max_pct <= 50 && sr_line(sr, line, sizeof(line), deadline) == 1) {
+		if (th_json_is_null(line, "pressure.cpu_some_pct") == 0) {
+			pct = th_json_double(line, "pressure.cpu_some_pct");
+			if (pct > max_pct)
+				max_pct = pct;
+		}
+	}
+	printf("    with %d spinners on CPU 0: highest cpu_some_pct %.2f\n", nspin, max_pct);
+	ASSERT_TRUE(max_pct > 50, "the stall shows once a task waits there");
+	ASSERT_EQ(th_daemon_stop(&d), 0, "clean stop");
+out:
+	free(body);
+	if (sr)
+		sr_free(sr);
+	th_response_free(&r);
+	for (i = 0; i < n; i++) {
+		kill(spin[i], SIGKILL);
+		th_wait(spin[i], NULL);
+	}
+	th_daemon_cleanup(&d);
+}
+
 /* A cgroup whose pressure files are off (cgroup.pressure 0): null, and
  * why; the others keep theirs. */
 static void test_pressure_off(void)
@@ -323,5 +440,6 @@ int main(void)
 	th_init("test_pressure");
 	th_run("cpu_pressure", test_cpu_pressure);
 	th_run("pressure_off", test_pressure_off);
+	th_run("waiting_pressure", test_waiting_pressure);
 	return th_done();
 }

@@ -180,14 +180,14 @@ void tracker_request_check(struct tracker *t, struct watched *w)
 	event_active(t->pending_ev, EV_TIMEOUT, 0);
 }
 
-static void on_inotify(evutil_socket_t fd, short what, void *arg)
+int tracker_read_notes(struct tracker *t)
 {
-	struct tracker *t = arg;
 	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
 	struct watched *w;
 	ssize_t n;
+	int marked = 0;
 
-	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+	while ((n = read(t->inotify_fd, buf, sizeof(buf))) > 0) {
 		for (char *p = buf; p < buf + n;) {
 			const struct inotify_event *ev = (const struct inotify_event *)p;
 
@@ -200,9 +200,18 @@ static void on_inotify(evutil_socket_t fd, short what, void *arg)
 				if (ev->mask & IN_IGNORED)
 					tracker_set_wd(t, w, -1); /* only the entry just returned */
 				tracker_mark_pending(t, w);
+				marked++;
 			}
 		}
 	}
+	return marked;
+}
+
+static void on_inotify(evutil_socket_t fd, short what, void *arg)
+{
+	struct tracker *t = arg;
+
+	tracker_read_notes(t);
 	tracker_run_pending(t);
 }
 

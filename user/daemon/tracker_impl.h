@@ -47,6 +47,9 @@ struct watched *tracker_new_watched(struct tracker *t, const char *path, const c
 				    uint64_t id, bool attached);
 void tracker_free_watched(struct tracker *t, struct watched *w);
 int tracker_add_events_watch(struct tracker *t, struct watched *w);
+/* Reads the kernel's notifications of cgroup.events waiting on the inotify
+ * fd and marks their watches for a check; returns how many it marked. */
+int tracker_read_notes(struct tracker *t);
 /* Marks w for a check in the next tracker_run_pending(). */
 void tracker_mark_pending(struct tracker *t, struct watched *w);
 /* Sets w->wd, keeping the map by wd. */
@@ -72,6 +75,9 @@ bool tracker_cgroup_ran(const char *abs);
 
 /* tracker_psi.c: CPU pressure, read once per fill for each live watch. */
 void tracker_psi_read(struct tracker *t, struct watched *w, uint64_t mono_ns);
+/* The same reading again, as of mono_ns, for a watch nothing can have
+ * stalled in since its last one (see tracker_on_fill). */
+void tracker_psi_same(struct watched *w, uint64_t mono_ns);
 void tracker_psi_close(struct tracker *t, struct watched *w);
 
 /* tracker_store.c: what survives a restart. */

@@ -41,6 +41,12 @@ void tracker_psi_close(struct tracker *t, struct watched *w)
 	w->psi_fd = -1;
 }
 
+void tracker_psi_same(struct watched *w, uint64_t mono_ns)
+{
+	w->psi_prev = w->psi;
+	w->psi.mono_ns = mono_ns;
+}
+
 void tracker_psi_read(struct tracker *t, struct watched *w, uint64_t mono_ns)
 {
 	const char *off = kernel_psi(t);
