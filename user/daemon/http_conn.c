@@ -194,10 +194,13 @@ events:
 	return 0;
 }
 
-void http_conn_flush(struct http_conn *c)
+int http_conn_flush(struct http_conn *c)
 {
-	if (!c->depth)
-		conn_write(c);
+	if (c->depth)
+		return c->dead ? -EPIPE : 0;
+	hold(c);
+	conn_write(c);
+	return release(c) ? 0 : -EPIPE;
 }
 
 void http_conn_want_drain(struct http_conn *c)

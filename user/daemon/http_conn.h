@@ -59,8 +59,9 @@ struct buf *http_conn_out(struct http_conn *c);
 /* Bytes queued and not written. */
 size_t http_conn_queued(const struct http_conn *c);
 /* Writes what is queued, unless the connection is reading requests (it
- * writes once they are answered). */
-void http_conn_flush(struct http_conn *c);
+ * writes once they are answered). 0, or -EPIPE when the connection is
+ * closed (and c may be gone: use nothing of it). */
+int http_conn_flush(struct http_conn *c);
 /* The request's reply ended (whole, or its last chunk queued). */
 void http_conn_req_end(struct http_conn *c);
 /* Closes now; the close callback runs if a reply was under way. */

@@ -272,8 +272,7 @@ static int chunk2(struct http_req *req, const void *a, size_t an, const void *z,
 		http_conn_close(c);
 		return -EPIPE;
 	}
-	http_conn_flush(c);
-	return c->dead ? -EPIPE : 0;
+	return http_conn_flush(c);
 }
 
 int http_chunk(struct http_req *req, const void *data, size_t len, size_t max)
