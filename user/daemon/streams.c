@@ -665,6 +665,8 @@ static void flush_exits(struct stream_client *c)
 	}
 	c->exits.p[--c->exits.len] = '\0';
 	err = http_stream_line(c->req, c->exits.p, STREAMS_MAX_OUTPUT);
+	if (err == -EPIPE)
+		return; /* the write found the client gone: c went with it (on_close) */
 	buf_reset(&c->exits);
 	drop_event_client(c, err);
 }
