@@ -142,7 +142,17 @@ int BPF_PROG(cgs_sched_switch, bool preempt, struct task_struct *prev, struct ta
 	asm volatile("" ::: "memory");
 	if (s->pending)
 		flush_pending(s);
-	if (prev->pid) {
+	if (prev->pid && (prev_state & TASK_DEAD) && prev->nvcsw + prev->nivcsw == 1 &&
+	    prev->start_time >= load_ns) {
+		/* A task born after the load that ends at its first switch-out
+		 * (a short process of a batch job): its counters began at zero
+		 * and nothing is kept, so its storage is not even looked up (a
+		 * helper call and a line of the task of their own). */
+		struct cgs_task zero = {};
+
+		charge_slice(&zero, prev, involuntary);
+		final_switch(prev);
+	} else if (prev->pid) {
 		/* A dying task's storage is not made for its last slice. */
 		t = bpf_task_storage_get(&cgs_tasks, prev, 0,
 					 prev_state & TASK_DEAD ? 0 : BPF_LOCAL_STORAGE_GET_F_CREATE);
