@@ -53,6 +53,15 @@ static int mostly_sleep(void *arg)
 	return 0;
 }
 
+/* Ends the n tasks this test started (by pid) and reaps them. */
+static void stop_tasks(const pid_t *pids, int n)
+{
+	for (int i = 0; i < n; i++) {
+		kill(pids[i], SIGKILL);
+		th_wait(pids[i], NULL);
+	}
+}
+
 static int park(void *arg)
 {
 	for (;;)
@@ -269,10 +278,7 @@ out:
 	if (sr)
 		sr_free(sr);
 	th_response_free(&r);
-	for (i = 0; i < n; i++) {
-		kill(spin[i], SIGKILL);
-		th_wait(spin[i], NULL);
-	}
+	stop_tasks(spin, n);
 	if (parker > 0) {
 		kill(parker, SIGKILL);
 		th_wait(parker, NULL);
@@ -282,25 +288,6 @@ out:
 		th_wait(sleeper, NULL);
 	}
 	th_daemon_cleanup(&d);
-}
-
-/* Read system calls the daemon made ("syscr" of /proc/PID/io: all its
- * threads; pread counts), 0 when unknown. */
-static uint64_t daemon_reads(pid_t pid)
-{
-	unsigned long long v = 0;
-	char p[64], line[128];
-	FILE *f;
-
-	snprintf(p, sizeof(p), "/proc/%d/io", pid);
-	f = fopen(p, "re");
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "syscr: %llu", &v) == 1)
-			break;
-	fclose(f);
-	return v;
 }
 
 #define N_WAITING 20
@@ -359,12 +346,12 @@ static void test_waiting_pressure(void)
 	deadline = th_now_ns() + 10000 * MS;
 	while (records < 7 && sr_line(sr, line, sizeof(line), deadline) == 1) {
 		if (++records == 2)
-			r0 = daemon_reads(d.pid);
+			r0 = th_proc_field(d.pid, "io", "syscr");
 		if (records > 2 && th_json_is_null(line, "pressure.cpu_some_pct") == 0 &&
 		    th_json_double(line, "pressure.cpu_some_pct") == 0)
 			zero_pct++;
 	}
-	r1 = daemon_reads(d.pid);
+	r1 = th_proc_field(d.pid, "io", "syscr");
 	printf("    %d waiting watches, 5 fills: %llu reads by the daemon, %d records at 0 %%\n",
 	       N_WAITING, (unsigned long long)(r1 - r0), zero_pct);
 	ASSERT_EQ(records, 7, "records came");
@@ -394,10 +381,7 @@ out:
 	if (sr)
 		sr_free(sr);
 	th_response_free(&r);
-	for (i = 0; i < n; i++) {
-		kill(spin[i], SIGKILL);
-		th_wait(spin[i], NULL);
-	}
+	stop_tasks(spin, n);
 	th_daemon_cleanup(&d);
 }
 

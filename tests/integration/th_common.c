@@ -24,14 +24,14 @@ int th_burn(void *arg)
 	return 0;
 }
 
-uint64_t th_proc_status(pid_t pid, const char *field)
+uint64_t th_proc_field(pid_t pid, const char *file, const char *field)
 {
 	unsigned long long v = 0;
 	size_t n = strlen(field);
 	char p[64], line[256];
 	FILE *f;
 
-	snprintf(p, sizeof(p), "/proc/%d/status", pid);
+	snprintf(p, sizeof(p), "/proc/%d/%s", pid, file);
 	f = fopen(p, "re");
 	if (!f)
 		return 0;
@@ -41,6 +41,11 @@ uint64_t th_proc_status(pid_t pid, const char *field)
 			break;
 	fclose(f);
 	return v;
+}
+
+uint64_t th_proc_status(pid_t pid, const char *field)
+{
+	return th_proc_field(pid, "status", field);
 }
 
 uint64_t th_proc_switches(pid_t pid)

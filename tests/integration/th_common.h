@@ -19,8 +19,10 @@ void th_down(struct th_daemon *d);
 /* A task for th_spawn: burns *(uint64_t *)arg ns of CPU, exits 0. */
 int th_burn(void *arg);
 
-/* The number after "field:" in /proc/PID/status (kB for the Vm* fields),
- * or 0 when there is none. */
+/* The number after "field:" in /proc/PID/file ("io": "syscr" counts the
+ * process's read system calls, all threads), or 0 when there is none. */
+uint64_t th_proc_field(pid_t pid, const char *file, const char *field);
+/* The same in /proc/PID/status (kB for the Vm* fields). */
 uint64_t th_proc_status(pid_t pid, const char *field);
 /* Voluntary plus involuntary context switches of pid: how often it ran. */
 uint64_t th_proc_switches(pid_t pid);
