@@ -105,15 +105,18 @@ int cgs_inflight_iter(struct bpf_iter__cgroup *ctx)
 }
 
 /*
- * The wait for accumulator moves under way, as one syscall (BPF_PROG_RUN of
- * a syscall program), which a fill makes instead of a lookup of every
- * CPU's accumulators (a copy of all of them per try): the kernel paths a
- * fill goes through after idling a TTL were much of its cost on a small
- * tree. The slices in flight stay with the iterator: the same
- * snapshot_cpu() run from a syscall program found, now and then for tens
- * of milliseconds, the task a busy CPU's slot names as not on a CPU
- * (t->on_cpu 0) and left its slice out (2-39 readings of 1,000 short by
- * it, against 0-2 through the iterator, on this kernel).
+ * A fill's two steps around its copy of the rows, as one BPF_PROG_RUN each
+ * instead of a lookup of every CPU's accumulators (a copy of all of them
+ * per try) and an iterator's create, read and close (a file made and freed
+ * per fill): the kernel paths a fill goes through after idling a TTL were
+ * most of its cost on a small tree. The wait is a syscall program; the
+ * slices in flight a raw tracepoint program (never attached), whose test
+ * run has preemption off and an RCU read section, as the iterator's read()
+ * had. Run from a syscall program (sleepable), snapshot_cpu() found now and
+ * then, for tens of milliseconds, the task a busy CPU's slot names as not
+ * on a CPU (t->on_cpu 0) and left its slice out: 2-39 of 1,000 readings of
+ * a burning cgroup short by it, against 0-7 through the iterator or the
+ * raw tracepoint program, on this kernel.
  */
 
 /* CPU i is moving no accumulator counts into a row (tail == head, see
@@ -153,6 +156,14 @@ int cgs_snap_quiesce(void *ctx)
 
 	bpf_loop(nr_cpus < CGS_MAX_CPUS ? nr_cpus : CGS_MAX_CPUS, quiesce_cpu, &q, 0);
 	return q.left;
+}
+
+/* After the rows: every CPU's accumulators with its slice in flight. */
+SEC("raw_tp")
+int cgs_snap_read(void *ctx)
+{
+	snapshot_inflight();
+	return 0;
 }
 
 /* Row i, when its cgroup is gone (removed while nothing was attached, so

@@ -40,7 +40,7 @@ struct loader {
 	const struct cgs_acc *accsnap; /* mmap: each CPU's accumulator as a snapshot read it */
 	size_t accsnap_len;
 	struct cgs_acc *acc; /* room to read every CPU's accumulator (quiesce) */
-	bool snap_progs; /* a snapshot waits through cgs_snap_quiesce, not a lookup */
+	bool snap_progs; /* a snapshot runs cgs_snap_quiesce/read, not a lookup and the iterator */
 	loader_exit_fn on_exit;
 	void *ctx;
 };
@@ -167,14 +167,19 @@ static uint32_t rows_in_use(const struct loader *l)
 	return 0;
 }
 
-/* Syscall programs that may loop and read another CPU's per-CPU values
- * (5.19 and later); else a snapshot waits through lookups. */
+/* Programs a snapshot runs by BPF_PROG_RUN: a syscall program and a raw
+ * tracepoint program that loop and read another CPU's per-CPU values (5.19
+ * and later); else it waits through lookups and reads through the
+ * iterator. */
 static bool snap_progs_supported(void)
 {
 	return libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_SYSCALL, NULL) > 0 &&
 	       libbpf_probe_bpf_helper(BPF_PROG_TYPE_SYSCALL, BPF_FUNC_loop, NULL) > 0 &&
 	       libbpf_probe_bpf_helper(BPF_PROG_TYPE_SYSCALL, BPF_FUNC_map_lookup_percpu_elem,
-				       NULL) > 0;
+				       NULL) > 0 &&
+	       libbpf_probe_bpf_helper(BPF_PROG_TYPE_RAW_TRACEPOINT, BPF_FUNC_loop, NULL) > 0 &&
+	       libbpf_probe_bpf_helper(BPF_PROG_TYPE_RAW_TRACEPOINT,
+				       BPF_FUNC_map_lookup_percpu_elem, NULL) > 0;
 }
 
 /* One run of a syscall program: its return value, or -errno. */
@@ -340,6 +345,8 @@ int loader_open(const struct loader_opts *o, struct loader **ret)
 	bpf_program__set_autoattach(l->skel->progs.cgs_inflight_iter, false);
 	l->snap_progs = snap_progs_supported();
 	bpf_program__set_autoload(l->skel->progs.cgs_snap_quiesce, l->snap_progs);
+	bpf_program__set_autoload(l->skel->progs.cgs_snap_read, l->snap_progs);
+	bpf_program__set_autoattach(l->skel->progs.cgs_snap_read, false);
 	bpf_program__set_autoattach(l->skel->progs.cgs_populate_iter, false);
 	err = cgstat_bpf__load(l->skel);
 	if (err)
@@ -549,7 +556,7 @@ static int read_rows(struct loader *l, struct snapshot *s)
 
 /*
  * The rows, then each CPU's accumulators with its slice in flight (one run of
- * cgs_inflight_iter), while no accumulator moves its counts into a row
+ * cgs_snap_read, or of cgs_inflight_iter), while no accumulator moves its counts into a row
  * (snap_active, and moves under way finished first): a count is in a row copied, in an accumulator read after,
  * or in flight, once. A slice charged into an accumulator after the rows
  * were copied is read there; one charged into a row then (a CPU whose slots
@@ -565,7 +572,9 @@ static int read_all(struct loader *l, struct snapshot *s)
 	err = quiesce_accs(l);
 	if (!err)
 		err = read_rows(l, s);
-	if (!err)
+	if (!err && l->snap_progs && run_prog(l->skel->progs.cgs_snap_read) < 0)
+		l->snap_progs = false; /* refused: the iterator from now on */
+	if (!err && !l->snap_progs)
 		err = run_iter(l->inflight_link);
 	__atomic_store_n(&l->skel->bss->snap_active, 0, __ATOMIC_SEQ_CST);
 	if (err) {
