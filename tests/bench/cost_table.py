@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """The cost table from the JSON the benches wrote (bench_sched.json,
-bench_scale.json, bench_serve.json, bench_http.json in DIR, the BENCH_OUT of `make bench`),
+bench_scale.json, bench_serve.json, bench_http.json, bench_lifecycle.json in DIR, the BENCH_OUT of `make bench`),
 as Markdown: printed, and with --readme FILE put into FILE between the
 lines "<!-- cost-table:begin -->" and "<!-- cost-table:end -->" together
 with the machine it ran on.
@@ -142,6 +142,35 @@ def http_rows(s):
              "≤ 2.0×; ≤ 10 µs")]
 
 
+def lifecycle_rows(s):
+    if not s or "modes" not in s:
+        return [("fork+exit+wait loop with cgstatd ÷ without", "not run (bench_lifecycle)", "")]
+    m = s["modes"]
+    rows = []
+    for mode, label in (("events", "cgstatd with one `/v1/events` client"),
+                        ("stream", "cgstatd attached to the loop's cgroup, a stream open")):
+        if mode not in m:
+            continue
+        e = m[mode]
+        p = e["progs"]
+        sw = p.get("switch", {}).get("ns_per_event", 0)
+        empty = p.get("switch_empty", {}).get("ns_per_event", 0)
+        rows.append((f"fork+exit+wait loop, {label}: time ÷ without; programs "
+                     "ns/event (fork · exit · switch ÷ empty switch); daemon CPU per exit",
+                     f"{e['ratio_to_none']:.3f}; {n(p.get('fork', {}).get('ns_per_event', 0))} · "
+                     f"{n(p.get('exit', {}).get('ns_per_event', 0))} · "
+                     f"{sw / empty if empty else 0:.2f} ({n(sw)} ÷ {n(empty)}); "
+                     f"{e['daemon_cpu_us_per_exit']:.2f} µs",
+                     "≤ 1.03; ≤ 500 · ≤ 500 ns · ≤ 2.0; ≤ 5 µs"))
+    x = s.get("exitsnoop_over_cgstat")
+    rows.append(("libbpf-tools `exitsnoop` ÷ cgstat per exit (programs; with user space)",
+                 f"{x['exit_program']:.1f}× ({n(m['exitsnoop']['progs']['exitsnoop']['ns_per_event'])} ns); "
+                 f"{x['with_user_space']:.1f}×" if x and "exitsnoop" in m else
+                 "not run (" + s.get("exitsnoop_skipped", "exitsnoop or tracefs missing") + ")",
+                 "≥ 25×"))
+    return rows
+
+
 def machine():
     model = "?"
     try:
@@ -157,7 +186,8 @@ def machine():
 
 def table(d):
     rows = sched_rows(load(d, "bench_sched.json")) + scale_rows(load(d, "bench_scale.json")) \
-        + serve_rows(load(d, "bench_serve.json")) + http_rows(load(d, "bench_http.json"))
+        + serve_rows(load(d, "bench_serve.json")) + http_rows(load(d, "bench_http.json")) \
+        + lifecycle_rows(load(d, "bench_lifecycle.json"))
     out = ["| figure | measured | target |", "|---|---|---|"]
     out += [f"| {a} | {b} | {c} |" for a, b, c in rows]
     return "\n".join(out)
