@@ -238,22 +238,27 @@ int cgs_sched_process_exit(__u64 *ctx)
 	struct cgs_exit_pos *pos;
 	struct cgroup *cgrp;
 	__u64 cgid, head, tail;
-	bool group_dead, local, oom;
+	bool group_dead, local, record, oom = false;
 	struct signal_struct *sig;
-	__u64 dead_ns;
+	__u64 dead_ns = 0;
 	__u32 cpu, idx;
 
 	if (exit_has_group_dead)
 		group_dead = (bool)ctx[1];
 	else
 		group_dead = BPF_CORE_READ(p, signal, live.counter) == 0;
-	/* Loaded first: two lines of signal_struct that the exit path has
-	 * not touched (the time of threads that ended, the OOM mark), whose
-	 * misses then overlap the counting below instead of following it. */
-	sig = p->signal;
-	dead_ns = sig->sum_sched_runtime;
-	oom = sig->oom_mm != NULL;
-	asm volatile("" ::: "memory");
+	/* A record for sure (every exit is read): two lines of
+	 * signal_struct that the exit path has not touched (the time of
+	 * threads that ended, the OOM mark) are loaded first, so that their
+	 * misses overlap the counting below instead of following it. An exit
+	 * that makes no record never touches them. */
+	record = group_dead && *(volatile __u32 *)&exit_events;
+	if (record) {
+		sig = p->signal;
+		dead_ns = sig->sum_sched_runtime;
+		oom = sig->oom_mm != NULL;
+		asm volatile("" ::: "memory");
+	}
 
 	cgrp = p->cgroups->dfl_cgrp;
 	c = counters_here(cgrp, &local);
@@ -273,8 +278,13 @@ int cgs_sched_process_exit(__u64 *ctx)
 	 * so a watched cgroup's last exit still comes before its end. While
 	 * every exit is read, whether the cgroup is watched changes nothing:
 	 * no hash lookup then. */
-	if (!*(volatile __u32 *)&exit_events && !bpf_map_lookup_elem(&cgs_watched, &cgid))
-		return 0;
+	if (!record) {
+		if (!bpf_map_lookup_elem(&cgs_watched, &cgid))
+			return 0;
+		sig = p->signal;
+		dead_ns = sig->sum_sched_runtime;
+		oom = sig->oom_mm != NULL;
+	}
 	if (!tp_preemptible) {
 		cpu = bpf_get_smp_processor_id();
 		pos = bpf_map_lookup_elem(&cgs_exit_pos, &cpu);
