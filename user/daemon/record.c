@@ -34,7 +34,7 @@ static void kv_text(struct json *j, const char *key, const char *text, size_t tl
 
 	if (kl + tlen + 4 > sizeof(b)) {
 		json_key(j, key);
-		json_raw(j, text);
+		json_rawn(j, text, tlen);
 		return;
 	}
 	b[0] = '"';
@@ -42,8 +42,7 @@ static void kv_text(struct json *j, const char *key, const char *text, size_t tl
 	b[kl + 1] = '"';
 	b[kl + 2] = ':';
 	memcpy(b + kl + 3, text, tlen);
-	b[kl + 3 + tlen] = '\0';
-	json_raw(j, b);
+	json_rawn(j, b, kl + 3 + tlen);
 }
 
 static void kv_u64(struct json *j, const char *key, uint64_t v)

@@ -343,8 +343,13 @@ void json_raw(struct json *j, const char *raw)
 		json_null(j);
 		return;
 	}
+	json_rawn(j, raw, strlen(raw));
+}
+
+void json_rawn(struct json *j, const char *raw, size_t n)
+{
 	sep(j);
-	put(j, raw, strlen(raw));
+	put(j, raw, n);
 }
 
 void json_kv_str(struct json *j, const char *k, const char *v)

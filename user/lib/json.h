@@ -53,6 +53,8 @@ void json_bool(struct json *j, bool v);
 void json_null(struct json *j);
 /* A pre-rendered JSON value, copied verbatim; NULL renders as null. */
 void json_raw(struct json *j, const char *raw);
+/* The same for n bytes of raw (no NUL needed). */
+void json_rawn(struct json *j, const char *raw, size_t n);
 
 /* Conveniences: key + value. */
 void json_kv_str(struct json *j, const char *k, const char *v);
