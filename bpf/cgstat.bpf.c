@@ -52,6 +52,14 @@ extern void bpf_cgroup_release(struct cgroup *cgrp) __ksym;
 #include "cgstat_storage.bpf.h"
 #include "cgstat_acc.bpf.h"
 
+/* prev's first switch-out ever (the kernel counted this switch just before
+ * the tracepoint), and it was born after cgstat was loaded: its counters
+ * started at zero, an exact base without anything kept for it. */
+static __always_inline bool first_switch_out(struct task_struct *prev)
+{
+	return prev->start_time >= load_ns && prev->nvcsw + prev->nivcsw == 1;
+}
+
 /* First switch-out seen of a task that existed before cgstat was loaded (or
  * whose storage could not be had): the base is this CPU's switch-in slot if
  * it names the task, else the kernel's own start of the slice. */
@@ -59,11 +67,8 @@ static __noinline void charge_first(struct cgs_slot *s, struct task_struct *prev
 {
 	struct cgs_task base;
 
-	if (prev->start_time >= load_ns && prev->nvcsw + prev->nivcsw == 1) {
-		/* Its first switch-out ever (the kernel counted this switch
-		 * just before the tracepoint) and born after cgstat was
-		 * loaded: its counters started at zero, an exact base without
-		 * storage set up at fork. */
+	if (first_switch_out(prev)) {
+		/* No storage set up at fork: zero is its base. */
 		base.sum_exec = 0;
 		base.run_delay = 0;
 		base.utime = 0;
@@ -142,12 +147,10 @@ int BPF_PROG(cgs_sched_switch, bool preempt, struct task_struct *prev, struct ta
 	asm volatile("" ::: "memory");
 	if (s->pending)
 		flush_pending(s);
-	if (prev->pid && (prev_state & TASK_DEAD) && prev->nvcsw + prev->nivcsw == 1 &&
-	    prev->start_time >= load_ns) {
-		/* A task born after the load that ends at its first switch-out
-		 * (a short process of a batch job): its counters began at zero
-		 * and nothing is kept, so its storage is not even looked up (a
-		 * helper call and a line of the task of their own). */
+	if (prev->pid && (prev_state & TASK_DEAD) && first_switch_out(prev)) {
+		/* It ends at its first switch-out (a short process of a batch
+		 * job): nothing is kept, so its storage is not even looked up
+		 * (a helper call and a line of the task of their own). */
 		struct cgs_task zero = {};
 
 		charge_slice(&zero, prev, involuntary);
@@ -229,6 +232,17 @@ static __always_inline void fill_exit(struct cgs_exit_event *e, struct task_stru
 	__builtin_memcpy(e->comm, p->comm, sizeof(e->comm));
 }
 
+/* What an exit record needs of p's signal_struct, on two lines the exit path
+ * has not touched: the time of its threads that ended, the OOM mark. */
+static __always_inline void exit_signal(struct task_struct *p, __u64 *dead_ns, bool *oom)
+{
+	struct signal_struct *sig = p->signal;
+
+	*dead_ns = sig->sum_sched_runtime;
+	*oom = sig->oom_mm != NULL;
+	asm volatile("" ::: "memory");
+}
+
 SEC("tp_btf/sched_process_exit")
 int cgs_sched_process_exit(__u64 *ctx)
 {
@@ -239,7 +253,6 @@ int cgs_sched_process_exit(__u64 *ctx)
 	struct cgroup *cgrp;
 	__u64 cgid, head, tail;
 	bool group_dead, local, record, oom = false;
-	struct signal_struct *sig;
 	__u64 dead_ns = 0;
 	__u32 cpu, idx;
 
@@ -253,12 +266,8 @@ int cgs_sched_process_exit(__u64 *ctx)
 	 * misses overlap the counting below instead of following it. An exit
 	 * that makes no record never touches them. */
 	record = group_dead && *(volatile __u32 *)&exit_events;
-	if (record) {
-		sig = p->signal;
-		dead_ns = sig->sum_sched_runtime;
-		oom = sig->oom_mm != NULL;
-		asm volatile("" ::: "memory");
-	}
+	if (record)
+		exit_signal(p, &dead_ns, &oom);
 
 	cgrp = p->cgroups->dfl_cgrp;
 	c = counters_here(cgrp, &local);
@@ -281,9 +290,7 @@ int cgs_sched_process_exit(__u64 *ctx)
 	if (!record) {
 		if (!bpf_map_lookup_elem(&cgs_watched, &cgid))
 			return 0;
-		sig = p->signal;
-		dead_ns = sig->sum_sched_runtime;
-		oom = sig->oom_mm != NULL;
+		exit_signal(p, &dead_ns, &oom);
 	}
 	if (!tp_preemptible) {
 		cpu = bpf_get_smp_processor_id();
