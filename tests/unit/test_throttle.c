@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 
 #include "cg_fixture.h"
 #include "throttle.h"
@@ -44,19 +45,20 @@ static void test_cpu_off_reads_no_cpu_stat(void **state)
 	assert_non_null(t);
 	/* "cpuset" is another controller, not "cpu". */
 	tree("off", "cpuset memory pids\n", a, b, sizeof(a));
-	assert_null(throttle_get(t, 11, a, 100));
-	assert_null(throttle_get(t, 12, b, 100));
-	assert_null(throttle_get(t, 11, a, 100));
+	assert_null(throttle_get(t, 11, 10, a, 100));
+	assert_null(throttle_get(t, 12, 10, b, 100));
+	assert_null(throttle_get(t, 11, 10, a, 100));
 	assert_int_equal(t->reads, 0);
 	assert_int_equal(t->parent_reads, 1);
 	/* A trailing '/' names the same cgroup, and the same parent. */
 	strcat(b, "/");
-	assert_null(throttle_get(t, 13, b, 100));
+	assert_null(throttle_get(t, 13, 10, b, 100));
 	assert_int_equal(t->parent_reads, 1);
 	/* A new fill asks the parent again. */
-	assert_null(throttle_get(t, 11, a, 200));
+	assert_null(throttle_get(t, 11, 10, a, 200));
 	assert_int_equal(t->parent_reads, 2);
 	assert_int_equal(t->reads, 0);
+	throttle_release(t);
 	free(t);
 }
 
@@ -69,18 +71,19 @@ static void test_cpu_on_reads_once_per_fill(void **state)
 
 	assert_non_null(t);
 	tree("on", "memory cpu\n", a, b, sizeof(a));
-	st = throttle_get(t, 21, a, 100);
+	st = throttle_get(t, 21, 20, a, 100);
 	assert_non_null(st);
 	assert_true(st->has_throttling);
 	assert_int_equal(st->nr_periods, 7);
 	assert_int_equal(st->nr_throttled, 3);
 	assert_int_equal(st->throttled_usec, 900);
-	assert_non_null(throttle_get(t, 21, a, 100));
-	assert_non_null(throttle_get(t, 22, b, 100));
+	assert_non_null(throttle_get(t, 21, 20, a, 100));
+	assert_non_null(throttle_get(t, 22, 20, b, 100));
 	assert_int_equal(t->reads, 2);
 	assert_int_equal(t->parent_reads, 1);
-	assert_non_null(throttle_get(t, 21, a, 200));
+	assert_non_null(throttle_get(t, 21, 20, a, 200));
 	assert_int_equal(t->reads, 3);
+	throttle_release(t);
 	free(t);
 }
 
@@ -92,10 +95,11 @@ static void test_cpu_turned_on(void **state)
 
 	assert_non_null(t);
 	tree("turn", "memory\n", a, b, sizeof(a));
-	assert_null(throttle_get(t, 31, a, 100));
+	assert_null(throttle_get(t, 31, 30, a, 100));
 	path_in_tmp(p, sizeof(p), "turn");
 	put(p, "cgroup.subtree_control", "cpu memory\n");
-	assert_non_null(throttle_get(t, 31, a, 200));
+	assert_non_null(throttle_get(t, 31, 30, a, 200));
+	throttle_release(t);
 	free(t);
 }
 
@@ -109,10 +113,58 @@ static void test_no_parent_file_reads_cpu_stat(void **state)
 
 	assert_non_null(t);
 	tree("bare", NULL, a, b, sizeof(a));
-	st = throttle_get(t, 41, a, 100);
+	st = throttle_get(t, 41, 40, a, 100);
 	assert_non_null(st);
 	assert_true(st->has_throttling);
 	assert_int_equal(t->reads, 1);
+	/* No parent known (0: not in the fill, or the mount root): the same. */
+	assert_non_null(throttle_get(t, 42, 0, b, 100));
+	assert_int_equal(t->reads, 2);
+	assert_int_equal(t->parent_reads, 1);
+	throttle_release(t);
+	free(t);
+}
+
+static int open_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	int n = 0;
+
+	assert_non_null(d);
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n;
+}
+
+/* The parent's file is opened once and read again at each fill (what it says
+ * then, not what it said when opened); another parent taking the slot closes
+ * it, and so does throttle_release. */
+static void test_parent_file_kept_open(void **state)
+{
+	struct throttle_cache *t = calloc(1, sizeof(*t));
+	char a[PATH_MAX], b[PATH_MAX], p[PATH_MAX];
+	int fds = open_fds();
+
+	assert_non_null(t);
+	tree("keep", "memory\n", a, b, sizeof(a));
+	assert_null(throttle_get(t, 51, 50, a, 100));
+	assert_int_equal(open_fds(), fds + 1);
+	path_in_tmp(p, sizeof(p), "keep");
+	put(p, "cgroup.subtree_control", "cpu memory\n");
+	assert_non_null(throttle_get(t, 51, 50, a, 200));
+	put(p, "cgroup.subtree_control", "memory\n");
+	assert_null(throttle_get(t, 52, 50, b, 300));
+	assert_int_equal(t->parent_reads, 3);
+	assert_int_equal(t->parent_opens, 1);
+	assert_int_equal(open_fds(), fds + 1);
+	/* Another parent in its slot (a collision): the kept file is closed
+	 * before the new parent's is opened. */
+	assert_null(throttle_get(t, 52, 50 + THROTTLE_PARENTS, b, 400));
+	assert_int_equal(t->parent_opens, 2);
+	assert_int_equal(open_fds(), fds + 1);
+	throttle_release(t);
+	assert_int_equal(open_fds(), fds);
 	free(t);
 }
 
@@ -123,6 +175,7 @@ int main(void)
 		cmocka_unit_test(test_cpu_on_reads_once_per_fill),
 		cmocka_unit_test(test_cpu_turned_on),
 		cmocka_unit_test(test_no_parent_file_reads_cpu_stat),
+		cmocka_unit_test(test_parent_file_kept_open),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

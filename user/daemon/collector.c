@@ -75,6 +75,7 @@ void collector_free(struct collector *c)
 	if (!c)
 		return;
 	cache_free(c->cache);
+	throttle_release(&c->throttle);
 	snapshot_free(&c->cur);
 	snapshot_free(&c->prev);
 	free(c);
@@ -119,10 +120,17 @@ uint64_t collector_expires_ns(const struct collector *c)
 	return cache_expires_ns(c->cache);
 }
 
+/* The parent's id of entry cur of s, 0 if not known. */
+static uint64_t parent_of(const struct snapshot *s, const struct cg_sample *cur)
+{
+	return cur ? s->parent_id[cur - s->v] : 0;
+}
+
 const struct cg_cpu_stat *collector_cpu_stat(struct collector *c, uint64_t id, const char *abs,
 					     uint64_t gen)
 {
-	return throttle_get(&c->throttle, id, abs, gen);
+	return throttle_get(&c->throttle, id, parent_of(&c->cur, snapshot_find(&c->cur, id)), abs,
+			    gen);
 }
 
 void collector_record_in(struct collector *c, const struct snapshot *s, uint64_t id,
@@ -140,7 +148,7 @@ void collector_record_in(struct collector *c, const struct snapshot *s, uint64_t
 	r->base_mono_ns = c->prev.mono_ns;
 	r->min_interval_ns = cache_ttl_ns(c->cache) / 2;
 	r->cache_age_ns = cache_age_ns(c->cache);
-	r->cpu_stat = throttle_get(&c->throttle, id, abs, s->mono_ns);
+	r->cpu_stat = throttle_get(&c->throttle, id, parent_of(s, cur), abs, s->mono_ns);
 }
 
 void collector_stats(const struct collector *c, struct cache_stats *ret)

@@ -27,13 +27,12 @@ uint64_t record_percentile_us(const __u64 *hist, int slots, double p)
 /* "key":text as one member of the object being written. key is one of this
  * file's literals (short, nothing to escape): json_key's escaping of every
  * key was half of rendering a record. */
-static void kv_text(struct json *j, const char *key, const char *text, size_t tlen)
+static void kv_textn(struct json *j, const char *key, size_t kl, const char *text, size_t tlen)
 {
 	char b[128];
-	size_t kl = strlen(key);
 
 	if (kl + tlen + 4 > sizeof(b)) {
-		json_key(j, key);
+		json_keyn(j, key, kl);
 		json_rawn(j, text, tlen);
 		return;
 	}
@@ -45,15 +44,20 @@ static void kv_text(struct json *j, const char *key, const char *text, size_t tl
 	json_rawn(j, b, kl + 3 + tlen);
 }
 
-static void kv_u64(struct json *j, const char *key, uint64_t v)
+/* The key's length from the call site, where it is a literal's. */
+#define kv_text(j, key, text, tlen) kv_textn(j, key, strlen(key), text, tlen)
+
+static void kv_u64n(struct json *j, const char *key, size_t kl, uint64_t v)
 {
 	char d[24], *p = d + sizeof(d);
 
 	do
 		*--p = (char)('0' + v % 10);
 	while (v /= 10);
-	kv_text(j, key, p, (size_t)(d + sizeof(d) - p));
+	kv_textn(j, key, kl, p, (size_t)(d + sizeof(d) - p));
 }
+
+#define kv_u64(j, key, v) kv_u64n(j, key, strlen(key), v)
 
 /* The kernel samples user and system time on ticks and scales them to the
  * exact runtime (cputime_adjust); do the same with the counted ns. */
@@ -114,25 +118,29 @@ static const char *fixed2(char *buf, size_t len, double v)
 	return p;
 }
 
-static void pct(struct json *j, const char *k, uint64_t now, uint64_t then, uint64_t dt, bool ok)
+static void pctn(struct json *j, const char *k, size_t kl, uint64_t now, uint64_t then, uint64_t dt,
+		 bool ok)
 {
 	double v;
 	char b[32];
 	const char *s;
 
 	if (!ok || !dt || now < then) {
-		json_kv_double(j, k, 0.0 / 0.0, 0);
+		json_keyn(j, k, kl);
+		json_null(j);
 		return;
 	}
 	v = 100.0 * (double)(now - then) / (double)dt;
 	s = fixed2(b, sizeof(b), v);
 	if (s) {
-		kv_text(j, k, s, strlen(s));
+		kv_textn(j, k, kl, s, strlen(s));
 	} else {
-		json_key(j, k);
+		json_keyn(j, k, kl);
 		json_double(j, v, 2);
 	}
 }
+
+#define pct(j, k, now, then, dt, ok) pctn(j, k, strlen(k), now, then, dt, ok)
 
 /* A record's time as text: the same for every record of one fill. */
 static const char *ts_text(uint64_t real_ns)

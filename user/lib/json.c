@@ -225,14 +225,12 @@ static void put_escaped(struct json *j, const char *str, size_t n)
 	putc_(j, '"');
 }
 
-void json_key(struct json *j, const char *key)
+void json_keyn(struct json *j, const char *key, size_t n)
 {
 	sep(j);
 	if (j->err)
 		return;
-	if (!key)
-		key = "";
-	put_escaped(j, key, strlen(key));
+	put_escaped(j, key, n);
 	putc_(j, ':');
 	j->after_key = true;
 }
@@ -350,34 +348,4 @@ void json_rawn(struct json *j, const char *raw, size_t n)
 {
 	sep(j);
 	put(j, raw, n);
-}
-
-void json_kv_str(struct json *j, const char *k, const char *v)
-{
-	json_key(j, k);
-	json_str(j, v);
-}
-
-void json_kv_u64(struct json *j, const char *k, uint64_t v)
-{
-	json_key(j, k);
-	json_u64(j, v);
-}
-
-void json_kv_i64(struct json *j, const char *k, int64_t v)
-{
-	json_key(j, k);
-	json_i64(j, v);
-}
-
-void json_kv_double(struct json *j, const char *k, double v, int decimals)
-{
-	json_key(j, k);
-	json_double(j, v, decimals);
-}
-
-void json_kv_bool(struct json *j, const char *k, bool v)
-{
-	json_key(j, k);
-	json_bool(j, v);
 }

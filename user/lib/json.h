@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include "buf.h"
 
 /* Deepest nesting supported: one bit of json.first per level. */
@@ -40,7 +41,14 @@ void json_obj_end(struct json *j);
 void json_arr_begin(struct json *j);
 void json_arr_end(struct json *j);
 
-void json_key(struct json *j, const char *key);
+/* A key of n bytes (escaped as needed). */
+void json_keyn(struct json *j, const char *key, size_t n);
+/* Inline, so that a literal key's length is known where it is written (a
+ * record has some forty keys). NULL renders as "". */
+static inline void json_key(struct json *j, const char *key)
+{
+	json_keyn(j, key ? key : "", key ? strlen(key) : 0);
+}
 /* NULL renders as null. */
 void json_str(struct json *j, const char *s);
 /* May contain NUL bytes, rendered as \u0000. */
@@ -57,11 +65,35 @@ void json_raw(struct json *j, const char *raw);
 void json_rawn(struct json *j, const char *raw, size_t n);
 
 /* Conveniences: key + value. */
-void json_kv_str(struct json *j, const char *k, const char *v);
-void json_kv_u64(struct json *j, const char *k, uint64_t v);
-void json_kv_i64(struct json *j, const char *k, int64_t v);
-void json_kv_double(struct json *j, const char *k, double v, int decimals);
-void json_kv_bool(struct json *j, const char *k, bool v);
+static inline void json_kv_str(struct json *j, const char *k, const char *v)
+{
+	json_key(j, k);
+	json_str(j, v);
+}
+
+static inline void json_kv_u64(struct json *j, const char *k, uint64_t v)
+{
+	json_key(j, k);
+	json_u64(j, v);
+}
+
+static inline void json_kv_i64(struct json *j, const char *k, int64_t v)
+{
+	json_key(j, k);
+	json_i64(j, v);
+}
+
+static inline void json_kv_double(struct json *j, const char *k, double v, int decimals)
+{
+	json_key(j, k);
+	json_double(j, v, decimals);
+}
+
+static inline void json_kv_bool(struct json *j, const char *k, bool v)
+{
+	json_key(j, k);
+	json_bool(j, v);
+}
 
 /*
  * 0; -ENOMEM if an allocation failed; -EINVAL on misuse (nesting deeper than
