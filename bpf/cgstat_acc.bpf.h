@@ -146,7 +146,7 @@ static __noinline int acc_vacate(struct cgs_acc *a, int k)
 		__sync_fetch_and_add(&drops.storage, 1);
 		__builtin_memset(&sl->c, 0, sizeof(sl->c));
 	} else {
-		row = row_get(old, &busy);
+		row = row_for_counts(old, &busy);
 		if (row)
 			move_counters(&row->c, &sl->c, false);
 		bpf_cgroup_release(old);

@@ -19,6 +19,21 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } cgs_table SEC(".maps");
 
+/* Per row of the table: 1 once it may hold counts (its cgroup took it, then
+ * something was counted into it), 0 while it has held none since it was
+ * taken. A snapshot skips the counters of a row still 0 whose cgroup read
+ * as all zeros before (every interior cgroup of a hierarchy, which runs no
+ * task of its own): one line of the row read, not five. Written by the BPF
+ * side before any count goes into the row; not pinned: user space marks the
+ * rows of a pinned table that hold counts at each load. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64); /* an array's values are 8 bytes apart anyway */
+} cgs_written SEC(".maps");
+
 /* The rows nobody holds: user space pushes every row at the first load; a
  * stack, so the rows in use stay packed at the start of the table (a
  * snapshot reads up to the highest row ever taken, rows_hw). */

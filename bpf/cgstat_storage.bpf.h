@@ -57,6 +57,7 @@ static __noinline struct cgs_row *row_take(struct cgs_ref *r, struct cgroup *cgr
 	struct cgs_row *row;
 	struct cgroup *p;
 	__u32 idx, old, hw;
+	__u64 *w;
 	int i;
 
 	if (bpf_map_pop_elem(&cgs_free, &idx)) {
@@ -71,6 +72,11 @@ static __noinline struct cgs_row *row_take(struct cgs_ref *r, struct cgroup *cgr
 	row->parent = p ? p->kn->id : 0;
 	row->level = cgrp->level;
 	row->removed = 0;
+	/* Given back with nothing in it: nothing written since, until a
+	 * count comes (row_for_counts). Before the id that a reader sees. */
+	w = bpf_map_lookup_elem(&cgs_written, &idx);
+	if (w)
+		*w = 0;
 	asm volatile("" ::: "memory");
 	row->id = cgid;
 	old = r->row;
@@ -97,7 +103,7 @@ static __noinline struct cgs_row *row_take(struct cgs_ref *r, struct cgroup *cgr
  * zombie's last slice, an accumulator slot it still owned. Counted in its
  * own row, that would be missing from every reading until the kernel
  * releases the cgroup. */
-static __noinline struct cgs_row *row_get(struct cgroup *cgrp, bool *busy)
+static __noinline struct cgs_row *row_get(struct cgroup *cgrp, bool *busy, __u32 *ret_idx)
 {
 	struct cgs_ref *r;
 	struct cgs_row *row;
@@ -112,7 +118,28 @@ static __noinline struct cgs_row *row_get(struct cgroup *cgrp, bool *busy)
 	if (!r)
 		return NULL;
 	row = row_at(r->row, cgid);
-	return row ? row : row_take(r, cgrp, cgid);
+	if (!row)
+		row = row_take(r, cgrp, cgid);
+	/* The row r names now (the one taken, or another CPU's). */
+	*ret_idx = *(volatile __u32 *)&r->row - 1;
+	return row;
+}
+
+/* A row something is about to be counted into: marked written first (see
+ * cgs_written), so a snapshot that finds the mark clear finds no count. */
+static __always_inline struct cgs_row *row_for_counts(struct cgroup *cgrp, bool *busy)
+{
+	struct cgs_row *row;
+	__u64 *w;
+	__u32 idx;
+
+	row = row_get(cgrp, busy, &idx);
+	if (!row)
+		return NULL;
+	w = bpf_map_lookup_elem(&cgs_written, &idx);
+	if (w && !*w)
+		*w = 1;
+	return row;
 }
 
 /* cgrp's row without taking one: NULL if it has none. */
@@ -128,7 +155,7 @@ static __always_inline struct cgs_counters *counters_of(struct cgroup *cgrp)
 	struct cgs_row *row;
 	bool busy;
 
-	row = row_get(cgrp, &busy);
+	row = row_for_counts(cgrp, &busy);
 	if (row)
 		return &row->c;
 	if (busy)
@@ -176,7 +203,7 @@ static __noinline void flush_pending(struct cgs_slot *s)
 	if (!p || !s)
 		return;
 	cg = p->cgid ? bpf_cgroup_from_id(p->cgid) : NULL;
-	row = cg ? row_get(cg, &busy) : NULL;
+	row = cg ? row_for_counts(cg, &busy) : NULL;
 	if (cg)
 		bpf_cgroup_release(cg);
 	if (cg && busy)

@@ -986,6 +986,70 @@ static void test_rebuild_reordered(void **state)
 	snapshot_free(&s);
 }
 
+/* A row not marked as written (the BPF side's cgs_written) reads as zeros
+ * without its counters being looked at, whatever its entry held before (its
+ * subtree's counts, another cgroup's); a marked row is read whole.
+ * snapshot_mark_written marks exactly the rows with counts. */
+static void test_written_marks(void **state)
+{
+	struct snapshot s = {};
+	struct cgs_row e[4];
+	uint64_t written[4] = { 0 };
+	const struct cg_sample *c;
+
+	(void)state;
+	set_entry(&e[0], 1, 0, 0);  /* root: nothing of its own */
+	set_entry(&e[1], 2, 1, 0);  /* interior: nothing of its own */
+	set_entry(&e[2], 3, 2, 10); /* a leaf that ran */
+	set_entry(&e[3], 4, 1, 0);  /* never ran */
+	link_preorder(e, 4);
+	snapshot_mark_written(e, written, 4);
+	assert_int_equal(written[0] + written[1] + written[3], 0);
+	assert_int_equal(written[2], 1);
+	for (int round = 0; round < 2; round++) {
+		assert_int_equal(snapshot_copy_rows(&s, e, written, 4), 0);
+		assert_int_equal(snapshot_finish(&s, NULL, 0, NULL, 0), 0);
+	}
+	c = snapshot_find(&s, 2);
+	assert_non_null(c);
+	assert_int_equal(c->total.cpu_ns, 10); /* its child's */
+	/* Counts that no writer marked (never so: a writer marks first)
+	 * are not read where the entry was zero: the proof of the skip. */
+	e[3].c.cpu_ns = 77;
+	assert_int_equal(snapshot_copy_rows(&s, e, written, 4), 0);
+	assert_int_equal(snapshot_finish(&s, NULL, 0, NULL, 0), 0);
+	assert_int_equal(snapshot_find(&s, 4)->total.cpu_ns, 0);
+	/* Marked: read. */
+	written[3] = 1;
+	assert_int_equal(snapshot_copy_rows(&s, e, written, 4), 0);
+	assert_int_equal(snapshot_finish(&s, NULL, 0, NULL, 0), 0);
+	assert_int_equal(snapshot_find(&s, 4)->total.cpu_ns, 77);
+	assert_int_equal(snapshot_find(&s, 1)->total.cpu_ns, 87);
+	/* An interior row, unmarked, whose entry had its subtree's counts:
+	 * its own counters are zero again before the subtree is added, not
+	 * last fill's total (which would count the leaf twice). */
+	assert_int_equal(snapshot_copy_rows(&s, e, written, 4), 0);
+	assert_int_equal(snapshot_finish(&s, NULL, 0, NULL, 0), 0);
+	assert_int_equal(snapshot_find(&s, 2)->total.cpu_ns, 10);
+	assert_int_equal(snapshot_find(&s, 1)->total.cpu_ns, 87);
+	/* Another cgroup in the row (taken again: unmarked, so zero): listed
+	 * in place of the old one, and its counts read once it is marked. */
+	set_entry(&e[3], 5, 1, 3);
+	link_preorder(e, 4);
+	written[3] = 0;
+	assert_int_equal(snapshot_copy_rows(&s, e, written, 4), 0);
+	assert_int_equal(snapshot_finish(&s, NULL, 0, NULL, 0), 0);
+	assert_null(snapshot_find(&s, 4));
+	assert_non_null(snapshot_find(&s, 5));
+	assert_int_equal(snapshot_find(&s, 5)->total.cpu_ns, 0);
+	written[3] = 1;
+	assert_int_equal(snapshot_copy_rows(&s, e, written, 4), 0);
+	assert_int_equal(snapshot_finish(&s, NULL, 0, NULL, 0), 0);
+	assert_int_equal(snapshot_find(&s, 5)->total.cpu_ns, 3);
+	assert_int_equal(snapshot_find(&s, 1)->total.cpu_ns, 13);
+	snapshot_free(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1011,6 +1075,7 @@ int main(void)
 		cmocka_unit_test(test_rebuild_after_keep_monotonic),
 		cmocka_unit_test(test_rebuild_reordered),
 		cmocka_unit_test(test_rebuild_moved_zero_row),
+		cmocka_unit_test(test_written_marks),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

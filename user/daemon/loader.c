@@ -30,6 +30,8 @@ struct loader {
 	struct exit_rings rings; /* exits of unwatched cgroups, one ring per CPU */
 	unsigned ring_len; /* records in each CPU's ring */
 	const struct cgs_row *rows; /* mmap of the table */
+	uint64_t *written; /* mmap of cgs_written: which rows may hold counts */
+	size_t written_len;
 	size_t rows_len;
 	uint32_t cap; /* rows in the table */
 	uint32_t seen; /* cgroups the last snapshot found */
@@ -330,6 +332,8 @@ int loader_open(const struct loader_opts *o, struct loader **ret)
 	l->skel->rodata->tp_preemptible = tracepoints_preemptible();
 	err = bpf_map__set_max_entries(l->skel->maps.cgs_table, l->cap);
 	if (!err)
+		err = bpf_map__set_max_entries(l->skel->maps.cgs_written, l->cap);
+	if (!err)
 		err = bpf_map__set_max_entries(l->skel->maps.cgs_free, l->cap);
 	l->ring_len = exit_rings_len(ncpus);
 	l->skel->rodata->exit_ring_len = l->ring_len;
@@ -358,6 +362,14 @@ int loader_open(const struct loader_opts *o, struct loader **ret)
 		goto fail;
 	}
 	l->rows = m;
+	l->written_len = ((size_t)l->cap * sizeof(uint64_t) + 4095) & ~(size_t)4095;
+	m = mmap(NULL, l->written_len, PROT_READ | PROT_WRITE, MAP_SHARED,
+		 bpf_map__fd(l->skel->maps.cgs_written), 0);
+	if (m == MAP_FAILED) {
+		err = -errno;
+		goto fail;
+	}
+	l->written = m;
 	l->accsnap_len = ((size_t)ncpus * sizeof(struct cgs_acc) + 4095) & ~(size_t)4095;
 	m = mmap(NULL, l->accsnap_len, PROT_READ, MAP_SHARED,
 		 bpf_map__fd(l->skel->maps.cgs_accsnap), 0);
@@ -366,8 +378,11 @@ int loader_open(const struct loader_opts *o, struct loader **ret)
 		goto fail;
 	}
 	l->accsnap = m;
-	/* A table just made has no row in use, and none free yet. */
+	/* A table just made has no row in use, and none free yet. One kept
+	 * from an earlier run: its rows with counts marked (the mark map is
+	 * new), before any program runs. */
 	l->skel->bss->rows_hw = rows_in_use(l);
+	snapshot_mark_written(l->rows, l->written, l->skel->bss->rows_hw);
 	if (!l->skel->bss->rows_hw) {
 		err = free_all_rows(l);
 		if (err)
@@ -414,6 +429,8 @@ void loader_close(struct loader *l)
 	exit_rings_close(&l->rings);
 	if (l->rows)
 		munmap((void *)l->rows, l->rows_len);
+	if (l->written)
+		munmap(l->written, l->written_len);
 	if (l->accsnap)
 		munmap((void *)l->accsnap, l->accsnap_len);
 	bpf_link__destroy(l->inflight_link);
@@ -544,7 +561,7 @@ static int read_rows(struct loader *l, struct snapshot *s)
 		}
 		if (hw > l->cap)
 			hw = l->cap;
-		err = snapshot_copy_rows(s, l->rows, hw);
+		err = snapshot_copy_rows(s, l->rows, l->written, hw);
 		if (err)
 			return err;
 		__atomic_thread_fence(__ATOMIC_ACQUIRE);

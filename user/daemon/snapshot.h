@@ -65,7 +65,13 @@ int snapshot_build(struct snapshot *s, const struct cgs_row *rows, size_t nrows,
  * it reads the CPUs' accumulators and slices in flight (the loader):
  * snapshot_copy_rows replaces s's content with the rows (indexed by id),
  * snapshot_finish adds the rest and the subtree totals. */
-int snapshot_copy_rows(struct snapshot *s, const struct cgs_row *rows, size_t nrows);
+int snapshot_copy_rows(struct snapshot *s, const struct cgs_row *rows, const uint64_t *written,
+		       size_t nrows);
+/* written (may be NULL: every row read) says per row whether it may hold
+ * counts (the BPF side's cgs_written): a row not marked is all zeros, and
+ * its counters are not read. snapshot_mark_written marks the rows of a
+ * table made by an earlier run that hold counts (before any program runs). */
+void snapshot_mark_written(const struct cgs_row *rows, uint64_t *written, size_t nrows);
 int snapshot_finish(struct snapshot *s, const struct cgs_inflight *inf, size_t ninf,
 		    const struct cgs_acc *acc, size_t nacc);
 /* A slice a CPU charges straight into a row (all its accumulator slots
