@@ -986,6 +986,13 @@ static void test_rebuild_reordered(void **state)
 	snapshot_free(&s);
 }
 
+/* The loader's two steps over the four rows of test_written_marks. */
+static void rebuild_marked(struct snapshot *s, const struct cgs_row *e, const uint64_t *written)
+{
+	assert_int_equal(snapshot_copy_rows(s, e, written, 4), 0);
+	assert_int_equal(snapshot_finish(s, NULL, 0, NULL, 0), 0);
+}
+
 /* A row not marked as written (the BPF side's cgs_written) reads as zeros
  * without its counters being looked at, whatever its entry held before (its
  * subtree's counts, another cgroup's); a marked row is read whole.
@@ -1007,8 +1014,7 @@ static void test_written_marks(void **state)
 	assert_int_equal(written[0] + written[1] + written[3], 0);
 	assert_int_equal(written[2], 1);
 	for (int round = 0; round < 2; round++) {
-		assert_int_equal(snapshot_copy_rows(&s, e, written, 4), 0);
-		assert_int_equal(snapshot_finish(&s, NULL, 0, NULL, 0), 0);
+		rebuild_marked(&s, e, written);
 	}
 	c = snapshot_find(&s, 2);
 	assert_non_null(c);
@@ -1016,20 +1022,17 @@ static void test_written_marks(void **state)
 	/* Counts that no writer marked (never so: a writer marks first)
 	 * are not read where the entry was zero: the proof of the skip. */
 	e[3].c.cpu_ns = 77;
-	assert_int_equal(snapshot_copy_rows(&s, e, written, 4), 0);
-	assert_int_equal(snapshot_finish(&s, NULL, 0, NULL, 0), 0);
+	rebuild_marked(&s, e, written);
 	assert_int_equal(snapshot_find(&s, 4)->total.cpu_ns, 0);
 	/* Marked: read. */
 	written[3] = 1;
-	assert_int_equal(snapshot_copy_rows(&s, e, written, 4), 0);
-	assert_int_equal(snapshot_finish(&s, NULL, 0, NULL, 0), 0);
+	rebuild_marked(&s, e, written);
 	assert_int_equal(snapshot_find(&s, 4)->total.cpu_ns, 77);
 	assert_int_equal(snapshot_find(&s, 1)->total.cpu_ns, 87);
 	/* An interior row, unmarked, whose entry had its subtree's counts:
 	 * its own counters are zero again before the subtree is added, not
 	 * last fill's total (which would count the leaf twice). */
-	assert_int_equal(snapshot_copy_rows(&s, e, written, 4), 0);
-	assert_int_equal(snapshot_finish(&s, NULL, 0, NULL, 0), 0);
+	rebuild_marked(&s, e, written);
 	assert_int_equal(snapshot_find(&s, 2)->total.cpu_ns, 10);
 	assert_int_equal(snapshot_find(&s, 1)->total.cpu_ns, 87);
 	/* Another cgroup in the row (taken again: unmarked, so zero): listed
@@ -1037,14 +1040,12 @@ static void test_written_marks(void **state)
 	set_entry(&e[3], 5, 1, 3);
 	link_preorder(e, 4);
 	written[3] = 0;
-	assert_int_equal(snapshot_copy_rows(&s, e, written, 4), 0);
-	assert_int_equal(snapshot_finish(&s, NULL, 0, NULL, 0), 0);
+	rebuild_marked(&s, e, written);
 	assert_null(snapshot_find(&s, 4));
 	assert_non_null(snapshot_find(&s, 5));
 	assert_int_equal(snapshot_find(&s, 5)->total.cpu_ns, 0);
 	written[3] = 1;
-	assert_int_equal(snapshot_copy_rows(&s, e, written, 4), 0);
-	assert_int_equal(snapshot_finish(&s, NULL, 0, NULL, 0), 0);
+	rebuild_marked(&s, e, written);
 	assert_int_equal(snapshot_find(&s, 5)->total.cpu_ns, 3);
 	assert_int_equal(snapshot_find(&s, 1)->total.cpu_ns, 13);
 	snapshot_free(&s);
