@@ -43,6 +43,11 @@ const volatile __u64 load_ns = 0;
 const volatile bool tp_preemptible = false;
 /* Records in each CPU's exit ring (a power of two; struct cgs_exit_pos). */
 const volatile __u32 exit_ring_len = CGS_EXIT_RING_MIN;
+/* Set by user space where stores become visible in program order (x86): an
+ * exit record is then published with a plain store of its ring's head, not
+ * a locked add, which would wait for the record's line (last read by the
+ * daemon, on another CPU) before the program returns. */
+const volatile bool stores_ordered = false;
 
 #include "cgstat_maps.bpf.h"
 
@@ -307,8 +312,17 @@ int cgs_sched_process_exit(__u64 *ctx)
 			return 0;
 		}
 		fill_exit(e, p, cgid, dead_ns, oom);
-		/* Publishes the record (a full barrier: its stores first). */
-		__sync_fetch_and_add(&pos->head, 1);
+		/* Publishes the record, its stores first. Without a full
+		 * barrier the read of rb_batching below may pass the store:
+		 * a record published just as user space clears rb_batching
+		 * then wakes nobody, and user space looks once more a batch
+		 * period later (loader_events_drain). */
+		if (stores_ordered) {
+			asm volatile("" ::: "memory");
+			*(volatile __u64 *)&pos->head = head + 1;
+		} else {
+			__sync_fetch_and_add(&pos->head, 1);
+		}
 		rb_wake_unless_batching(head + 1 - tail >= exit_ring_len / 2);
 		return 0;
 	}

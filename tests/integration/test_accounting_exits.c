@@ -30,12 +30,14 @@
 struct exits {
 	uint64_t cgid;
 	int n, code3, killed, zero, other, leaders;
+	int all; /* records of any cgroup */
 };
 
 static int on_exit_event(const struct cgs_exit_event *e, void *ctx)
 {
 	struct exits *x = ctx;
 
+	x->all++;
 	if (e->cgid != x->cgid || (e->flags & CGS_EVENT_FINAL_SWITCH))
 		return 0;
 	x->n++;
@@ -118,6 +120,49 @@ static void test_short_lived_exits(void)
 	}
 out:
 	snapshot_free(&s);
+	loader_close(l);
+}
+
+/* Drained as the daemon drains (again every batch period while it says so):
+ * every exit arrives, and the drains end waiting for the fd. Where records
+ * are published with a plain store (x86), the drains look once more after
+ * the records stop, for one published just as the loader cleared
+ * rb_batching, which may have woken nobody. */
+static void test_drain_looks_once_more(void)
+{
+	struct exits x = {};
+	struct loader *l;
+	int n = 20, st = 0, r = 0, looks = 0;
+	char cg[4096];
+	pid_t pid;
+
+	if (!ASSERT_OK(th_cgroup(NULL, "drain", cg, sizeof(cg)), "cgroup") ||
+	    !ASSERT_OK(cg_id_from_path(cg, &x.cgid), "id"))
+		return;
+	l = th_open_loader(NULL, on_exit_event, &x);
+	if (!l)
+		return;
+	loader_exit_events(l, true);
+	pid = th_spawn(cg, spawn_short_lived, &n);
+	if (!ASSERT_GT(pid, 0, "spawn"))
+		goto out;
+	th_wait(pid, &st);
+	for (int i = 0; i < 1000; i++) {
+		int before = x.all;
+
+		r = loader_events_drain(l);
+		if (r <= 0)
+			break;
+		looks += x.all == before;
+	}
+	ASSERT_EQ(r, 0, "the drains end waiting for the fd");
+	ASSERT_EQ(x.n, n + 1, "every exit drained (20 + spawner)");
+#if defined(__x86_64__)
+	ASSERT_GE(looks, 1, "one more look after the records stopped");
+#else
+	ASSERT_EQ(looks, 0, "no look without records (published with a full barrier)");
+#endif
+out:
 	loader_close(l);
 }
 
@@ -277,6 +322,7 @@ int main(void)
 {
 	th_init("test_accounting_exits");
 	th_run("short_lived_exits", test_short_lived_exits);
+	th_run("drain_looks_once_more", test_drain_looks_once_more);
 	th_run("oom_kill", test_oom_kill);
 	return th_done();
 }

@@ -31,6 +31,7 @@ struct loader {
 	unsigned ring_len; /* records in each CPU's ring */
 	const struct cgs_row *rows; /* mmap of the table */
 	uint64_t *written; /* mmap of cgs_written: which rows may hold counts */
+	bool last_look_due; /* one more drain after records stop (see loader_events_drain) */
 	size_t written_len;
 	size_t rows_len;
 	uint32_t cap; /* rows in the table */
@@ -330,6 +331,9 @@ int loader_open(const struct loader_opts *o, struct loader **ret)
 	l->skel->rodata->exit_has_group_dead = exit_tp_has_group_dead();
 	l->skel->rodata->load_ns = clock_now(&clock_monotonic);
 	l->skel->rodata->tp_preemptible = tracepoints_preemptible();
+#if defined(__x86_64__)
+	l->skel->rodata->stores_ordered = true;
+#endif
 	err = bpf_map__set_max_entries(l->skel->maps.cgs_table, l->cap);
 	if (!err)
 		err = bpf_map__set_max_entries(l->skel->maps.cgs_written, l->cap);
@@ -649,9 +653,11 @@ int loader_events_consume(struct loader *l)
 }
 
 /* The BPF side wakes the fd only while rb_batching is 0 (see rb_commit in
- * cgstat.bpf.c). Clearing it, then draining again, leaves no record behind
- * unannounced: the clear and the BPF side's commit are both followed by full
- * barriers, so either this drain sees the record or the BPF side sees 0. */
+ * cgstat_storage.bpf.h). Clearing it, then draining again, leaves no record
+ * behind unannounced where the clear and the BPF side's publishing are both
+ * followed by full barriers: either this drain sees the record or the BPF
+ * side sees 0. An exit record published with a plain store (stores_ordered)
+ * has no such barrier; loader_events_drain looks once more for it. */
 static int drain_to_idle(struct loader *l)
 {
 	int n = consume(l);
@@ -667,11 +673,23 @@ int loader_events_drain(struct loader *l)
 {
 	int n = drain_to_idle(l);
 
-	if (n <= 0)
+	if (n < 0)
 		return n;
-	/* Records came: more may follow without a wakeup. */
-	__atomic_store_n(&l->skel->bss->rb_batching, 1, __ATOMIC_SEQ_CST);
-	return n;
+	if (n > 0) {
+		/* Records came: more may follow without a wakeup. */
+		__atomic_store_n(&l->skel->bss->rb_batching, 1, __ATOMIC_SEQ_CST);
+		l->last_look_due = l->skel->rodata->stores_ordered;
+		return n;
+	}
+	/* None, and rb_batching is clear now. Where a record is published
+	 * with a plain store, one published as it was cleared may have read
+	 * it still set (waking nobody) yet not have been seen by this drain:
+	 * one more look a batch period later, then the fd alone. */
+	if (l->last_look_due) {
+		l->last_look_due = false;
+		return 1;
+	}
+	return 0;
 }
 
 int loader_events_poll(struct loader *l, int timeout_ms)

@@ -77,7 +77,8 @@ int loader_events_fd(const struct loader *l);
 /* Handles every record pending now; the count, or -errno. */
 int loader_events_consume(struct loader *l);
 /* As consume, and says whether to drain again in LOADER_EVENTS_BATCH_MS
- * (> 0) or to wait for the fd (0). */
+ * (> 0: records came, or one more look is due after they stopped) or to
+ * wait for the fd (0). */
 int loader_events_drain(struct loader *l);
 /* Waits up to timeout_ms for records and handles them (for loops without a
  * drain timer): the count, or -errno. */
