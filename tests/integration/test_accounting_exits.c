@@ -74,6 +74,32 @@ static int spawn_short_lived(void *arg)
 	return failed ? 1 : 0;
 }
 
+/* A loader, then n short-lived processes in a new cgroup (name, its path in
+ * cg) run to their end (every exit read with all_exits, as while an events
+ * client listens); NULL if a step failed. */
+static struct loader *short_lives(const char *name, char *cg, size_t len, int *n, struct exits *x,
+				  bool all_exits, int *ret_st)
+{
+	struct loader *l;
+	pid_t pid;
+
+	if (!ASSERT_OK(th_cgroup(NULL, name, cg, len), "cgroup") ||
+	    !ASSERT_OK(cg_id_from_path(cg, &x->cgid), "id"))
+		return NULL;
+	l = th_open_loader(NULL, on_exit_event, x);
+	if (!l)
+		return NULL;
+	if (all_exits)
+		loader_exit_events(l, true);
+	pid = th_spawn(cg, spawn_short_lived, n);
+	if (!ASSERT_GT(pid, 0, "spawn")) {
+		loader_close(l);
+		return NULL;
+	}
+	th_wait(pid, ret_st);
+	return l;
+}
+
 /* 200 processes that live about 1 ms each: every exit counted, every event
  * delivered with its code. */
 static void test_short_lived_exits(void)
@@ -84,18 +110,10 @@ static void test_short_lived_exits(void)
 	struct loader *l;
 	int n = 200, st = 0;
 	char cg[4096];
-	pid_t pid;
 
-	if (!ASSERT_OK(th_cgroup(NULL, "exits", cg, sizeof(cg)), "cgroup") ||
-	    !ASSERT_OK(cg_id_from_path(cg, &x.cgid), "id"))
-		return;
-	l = th_open_loader(NULL, on_exit_event, &x);
+	l = short_lives("exits", cg, sizeof(cg), &n, &x, false, &st);
 	if (!l)
 		return;
-	pid = th_spawn(cg, spawn_short_lived, &n);
-	if (!ASSERT_GT(pid, 0, "spawn"))
-		goto out;
-	th_wait(pid, &st);
 	ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0, "spawner ok");
 	for (int i = 0; i < 100 && x.n < n + 1; i++)
 		loader_events_poll(l, 20);
@@ -118,7 +136,6 @@ static void test_short_lived_exits(void)
 		loader_drops(l, &d);
 		ASSERT_EQ(d.events, 0, "no event dropped");
 	}
-out:
 	snapshot_free(&s);
 	loader_close(l);
 }
@@ -134,19 +151,10 @@ static void test_drain_looks_once_more(void)
 	struct loader *l;
 	int n = 20, st = 0, r = 0, looks = 0;
 	char cg[4096];
-	pid_t pid;
 
-	if (!ASSERT_OK(th_cgroup(NULL, "drain", cg, sizeof(cg)), "cgroup") ||
-	    !ASSERT_OK(cg_id_from_path(cg, &x.cgid), "id"))
-		return;
-	l = th_open_loader(NULL, on_exit_event, &x);
+	l = short_lives("drain", cg, sizeof(cg), &n, &x, true, &st);
 	if (!l)
 		return;
-	loader_exit_events(l, true);
-	pid = th_spawn(cg, spawn_short_lived, &n);
-	if (!ASSERT_GT(pid, 0, "spawn"))
-		goto out;
-	th_wait(pid, &st);
 	for (int i = 0; i < 1000; i++) {
 		int before = x.all;
 
@@ -162,7 +170,6 @@ static void test_drain_looks_once_more(void)
 #else
 	ASSERT_EQ(looks, 0, "no look without records (published with a full barrier)");
 #endif
-out:
 	loader_close(l);
 }
 
