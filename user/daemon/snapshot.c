@@ -155,6 +155,9 @@ static void index_rebuild(struct snapshot *s, size_t n)
 		index_put(s, (uint32_t)i);
 }
 
+/* Rows asked for ahead of the one copied (see copy_rows). */
+#define ROW_PREFETCH 12
+
 /*
  * Copies the rows in use (the table is shared with the kernel: each row is
  * read once) and indexes them by id; the highest level, or -1 if none.
@@ -162,10 +165,10 @@ static void index_rebuild(struct snapshot *s, size_t n)
  * and most of their rows stay zero: then the index, parents and order of
  * the last build stand (s->linked stays), and an entry whose total was all
  * zeros is not written again while its row is zero. A fill is memory
- * bound (a row is five cache lines): this halves what it writes.
+ * bound (a row is five cache lines): this halves what it writes; a row not
+ * marked in written (NULL: all are) holds no count, and only its first
+ * line is read.
  */
-#define ROW_PREFETCH 12
-
 static int64_t copy_rows(struct snapshot *s, const struct cgs_row *rows, const uint64_t *written,
 			 size_t nrows)
 {
