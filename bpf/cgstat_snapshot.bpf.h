@@ -198,12 +198,9 @@ SEC("iter/cgroup")
 int cgs_populate_iter(struct bpf_iter__cgroup *ctx)
 {
 	struct cgroup *cgrp = ctx->cgroup;
-	bool busy;
-	__u32 idx;
 
-	/* Rows for cgroups without one; nothing counted (not marked). */
 	if (cgrp)
-		row_get(cgrp, &busy, &idx);
+		row_ensure(cgrp);
 	else
 		bpf_loop(*(volatile __u32 *)&rows_hw, sweep_row, NULL, 0);
 	return 0;

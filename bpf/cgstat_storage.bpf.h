@@ -125,6 +125,17 @@ static __noinline struct cgs_row *row_get(struct cgroup *cgrp, bool *busy, __u32
 	return row;
 }
 
+/* cgrp's row, taken if it has none, with nothing counted into it (not
+ * marked written): so that a snapshot lists the cgroup before any task runs
+ * there (cgroup_mkdir, and the walk at load). */
+static __always_inline void row_ensure(struct cgroup *cgrp)
+{
+	bool busy;
+	__u32 idx;
+
+	row_get(cgrp, &busy, &idx);
+}
+
 /* A row something is about to be counted into: marked written first (see
  * cgs_written), so a snapshot that finds the mark clear finds no count. */
 static __always_inline struct cgs_row *row_for_counts(struct cgroup *cgrp, bool *busy)

@@ -168,14 +168,9 @@ __u32 mkdir_events;
 SEC("tp_btf/cgroup_mkdir")
 int BPF_PROG(cgs_cgroup_mkdir, struct cgroup *cgrp, const char *path)
 {
-	bool busy;
-	__u32 idx;
-
 	if (cgrp->root->hierarchy_id != 0)
 		return 0;
-	/* Its row now, so a snapshot lists it before any task runs there
-	 * (nothing counted yet: not marked written). */
-	row_get(cgrp, &busy, &idx);
+	row_ensure(cgrp);
 	if (*(volatile __u32 *)&mkdir_events)
 		rb_send_event(cgrp->kn->id, CGS_EVENT_MKDIR, 0, 0);
 	return 0;

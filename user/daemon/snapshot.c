@@ -178,7 +178,9 @@ static int64_t copy_rows(struct snapshot *s, const struct cgs_row *rows, const u
 
 	for (i = 0; i < nrows; i++) {
 		const struct cgs_row *r = &rows[i];
+		struct cg_sample *c;
 		uint64_t id;
+		bool wr;
 
 		/* The rows' first lines, 320 bytes apart, are what a fill of
 		 * unchanged rows waits on (a miss each, after an idle TTL):
@@ -193,9 +195,6 @@ static int64_t copy_rows(struct snapshot *s, const struct cgs_row *rows, const u
 					__builtin_prefetch(a + o);
 		}
 		id = __atomic_load_n(&r->id, __ATOMIC_ACQUIRE);
-		struct cg_sample *c;
-		bool wr;
-
 		if (!id || r->removed)
 			continue;
 		c = &s->v[n];

@@ -18,27 +18,27 @@ static void parent_close(struct throttle_parent *p)
 	p->fd1 = 0;
 }
 
-/* Reads p's cgroup.subtree_control through the fd kept open, opening it
- * first when there is none; a file whose cgroup was removed meanwhile
- * (ENODEV) is reopened once: the path may name a new cgroup. */
-static ssize_t read_subtree_control(struct throttle_cache *t, struct throttle_parent *p, char *buf, size_t len)
+/* Reads p's cgroup.subtree_control through the fd kept open, opened first
+ * when there is none. The slot is p's by id, and an id names one cgroup:
+ * a read that fails (the parent was removed: ENODEV) closes the file and
+ * says so, and the slot goes to another parent's id, never back to it. */
+static ssize_t read_subtree_control(struct throttle_cache *t, struct throttle_parent *p, char *buf,
+				    size_t len)
 {
 	char path[THROTTLE_PARENT_MAX + 32];
-	ssize_t n = -1;
-	int fd, tries;
+	ssize_t n;
+	int fd;
 
-	for (tries = 0; tries < 2; tries++) {
-		if (!p->fd1) {
-			snprintf(path, sizeof(path), "%s/cgroup.subtree_control", p->path);
-			fd = open(path, O_RDONLY | O_CLOEXEC);
-			if (fd < 0)
-				return -errno;
-			p->fd1 = fd + 1;
-			t->parent_opens++;
-		}
-		n = pread(p->fd1 - 1, buf, len, 0);
-		if (n >= 0)
-			return n;
+	if (!p->fd1) {
+		snprintf(path, sizeof(path), "%s/cgroup.subtree_control", p->path);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return -errno;
+		p->fd1 = fd + 1;
+		t->parent_opens++;
+	}
+	n = pread(p->fd1 - 1, buf, len, 0);
+	if (n < 0) {
 		n = -errno;
 		parent_close(p);
 	}
