@@ -53,6 +53,7 @@ const volatile bool stores_ordered = false;
 
 extern struct cgroup *bpf_cgroup_from_id(u64 cgid) __ksym;
 extern void bpf_cgroup_release(struct cgroup *cgrp) __ksym;
+extern struct cgroup *bpf_cgroup_ancestor(struct cgroup *cgrp, int level) __ksym;
 
 #include "cgstat_storage.bpf.h"
 #include "cgstat_acc.bpf.h"

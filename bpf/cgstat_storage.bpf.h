@@ -103,16 +103,12 @@ static __noinline struct cgs_row *row_take(struct cgs_ref *r, struct cgroup *cgr
  * zombie's last slice, an accumulator slot it still owned. Counted in its
  * own row, that would be missing from every reading until the kernel
  * releases the cgroup. */
-static __noinline struct cgs_row *row_get(struct cgroup *cgrp, bool *busy, __u32 *ret_idx)
+static __noinline struct cgs_row *row_get_own(struct cgroup *cgrp, bool *busy, __u32 *ret_idx)
 {
 	struct cgs_ref *r;
 	struct cgs_row *row;
-	__u64 cgid;
-	int i;
+	__u64 cgid = cgrp->kn->id;
 
-	for (i = 0; i < 8 && !(cgrp->self.flags & CSS_ONLINE) && cgrp->self.parent; i++)
-		cgrp = cgrp->self.parent->cgroup;
-	cgid = cgrp->kn->id;
 	r = bpf_cgrp_storage_get(&cgs_refs, cgrp, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	*busy = !r;
 	if (!r)
@@ -123,6 +119,32 @@ static __noinline struct cgs_row *row_get(struct cgroup *cgrp, bool *busy, __u32
 	/* The row r names now (the one taken, or another CPU's). */
 	*ret_idx = *(volatile __u32 *)&r->row - 1;
 	return row;
+}
+
+/* The ancestor is taken through bpf_cgroup_ancestor (a reference), not by
+ * walking self.parent: a pointer read that way is untrusted, and verifiers
+ * that mark it so refuse it to bpf_cgrp_storage_get. */
+static __noinline struct cgs_row *row_get(struct cgroup *cgrp, bool *busy, __u32 *ret_idx)
+{
+	struct cgs_row *row;
+	struct cgroup *anc;
+	int i, level;
+
+	if (cgrp->self.flags & CSS_ONLINE)
+		return row_get_own(cgrp, busy, ret_idx);
+	level = cgrp->level;
+	for (i = 1; i <= 8 && level - i >= 0; i++) {
+		anc = bpf_cgroup_ancestor(cgrp, level - i);
+		if (!anc)
+			break;
+		if (anc->self.flags & CSS_ONLINE || i == 8 || level - i == 0) {
+			row = row_get_own(anc, busy, ret_idx);
+			bpf_cgroup_release(anc);
+			return row;
+		}
+		bpf_cgroup_release(anc);
+	}
+	return row_get_own(cgrp, busy, ret_idx);
 }
 
 /* cgrp's row, taken if it has none, with nothing counted into it (not

@@ -22,12 +22,18 @@
 static __always_inline void fold_into_parent(struct cgroup *cgrp, struct cgs_row *row)
 {
 	struct cgs_counters *pc;
+	struct cgroup *parent;
 
-	if (!row || !cgrp->self.parent)
+	/* A reference, not self.parent: see row_get. */
+	if (!row || cgrp->level < 1)
 		return;
-	pc = counters_of(cgrp->self.parent->cgroup);
+	parent = bpf_cgroup_ancestor(cgrp, cgrp->level - 1);
+	if (!parent)
+		return;
+	pc = counters_of(parent);
 	if (pc)
 		move_counters(pc, &row->c, true);
+	bpf_cgroup_release(parent);
 }
 
 /* Row idx goes back to the free rows, once (the sweep and the release

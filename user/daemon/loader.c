@@ -505,6 +505,23 @@ int loader_unpin(const char *pin_path)
 	return err;
 }
 
+/* Waiting on a change a BPF program has under way (a move of counts, a
+ * row taken or given back): it takes one program run, microseconds, unless
+ * its CPU stops, a virtual CPU the hypervisor did not run for milliseconds.
+ * So a few yields, then sleeps of 100 us: WAIT_TRIES waits outlast such a
+ * stall (about 50 ms) before the fill fails (the cache keeps its reading). */
+#define WAIT_TRIES 512
+
+static void wait_turn(int tries)
+{
+	static const struct timespec pause = { .tv_nsec = 100 * 1000 };
+
+	if (tries < 8)
+		sched_yield();
+	else
+		nanosleep(&pause, NULL);
+}
+
 /* Waits until no CPU is moving accumulator counts into a row (each CPU's
  * tail == head, see struct cgs_acc). Called with snap_active set, so none
  * starts one after: a move that began before would otherwise put its
@@ -516,19 +533,20 @@ static int quiesce_accs(struct loader *l)
 	int tries, cpu, left;
 
 	/* One syscall (the program waits on each CPU); a CPU still busy
-	 * after that is one whose mover was preempted (PREEMPT_RT). */
-	for (tries = 0; l->snap_progs && tries < 1000; tries++) {
+	 * after that is one whose mover was preempted (PREEMPT_RT) or whose
+	 * virtual CPU stopped. */
+	for (tries = 0; l->snap_progs && tries < WAIT_TRIES; tries++) {
 		left = run_prog(l->skel->progs.cgs_snap_quiesce);
 		if (!left)
 			return 0;
 		if (left < 0)
 			l->snap_progs = false; /* refused: the lookup from now on */
 		else
-			sched_yield();
+			wait_turn(tries);
 	}
 	if (l->snap_progs)
 		return -EAGAIN;
-	for (tries = 0; tries < 1000; tries++) {
+	for (tries = 0; tries < WAIT_TRIES; tries++) {
 		bool whole = true;
 
 		if (bpf_map_lookup_elem(bpf_map__fd(l->skel->maps.cgs_acc), &zero, l->acc))
@@ -537,30 +555,31 @@ static int quiesce_accs(struct loader *l)
 			whole = l->acc[cpu].tail == l->acc[cpu].head;
 		if (whole)
 			return 0;
-		sched_yield();
+		wait_turn(tries);
 	}
 	return -EAGAIN;
 }
 
 /* The rows, whole: read again when the tree changed meanwhile (a row
  * taken, removed or given back; see tree_begin), so each count is read once,
- * in a removed cgroup's row or in its parent's. A tree that changes through
- * every copy (thousands of mkdirs a second) makes the fill fail with
- * -EAGAIN after a few: the cache keeps its last reading, never a wrong one. */
+ * in a removed cgroup's row or in its parent's. A change under way is waited
+ * out (wait_turn); a tree that changes through every copy (thousands of
+ * mkdirs a second) makes the fill fail with -EAGAIN after READ_ROWS_TRIES
+ * copies: the cache keeps its last reading, never a wrong one. */
 #define READ_ROWS_TRIES 16
 
 static int read_rows(struct loader *l, struct snapshot *s)
 {
 	struct cgstat_bpf__bss *b = l->skel->bss;
-	int tries, err;
+	int copies = 0, waits = 0, err;
 
-	for (tries = 0; tries < READ_ROWS_TRIES; tries++) {
+	while (copies < READ_ROWS_TRIES && waits < WAIT_TRIES) {
 		uint64_t end = __atomic_load_n(&b->tree_end, __ATOMIC_ACQUIRE);
 		uint64_t begin = __atomic_load_n(&b->tree_begin, __ATOMIC_ACQUIRE);
 		uint32_t hw = __atomic_load_n(&b->rows_hw, __ATOMIC_ACQUIRE);
 
 		if (begin != end) {
-			sched_yield();
+			wait_turn(waits++);
 			continue;
 		}
 		if (hw > l->cap)
@@ -571,6 +590,7 @@ static int read_rows(struct loader *l, struct snapshot *s)
 		__atomic_thread_fence(__ATOMIC_ACQUIRE);
 		if (__atomic_load_n(&b->tree_begin, __ATOMIC_ACQUIRE) == begin)
 			return 0;
+		copies++;
 	}
 	return -EAGAIN;
 }
