@@ -9,7 +9,8 @@
  *   stream    cgstatd with the loop's cgroup attached and a stats stream open
  *             on it (besides the events client)
  *   exitsnoop libbpf-tools' exitsnoop running (skipped with a note when the
- *             tool or a mounted tracefs is missing)
+ *             tool is missing, or tracefs, which it needs, is neither mounted
+ *             nor mountable; a tracefs mounted here is unmounted at the end)
  *
  * Printed (and written as JSON to $BENCH_OUT/bench_lifecycle.json when
  * BENCH_OUT is set, always as one "json:" line on stdout): per-iteration time
@@ -27,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
@@ -198,21 +200,31 @@ static void poke(void)
 
 /* ---- exitsnoop -------------------------------------------------------------- */
 
+#define TRACEFS "/sys/kernel/tracing"
+static bool tracefs_mounted_here;
+
 static const char *exitsnoop_path(char *why, size_t len)
 {
-	static const char *const cands[] = { "/usr/sbin/exitsnoop", "/usr/bin/exitsnoop",
-					     "/usr/sbin/exitsnoop-bpfcc" };
+	static const char *const cands[] = { "/usr/sbin/exitsnoop", "/usr/bin/exitsnoop" };
+	const char *path = NULL;
 
-	if (access("/sys/kernel/tracing/events/sched/sched_process_exit", F_OK) &&
-	    access("/sys/kernel/debug/tracing/events/sched/sched_process_exit", F_OK)) {
-		snprintf(why, len, "tracefs is not mounted (mount -t tracefs nodev /sys/kernel/tracing)");
+	for (size_t i = 0; i < sizeof(cands) / sizeof(cands[0]) && !path; i++)
+		if (!access(cands[i], X_OK))
+			path = cands[i];
+	if (!path) {
+		snprintf(why, len, "exitsnoop not installed (Debian package libbpf-tools)");
 		return NULL;
 	}
-	for (size_t i = 0; i < sizeof(cands) / sizeof(cands[0]) - 1; i++)
-		if (!access(cands[i], X_OK))
-			return cands[i];
-	snprintf(why, len, "exitsnoop not installed (Debian package libbpf-tools)");
-	return NULL;
+	if (access(TRACEFS "/events/sched/sched_process_exit", F_OK) &&
+	    access("/sys/kernel/debug/tracing/events/sched/sched_process_exit", F_OK)) {
+		if (mount("nodev", TRACEFS, "tracefs", 0, NULL)) {
+			snprintf(why, len, "tracefs is not mounted and cannot be (%s)",
+				 strerror(errno));
+			return NULL;
+		}
+		tracefs_mounted_here = true;
+	}
+	return path;
 }
 
 /* ---- one measured run -------------------------------------------------------- */
@@ -559,6 +571,8 @@ out:
 	close(stats_fd);
 	if (cg[0] && th_cgroup_drop(cg))
 		bench_fail("cannot remove %s", cg);
+	if (tracefs_mounted_here && umount2(TRACEFS, MNT_DETACH))
+		bench_fail("cannot unmount %s: %s", TRACEFS, strerror(errno));
 	printf("bench_lifecycle: %s in %.1f s\n", bench_failed ? "FAILED" : "done",
 	       (th_now_ns() - t0) / 1e9);
 	return bench_failed ? 1 : 0;
