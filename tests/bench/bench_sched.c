@@ -25,7 +25,11 @@
  * Per mode (bpf_stats): ns per event of each program, ns per switch of all
  * its programs together (runqlat also runs on every wakeup), their ratios to
  * the empty program and runqlat's to cgstat's, and the workload's rate
- * against "none". runqlat is skipped with a note where it is not installed
+ * against "none". Each round runs the workload twice per mode: with
+ * bpf_stats on for the ns figures, then with them off for the rate, since
+ * the two clock reads per program run that bpf_stats adds are a cost no
+ * user pays (the rate with them on is in the JSON too); the rate ratio is
+ * the median over rounds of each round's rate ÷ that round's "none". runqlat is skipped with a note where it is not installed
  * (Debian package libbpf-tools). Printed, and written as JSON to
  * $BENCH_OUT/bench_sched.json. */
 #include <errno.h>
@@ -45,7 +49,7 @@
 #include "loader.h"
 
 #define MAX_ROUNDS    10
-#define ROUND_NS      1500000000ULL
+#define ROUND_NS      1000000000ULL
 #define MIXED_GROUPS  4
 #define MIXED_BURN_US 20
 
@@ -56,7 +60,8 @@ static const char *const mode_name[M_N] = {"none", "cgstat", "runqlat", "runqlat
 enum kind { K_SWITCH, K_WAKEUP, K_OTHER, K_BASE, K_N };
 
 struct cell {
-	double rate[MAX_ROUNDS]; /* workload rounds/s */
+	double rate[MAX_ROUNDS]; /* workload rounds/s, bpf_stats off */
+	double rate_stats[MAX_ROUNDS]; /* the same, bpf_stats on */
 	int rounds;
 	uint64_t cnt[K_N], ns[K_N];
 	bool ran;
@@ -65,6 +70,7 @@ struct cell {
 static struct cell cells[W_N][M_N];
 static struct btf *vmlinux_btf;
 static uint32_t base_id;
+static int stats_fd = -1;
 static char parent_cg[4096], pp_cg[4096], mixed_parent[4096], mixed_cg[MIXED_GROUPS][4096],
 	spread_cg[4096];
 /* Every program this process loaded, to check they are gone at the end. */
@@ -152,21 +158,19 @@ static double spread_pingpong(void)
 	return n == ncpu ? sum : -1;
 }
 
-/* Runs workload w for ROUND_NS with the programs of this process and of
- * tool measured: its rate, or < 0. */
-static double run_workload(enum wl w, pid_t tool, struct cell *c)
+/* Runs workload w for ROUND_NS: its rate, or < 0. The programs of this
+ * process and of tool are read into b and e (when given) around it. */
+static double workload_once(enum wl w, pid_t tool, struct bench_progs *b, struct bench_progs *e)
 {
-	struct bench_progs b, e;
-	double rate = -1;
+	double rate;
 
-	if (w == W_PINGPONG) {
-		snap(tool, &b);
-		rate = bench_pingpong(ROUND_NS, bench_cpu(), pp_cg, NULL);
-		snap(tool, &e);
-	} else if (w == W_SPREAD) {
-		snap(tool, &b);
-		rate = spread_pingpong();
-		snap(tool, &e);
+	if (w == W_PINGPONG || w == W_SPREAD) {
+		if (b)
+			snap(tool, b);
+		rate = w == W_PINGPONG ? bench_pingpong(ROUND_NS, bench_cpu(), pp_cg, NULL)
+				       : spread_pingpong();
+		if (e)
+			snap(tool, e);
 	} else {
 		char *cgs[MIXED_GROUPS];
 		struct bench_mixed m;
@@ -181,22 +185,58 @@ static double run_workload(enum wl w, pid_t tool, struct cell *c)
 			return -1;
 		}
 		usleep(100000); /* every process in its cgroup and running */
-		snap(tool, &b);
+		if (b)
+			snap(tool, b);
 		o0 = bench_mixed_ops(&m);
 		t0 = th_now_ns();
 		usleep(ROUND_NS / 1000);
 		o1 = bench_mixed_ops(&m);
 		t1 = th_now_ns();
-		snap(tool, &e);
+		if (e)
+			snap(tool, e);
 		bench_mixed_stop(&m);
 		rate = (double)(o1 - o0) * 1e9 / (double)(t1 - t0);
 	}
-	if (rate >= 0) {
+	return rate;
+}
+
+/* bpf_stats on (the fd held) or off (no other holder: nothing else here
+ * enables them). */
+static int stats_set(bool on)
+{
+	if (!on && stats_fd >= 0) {
+		close(stats_fd);
+		stats_fd = -1;
+	} else if (on && stats_fd < 0) {
+		stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+		if (stats_fd < 0) {
+			bench_fail("bpf_enable_stats: %s", strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* One round of workload w in the mode of cell c: with bpf_stats on (the
+ * programs' ns), then off (the rate a user meets). Its rate, or < 0. */
+static double run_workload(enum wl w, pid_t tool, struct cell *c)
+{
+	struct bench_progs b, e;
+	double rate, off = -1;
+
+	rate = workload_once(w, tool, &b, &e);
+	if (rate >= 0 && !stats_set(false)) {
+		off = workload_once(w, tool, NULL, NULL);
+		if (stats_set(true))
+			off = -1;
+	}
+	if (off >= 0) {
 		add_delta(c, &b, &e);
-		c->rate[c->rounds++] = rate;
+		c->rate_stats[c->rounds] = rate;
+		c->rate[c->rounds++] = off;
 		c->ran = true;
 	}
-	return rate;
+	return off;
 }
 
 static const char *runqlat_path(void)
@@ -269,6 +309,18 @@ static double per_switch(const struct cell *c)
 			 (double)c->cnt[K_BASE]);
 }
 
+/* The median over rounds of c's rate ÷ the same round's "none". */
+static double rate_ratio(const struct cell *c, const struct cell *none, bool with_stats)
+{
+	double r[MAX_ROUNDS];
+	int n = c->rounds < none->rounds ? c->rounds : none->rounds;
+
+	for (int i = 0; i < n; i++)
+		r[i] = with_stats ? bench_div(c->rate_stats[i], none->rate_stats[i])
+				  : bench_div(c->rate[i], none->rate[i]);
+	return n ? bench_median_d(r, n) : 0;
+}
+
 static void print_and_json(const char *note)
 {
 	char *buf = NULL;
@@ -293,24 +345,26 @@ static void print_and_json(const char *note)
 			none);
 		for (int m = M_CGSTAT, first = 1; m < M_N; m++) {
 			const struct cell *c = &cells[w][m];
-			double rate = bench_median_d(c->rate, c->rounds);
+			double rate = rate_ratio(c, &cells[w][M_NONE], false);
+			double rate_st = rate_ratio(c, &cells[w][M_NONE], true);
 
 			if (!c->ran) {
 				printf("  %-10s skipped: %s\n", mode_name[m], note);
 				continue;
 			}
 			printf("  %-10s %9.3f %10.1f %8.2f %10.1f %10.1f %12.1f %10.2f %9llu\n",
-			       mode_name[m], bench_div(rate, none), per(c, K_SWITCH),
+			       mode_name[m], rate, per(c, K_SWITCH),
 			       bench_div(per(c, K_SWITCH), per(c, K_BASE)), per(c, K_BASE),
 			       per(c, K_WAKEUP), per_switch(c),
 			       bench_div(per_switch(c), per_switch(cg)),
 			       (unsigned long long)c->cnt[K_BASE]);
 			fprintf(
 			    js,
-			    "%s\"%s\":{\"rate_ratio\":%.4f,\"switch_ns\":%.1f,\"empty_ns\":%.1f,"
+			    "%s\"%s\":{\"rate_ratio\":%.4f,\"rate_ratio_stats_on\":%.4f,"
+			    "\"switch_ns\":%.1f,\"empty_ns\":%.1f,"
 			    "\"switch_over_empty\":%.3f,\"wakeup_ns\":%.1f,\"ns_per_switch\":%.1f,"
 			    "\"over_cgstat\":%.3f,\"switches\":%llu,\"wakeups\":%llu}",
-			    first ? "" : ",", mode_name[m], bench_div(rate, none), per(c, K_SWITCH),
+			    first ? "" : ",", mode_name[m], rate, rate_st, per(c, K_SWITCH),
 			    per(c, K_BASE), bench_div(per(c, K_SWITCH), per(c, K_BASE)),
 			    per(c, K_WAKEUP), per_switch(c),
 			    bench_div(per_switch(c), per_switch(cg)),
@@ -326,7 +380,7 @@ static void print_and_json(const char *note)
 	fprintf(js, "}");
 	fclose(js);
 	printf(
-	    "  (rate: the workload's rate ÷ none; ns/switch: all the mode's programs per switch,\n"
+	    "  (rate: the workload's rate ÷ none, bpf_stats off, median of the rounds; ns/switch: all the mode's programs per switch,\n"
 	    "   wakeups included; ÷ cgstat: that against cgstat's, on the same workload)\n");
 	bench_json_out("bench_sched.json", buf);
 	free(buf);
@@ -357,13 +411,13 @@ int main(void)
 	char note[128] = "";
 	uint64_t t0 = th_now_ns();
 	size_t alive;
-	int rounds = 3, stats_fd;
+	int rounds = 5;
 
 	bench_init("bench_sched");
 	if (getenv("BENCH_ROUNDS"))
 		rounds = atoi(getenv("BENCH_ROUNDS"));
 	if (rounds < 1 || rounds > MAX_ROUNDS)
-		rounds = 3;
+		rounds = 5;
 	if (!rq)
 		snprintf(note, sizeof(note), "runqlat not installed (Debian package libbpf-tools)");
 	printf("bench_sched: %d rounds x %.1f s of pingpong and mixed in modes none / cgstat / "
@@ -371,11 +425,8 @@ int main(void)
 	       rounds, ROUND_NS / 1e9, sysconf(_SC_NPROCESSORS_ONLN));
 	if (!rq)
 		printf("  runqlat skipped: %s\n", note);
-	stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
-	if (stats_fd < 0) {
-		bench_fail("bpf_enable_stats: %s", strerror(errno));
+	if (stats_set(true))
 		return 1;
-	}
 	vmlinux_btf = btf__load_vmlinux_btf();
 	if (make_cgroups())
 		goto out;
@@ -399,7 +450,7 @@ int main(void)
 out:
 	baseline_bpf__destroy(skel);
 	btf__free(vmlinux_btf);
-	close(stats_fd);
+	stats_set(false);
 	if (parent_cg[0] && th_cgroup_drop(parent_cg))
 		bench_fail("cannot remove %s", parent_cg);
 	alive = th_progs_alive(own_ids, n_own_ids);
