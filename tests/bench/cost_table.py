@@ -168,6 +168,12 @@ def lifecycle_rows(s):
                  f"{x['with_user_space']:.1f}×" if x and "exitsnoop" in m else
                  "not run (" + s.get("exitsnoop_skipped", "exitsnoop or tracefs missing") + ")",
                  "≥ 25×"))
+    if "daemon_idle_wakeups_per_s" in s:
+        rows.append(("daemon wakeups while idle, clients connected (from a second after the "
+                     "last run)",
+                     f"{s['daemon_idle_wakeups_per_s']:.2f}/s "
+                     f"({s.get('daemon_wakeups_after_end', 0)} in the second the cgroup ended)",
+                     "0/s"))
     return rows
 
 
