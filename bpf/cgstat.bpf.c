@@ -215,10 +215,10 @@ int BPF_PROG(cgs_sched_process_fork, struct task_struct *parent, struct task_str
 
 /* An exit record of process p (its last thread exiting) in cgroup cgid. */
 static __always_inline void fill_exit(struct cgs_exit_event *e, struct task_struct *p, __u64 cgid,
-				      __u64 dead_ns, bool oom)
+				      __u64 ts_ns, __u64 dead_ns, bool oom)
 {
 	e->cgid = cgid;
-	e->ts_ns = bpf_ktime_get_ns();
+	e->ts_ns = ts_ns;
 	e->cpu_ns = p->se.sum_exec_runtime + dead_ns;
 	e->pid = p->pid;
 	e->tgid = p->tgid;
@@ -259,13 +259,18 @@ int cgs_sched_process_exit(__u64 *ctx)
 	struct cgroup *cgrp;
 	__u64 cgid, head, tail;
 	bool group_dead, local, record, oom = false;
-	__u64 dead_ns = 0;
+	__u64 dead_ns = 0, ts_ns = 0;
 	__u32 cpu, idx;
 
 	if (exit_has_group_dead)
 		group_dead = (bool)ctx[1];
 	else
 		group_dead = BPF_CORE_READ(p, signal, live.counter) == 0;
+	/* The record's time, before any load that may miss: the clock read
+	 * (rdtsc_ordered, an lfence on x86) waits for every load under way, so
+	 * taken after them it would end the overlap of their misses. */
+	if (group_dead)
+		ts_ns = bpf_ktime_get_ns();
 	/* A record for sure (every exit is read): two lines of
 	 * signal_struct that the exit path has not touched (the time of
 	 * threads that ended, the OOM mark) are loaded first, so that their
@@ -312,7 +317,7 @@ int cgs_sched_process_exit(__u64 *ctx)
 			rb_wake();
 			return 0;
 		}
-		fill_exit(e, p, cgid, dead_ns, oom);
+		fill_exit(e, p, cgid, ts_ns, dead_ns, oom);
 		/* Publishes the record, its stores first. Without a full
 		 * barrier the read of rb_batching below may pass the store:
 		 * a record published just as user space clears rb_batching
@@ -333,7 +338,7 @@ int cgs_sched_process_exit(__u64 *ctx)
 		__sync_fetch_and_add(&drops.events, 1);
 		return 0;
 	}
-	fill_exit(e, p, cgid, dead_ns, oom);
+	fill_exit(e, p, cgid, ts_ns, dead_ns, oom);
 	rb_commit(e);
 	return 0;
 }
