@@ -134,9 +134,11 @@ static __noinline struct cgs_row *row_get(struct cgroup *cgrp, bool *busy, __u32
 		return row_get_own(cgrp, busy, ret_idx);
 	level = cgrp->level;
 	for (i = 1; i <= 8 && level - i >= 0; i++) {
+		/* NULL only for an ancestor being freed, which its
+		 * descendants' references rule out: the next one up. */
 		anc = bpf_cgroup_ancestor(cgrp, level - i);
 		if (!anc)
-			break;
+			continue;
 		if (anc->self.flags & CSS_ONLINE || i == 8 || level - i == 0) {
 			row = row_get_own(anc, busy, ret_idx);
 			bpf_cgroup_release(anc);
