@@ -183,6 +183,10 @@ __u64 tree_end;
  * space at load (from the pinned table), then raised here. */
 __u32 rows_hw;
 __u32 inflight_len;
+/* CPUs whose copy was torn (their sched_switch still under way, or run
+ * again, through every try: a virtual CPU stopped mid-switch): the reading
+ * is taken again (loader.c), never used. */
+__u32 snap_torn;
 struct cgs_inflight inflight[CGS_MAX_CPUS];
 
 #endif

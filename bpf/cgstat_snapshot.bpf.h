@@ -21,8 +21,8 @@
  * both between two reads of its slot's sequence, which sched_switch keeps
  * odd from before it charges a slice until it has named the next task: the
  * slice is then either in flight (counted here) or charged into the copy,
- * exactly once. A CPU that switches again during each of 8 copies is taken
- * as last copied. */
+ * exactly once. A CPU still switching (or switching again) through each of
+ * 8 copies is counted in snap_torn: user space reads them all again. */
 struct even_wait {
 	struct cgs_slot *s;
 	__u64 seq;
@@ -44,6 +44,7 @@ static long snapshot_cpu(__u64 i, void *unused)
 	struct cgs_slot *s;
 	__u64 seq, task, base, sum, cgid = 0, ns = 0;
 	__u32 pid;
+	bool whole = false;
 	int tries;
 
 	s = bpf_map_lookup_percpu_elem(&cgs_slots, &zero, cpu);
@@ -76,9 +77,13 @@ static long snapshot_cpu(__u64 i, void *unused)
 			ns = sum > base ? sum - base : 0;
 		}
 		asm volatile("" ::: "memory");
-		if (!(seq & 1) && seq == *(volatile __u64 *)&s->seq)
+		if (!(seq & 1) && seq == *(volatile __u64 *)&s->seq) {
+			whole = true;
 			break;
+		}
 	}
+	if (!whole)
+		snap_torn++;
 	if (cgid) {
 		n = inflight_len;
 		inflight[n & (CGS_MAX_CPUS - 1)].cgid = cgid;
@@ -91,6 +96,7 @@ static long snapshot_cpu(__u64 i, void *unused)
 static __always_inline void snapshot_inflight(void)
 {
 	inflight_len = 0;
+	snap_torn = 0;
 	bpf_loop(nr_cpus < CGS_MAX_CPUS ? nr_cpus : CGS_MAX_CPUS, snapshot_cpu, NULL, 0);
 }
 

@@ -595,6 +595,28 @@ static int read_rows(struct loader *l, struct snapshot *s)
 	return -EAGAIN;
 }
 
+/* Each CPU's accumulators and slice in flight: one run of cgs_snap_read (or
+ * of the iterator), again while a CPU's copy was torn (snap_torn: its
+ * switch under way through every try, a virtual CPU stopped mid-switch).
+ * Read later, a count is still read once: in the accumulators then, or in a
+ * row already copied (a lag, see read_all). */
+static int read_inflight(struct loader *l)
+{
+	int err = 0;
+
+	for (int waits = 0; waits < WAIT_TRIES; wait_turn(waits++)) {
+		if (l->snap_progs && run_prog(l->skel->progs.cgs_snap_read) < 0)
+			l->snap_progs = false; /* refused: the iterator from now on */
+		if (!l->snap_progs)
+			err = run_iter(l->inflight_link);
+		if (err)
+			return err;
+		if (!__atomic_load_n(&l->skel->bss->snap_torn, __ATOMIC_ACQUIRE))
+			return 0;
+	}
+	return -EAGAIN;
+}
+
 /*
  * The rows, then each CPU's accumulators with its slice in flight (one run of
  * cgs_snap_read, or of cgs_inflight_iter), while no accumulator moves its counts into a row
@@ -613,10 +635,8 @@ static int read_all(struct loader *l, struct snapshot *s)
 	err = quiesce_accs(l);
 	if (!err)
 		err = read_rows(l, s);
-	if (!err && l->snap_progs && run_prog(l->skel->progs.cgs_snap_read) < 0)
-		l->snap_progs = false; /* refused: the iterator from now on */
-	if (!err && !l->snap_progs)
-		err = run_iter(l->inflight_link);
+	if (!err)
+		err = read_inflight(l);
 	__atomic_store_n(&l->skel->bss->snap_active, 0, __ATOMIC_SEQ_CST);
 	if (err) {
 		s->n = 0;
