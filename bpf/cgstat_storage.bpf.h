@@ -139,7 +139,8 @@ static __noinline struct cgs_row *row_get(struct cgroup *cgrp, bool *busy, __u32
 		anc = bpf_cgroup_ancestor(cgrp, level - i);
 		if (!anc)
 			continue;
-		if (anc->self.flags & CSS_ONLINE || i == 8 || level - i == 0) {
+		/* The root is always online: the walk ends there at most. */
+		if (anc->self.flags & CSS_ONLINE || i == 8) {
 			row = row_get_own(anc, busy, ret_idx);
 			bpf_cgroup_release(anc);
 			return row;

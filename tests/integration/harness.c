@@ -61,6 +61,14 @@ uint64_t th_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
+uint64_t th_realtime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
 /* The calling thread's own CPU time: a burn takes what it says on a loaded
  * machine too (it then takes longer on the wall clock). */
 static uint64_t thread_cpu_ns(void)

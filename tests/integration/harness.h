@@ -81,6 +81,8 @@ void th_kill_all(void);
 /* Busy loop until the calling thread has used ns nanoseconds of CPU time. */
 void th_burn_ns(uint64_t ns);
 uint64_t th_now_ns(void);
+/* CLOCK_REALTIME, the clock of the daemon's ts_ns and at_ns fields. */
+uint64_t th_realtime_ns(void);
 /* Pin the calling process to one CPU. */
 int th_pin_cpu(int cpu);
 /* Ids of the BPF programs process pid holds (from /proc/PID/fdinfo), so a

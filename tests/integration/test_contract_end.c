@@ -15,7 +15,6 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 #include "th_http.h"
 #include "daemon.h"
@@ -309,14 +308,6 @@ out:
 
 /* ---- Case 1, whatever the order: many at once, some before a record ---- */
 
-static uint64_t realtime_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * SEC + (uint64_t)ts.tv_nsec;
-}
-
 /* Sixteen watched cgroups, attached or not, removed together, half of them
  * before their stream sent a record: every stream ends with exactly one
  * final record "removed" (its exit.at_ns within 1 s of the rmdir) and a
@@ -358,7 +349,7 @@ static void test_many_removed_at_once(void)
 			goto out;
 	}
 	for (i = 0; i < N; i++) {
-		rm_real[i] = realtime_ns();
+		rm_real[i] = th_realtime_ns();
 		ASSERT_OK(th_cgroup_drop(cg[i]), "rmdir");
 		cg[i][0] = '\0';
 	}

@@ -12,7 +12,6 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 #include "cg.h"
 #include "th_http.h"
@@ -30,16 +29,6 @@ static int cmp_u64(const void *a, const void *b)
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
 
 	return x < y ? -1 : x > y;
-}
-
-/* CLOCK_REALTIME - CLOCK_MONOTONIC now, in ns. */
-static int64_t realtime_offset(void)
-{
-	struct timespec r, m;
-
-	clock_gettime(CLOCK_REALTIME, &r);
-	clock_gettime(CLOCK_MONOTONIC, &m);
-	return (int64_t)(r.tv_sec - m.tv_sec) * 1000000000LL + (r.tv_nsec - m.tv_nsec);
 }
 
 /* One watched task exiting with code 7: one exit record with code 7 and the
@@ -96,7 +85,7 @@ static bool one_exit(uint64_t *ret_latency, uint64_t *ret_kernel)
 	*ret_latency = w.exit_arrival - *shared;
 	{
 		uint64_t at = th_json_u64(w.exit_line, "exit.at_ns"),
-			 arrival = w.exit_arrival + (uint64_t)realtime_offset();
+			 arrival = w.exit_arrival + (th_realtime_ns() - th_now_ns());
 
 		ASSERT_GT(at, 0, "exit.at_ns present");
 		*ret_kernel = arrival > at ? arrival - at : 0;

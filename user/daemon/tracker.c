@@ -491,7 +491,7 @@ void tracker_on_exit_event(struct tracker *t, const struct cgs_exit_event *e)
 	/* The program sends it only once the cgroup was empty (cgroup_exit
 	 * ran before this last switch): checked at once, not when the
 	 * cgroup.events notification comes, which the kernel defers to a
-	 * worker (often the later of the two by hundreds of microseconds). */
+	 * worker. */
 	if (e->flags & CGS_EVENT_FINAL_SWITCH) {
 		if (w->last_exit.valid && e->tgid == w->last_exit.tgid) {
 			w->final_switch_seen = true;
