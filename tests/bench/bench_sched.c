@@ -14,23 +14,27 @@
  *             service across the node), where a counter line shared by the
  *             CPUs would bounce between them
  *
- * Each workload runs, round by round, in these modes, with an empty
- * tp_btf/sched_switch program (build/baseline.skel.h) attached in every mode:
+ * Each workload runs, round by round, in these modes:
  *
- *   none        nothing else attached (the workload's own rate)
+ *   none        nothing attached (the workload's own rate)
  *   cgstat      cgstat's programs, loaded and attached in this process
  *   runqlat     libbpf-tools' runqlat (all tasks)
  *   runqlat-c   runqlat -c <the workload's cgroup> (per-cgroup filter)
  *
  * Per mode (bpf_stats): ns per event of each program, ns per switch of all
  * its programs together (runqlat also runs on every wakeup), their ratios to
- * the empty program and runqlat's to cgstat's, and the workload's rate
- * against "none". Each round runs the workload twice per mode: with
- * bpf_stats on for the ns figures, then with them off for the rate, since
- * the two clock reads per program run that bpf_stats adds are a cost no
- * user pays (the rate with them on is in the JSON too); the rate ratio is
- * the median over rounds of each round's rate ÷ that round's "none". runqlat is skipped with a note where it is not installed
- * (Debian package libbpf-tools). Printed, and written as JSON to
+ * an empty tp_btf/sched_switch program (build/baseline.skel.h) attached
+ * beside them, and runqlat's to cgstat's; and the workload's rate against
+ * "none". Each round runs the workload twice per mode: with bpf_stats on and
+ * the empty program attached for the ns figures, then with neither for the
+ * rate a user meets (bpf_stats add two clock reads per program run, and a
+ * second program on a tracepoint turns its one direct call into a loop of
+ * indirect ones: costs of the bench, not of the mode; the rate with both is
+ * in the JSON too); "none" runs a third time with the empty program alone,
+ * the floor of any program on sched_switch. A rate ratio is the median over
+ * rounds of each round's rate ÷ that round's "none". runqlat is skipped with
+ * a note where it is not installed (Debian package libbpf-tools). Printed,
+ * and written as JSON to
  * $BENCH_OUT/bench_sched.json. */
 #include <errno.h>
 #include <signal.h>
@@ -62,12 +66,14 @@ enum kind { K_SWITCH, K_WAKEUP, K_OTHER, K_BASE, K_N };
 struct cell {
 	double rate[MAX_ROUNDS]; /* workload rounds/s, bpf_stats off */
 	double rate_stats[MAX_ROUNDS]; /* the same, bpf_stats on */
+	double rate_empty[MAX_ROUNDS]; /* "none" only: the empty program alone */
 	int rounds;
 	uint64_t cnt[K_N], ns[K_N];
 	bool ran;
 };
 
 static struct cell cells[W_N][M_N];
+static struct baseline_bpf *base_skel;
 static struct btf *vmlinux_btf;
 static uint32_t base_id;
 static int stats_fd = -1;
@@ -217,22 +223,46 @@ static int stats_set(bool on)
 	return 0;
 }
 
-/* One round of workload w in the mode of cell c: with bpf_stats on (the
- * programs' ns), then off (the rate a user meets). Its rate, or < 0. */
-static double run_workload(enum wl w, pid_t tool, struct cell *c)
+/* The empty program attached (for the ns figures: ÷ empty in the same run)
+ * or not (for the rates: a user runs no empty program, and a second program
+ * on a tracepoint changes its dispatch from one direct call to a loop of
+ * indirect ones, a cost of the bench's own). */
+static int empty_set(bool on)
+{
+	if (!on) {
+		baseline_bpf__detach(base_skel);
+		return 0;
+	}
+	if (baseline_bpf__attach(base_skel)) {
+		bench_fail("attaching the empty program: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* One round of workload w in the mode of cell c: with bpf_stats on and the
+ * empty program beside (the programs' ns), then with neither (the rate a
+ * user meets); in mode "none" once more with the empty program alone (what
+ * any tp_btf/sched_switch program costs). Its rate, or < 0. */
+static double run_workload(enum wl w, pid_t tool, struct cell *c, bool none)
 {
 	struct bench_progs b, e;
-	double rate, off = -1;
+	double rate, off = -1, empty = 0;
 
 	rate = workload_once(w, tool, &b, &e);
-	if (rate >= 0 && !stats_set(false)) {
+	if (rate >= 0 && !stats_set(false) && !empty_set(false)) {
 		off = workload_once(w, tool, NULL, NULL);
-		if (stats_set(true))
+		if (empty_set(true))
+			off = -1;
+		if (off >= 0 && none)
+			empty = workload_once(w, tool, NULL, NULL);
+		if (stats_set(true) || empty < 0)
 			off = -1;
 	}
 	if (off >= 0) {
 		add_delta(c, &b, &e);
 		c->rate_stats[c->rounds] = rate;
+		c->rate_empty[c->rounds] = empty;
 		c->rate[c->rounds++] = off;
 		c->ran = true;
 	}
@@ -286,7 +316,7 @@ static int measure(enum wl w, enum mode m, const char *rq, char *note, size_t no
 			return 0;
 		}
 	}
-	if (run_workload(w, tool, c) < 0) {
+	if (run_workload(w, tool, c, m == M_NONE) < 0) {
 		bench_fail("%s/%s: the workload failed", wl_name[w], mode_name[m]);
 		err = -EIO;
 	}
@@ -321,6 +351,16 @@ static double rate_ratio(const struct cell *c, const struct cell *none, bool wit
 	return n ? bench_median_d(r, n) : 0;
 }
 
+/* The same for the empty program alone (the floor of any program here). */
+static double empty_ratio(const struct cell *none)
+{
+	double r[MAX_ROUNDS];
+
+	for (int i = 0; i < none->rounds; i++)
+		r[i] = bench_div(none->rate_empty[i], none->rate[i]);
+	return none->rounds ? bench_median_d(r, none->rounds) : 0;
+}
+
 static void print_and_json(const char *note)
 {
 	char *buf = NULL;
@@ -336,13 +376,15 @@ static void print_and_json(const char *note)
 		const struct cell *cg = &cells[w][M_CGSTAT];
 		double none = bench_median_d(cells[w][M_NONE].rate, cells[w][M_NONE].rounds);
 
-		printf("\n  %s (%s/s with nothing but the empty program: %.0f)\n", wl_name[w],
-		       w == W_MIXED ? "rounds" : "round trips", none);
+		printf("\n  %s (%s/s with nothing attached: %.0f; the empty program alone: "
+		       "%.3f of that)\n",
+		       wl_name[w], w == W_MIXED ? "rounds" : "round trips", none,
+		       empty_ratio(&cells[w][M_NONE]));
 		printf("  %-10s %9s %10s %8s %10s %10s %12s %10s %9s\n", "mode", "rate",
 		       "switch ns", "÷ empty", "empty ns", "wakeup ns", "ns/switch", "÷ cgstat",
 		       "switches");
-		fprintf(js, "%s\"%s\":{\"rate_none\":%.1f,\"modes\":{", w ? "," : "", wl_name[w],
-			none);
+		fprintf(js, "%s\"%s\":{\"rate_none\":%.1f,\"empty_rate_ratio\":%.4f,\"modes\":{",
+			w ? "," : "", wl_name[w], none, empty_ratio(&cells[w][M_NONE]));
 		for (int m = M_CGSTAT, first = 1; m < M_N; m++) {
 			const struct cell *c = &cells[w][m];
 			double rate = rate_ratio(c, &cells[w][M_NONE], false);
@@ -406,7 +448,6 @@ static int make_cgroups(void)
 
 int main(void)
 {
-	struct baseline_bpf *skel = NULL;
 	const char *rq = runqlat_path();
 	char note[128] = "";
 	uint64_t t0 = th_now_ns();
@@ -430,8 +471,8 @@ int main(void)
 	vmlinux_btf = btf__load_vmlinux_btf();
 	if (make_cgroups())
 		goto out;
-	skel = bench_baseline(&base_id);
-	if (!skel)
+	base_skel = bench_baseline(&base_id);
+	if (!base_skel)
 		goto out;
 	note_ids();
 	for (int r = 0; r < rounds && !bench_failed; r++)
@@ -448,7 +489,7 @@ int main(void)
 	if (!bench_failed)
 		print_and_json(note);
 out:
-	baseline_bpf__destroy(skel);
+	baseline_bpf__destroy(base_skel);
 	btf__free(vmlinux_btf);
 	stats_set(false);
 	if (parent_cg[0] && th_cgroup_drop(parent_cg))
