@@ -36,6 +36,8 @@
 #define ROUND_NS 2000000000ULL
 #define SNAP_RUNS 20
 #define CPUSTAT_RUNS 5
+#define COLD_RUNS 5
+#define COLD_IDLE_MS 250
 #define BENCH_MAX_CGROUPS 32768
 #define MAX_PROGS 16
 #define MAX_IDS 64
@@ -329,7 +331,7 @@ static void bench_snapshot(void)
 
 	for (k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
 		int n = sizes[k], with_stats = 0;
-		uint64_t snap[SNAP_RUNS], rd[CPUSTAT_RUNS], t_create, t_pop, msnap, mrd, iter_ns;
+		uint64_t snap[SNAP_RUNS], rd[CPUSTAT_RUNS], cold_snap[COLD_RUNS], cold_rd[COLD_RUNS], t_create, t_pop, msnap, mrd, iter_ns;
 		struct prog_table it0, it1;
 		uint64_t id;
 		const struct cg_sample *cs;
@@ -390,6 +392,28 @@ static void bench_snapshot(void)
 			}
 			rd[r] = th_now_ns() - t0;
 		}
+		/* Both again after an idle pause as long as the daemon's
+		 * default TTL: what a poller meets (caches and TLBs taken by
+		 * whatever ran meanwhile). */
+		for (int r = 0; !err && r < COLD_RUNS; r++) {
+			usleep(COLD_IDLE_MS * 1000);
+			t0 = th_now_ns();
+			err = loader_snapshot(l, &s);
+			cold_snap[r] = th_now_ns() - t0;
+			usleep(COLD_IDLE_MS * 1000);
+			t0 = th_now_ns();
+			for (int i = 0; !err && i < n; i++) {
+				struct cg_cpu_stat cst;
+
+				child_path(path, sizeof(path), parent, i);
+				err = cg_read_cpu_stat(path, &cst);
+			}
+			cold_rd[r] = th_now_ns() - t0;
+		}
+		if (err) {
+			bench_fail("cold runs: %s", strerror(-err));
+			goto out;
+		}
 		for (size_t i = 0; i < s.n; i++)
 			with_stats += !!s.v[i].has_stats;
 		child_path(path, sizeof(path), parent, n - 1);
@@ -417,6 +441,13 @@ static void bench_snapshot(void)
 		       bench_div((double)mrd, (double)msnap), bench_div((double)msnap, (double)mrd));
 		printf("    snapshot ns/cgroup:                 %10.1f  (cpu.stat ns/cgroup %.1f)\n",
 		       bench_div((double)msnap, (double)s.n), bench_div((double)mrd, (double)n));
+		printf("    after %d ms idle: loader_snapshot %.3f ms, cpu.stat of %d cgroups %.3f ms "
+		       "(ratio %.2f; medians of %d)\n",
+		       COLD_IDLE_MS, bench_median_u64(cold_snap, COLD_RUNS) / 1e6, n,
+		       bench_median_u64(cold_rd, COLD_RUNS) / 1e6,
+		       bench_div((double)bench_median_u64(cold_rd, COLD_RUNS),
+				 (double)bench_median_u64(cold_snap, COLD_RUNS)),
+		       COLD_RUNS);
 	}
 	(void)base_n;
 	t0 = th_now_ns();
