@@ -295,6 +295,41 @@ static void child_path(char *buf, size_t len, const char *parent, int i)
 	snprintf(buf, len, "%.3000s/c%05d", parent, i);
 }
 
+/* Part [2]'s figures, for $BENCH_OUT/bench_bpf.json. */
+struct snap_row {
+	int cgroups;
+	size_t entries;
+	double snap_ms, cpustat_ms, cold_snap_ms, cold_cpustat_ms;
+};
+static struct snap_row snap_rows[3];
+static int n_snap_rows;
+
+static void snap_json(void)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *js = open_memstream(&buf, &len);
+
+	if (!js) {
+		bench_fail("open_memstream");
+		return;
+	}
+	fprintf(js, "{\"bench\":\"bpf\",\"cold_idle_ms\":%d,\"snapshot\":[", COLD_IDLE_MS);
+	for (int i = 0; i < n_snap_rows; i++) {
+		const struct snap_row *r = &snap_rows[i];
+
+		fprintf(js,
+			"%s{\"cgroups\":%d,\"entries\":%zu,\"snapshot_ms\":%.4f,"
+			"\"cpustat_ms\":%.4f,\"cold_snapshot_ms\":%.4f,\"cold_cpustat_ms\":%.4f}",
+			i ? "," : "", r->cgroups, r->entries, r->snap_ms, r->cpustat_ms,
+			r->cold_snap_ms, r->cold_cpustat_ms);
+	}
+	fprintf(js, "]}");
+	fclose(js);
+	bench_json_out("bench_bpf.json", buf);
+	free(buf);
+}
+
 static void bench_snapshot(void)
 {
 	static const int sizes[] = { 100, 1000, 10000 };
@@ -441,6 +476,14 @@ static void bench_snapshot(void)
 		       bench_div((double)mrd, (double)msnap), bench_div((double)msnap, (double)mrd));
 		printf("    snapshot ns/cgroup:                 %10.1f  (cpu.stat ns/cgroup %.1f)\n",
 		       bench_div((double)msnap, (double)s.n), bench_div((double)mrd, (double)n));
+		snap_rows[n_snap_rows++] = (struct snap_row){
+			.cgroups = n,
+			.entries = s.n,
+			.snap_ms = msnap / 1e6,
+			.cpustat_ms = mrd / 1e6,
+			.cold_snap_ms = bench_median_u64(cold_snap, COLD_RUNS) / 1e6,
+			.cold_cpustat_ms = bench_median_u64(cold_rd, COLD_RUNS) / 1e6,
+		};
 		printf("    after %d ms idle: loader_snapshot %.3f ms, cpu.stat of %d cgroups %.3f ms "
 		       "(ratio %.2f; medians of %d)\n",
 		       COLD_IDLE_MS, bench_median_u64(cold_snap, COLD_RUNS) / 1e6, n,
@@ -517,6 +560,8 @@ int main(void)
 	/* BENCH_ONLY=switch: part [1] alone (quick A/B runs). */
 	if (!bench_failed && !(getenv("BENCH_ONLY") && !strcmp(getenv("BENCH_ONLY"), "switch")))
 		bench_snapshot();
+	if (!bench_failed && n_snap_rows)
+		snap_json();
 	close(stats_fd);
 	check_leftovers();
 	printf("bench_bpf: %s in %.1f s\n", bench_failed ? "FAILED" : "done", (th_now_ns() - t0) / 1e9);

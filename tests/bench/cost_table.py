@@ -70,6 +70,21 @@ def sched_rows(s):
     return rows
 
 
+def snapshot_rows(b):
+    """bench_bpf: loader_snapshot in process beside cpu.stat reads, warm and after an idle TTL."""
+    if not b:
+        return []
+    parts = []
+    for z in b["snapshot"]:
+        warm = z["cpustat_ms"] / z["snapshot_ms"] if z["snapshot_ms"] else 0
+        cold = z["cold_cpustat_ms"] / z["cold_snapshot_ms"] if z["cold_snapshot_ms"] else 0
+        parts.append(f"{z['cgroups']:,}: {n(z['snapshot_ms'] * 1e3)} µs ({warm:.0f}×), after "
+                     f"idle {n(z['cold_snapshot_ms'] * 1e3)} µs ({cold:.0f}×)")
+    return [(f"the snapshot alone (`loader_snapshot`, whole tree) and cpu.stat ÷ it, back to "
+             f"back and both after {b['cold_idle_ms']} ms idle", "; ".join(parts),
+             "cpu.stat ÷ fill ≥ 50×")]
+
+
 def scale_rows(s):
     if not s:
         return [("snapshots and memory (bench_scale)", "not run", "")]
@@ -198,6 +213,7 @@ def machine():
 
 def table(d):
     rows = sched_rows(load(d, "bench_sched.json")) + scale_rows(load(d, "bench_scale.json")) \
+        + snapshot_rows(load(d, "bench_bpf.json")) \
         + serve_rows(load(d, "bench_serve.json")) + http_rows(load(d, "bench_http.json")) \
         + lifecycle_rows(load(d, "bench_lifecycle.json"))
     out = ["| figure | measured | target |", "|---|---|---|"]
