@@ -14,7 +14,8 @@
  *
  * Printed (and written as JSON to $BENCH_OUT/bench_lifecycle.json when
  * BENCH_OUT is set, always as one "json:" line on stdout): per-iteration time
- * and its ratio to "none" (medians over rounds), ns/event of each program
+ * (median over rounds) and its ratio to "none" (the median of each round's
+ * ratio to that round's "none"), ns/event of each program
  * during the loop (bpf_stats, enabled here for the whole run), the daemon's
  * CPU and wakeups per exit (/proc/PID/schedstat and /proc/PID/status, read
  * after every exit of the loop was delivered on /v1/events), and the daemon's
@@ -337,10 +338,23 @@ static uint64_t idle_wakeups(pid_t pid, uint64_t ns)
 	return th_proc_switches(pid) - w0;
 }
 
+/* The median over rounds of a round's time per iteration in mode a ÷ that
+ * round's without cgstat: the modes of a round run minutes apart at most,
+ * so a pair sees the same host (its speed moves 2x between minutes here). */
+static double paired_ratio(const struct acc *a)
+{
+	const struct acc *none = &acc[M_NONE];
+	int n = a->rounds < none->rounds ? a->rounds : none->rounds;
+	double r[sizeof(a->iter_ns) / sizeof(a->iter_ns[0])];
+
+	for (int i = 0; i < n; i++)
+		r[i] = bench_div(a->iter_ns[i], none->iter_ns[i]);
+	return n ? bench_median_d(r, n) : 0;
+}
+
 static void print_and_json(const char *exitsnoop_note, uint64_t tail_w, uint64_t idle_w,
 			   double idle_s)
 {
-	double base = bench_median_d(acc[M_NONE].iter_ns, acc[M_NONE].rounds);
 	char *buf = NULL;
 	size_t blen = 0;
 	FILE *js = open_memstream(&buf, &blen);
@@ -352,7 +366,7 @@ static void print_and_json(const char *exitsnoop_note, uint64_t tail_w, uint64_t
 			acc[M_NONE].rounds);
 	for (int m = 0; m < M_N; m++) {
 		struct acc *a = &acc[m];
-		double med = bench_median_d(a->iter_ns, a->rounds), ns[P_N];
+		double med = bench_median_d(a->iter_ns, a->rounds), ratio = paired_ratio(a), ns[P_N];
 
 		if (!a->ran) {
 			printf("  %-10s skipped: %s\n", mode_name[m], exitsnoop_note);
@@ -362,19 +376,19 @@ static void print_and_json(const char *exitsnoop_note, uint64_t tail_w, uint64_t
 			ns[k] = bench_div((double)a->ns[k], (double)a->cnt[k]);
 		if (m == M_EXITSNOOP)
 			printf("  %-10s %12.2f %8.3f %10s %10.1f %10s %12.1f %12.2f %10.3f\n",
-			       mode_name[m], med / 1e3, bench_div(med, base), "-", ns[P_OTHER], "-",
+			       mode_name[m], med / 1e3, ratio, "-", ns[P_OTHER], "-",
 			       ns[P_BASE], bench_div((double)a->daemon_cpu_ns / 1e3, (double)a->exits),
 			       bench_div((double)a->daemon_wakeups, (double)a->exits));
 		else
 			printf("  %-10s %12.2f %8.3f %10.1f %10.1f %10.1f %12.1f %12.2f %10.3f\n",
-			       mode_name[m], med / 1e3, bench_div(med, base), ns[P_FORK], ns[P_EXIT],
+			       mode_name[m], med / 1e3, ratio, ns[P_FORK], ns[P_EXIT],
 			       ns[P_SWITCH], ns[P_BASE],
 			       bench_div((double)a->daemon_cpu_ns / 1e3, (double)a->exits),
 			       bench_div((double)a->daemon_wakeups, (double)a->exits));
 		if (!js)
 			continue;
 		fprintf(js, "%s\"%s\":{\"us_per_iter\":%.3f,\"ratio_to_none\":%.4f,\"iter_us\":[",
-			m ? "," : "", mode_name[m], med / 1e3, bench_div(med, base));
+			m ? "," : "", mode_name[m], med / 1e3, ratio);
 		for (int r = 0; r < a->rounds; r++)
 			fprintf(js, "%s%.3f", r ? "," : "", a->iter_ns[r] / 1e3);
 		fprintf(js, "],\"progs\":{");

@@ -24,6 +24,12 @@ def load(d, name):
         return None
 
 
+def slower(ratio):
+    """A rate ratio as the slowdown it is (or the noise that read as a speed-up)."""
+    d = (1 - ratio) * 100
+    return f"{d:.1f} % slower" if d >= 0 else f"{-d:.1f} % faster: noise"
+
+
 def n(v, digits=1):
     return f"{v:,.{digits}f}"
 
@@ -62,10 +68,9 @@ def sched_rows(s):
         if not c:
             continue
         e = w[wl].get("empty_rate_ratio")
-        floor = (f"; an empty `sched_switch` program alone {e:.3f} ({(1 - e) * 100:.1f} % slower)"
-                 if e else "")
+        floor = f"; an empty `sched_switch` program alone {e:.3f} ({slower(e)})" if e else ""
         rows.append((f"{label}, cgstat attached ÷ nothing attached",
-                     f"{c['rate_ratio']:.3f} ({(1 - c['rate_ratio']) * 100:.1f} % slower){floor}",
+                     f"{c['rate_ratio']:.3f} ({slower(c['rate_ratio'])}){floor}",
                      "≥ 0.97" if wl == "pingpong" else ""))
     return rows
 
