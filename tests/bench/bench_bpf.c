@@ -366,7 +366,8 @@ static void bench_snapshot(void)
 
 	for (k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
 		int n = sizes[k], with_stats = 0;
-		uint64_t snap[SNAP_RUNS], rd[CPUSTAT_RUNS], cold_snap[COLD_RUNS], cold_rd[COLD_RUNS], t_create, t_pop, msnap, mrd, iter_ns;
+		uint64_t snap[SNAP_RUNS], rd[CPUSTAT_RUNS], cold_snap[COLD_RUNS],
+		    cold_rd[COLD_RUNS], t_create, t_pop, msnap, mrd, iter_ns;
 		struct prog_table it0, it1;
 		uint64_t id;
 		const struct cg_sample *cs;
@@ -428,8 +429,7 @@ static void bench_snapshot(void)
 			rd[r] = th_now_ns() - t0;
 		}
 		/* Both again after an idle pause as long as the daemon's
-		 * default TTL: what a poller meets (caches and TLBs taken by
-		 * whatever ran meanwhile). */
+		 * default TTL: what a poller meets. */
 		for (int r = 0; !err && r < COLD_RUNS; r++) {
 			usleep(COLD_IDLE_MS * 1000);
 			t0 = th_now_ns();
@@ -477,20 +477,21 @@ static void bench_snapshot(void)
 		printf("    snapshot ns/cgroup:                 %10.1f  (cpu.stat ns/cgroup %.1f)\n",
 		       bench_div((double)msnap, (double)s.n), bench_div((double)mrd, (double)n));
 		snap_rows[n_snap_rows++] = (struct snap_row){
-			.cgroups = n,
-			.entries = s.n,
-			.snap_ms = msnap / 1e6,
-			.cpustat_ms = mrd / 1e6,
-			.cold_snap_ms = bench_median_u64(cold_snap, COLD_RUNS) / 1e6,
-			.cold_cpustat_ms = bench_median_u64(cold_rd, COLD_RUNS) / 1e6,
+		    .cgroups = n,
+		    .entries = s.n,
+		    .snap_ms = msnap / 1e6,
+		    .cpustat_ms = mrd / 1e6,
+		    .cold_snap_ms = bench_median_u64(cold_snap, COLD_RUNS) / 1e6,
+		    .cold_cpustat_ms = bench_median_u64(cold_rd, COLD_RUNS) / 1e6,
 		};
-		printf("    after %d ms idle: loader_snapshot %.3f ms, cpu.stat of %d cgroups %.3f ms "
-		       "(ratio %.2f; medians of %d)\n",
-		       COLD_IDLE_MS, bench_median_u64(cold_snap, COLD_RUNS) / 1e6, n,
-		       bench_median_u64(cold_rd, COLD_RUNS) / 1e6,
-		       bench_div((double)bench_median_u64(cold_rd, COLD_RUNS),
-				 (double)bench_median_u64(cold_snap, COLD_RUNS)),
-		       COLD_RUNS);
+		printf(
+		    "    after %d ms idle: loader_snapshot %.3f ms, cpu.stat of %d cgroups %.3f ms "
+		    "(ratio %.2f; medians of %d)\n",
+		    COLD_IDLE_MS, bench_median_u64(cold_snap, COLD_RUNS) / 1e6, n,
+		    bench_median_u64(cold_rd, COLD_RUNS) / 1e6,
+		    bench_div((double)bench_median_u64(cold_rd, COLD_RUNS),
+			      (double)bench_median_u64(cold_snap, COLD_RUNS)),
+		    COLD_RUNS);
 	}
 	(void)base_n;
 	t0 = th_now_ns();

@@ -339,8 +339,8 @@ static uint64_t idle_wakeups(pid_t pid, uint64_t ns)
 }
 
 /* The median over rounds of a round's time per iteration in mode a ÷ that
- * round's without cgstat: the modes of a round run minutes apart at most,
- * so a pair sees the same host (its speed moves 2x between minutes here). */
+ * round's without cgstat: the modes of a round run seconds apart, so a pair
+ * sees the same host (its speed moves 2x between minutes here). */
 static double paired_ratio(const struct acc *a)
 {
 	const struct acc *none = &acc[M_NONE];
@@ -366,7 +366,8 @@ static void print_and_json(const char *exitsnoop_note, uint64_t tail_w, uint64_t
 			acc[M_NONE].rounds);
 	for (int m = 0; m < M_N; m++) {
 		struct acc *a = &acc[m];
-		double med = bench_median_d(a->iter_ns, a->rounds), ratio = paired_ratio(a), ns[P_N];
+		double med = bench_median_d(a->iter_ns, a->rounds), ratio = paired_ratio(a),
+		       ns[P_N];
 
 		if (!a->ran) {
 			printf("  %-10s skipped: %s\n", mode_name[m], exitsnoop_note);
@@ -376,13 +377,13 @@ static void print_and_json(const char *exitsnoop_note, uint64_t tail_w, uint64_t
 			ns[k] = bench_div((double)a->ns[k], (double)a->cnt[k]);
 		if (m == M_EXITSNOOP)
 			printf("  %-10s %12.2f %8.3f %10s %10.1f %10s %12.1f %12.2f %10.3f\n",
-			       mode_name[m], med / 1e3, ratio, "-", ns[P_OTHER], "-",
-			       ns[P_BASE], bench_div((double)a->daemon_cpu_ns / 1e3, (double)a->exits),
+			       mode_name[m], med / 1e3, ratio, "-", ns[P_OTHER], "-", ns[P_BASE],
+			       bench_div((double)a->daemon_cpu_ns / 1e3, (double)a->exits),
 			       bench_div((double)a->daemon_wakeups, (double)a->exits));
 		else
 			printf("  %-10s %12.2f %8.3f %10.1f %10.1f %10.1f %12.1f %12.2f %10.3f\n",
-			       mode_name[m], med / 1e3, ratio, ns[P_FORK], ns[P_EXIT],
-			       ns[P_SWITCH], ns[P_BASE],
+			       mode_name[m], med / 1e3, ratio, ns[P_FORK], ns[P_EXIT], ns[P_SWITCH],
+			       ns[P_BASE],
 			       bench_div((double)a->daemon_cpu_ns / 1e3, (double)a->exits),
 			       bench_div((double)a->daemon_wakeups, (double)a->exits));
 		if (!js)

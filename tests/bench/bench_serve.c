@@ -285,8 +285,8 @@ static void bench_streams_at(struct stream_row *row)
 			t0 = th_now_ns() - t0;
 			pct[k] = 100.0 * (double)(bench_proc_sched_ns(dmn.pid) - c0) / (double)t0;
 			pct_stat[k] = 100.0 * (double)(th_proc_cpu_ns(dmn.pid) - k0) / (double)t0;
-			fills[k] = (double)(bench_health_u64(&dmn, "cache.fills") - f0) * 1e9 /
-				   (double)t0;
+			fills[k] =
+			    (double)(bench_health_u64(&dmn, "cache.fills") - f0) * 1e9 / (double)t0;
 			recs_s[k] = (double)recs * 1e9 / (double)t0;
 		}
 		row->cpu_pct = bench_median_d(pct, WINDOWS);
@@ -366,15 +366,16 @@ static void json(void)
 		rrow.body, rrow.daemon_us, rrow.floor_us, bench_div(rrow.daemon_us, rrow.floor_us),
 		rrow.daemon_lat_us, rrow.floor_lat_us, rrow.daemon_tick_us, rrow.floor_tick_us);
 	for (int k = 0; k < N_STREAM_SIZES; k++)
-		fprintf(js,
-			"%s{\"streams\":%d,\"accepted\":%d,\"refused\":%d,\"open_s\":%.2f,"
-			"\"daemon_cpu_pct\":%.3f,\"daemon_cpu_pct_min\":%.3f,"
-			"\"daemon_cpu_pct_max\":%.3f,\"daemon_cpu_pct_stat\":%.3f,\"fills_per_s\":%.2f,"
-			"\"records_per_s\":%.1f,\"rss_kib\":%llu}",
-			k ? "," : "", srow[k].want, srow[k].accepted, srow[k].refused,
-			srow[k].open_s, srow[k].cpu_pct, srow[k].cpu_pct_min, srow[k].cpu_pct_max,
-			srow[k].cpu_pct_stat, srow[k].fills_per_s,
-			srow[k].records_per_s, (unsigned long long)srow[k].rss_kib);
+		fprintf(
+		    js,
+		    "%s{\"streams\":%d,\"accepted\":%d,\"refused\":%d,\"open_s\":%.2f,"
+		    "\"daemon_cpu_pct\":%.3f,\"daemon_cpu_pct_min\":%.3f,"
+		    "\"daemon_cpu_pct_max\":%.3f,\"daemon_cpu_pct_stat\":%.3f,\"fills_per_s\":%.2f,"
+		    "\"records_per_s\":%.1f,\"rss_kib\":%llu}",
+		    k ? "," : "", srow[k].want, srow[k].accepted, srow[k].refused, srow[k].open_s,
+		    srow[k].cpu_pct, srow[k].cpu_pct_min, srow[k].cpu_pct_max, srow[k].cpu_pct_stat,
+		    srow[k].fills_per_s, srow[k].records_per_s,
+		    (unsigned long long)srow[k].rss_kib);
 	fprintf(js, "],\"stream_cgroups\":%d}", STREAM_CGROUPS);
 	fclose(js);
 	bench_json_out("bench_serve.json", buf);
