@@ -41,15 +41,15 @@ def sched_rows(s):
     w = s["workloads"]
     for wl, label in (("pingpong", "pinned pipe ping-pong"), ("mixed", "mixed load"),
                       ("spread", "one cgroup switching on every CPU")):
-        if wl not in w:
-            continue
+        if "cgstat" not in w.get(wl, {}).get("modes", {}):
+            continue  # not run (BENCH_ONLY=<another workload>)
         c = w[wl]["modes"]["cgstat"]
         rows.append((f"`sched_switch` ns/event ÷ an empty `tp_btf/sched_switch`, {label}",
                      f"{c['switch_over_empty']:.2f} ({n(c['switch_ns'])} ÷ {n(c['empty_ns'])} ns)",
                      "≤ 2.0"))
     for wl, label in (("pingpong", "ping-pong"), ("mixed", "mixed load"),
                       ("spread", "one cgroup on every CPU")):
-        if wl not in w:
+        if "cgstat" not in w.get(wl, {}).get("modes", {}):
             continue
         m = w[wl]["modes"]
         c = m["cgstat"]
@@ -64,7 +64,7 @@ def sched_rows(s):
                      + s.get("runqlat_skipped", "?") + ")",
                      "runqlat ≥ 4× cgstat"))
     for wl, label in (("pingpong", "ping-pong round trips/s"), ("mixed", "mixed load rounds/s")):
-        c = w[wl]["modes"].get("cgstat")
+        c = w.get(wl, {}).get("modes", {}).get("cgstat")
         if not c:
             continue
         e = w[wl].get("empty_rate_ratio")
