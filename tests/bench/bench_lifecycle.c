@@ -344,12 +344,9 @@ static uint64_t idle_wakeups(pid_t pid, uint64_t ns)
 static double paired_ratio(const struct acc *a)
 {
 	const struct acc *none = &acc[M_NONE];
-	int n = a->rounds < none->rounds ? a->rounds : none->rounds;
-	double r[sizeof(a->iter_ns) / sizeof(a->iter_ns[0])];
 
-	for (int i = 0; i < n; i++)
-		r[i] = bench_div(a->iter_ns[i], none->iter_ns[i]);
-	return n ? bench_median_d(r, n) : 0;
+	return bench_median_ratio(a->iter_ns, none->iter_ns,
+				  (size_t)(a->rounds < none->rounds ? a->rounds : none->rounds));
 }
 
 static void print_and_json(const char *exitsnoop_note, uint64_t tail_w, uint64_t idle_w,

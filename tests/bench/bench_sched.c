@@ -342,23 +342,16 @@ static double per_switch(const struct cell *c)
 /* The median over rounds of c's rate ÷ the same round's "none". */
 static double rate_ratio(const struct cell *c, const struct cell *none, bool with_stats)
 {
-	double r[MAX_ROUNDS];
-	int n = c->rounds < none->rounds ? c->rounds : none->rounds;
+	size_t n = (size_t)(c->rounds < none->rounds ? c->rounds : none->rounds);
 
-	for (int i = 0; i < n; i++)
-		r[i] = with_stats ? bench_div(c->rate_stats[i], none->rate_stats[i])
-				  : bench_div(c->rate[i], none->rate[i]);
-	return n ? bench_median_d(r, n) : 0;
+	return with_stats ? bench_median_ratio(c->rate_stats, none->rate_stats, n)
+			  : bench_median_ratio(c->rate, none->rate, n);
 }
 
 /* The same for the empty program alone (the floor of any program here). */
 static double empty_ratio(const struct cell *none)
 {
-	double r[MAX_ROUNDS];
-
-	for (int i = 0; i < none->rounds; i++)
-		r[i] = bench_div(none->rate_empty[i], none->rate[i]);
-	return none->rounds ? bench_median_d(r, none->rounds) : 0;
+	return bench_median_ratio(none->rate_empty, none->rate, (size_t)none->rounds);
 }
 
 static void print_and_json(const char *note)

@@ -67,6 +67,19 @@ double bench_median_d(const double *v, size_t n)
 	return m;
 }
 
+double bench_median_ratio(const double *num, const double *den, size_t n)
+{
+	double *r, m;
+
+	if (!n || !(r = malloc(n * sizeof(*r))))
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		r[i] = bench_div(num[i], den[i]);
+	m = bench_median_d(r, n);
+	free(r);
+	return m;
+}
+
 static int cmp_u64(const void *a, const void *b)
 {
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;

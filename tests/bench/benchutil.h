@@ -30,6 +30,9 @@ double bench_div(double a, double b);
 /* The median of n values (the mean of the middle two when n is even); v is
  * left as it is. 0 when n is 0. */
 double bench_median_d(const double *v, size_t n);
+/* The median over i < n of num[i] / den[i] (paired rounds of two modes:
+ * each pair saw the same host); 0 when n is 0. */
+double bench_median_ratio(const double *num, const double *den, size_t n);
 /* Sorts v ascending (v[0] is the minimum, v[n - 1] the maximum afterwards)
  * and returns its median. n > 0. */
 uint64_t bench_median_u64(uint64_t *v, size_t n);
