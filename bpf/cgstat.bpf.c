@@ -48,6 +48,8 @@ const volatile __u32 exit_ring_len = CGS_EXIT_RING_MIN;
  * a locked add, which would wait for the record's line (last read by the
  * daemon, on another CPU) before the program returns. */
 const volatile bool stores_ordered = false;
+/* Entries of cgs_task_bases (a power of two). */
+const volatile __u32 task_slots = 1;
 
 #include "cgstat_maps.bpf.h"
 
@@ -106,6 +108,66 @@ static __noinline void charge_first(struct cgs_slot *s, struct task_struct *prev
 
 #define TASK_DEAD 0x80
 
+/* The tag of task p's entry in cgs_task_bases (struct cgs_task_base). */
+static __always_inline __u64 task_tag(struct task_struct *p)
+{
+	return (__u64)p->pid << CGS_TAG_START_BITS |
+	       (p->start_time & ((1ULL << CGS_TAG_START_BITS) - 1));
+}
+
+/*
+ * prev's slice when it does not own its entry b of cgs_task_bases: its base
+ * is in task storage, or it has none yet (charge_first). A task that will
+ * run again takes b when it is free or left by a task that is gone, and
+ * moves its base there (its storage is then deleted); else its base stays
+ * in storage. A dying task's storage is not made for its last slice.
+ */
+static __noinline void charge_stored(struct cgs_slot *s, struct cgs_task_base *b,
+				     struct task_struct *prev, bool involuntary, bool dead)
+{
+	__u64 old = 0, tag = task_tag(prev);
+	struct cgs_task *t;
+	bool take;
+
+	if (b) {
+		old = b->tag;
+		take = !dead && (!old || old >> CGS_TAG_START_BITS == prev->pid);
+	} else {
+		take = false;
+	}
+	t = bpf_task_storage_get(&cgs_tasks, prev, 0,
+				 take || dead ? 0 : BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (t && t->valid) {
+		/* On the stack: the verifier wants one pointer type per
+		 * load in the inlined charge_slice. */
+		struct cgs_task base = *t;
+
+		charge_slice(&base, prev, involuntary);
+	} else {
+		charge_first(s, prev, involuntary);
+	}
+	/* Taken with a compare-and-swap: another task with the same index
+	 * may be taking it too. Only its owner writes it after that. */
+	if (take && b && __sync_val_compare_and_swap(&b->tag, old, tag) == old) {
+		b->sum_exec = prev->se.sum_exec_runtime;
+		b->run_delay = prev->sched_info.run_delay;
+		b->utime = prev->utime;
+		b->stime = prev->stime;
+		if (t)
+			bpf_task_storage_delete(&cgs_tasks, prev);
+		return;
+	}
+	if (take && !t)
+		t = bpf_task_storage_get(&cgs_tasks, prev, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (t) {
+		t->sum_exec = prev->se.sum_exec_runtime;
+		t->run_delay = prev->sched_info.run_delay;
+		t->utime = prev->utime;
+		t->stime = prev->stime;
+		t->valid = 1;
+	}
+}
+
 /* The final switch-out of the last thread of the last process of a watched
  * cgroup: its last slice has just been charged, so user space can now read
  * final totals (the cgroup's final record waits for it) and end its streams,
@@ -137,9 +199,10 @@ int BPF_PROG(cgs_sched_switch, bool preempt, struct task_struct *prev, struct ta
 	     unsigned int prev_state)
 {
 	bool involuntary = preempt || prev_state == 0;
-	struct cgs_task *t;
+	struct cgs_task_base *b;
 	struct cgs_slot *s;
-	__u32 zero = 0;
+	__u32 zero = 0, idx;
+	__u64 tag;
 
 	s = bpf_map_lookup_elem(&cgs_slots, &zero);
 	if (!s)
@@ -162,24 +225,28 @@ int BPF_PROG(cgs_sched_switch, bool preempt, struct task_struct *prev, struct ta
 		charge_slice(&zero, prev, involuntary);
 		final_switch(prev);
 	} else if (prev->pid) {
-		/* A dying task's storage is not made for its last slice. */
-		t = bpf_task_storage_get(&cgs_tasks, prev, 0,
-					 prev_state & TASK_DEAD ? 0 : BPF_LOCAL_STORAGE_GET_F_CREATE);
-		if (t && t->valid) {
-			/* On the stack: the verifier wants one pointer type
-			 * per load in the inlined charge_slice. */
-			struct cgs_task base = *t;
+		tag = task_tag(prev);
+		idx = prev->pid & (task_slots - 1);
+		b = bpf_map_lookup_elem(&cgs_task_bases, &idx);
+		if (b && b->tag == tag) {
+			/* Its own entry: the common case, no helper call. */
+			struct cgs_task base = { .sum_exec = b->sum_exec,
+						 .run_delay = b->run_delay,
+						 .utime = b->utime,
+						 .stime = b->stime };
 
 			charge_slice(&base, prev, involuntary);
-		}
-		else
-			charge_first(s, prev, involuntary);
-		if (t) {
-			t->sum_exec = prev->se.sum_exec_runtime;
-			t->run_delay = prev->sched_info.run_delay;
-			t->utime = prev->utime;
-			t->stime = prev->stime;
-			t->valid = 1;
+			if (prev_state & TASK_DEAD) {
+				/* Freed for the next task with this index. */
+				b->tag = 0;
+			} else {
+				b->sum_exec = prev->se.sum_exec_runtime;
+				b->run_delay = prev->sched_info.run_delay;
+				b->utime = prev->utime;
+				b->stime = prev->stime;
+			}
+		} else {
+			charge_stored(s, b, prev, involuntary, prev_state & TASK_DEAD);
 		}
 		if (prev_state & TASK_DEAD)
 			final_switch(prev);

@@ -136,6 +136,27 @@ struct cgs_task {
 	__u64 valid; /* set once the fields hold a real base */
 };
 
+/*
+ * Per task, without a helper call: its base (as in struct cgs_task) in entry
+ * pid & (task_slots - 1) of an array, which the verifier inlines, owned
+ * by the task whose tag it holds. The tag is the pid and the low 40 bits of
+ * the task's start time: two live tasks never share a pid, so an entry whose
+ * tag names the pid of the task looking at it but not its start time was
+ * left by a task that is gone (its final switch-out untraced, or before a
+ * restart), and is taken over. A task whose entry another live task owns
+ * keeps its base in task storage (cgs_tasks). One line per entry: no two
+ * tasks write the same line.
+ */
+#define CGS_TAG_START_BITS 40
+struct cgs_task_base {
+	__u64 tag; /* 0: free */
+	__u64 sum_exec;
+	__u64 run_delay;
+	__u64 utime;
+	__u64 stime;
+	__u64 pad[3];
+};
+
 /* A slice in progress when the snapshot was taken. */
 struct cgs_inflight {
 	__u64 cgid;

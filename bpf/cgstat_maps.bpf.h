@@ -105,6 +105,18 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } cgs_tasks SEC(".maps");
 
+/* Most tasks' bases (struct cgs_task_base; task_slots entries, sized at
+ * load), the rest in cgs_tasks. Pinned for the same reason. Mmapable for its
+ * page-aligned values: each entry is a cache line of its own. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct cgs_task_base);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} cgs_task_bases SEC(".maps");
+
 /* Counts waiting for their cgroup's row (see pending_for). */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

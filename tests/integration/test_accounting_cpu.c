@@ -279,9 +279,11 @@ static int many_threads(void *arg)
  * them) lies between cpu.stat read just before and just after it (1% +
  * 5 ms), readings never go back, and the totals match at the end: counts
  * held per CPU are neither lost nor counted twice, whoever owns a CPU's
- * accumulator when the snapshot is taken. */
-static void test_threads_on_every_cpu(void)
+ * accumulator when the snapshot is taken. task_slots: entries for the
+ * tasks' bases (0: the default, one for each of these tasks). */
+static void threads_on_every_cpu(uint32_t task_slots)
 {
+	struct loader_opts o = { .cgroup_mount = th_mount, .task_slots = task_slots };
 	char a[4096], b[4096];
 	uint64_t ida = 0, idb = 0, last = 0;
 	const struct cg_sample *c;
@@ -295,8 +297,7 @@ static void test_threads_on_every_cpu(void)
 	    !ASSERT_OK(th_cgroup(NULL, "acc-b", b, sizeof(b)), "cgroup b") ||
 	    !ASSERT_OK(cg_id_from_path(a, &ida), "id a") || !ASSERT_OK(cg_id_from_path(b, &idb), "id b"))
 		return;
-	l = th_open_loader(NULL, NULL, NULL);
-	if (!l)
+	if (!ASSERT_OK(loader_open(&o, &l), "loader_open"))
 		return;
 	pa = th_spawn(a, many_threads, NULL);
 	pb = th_spawn(b, many_threads, NULL);
@@ -362,6 +363,19 @@ static void test_threads_on_every_cpu(void)
 	snapshot_free(&s);
 	snapshot_free(&prev);
 	loader_close(l);
+}
+
+static void test_threads_on_every_cpu(void)
+{
+	threads_on_every_cpu(0);
+}
+
+/* The same with two entries for the tasks' bases: all but two of the tasks
+ * keep theirs in task storage, and a task may take an entry that one that
+ * ended freed, moving its base there. */
+static void test_threads_sharing_task_slots(void)
+{
+	threads_on_every_cpu(2);
 }
 
 /* Sleeps 1 ms 200 times on CPU 0, where a burner runs meanwhile: each
@@ -449,5 +463,6 @@ int main(void)
 	th_run("threads_in_nested_cgroups", test_threads_in_nested_cgroups);
 	th_run("runqueue_wait", test_runqueue_wait);
 	th_run("threads_on_every_cpu", test_threads_on_every_cpu);
+	th_run("threads_sharing_task_slots", test_threads_sharing_task_slots);
 	return th_done();
 }

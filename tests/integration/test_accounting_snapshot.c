@@ -1,7 +1,8 @@
 /* Snapshot capacity (issue 8, item 6): the table holds every cgroup of the
  * tree, including those made before the load; a tree past its rows is an
  * error and never zeros, in the loader and through the daemon's
- * --max-cgroups. */
+ * --max-cgroups; the daemon refuses sizes it cannot make (--max-cgroups,
+ * --task-slots). */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -294,12 +295,12 @@ out:
 	th_daemon_cleanup(&d);
 }
 
-static void test_max_cgroups_range(void)
+/* Each of n bad values of option opt is refused with status 2. */
+static void sizes_refused(const char *opt, const char *const bad[], size_t n)
 {
-	static const char *const bad[] = { "4294967297", "0", "-1", "4194305", "12x", "" };
 	const char *bin = getenv("CGSTATD") ? getenv("CGSTATD") : "build/cgstatd";
 
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+	for (size_t i = 0; i < n; i++) {
 		int st = 0;
 		pid_t pid = fork();
 
@@ -308,17 +309,26 @@ static void test_max_cgroups_range(void)
 
 			dup2(fd, 2);
 			alarm(5); /* should it start after all, it does not stay */
-			execl(bin, "cgstatd", "--max-cgroups", bad[i], "--socket", "/nonexistent/s",
-			      (char *)NULL);
+			execl(bin, "cgstatd", opt, bad[i], "--socket", "/nonexistent/s", (char *)NULL);
 			_exit(127);
 		}
 		if (!ASSERT_GT(pid, 0, "fork") || !ASSERT_EQ(waitpid(pid, &st, 0), pid, "wait"))
 			return;
 		if (!th_check(WIFEXITED(st) && WEXITSTATUS(st) == 2, __FILE__, __LINE__,
-			      "max_cgroups_range", "--max-cgroups '%s' refused with status 2 (got %d)",
-			      bad[i], WIFEXITED(st) ? WEXITSTATUS(st) : -1))
+			      "sizes_range", "%s '%s' refused with status 2 (got %d)", opt, bad[i],
+			      WIFEXITED(st) ? WEXITSTATUS(st) : -1))
 			return;
 	}
+}
+
+static void test_sizes_range(void)
+{
+	static const char *const cgroups[] = { "4294967297", "0", "-1", "4194305", "12x", "" };
+	/* --task-slots: a power of two. */
+	static const char *const slots[] = { "3", "0", "-2", "8388608", "4294967296", "1x", "" };
+
+	sizes_refused("--max-cgroups", cgroups, sizeof(cgroups) / sizeof(cgroups[0]));
+	sizes_refused("--task-slots", slots, sizeof(slots) / sizeof(slots[0]));
 }
 
 int main(void)
@@ -328,6 +338,6 @@ int main(void)
 	th_run("tree_churn", test_tree_churn);
 	th_run("snapshot_cap_is_an_error", test_snapshot_cap_is_an_error);
 	th_run("daemon_max_cgroups", test_daemon_max_cgroups);
-	th_run("max_cgroups_range", test_max_cgroups_range);
+	th_run("sizes_range", test_sizes_range);
 	return th_done();
 }

@@ -66,6 +66,10 @@ static void usage(FILE *f)
 		"  --max-cgroups N     rows in the table of counters (320 bytes each, made at the\n"
 		"                      first start): past N cgroups stats answer 503 (default %d); also\n"
 		"                      the most live attachments --attach-under rules make\n"
+		"  --task-slots N      entries for tasks' counters at their last switch (64 bytes\n"
+		"                      each, made at the first start; a power of two, default %d):\n"
+		"                      a task whose entry (pid mod N) another task holds is read\n"
+		"                      through task storage, a slower path\n"
 		"  --idle-timeout DURATION close connections idle this long without a request\n"
 		"                      (default 60s; 0: never; open streams are never idle)\n"
 		"  --no-collect        attach no BPF program and read no map; stats answer 503\n"
@@ -81,7 +85,8 @@ static void usage(FILE *f)
 		"  --log-level LEVEL   debug, info, warn or error (default info)\n"
 		"  -h, --help          this help\n"
 		"  --version           print the version\n",
-		CGSTAT_DEFAULT_SOCKET, LOADER_DEFAULT_PIN_PATH, LOADER_DEFAULT_MAX_CGROUPS);
+		CGSTAT_DEFAULT_SOCKET, LOADER_DEFAULT_PIN_PATH, LOADER_DEFAULT_MAX_CGROUPS,
+		LOADER_DEFAULT_TASK_SLOTS);
 }
 
 /* --metrics-families: an unknown name is refused with the valid ones. */
@@ -102,7 +107,7 @@ static int parse_families(const char *list, struct daemon_config *c)
 
 static int parse_args(int argc, char **argv, struct daemon_config *c, struct daemon *d)
 {
-	enum { O_SOCKET = 256, O_GROUP, O_PIN, O_TTL, O_RETENTION, O_MAXCG, O_NOCOLLECT,
+	enum { O_SOCKET = 256, O_GROUP, O_PIN, O_TTL, O_RETENTION, O_MAXCG, O_TASKSLOTS, O_NOCOLLECT,
 	       O_BPFSTATS, O_LOGLEVEL, O_VERSION, O_IDLE, O_METRICS_LISTEN, O_METRICS_FAMILIES,
 	       O_METRICS_MAX, O_ATTACH_UNDER };
 	static const struct option opts[] = {
@@ -112,6 +117,7 @@ static int parse_args(int argc, char **argv, struct daemon_config *c, struct dae
 		{ "ttl", required_argument, NULL, O_TTL },
 		{ "retention", required_argument, NULL, O_RETENTION },
 		{ "max-cgroups", required_argument, NULL, O_MAXCG },
+		{ "task-slots", required_argument, NULL, O_TASKSLOTS },
 		{ "no-collect", no_argument, NULL, O_NOCOLLECT },
 		{ "bpf-stats", no_argument, NULL, O_BPFSTATS },
 		{ "log-level", required_argument, NULL, O_LOGLEVEL },
@@ -160,6 +166,20 @@ static int parse_args(int argc, char **argv, struct daemon_config *c, struct dae
 				return 2;
 			}
 			c->max_cgroups = (uint32_t)v;
+			break;
+		}
+		case O_TASKSLOTS: {
+			unsigned long long v;
+
+			errno = 0;
+			v = strtoull(optarg, &end, 10);
+			if (errno || *end || end == optarg || optarg[0] == '-' || !v ||
+			    v > (1U << 22) || (v & (v - 1))) {
+				fprintf(stderr,
+					"cgstatd: --task-slots: expected a power of two, 1..4194304\n");
+				return 2;
+			}
+			c->task_slots = (uint32_t)v;
 			break;
 		}
 		case O_IDLE:
@@ -353,6 +373,7 @@ static int setup_collection(struct daemon *d)
 		.pin_path = d->cfg.pin_path,
 		.cgroup_mount = d->mount,
 		.max_cgroups = d->cfg.max_cgroups,
+		.task_slots = d->cfg.task_slots,
 		.on_exit = on_exit_event,
 		.ctx = d,
 	};

@@ -27,6 +27,7 @@ struct daemon_config {
 	bool collect;
 	bool bpf_stats;
 	uint32_t max_cgroups;
+	uint32_t task_slots; /* 0: the loader's default */
 	uint64_t idle_timeout_ns; /* a connection without a request is closed; 0: never */
 	const char *attach_under[DAEMON_MAX_ATTACH_UNDER]; /* --attach-under patterns */
 	unsigned n_attach_under;

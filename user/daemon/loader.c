@@ -35,6 +35,7 @@ struct loader {
 	size_t written_len;
 	size_t rows_len;
 	uint32_t cap; /* rows in the table */
+	uint32_t task_slots; /* entries of cgs_task_bases */
 	uint32_t seen; /* cgroups the last snapshot found */
 	uint64_t short_at; /* drops.snapshot when every cgroup last had a row */
 	int cgroup_fd;
@@ -121,7 +122,9 @@ static size_t rows_bytes(uint32_t cap)
 
 /* The rows of a table pinned by an earlier run: its size (it keeps it), or
  * 0 when there is none. */
-static uint32_t pinned_rows(const char *pin_path)
+/* Entries of pinned map name (values of value_size bytes), 0 if none is
+ * pinned there: a pinned map keeps the size it was made with. */
+static uint32_t pinned_entries(const char *pin_path, const char *name, __u32 value_size)
 {
 	struct bpf_map_info info = {};
 	__u32 len = sizeof(info);
@@ -129,13 +132,12 @@ static uint32_t pinned_rows(const char *pin_path)
 	uint32_t n = 0;
 	int fd;
 
-	if (!pin_path || snprintf(p, sizeof(p), "%s/cgs_table", pin_path) >= (int)sizeof(p))
+	if (!pin_path || snprintf(p, sizeof(p), "%s/%s", pin_path, name) >= (int)sizeof(p))
 		return 0;
 	fd = bpf_obj_get(p);
 	if (fd < 0)
 		return 0;
-	if (!bpf_obj_get_info_by_fd(fd, &info, &len) &&
-	    info.value_size == sizeof(struct cgs_row))
+	if (!bpf_obj_get_info_by_fd(fd, &info, &len) && info.value_size == value_size)
 		n = info.max_entries;
 	close(fd);
 	return n;
@@ -294,9 +296,16 @@ int loader_open(const struct loader_opts *o, struct loader **ret)
 		if (err)
 			goto fail;
 	}
-	l->cap = pinned_rows(o->pin_path);
+	l->cap = pinned_entries(o->pin_path, "cgs_table", sizeof(struct cgs_row));
 	if (!l->cap)
 		l->cap = o->max_cgroups ? o->max_cgroups : LOADER_DEFAULT_MAX_CGROUPS;
+	l->task_slots = pinned_entries(o->pin_path, "cgs_task_bases", sizeof(struct cgs_task_base));
+	if (!l->task_slots)
+		l->task_slots = o->task_slots ? o->task_slots : LOADER_DEFAULT_TASK_SLOTS;
+	if (l->task_slots & (l->task_slots - 1)) {
+		err = -EINVAL;
+		goto fail;
+	}
 	l->cgroup_fd = open(o->cgroup_mount, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (l->cgroup_fd < 0) {
 		err = -errno;
@@ -320,6 +329,7 @@ int loader_open(const struct loader_opts *o, struct loader **ret)
 		bpf_map__set_pin_path(l->skel->maps.cgs_acc, NULL);
 		bpf_map__set_pin_path(l->skel->maps.cgs_pending, NULL);
 		bpf_map__set_pin_path(l->skel->maps.cgs_tasks, NULL);
+		bpf_map__set_pin_path(l->skel->maps.cgs_task_bases, NULL);
 	}
 	l->skel->rodata->nr_cpus = ncpus;
 	l->ncpus = ncpus;
@@ -334,9 +344,12 @@ int loader_open(const struct loader_opts *o, struct loader **ret)
 #if defined(__x86_64__)
 	l->skel->rodata->stores_ordered = true;
 #endif
+	l->skel->rodata->task_slots = l->task_slots;
 	err = bpf_map__set_max_entries(l->skel->maps.cgs_table, l->cap);
 	if (!err)
 		err = bpf_map__set_max_entries(l->skel->maps.cgs_written, l->cap);
+	if (!err)
+		err = bpf_map__set_max_entries(l->skel->maps.cgs_task_bases, l->task_slots);
 	if (!err)
 		err = bpf_map__set_max_entries(l->skel->maps.cgs_free, l->cap);
 	l->ring_len = exit_rings_len(ncpus);
@@ -488,7 +501,7 @@ int loader_unpin(const char *pin_path)
 	 * cgs_attach_rules: the attach rules added through the API (autoattach.h). */
 	/* cgs_counters: where versions before the table kept the counters. */
 	static const char *const maps[] = { "cgs_table", "cgs_free", "cgs_refs", "cgs_slots", "cgs_acc",
-					    "cgs_pending", "cgs_tasks", "cgs_counters",
+					    "cgs_pending", "cgs_tasks", "cgs_task_bases", "cgs_counters",
 					    "cgs_state", "cgs_expired", "cgs_attach_rules" };
 	char p[4096];
 	size_t i;

@@ -12,6 +12,7 @@
 
 #define LOADER_DEFAULT_PIN_PATH "/sys/fs/bpf/cgstat"
 #define LOADER_DEFAULT_MAX_CGROUPS 16384
+#define LOADER_DEFAULT_TASK_SLOTS 65536
 
 typedef int (*loader_exit_fn)(const struct cgs_exit_event *e, void *ctx);
 
@@ -22,6 +23,11 @@ struct loader_opts {
 	 * host's cgroup2 tree; 0: LOADER_DEFAULT_MAX_CGROUPS), a hard cap. A
 	 * pinned table keeps the size it was made with. */
 	uint32_t max_cgroups;
+	/* Entries for tasks' bases (struct cgs_task_base, 64 bytes each), a
+	 * power of two (0: LOADER_DEFAULT_TASK_SLOTS); the tasks whose entry
+	 * another task holds keep theirs in task storage, a helper call more
+	 * per switch. A pinned array keeps the size it was made with. */
+	uint32_t task_slots;
 	loader_exit_fn on_exit; /* may be NULL */
 	void *ctx;
 };
