@@ -108,11 +108,16 @@ static __noinline void charge_first(struct cgs_slot *s, struct task_struct *prev
 
 #define TASK_DEAD 0x80
 
-/* The tag of task p's entry in cgs_task_bases (struct cgs_task_base). */
+/* The tag of task p's entry in cgs_task_bases (struct cgs_task_base). The
+ * address of the task's kernel stack is mixed in (the verifier refuses
+ * arithmetic on the task pointer itself): a thread that execs while its
+ * process has other threads takes the leader's pid and start time, and must
+ * not read the base the leader left (it may not have switched out for good
+ * yet). */
 static __always_inline __u64 task_tag(struct task_struct *p)
 {
 	return (__u64)p->pid << CGS_TAG_START_BITS |
-	       (p->start_time & ((1ULL << CGS_TAG_START_BITS) - 1));
+	       ((p->start_time ^ ((__u64)p->stack >> 6)) & ((1ULL << CGS_TAG_START_BITS) - 1));
 }
 
 /*

@@ -138,13 +138,17 @@ struct cgs_task {
 
 /*
  * Per task, without a helper call: its base (as in struct cgs_task) in entry
- * pid & (task_slots - 1) of an array, which the verifier inlines, owned
- * by the task whose tag it holds. The tag is the pid and the low 40 bits of
- * the task's start time: two live tasks never share a pid, so an entry whose
- * tag names the pid of the task looking at it but not its start time was
- * left by a task that is gone (its final switch-out untraced, or before a
- * restart), and is taken over. A task whose entry another live task owns
- * keeps its base in task storage (cgs_tasks). One line per entry: no two
+ * pid & (task_slots - 1) of an array, which the verifier inlines, owned by
+ * the task whose tag it holds. The tag is the pid and 40 bits of the task's
+ * start time mixed with its stack's address: two live tasks never share a
+ * pid, so an entry whose tag names the pid of the task looking at it but not
+ * the rest was left by a task that is gone (its final switch-out untraced,
+ * or before a restart), and is taken over. A task whose entry another live
+ * task owns keeps its base in task storage (cgs_tasks). A thread that execs
+ * while its process has other threads takes the leader's pid: its base
+ * stays behind, and its next slice is counted from the slice's start
+ * (drops.unmatched), its user/system split and the wait before it not
+ * (task storage, keyed by the task, kept them). One line per entry: no two
  * tasks write the same line.
  */
 #define CGS_TAG_START_BITS 40

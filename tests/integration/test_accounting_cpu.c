@@ -370,6 +370,60 @@ static void test_threads_on_every_cpu(void)
 	threads_on_every_cpu(0);
 }
 
+/* A second thread burns, then execs a shell that burns: it takes the
+ * leader's pid (and start time) while the leader may not have switched out
+ * for good yet. */
+static void *burn_then_exec(void *arg)
+{
+	th_burn_ns(300 * MS);
+	execl("/bin/sh", "sh", "-c", "i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done",
+	      (char *)NULL);
+	_exit(126);
+	return arg;
+}
+
+static int thread_execs(void *arg)
+{
+	pthread_t t;
+
+	(void)arg;
+	if (pthread_create(&t, NULL, burn_then_exec, NULL))
+		return 1;
+	for (;;)
+		pause();
+}
+
+/* The CPU time of a process whose second thread execs (the thread's base
+ * stays under its old pid) still matches cpu.stat: no base of another task
+ * is read, no slice counted twice. */
+static void test_thread_exec(void)
+{
+	char cg[4096];
+	struct snapshot s = {};
+	struct loader *l;
+	uint64_t ours, k;
+	int st = -1;
+	pid_t pid;
+
+	if (!ASSERT_OK(th_cgroup(NULL, "texec", cg, sizeof(cg)), "cgroup"))
+		return;
+	l = th_open_loader(NULL, NULL, NULL);
+	if (!l)
+		return;
+	pid = th_spawn(cg, thread_execs, NULL);
+	if (ASSERT_GT(pid, 0, "spawn"))
+		th_wait(pid, &st);
+	ASSERT_TRUE(WIFEXITED(st) && !WEXITSTATUS(st), "the exec'd shell ran to its end");
+	k = th_kernel_usage_ns(cg);
+	ours = th_cpu_of(l, &s, cg);
+	printf("    cpu.stat %llu ns, cgstat %llu ns\n", (unsigned long long)k,
+	       (unsigned long long)ours);
+	ASSERT_GT(k, 300 * MS, "burned before and after the exec");
+	ASSERT_NEAR(ours, k, 1, 5 * MS, "matches cpu.stat");
+	snapshot_free(&s);
+	loader_close(l);
+}
+
 /* The same with two entries for the tasks' bases: all but two of the tasks
  * keep theirs in task storage, and a task may take an entry that one that
  * ended freed, moving its base there. */
@@ -464,5 +518,6 @@ int main(void)
 	th_run("runqueue_wait", test_runqueue_wait);
 	th_run("threads_on_every_cpu", test_threads_on_every_cpu);
 	th_run("threads_sharing_task_slots", test_threads_sharing_task_slots);
+	th_run("thread_exec", test_thread_exec);
 	return th_done();
 }
