@@ -370,6 +370,14 @@ static void test_threads_on_every_cpu(void)
 	threads_on_every_cpu(0);
 }
 
+/* The same with two entries for the tasks' bases: all but two of the tasks
+ * keep theirs in task storage, and a task may take an entry that one that
+ * ended freed, moving its base there. */
+static void test_threads_sharing_task_slots(void)
+{
+	threads_on_every_cpu(2);
+}
+
 /* A second thread burns, then execs a shell that burns: it takes the
  * leader's pid (and start time) while the leader may not have switched out
  * for good yet. */
@@ -378,8 +386,8 @@ static void *burn_then_exec(void *arg)
 	th_burn_ns(300 * MS);
 	execl("/bin/sh", "sh", "-c", "i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done",
 	      (char *)NULL);
+	(void)arg;
 	_exit(126);
-	return arg;
 }
 
 static int thread_execs(void *arg)
@@ -422,14 +430,6 @@ static void test_thread_exec(void)
 	ASSERT_NEAR(ours, k, 1, 5 * MS, "matches cpu.stat");
 	snapshot_free(&s);
 	loader_close(l);
-}
-
-/* The same with two entries for the tasks' bases: all but two of the tasks
- * keep theirs in task storage, and a task may take an entry that one that
- * ended freed, moving its base there. */
-static void test_threads_sharing_task_slots(void)
-{
-	threads_on_every_cpu(2);
 }
 
 /* Sleeps 1 ms 200 times on CPU 0, where a burner runs meanwhile: each

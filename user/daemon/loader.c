@@ -120,8 +120,6 @@ static size_t rows_bytes(uint32_t cap)
 	return ((size_t)cap * sizeof(struct cgs_row) + 4095) & ~(size_t)4095;
 }
 
-/* The rows of a table pinned by an earlier run: its size (it keeps it), or
- * 0 when there is none. */
 /* Entries of pinned map name (values of value_size bytes), 0 if none is
  * pinned there: a pinned map keeps the size it was made with. */
 static uint32_t pinned_entries(const char *pin_path, const char *name, __u32 value_size)
