@@ -108,6 +108,15 @@ static __noinline void charge_first(struct cgs_slot *s, struct task_struct *prev
 
 #define TASK_DEAD 0x80
 
+/* prev's counters now: the base of its next slice. */
+static __always_inline void save_base(struct cgs_task *dst, struct task_struct *prev)
+{
+	dst->sum_exec = prev->se.sum_exec_runtime;
+	dst->run_delay = prev->sched_info.run_delay;
+	dst->utime = prev->utime;
+	dst->stime = prev->stime;
+}
+
 /* The tag of task p's entry in cgs_task_bases (struct cgs_task_base). The
  * address of the task's kernel stack is mixed in (the verifier refuses
  * arithmetic on the task pointer itself): a thread that execs while its
@@ -154,10 +163,7 @@ static __noinline void charge_stored(struct cgs_slot *s, struct cgs_task_base *b
 	/* Taken with a compare-and-swap: another task with the same index
 	 * may be taking it too. Only its owner writes it after that. */
 	if (take && b && __sync_val_compare_and_swap(&b->tag, old, tag) == old) {
-		b->sum_exec = prev->se.sum_exec_runtime;
-		b->run_delay = prev->sched_info.run_delay;
-		b->utime = prev->utime;
-		b->stime = prev->stime;
+		save_base(&b->t, prev);
 		if (t)
 			bpf_task_storage_delete(&cgs_tasks, prev);
 		return;
@@ -165,10 +171,7 @@ static __noinline void charge_stored(struct cgs_slot *s, struct cgs_task_base *b
 	if (take && !t)
 		t = bpf_task_storage_get(&cgs_tasks, prev, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (t) {
-		t->sum_exec = prev->se.sum_exec_runtime;
-		t->run_delay = prev->sched_info.run_delay;
-		t->utime = prev->utime;
-		t->stime = prev->stime;
+		save_base(t, prev);
 		t->valid = 1;
 	}
 }
@@ -235,20 +238,14 @@ int BPF_PROG(cgs_sched_switch, bool preempt, struct task_struct *prev, struct ta
 		b = bpf_map_lookup_elem(&cgs_task_bases, &idx);
 		if (b && b->tag == tag) {
 			/* Its own entry: the common case, no helper call. */
-			struct cgs_task base = { .sum_exec = b->sum_exec,
-						 .run_delay = b->run_delay,
-						 .utime = b->utime,
-						 .stime = b->stime };
+			struct cgs_task base = b->t;
 
 			charge_slice(&base, prev, involuntary);
 			if (prev_state & TASK_DEAD) {
 				/* Freed for the next task with this index. */
 				b->tag = 0;
 			} else {
-				b->sum_exec = prev->se.sum_exec_runtime;
-				b->run_delay = prev->sched_info.run_delay;
-				b->utime = prev->utime;
-				b->stime = prev->stime;
+				save_base(&b->t, prev);
 			}
 		} else {
 			charge_stored(s, b, prev, involuntary, prev_state & TASK_DEAD);

@@ -154,11 +154,8 @@ struct cgs_task {
 #define CGS_TAG_START_BITS 40
 struct cgs_task_base {
 	__u64 tag; /* 0: free */
-	__u64 sum_exec;
-	__u64 run_delay;
-	__u64 utime;
-	__u64 stime;
-	__u64 pad[3];
+	struct cgs_task t; /* t.valid unused: an owned entry is valid */
+	__u64 pad[2];
 };
 
 /* A slice in progress when the snapshot was taken. */

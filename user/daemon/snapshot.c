@@ -13,6 +13,7 @@ _Static_assert(sizeof(struct cgs_acc_slot) == 32 + sizeof(struct cgs_counters), 
 _Static_assert(sizeof(struct cgs_acc) == 32 + (CGS_ACC_SLOTS + 1) * (8 + sizeof(struct cgs_acc_slot)),
 	       "accumulators layout");
 _Static_assert(sizeof(struct cgs_exit_event) == 56, "exit event layout");
+_Static_assert(sizeof(struct cgs_task_base) == 64, "a task's base is one cache line");
 
 #define NO_ENTRY UINT32_MAX
 
