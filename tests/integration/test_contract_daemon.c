@@ -190,11 +190,12 @@ static void test_sigterm_sigint_end_streams(void)
 	if (!ASSERT_GT(pid, 0, "spawn"))
 		goto out;
 	for (int sig = SIGTERM, round = 0; round < 2; round++, sig = SIGINT) {
-		uint64_t dl = th_now_ns() + 5 * SEC;
+		uint64_t dl;
 		int st = -1;
 
 		if (!ASSERT_OK(th_daemon_start(&dmn, args), "daemon starts"))
 			goto out;
+		dl = th_now_ns() + 10 * SEC; /* from the start: loading may take seconds */
 		th_target(t, sizeof(t), cg, NULL);
 		if (!ASSERT_OK(th_get(&dmn, "PUT", t, &r), "attach"))
 			goto out;
@@ -254,10 +255,11 @@ static void test_sigterm_http10(void)
 		goto out;
 	for (int round = 0; round < 2; round++) {
 		bool events = round == 0;
-		uint64_t dl = th_now_ns() + 5 * SEC;
+		uint64_t dl;
 
 		if (!ASSERT_OK(th_daemon_start(&dmn, NULL), "daemon starts"))
 			goto out;
+		dl = th_now_ns() + 10 * SEC;
 		th_target(t, sizeof(t), cg, "stream=true&interval=1s");
 		snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\n\r\n", events ? "/v1/events" : t);
 		if (!ASSERT_OK(sr_send(s, dmn.sock, req), "send") ||
