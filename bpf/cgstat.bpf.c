@@ -5,10 +5,11 @@
  *
  * The hot path (sched_switch) never reads a clock: the kernel already keeps
  * each task's exact on-CPU time (se.sum_exec_runtime), run-queue wait
- * (sched_info.run_delay) and user/system ticks. Task storage remembers them
- * as of the task's last switch-out; at the next switch-out the differences
- * are charged to the task's cgroup (its row of the table, found from the task
- * pointer, no hash lookup). Differences of the kernel's own cumulative
+ * (sched_info.run_delay) and user/system ticks. The task's entry of an
+ * array (cgs_task_bases; its task storage while another task holds that
+ * entry) remembers them as of its last switch-out; at the next switch-out
+ * the differences are charged to the task's cgroup (through this CPU's
+ * accumulator, or its row of the table; no hash lookup). Differences of the kernel's own cumulative
  * counters cannot miss a slice, whichever switch-ins were seen: on this
  * kernel a task sometimes gets the CPU without a traced sched_switch (seen:
  * a switch from one of PID 1's threads), so pairing switch-in with switch-out
@@ -71,39 +72,37 @@ static __always_inline bool first_switch_out(struct task_struct *prev)
 /* First switch-out seen of a task that existed before cgstat was loaded (or
  * whose storage could not be had): the base is this CPU's switch-in slot if
  * it names the task, else the kernel's own start of the slice. */
-static __noinline void charge_first(struct cgs_slot *s, struct task_struct *prev, bool involuntary)
+static __always_inline void first_base(struct cgs_slot *s, struct task_struct *prev,
+				       struct cgs_task *base)
 {
-	struct cgs_task base;
-
 	if (first_switch_out(prev)) {
 		/* No storage set up at fork: zero is its base. */
-		base.sum_exec = 0;
-		base.run_delay = 0;
-		base.utime = 0;
-		base.stime = 0;
+		base->sum_exec = 0;
+		base->run_delay = 0;
+		base->utime = 0;
+		base->stime = 0;
 		asm volatile("" ::: "memory");
 	} else if (s->task == (__u64)prev && s->pid == prev->pid) {
 		/* The slot keeps only the CPU time at switch-in (the fields a
 		 * switch-in would otherwise read are on lines the scheduler
 		 * has not touched): this one slice's tick split and wait
 		 * before it are not known, so they count nothing. */
-		base.sum_exec = s->sum_exec;
-		base.run_delay = prev->sched_info.run_delay;
-		base.utime = prev->utime;
-		base.stime = prev->stime;
+		base->sum_exec = s->sum_exec;
+		base->run_delay = prev->sched_info.run_delay;
+		base->utime = prev->utime;
+		base->stime = prev->stime;
 		/* Keeps clang from merging both branches into loads through a
 		 * pointer that is a map value on one path and a task on the
 		 * other, which the verifier rejects. */
 		asm volatile("" ::: "memory");
 	} else {
 		__sync_fetch_and_add(&drops.unmatched, 1);
-		base.sum_exec = prev->se.prev_sum_exec_runtime;
-		base.run_delay = prev->sched_info.run_delay;
-		base.utime = prev->utime;
-		base.stime = prev->stime;
+		base->sum_exec = prev->se.prev_sum_exec_runtime;
+		base->run_delay = prev->sched_info.run_delay;
+		base->utime = prev->utime;
+		base->stime = prev->stime;
 		asm volatile("" ::: "memory");
 	}
-	charge_slice(&base, prev, involuntary);
 }
 
 #define TASK_DEAD 0x80
@@ -129,47 +128,46 @@ static __always_inline __u64 task_tag(struct task_struct *p)
 	       ((p->start_time ^ ((__u64)p->stack >> 6)) & ((1ULL << CGS_TAG_START_BITS) - 1));
 }
 
-/*
- * prev's slice when it does not own its entry b of cgs_task_bases: its base
- * is in task storage, or it has none yet (charge_first). A task that will
- * run again takes b when it is free or left by a task that is gone, and
- * moves its base there (its storage is then deleted); else its base stays
- * in storage. A dying task's storage is not made for its last slice.
- */
-static __noinline void charge_stored(struct cgs_slot *s, struct cgs_task_base *b,
-				     struct task_struct *prev, bool involuntary, bool dead)
+/* prev's base when it does not own its entry of cgs_task_bases: in task
+ * storage, or its first switch-out seen (first_base). Whether it has task
+ * storage. */
+static __noinline bool stored_base(struct cgs_slot *s, struct task_struct *prev,
+				   struct cgs_task *base)
 {
-	__u64 old = 0, tag = task_tag(prev);
+	struct cgs_task *t = bpf_task_storage_get(&cgs_tasks, prev, 0, 0);
+
+	if (t && t->valid)
+		*base = *t;
+	else
+		first_base(s, prev, base);
+	return t;
+}
+
+/*
+ * Keeps prev's base when it does not own its entry b: a task that will run
+ * again takes b when it is free or left by a task that is gone, and moves
+ * its base there (its storage is then deleted); else its base goes to task
+ * storage. A dying task keeps nothing.
+ */
+static __noinline void keep_stored(struct cgs_task_base *b, struct task_struct *prev,
+				   bool stored)
+{
+	__u64 old, tag = task_tag(prev);
 	struct cgs_task *t;
-	bool take;
 
-	if (b) {
-		old = b->tag;
-		take = !dead && (!old || old >> CGS_TAG_START_BITS == prev->pid);
-	} else {
-		take = false;
-	}
-	t = bpf_task_storage_get(&cgs_tasks, prev, 0,
-				 take || dead ? 0 : BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (t && t->valid) {
-		/* On the stack: the verifier wants one pointer type per
-		 * load in the inlined charge_slice. */
-		struct cgs_task base = *t;
-
-		charge_slice(&base, prev, involuntary);
-	} else {
-		charge_first(s, prev, involuntary);
-	}
 	/* Taken with a compare-and-swap: another task with the same index
 	 * may be taking it too. Only its owner writes it after that. */
-	if (take && b && __sync_val_compare_and_swap(&b->tag, old, tag) == old) {
-		save_base(&b->t, prev);
-		if (t)
-			bpf_task_storage_delete(&cgs_tasks, prev);
-		return;
+	if (b) {
+		old = b->tag;
+		if ((!old || old >> CGS_TAG_START_BITS == prev->pid) &&
+		    __sync_val_compare_and_swap(&b->tag, old, tag) == old) {
+			save_base(&b->t, prev);
+			if (stored)
+				bpf_task_storage_delete(&cgs_tasks, prev);
+			return;
+		}
 	}
-	if (take && !t)
-		t = bpf_task_storage_get(&cgs_tasks, prev, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	t = bpf_task_storage_get(&cgs_tasks, prev, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (t) {
 		save_base(t, prev);
 		t->valid = 1;
@@ -207,10 +205,8 @@ int BPF_PROG(cgs_sched_switch, bool preempt, struct task_struct *prev, struct ta
 	     unsigned int prev_state)
 {
 	bool involuntary = preempt || prev_state == 0;
-	struct cgs_task_base *b;
 	struct cgs_slot *s;
 	__u32 zero = 0, idx;
-	__u64 tag;
 
 	s = bpf_map_lookup_elem(&cgs_slots, &zero);
 	if (!s)
@@ -224,33 +220,43 @@ int BPF_PROG(cgs_sched_switch, bool preempt, struct task_struct *prev, struct ta
 	asm volatile("" ::: "memory");
 	if (s->pending)
 		flush_pending(s);
-	if (prev->pid && (prev_state & TASK_DEAD) && first_switch_out(prev)) {
-		/* It ends at its first switch-out (a short process of a batch
-		 * job): nothing is kept, so its storage is not even looked up
-		 * (a helper call and a line of the task of their own). */
-		struct cgs_task zero = {};
+	if (prev->pid) {
+		bool dead = prev_state & TASK_DEAD, own = false, stored = false;
+		struct cgs_task_base *b = NULL;
+		struct cgs_task base;
 
-		charge_slice(&zero, prev, involuntary);
-		final_switch(prev);
-	} else if (prev->pid) {
-		tag = task_tag(prev);
-		idx = prev->pid & (task_slots - 1);
-		b = bpf_map_lookup_elem(&cgs_task_bases, &idx);
-		if (b && b->tag == tag) {
-			/* Its own entry: the common case, no helper call. */
-			struct cgs_task base = b->t;
-
-			charge_slice(&base, prev, involuntary);
-			if (prev_state & TASK_DEAD) {
-				/* Freed for the next task with this index. */
-				b->tag = 0;
-			} else {
-				save_base(&b->t, prev);
-			}
+		if (dead && first_switch_out(prev)) {
+			/* It ends at its first switch-out (a short process of a
+			 * batch job): nothing is kept, so its storage is not
+			 * even looked up. */
+			base.sum_exec = 0;
+			base.run_delay = 0;
+			base.utime = 0;
+			base.stime = 0;
 		} else {
-			charge_stored(s, b, prev, involuntary, prev_state & TASK_DEAD);
+			idx = prev->pid & (task_slots - 1);
+			b = bpf_map_lookup_elem(&cgs_task_bases, &idx);
+			if (b && b->tag == task_tag(prev)) {
+				/* Its own entry: the common case, no helper call. */
+				base = b->t;
+				own = true;
+			} else {
+				stored = stored_base(s, prev, &base);
+			}
 		}
-		if (prev_state & TASK_DEAD)
+		/* One inlined copy for every path: the verifier walks each
+		 * copy along every path to it, and one per path took it
+		 * 330,000 instructions (4 s of each start here); this 63,000. */
+		charge_slice(&base, prev, involuntary);
+		if (own) {
+			if (dead)
+				b->tag = 0; /* freed for the next task with this index */
+			else
+				save_base(&b->t, prev);
+		} else if (!dead) {
+			keep_stored(b, prev, stored);
+		}
+		if (dead)
 			final_switch(prev);
 	}
 	/* For the slice in flight (snapshot_cpu) and first slices. Another
@@ -273,7 +279,7 @@ int BPF_PROG(cgs_sched_process_fork, struct task_struct *parent, struct task_str
 	bool local;
 
 	/* No task storage here: a new task's base is zero, which its first
-	 * switch-out knows (charge_first); storage is made then, if at all. */
+	 * switch-out knows (first_base); storage is made then, if at all. */
 	if (child->pid != child->tgid)
 		return 0;
 	c = counters_here(child->cgroups->dfl_cgrp, &local);

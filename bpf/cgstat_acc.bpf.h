@@ -130,10 +130,12 @@ static __always_inline struct cgs_acc_slot *acc_slot(struct cgs_acc *a, int k)
 
 /* Moves slot k's counts into its owner's row (or the nearest live
  * ancestor's, see acc_target) and frees it: 0, or -1 when no row can be had
- * (the slot keeps its counts). */
-static __noinline int acc_vacate(struct cgs_acc *a, int k)
+ * (the slot keeps its counts). Global, so the verifier checks it once, not
+ * along every path to each of its calls (it halves the switch program's
+ * verification); a may be NULL to it. */
+__noinline int acc_vacate(struct cgs_acc *a, int k)
 {
-	struct cgs_acc_slot *sl = acc_slot(a, k);
+	struct cgs_acc_slot *sl = a ? acc_slot(a, k) : NULL;
 	struct cgs_row *row;
 	struct cgroup *old;
 	bool busy;

@@ -49,55 +49,61 @@ static __always_inline void row_give_back(struct cgs_row *row, __u32 idx, __u64 
 	bpf_map_push_elem(&cgs_free, &idx, 0);
 }
 
-/* Adds what CPU cpu holds for cgid to r: a whole copy (tail, the counts,
- * then head unchanged), taken again while the CPU is changing its slots (it
- * does so with interrupts off, for a few hundred ns at most). */
-static __always_inline void add_pending_of(struct cgs_counters *r, struct cgs_counters *tmp,
-					   __u64 cgid, __u32 cpu)
+/* Adds what CPU cpu holds for cgid to r, from a whole copy (tail, the
+ * counts, then head unchanged): 0, or 1 when the CPU was changing its slots
+ * meanwhile (it does so with interrupts off, for a few hundred ns at most)
+ * and the copy must be taken again. Global, so the verifier checks it once:
+ * inlined, it was checked again at each of 64 tries on each CPU, and the
+ * program could not load on a machine with 8 CPUs (over 1,000,000
+ * instructions). r and tmp may be NULL to it. */
+__noinline int pending_of_cpu(struct cgs_counters *r, struct cgs_counters *tmp, __u64 cgid,
+			      __u32 cpu)
 {
+	struct cgs_acc_slot *sl;
+	struct cgs_acc *a;
 	__u32 zero = 0;
-	int i, k, tries;
+	__u64 tail;
+	int i;
 
-	for (tries = 0; tries < 64; tries++) {
-		struct cgs_acc *a = bpf_map_lookup_percpu_elem(&cgs_acc, &zero, cpu);
-		struct cgs_acc_slot *sl;
-		__u64 tail;
-
-		if (!a)
-			return;
-		tail = *(volatile __u64 *)&a->tail;
-		k = acc_find(a, cgid);
-		sl = acc_slot(a, k);
-		if (!sl) {
-			if (tail == *(volatile __u64 *)&a->head)
-				return;
-			continue;
-		}
-		__builtin_memcpy(tmp, &sl->c, sizeof(*tmp));
-		asm volatile("" ::: "memory");
-		if (tail != *(volatile __u64 *)&a->head || tail != *(volatile __u64 *)&a->tail)
-			continue;
-		for (i = 0; i < CGS_NR_COUNTERS; i++)
-			((__u64 *)r)[i] += ((__u64 *)tmp)[i];
-		return;
-	}
+	a = bpf_map_lookup_percpu_elem(&cgs_acc, &zero, cpu);
+	if (!a || !r || !tmp)
+		return 0;
+	tail = *(volatile __u64 *)&a->tail;
+	sl = acc_slot(a, acc_find(a, cgid));
+	if (!sl)
+		return tail != *(volatile __u64 *)&a->head;
+	__builtin_memcpy(tmp, &sl->c, sizeof(*tmp));
+	asm volatile("" ::: "memory");
+	if (tail != *(volatile __u64 *)&a->head || tail != *(volatile __u64 *)&a->tail)
+		return 1;
+	for (i = 0; i < CGS_NR_COUNTERS; i++)
+		((__u64 *)r)[i] += ((__u64 *)tmp)[i];
+	return 0;
 }
 
-/* A removed cgroup's final totals include what CPUs still hold for it in
- * their accumulators (those counts move to an ancestor later). */
-static __noinline void removed_add_pending(__u64 cgid)
+/* bpf_loop's step for CPU cpu: its part of the removed cgroup *ctx (an id). */
+static int add_pending_cpu(__u32 cpu, void *ctx)
 {
+	__u64 cgid = *(__u64 *)ctx;
 	struct cgs_counters *r = bpf_map_lookup_elem(&cgs_removed, &cgid), *tmp;
-	__u32 zero = 0, cpu;
+	__u32 zero = 0;
+	int tries;
 
 	tmp = bpf_map_lookup_elem(&cgs_scratch, &zero);
 	if (!r || !tmp)
-		return;
-	for (cpu = 0; cpu < CGS_MAX_CPUS; cpu++) {
-		if (cpu >= nr_cpus)
+		return 1;
+	for (tries = 0; tries < 64; tries++)
+		if (!pending_of_cpu(r, tmp, cgid, cpu))
 			break;
-		add_pending_of(r, tmp, cgid, cpu);
-	}
+	return 0;
+}
+
+/* A removed cgroup's final totals include what CPUs still hold for it in
+ * their accumulators (those counts move to an ancestor later). A bpf_loop,
+ * verified once for any number of CPUs. */
+static __noinline void removed_add_pending(__u64 cgid)
+{
+	bpf_loop(nr_cpus < CGS_MAX_CPUS ? nr_cpus : CGS_MAX_CPUS, add_pending_cpu, &cgid, 0);
 }
 
 SEC("tp_btf/cgroup_rmdir")

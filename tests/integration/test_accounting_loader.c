@@ -17,6 +17,7 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <bpf/bpf.h>
 #include "cg.h"
 #include "cg_test.h"
 #include "th_http.h"
@@ -24,6 +25,7 @@
 #include "harness.h"
 #include "loader.h"
 #include "th_common.h"
+#include "cgstat.skel.h"
 
 #define MS 1000000ULL
 #define EVICTORS 20 /* more cgroups than a CPU has accumulator slots (16) */
@@ -126,6 +128,72 @@ out:
 	snapshot_free(&s);
 }
 
+/* The verifier walks every path of a program at each start: instructions it
+ * processed, per program, within a fifth of its limit (1,000,000). The
+ * switch program once took 330,000 (4 s of every start here) when its
+ * slice was charged in four inlined copies, and the rmdir program grew with
+ * the CPUs until it could not load on 8. */
+#define VERIFIER_BUDGET 200000
+
+/* Program fd's verified instructions, checked against the budget: the
+ * most, or 0 if the kernel does not say. */
+static uint32_t check_verified(int fd, const char *machine)
+{
+	struct bpf_prog_info info = {};
+	uint32_t len = sizeof(info);
+
+	if (!ASSERT_OK(bpf_obj_get_info_by_fd(fd, &info, &len), "program info"))
+		return 0;
+	printf("    %s: %-16s %u instructions verified\n", machine, info.name, info.verified_insns);
+	th_check(info.verified_insns <= VERIFIER_BUDGET, __FILE__, __LINE__,
+		 "within the verifier budget", "%s: %s: %u instructions (budget %u)", machine,
+		 info.name, info.verified_insns, VERIFIER_BUDGET);
+	return info.verified_insns;
+}
+
+static void test_verifier_budget(void)
+{
+	const char *pin = th_pin_path();
+	struct cgstat_bpf *skel;
+	struct bpf_program *prog;
+	struct bpf_map *map;
+	uint32_t ids[64], most = 0, v;
+	struct loader *l;
+	size_t n;
+
+	/* As the daemon loads it here. */
+	l = th_open_loader(pin, NULL, NULL);
+	if (!l)
+		return;
+	n = th_prog_ids(getpid(), ids, 64);
+	ASSERT_GT(n, 0, "programs found");
+	for (size_t i = 0; i < n; i++) {
+		int fd = bpf_prog_get_fd_by_id(ids[i]);
+
+		if (!ASSERT_GE(fd, 0, "program fd"))
+			continue;
+		v = check_verified(fd, "here");
+		most = v > most ? v : most;
+		close(fd);
+	}
+	ASSERT_GT(most, 0, "the kernel reports verified instructions");
+	loader_close(l);
+	ASSERT_OK(loader_unpin(pin), "unpin");
+
+	/* As on a machine with the most CPUs cgstat supports: loaded, not
+	 * attached, nothing pinned. */
+	skel = cgstat_bpf__open();
+	if (!ASSERT_TRUE(skel, "open the object"))
+		return;
+	skel->rodata->nr_cpus = CGS_MAX_CPUS;
+	bpf_object__for_each_map(map, skel->obj)
+		bpf_map__set_pin_path(map, NULL);
+	if (ASSERT_OK(cgstat_bpf__load(skel), "loads for CGS_MAX_CPUS CPUs"))
+		bpf_object__for_each_program(prog, skel->obj)
+			check_verified(bpf_program__fd(prog), "512 CPUs");
+	cgstat_bpf__destroy(skel);
+}
+
 /* Without privileges: a clear error naming what is missing, nothing attached. */
 static void test_unprivileged(void)
 {
@@ -175,5 +243,6 @@ int main(void)
 	th_init("test_accounting_loader");
 	th_run("restart_keeps_totals", test_restart_keeps_totals);
 	th_run("unprivileged", test_unprivileged);
+	th_run("verifier_budget", test_verifier_budget);
 	return th_done();
 }
