@@ -396,6 +396,9 @@ static int setup_collection(struct daemon *d)
 				  "pin_path=%s map=%s hint=\"stop that version and move the pins "
 				  "away (its totals stay there), or run with another --pin-path\"",
 				  log_q(o.pin_path), map);
+		else if (err == -E2BIG && libbpf_num_possible_cpus() > LOADER_MAX_CPUS)
+			log_error("more possible CPUs than cgstat counts on", "cpus=%d max=%d",
+				  libbpf_num_possible_cpus(), LOADER_MAX_CPUS);
 		else
 			log_error("cannot load BPF programs", "err=\"%s\"", strerror(-err));
 		return err;

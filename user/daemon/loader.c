@@ -319,6 +319,12 @@ int loader_open(const struct loader_opts *o, struct loader **ret)
 		err = ncpus;
 		goto fail;
 	}
+	if (ncpus > LOADER_MAX_CPUS) {
+		/* A snapshot reads the CPUs' accumulators and slices in flight
+		 * up to that many: counts of the others would be missing. */
+		err = -E2BIG;
+		goto fail;
+	}
 	if (!o->pin_path) {
 		bpf_map__set_pin_path(l->skel->maps.cgs_table, NULL);
 		bpf_map__set_pin_path(l->skel->maps.cgs_free, NULL);

@@ -48,7 +48,11 @@ void loader_exit_events(struct loader *l, bool on);
 /* Names what is missing to load and attach the programs ("CAP_BPF", ...),
  * or returns NULL when the process has what it needs. */
 const char *loader_missing_privilege(void);
-/* Opens, loads and attaches. -EPERM when not privileged (see above). */
+/* The most possible CPUs (/sys/devices/system/cpu/possible) cgstat counts
+ * on: the size of the BPF side's per-CPU arrays. */
+#define LOADER_MAX_CPUS CGS_MAX_CPUS
+/* Opens, loads and attaches. -EPERM when not privileged (see above); -E2BIG
+ * on a machine with more possible CPUs than LOADER_MAX_CPUS. */
 int loader_open(const struct loader_opts *o, struct loader **ret);
 /* Detaches and frees; pinned maps stay (that is what keeps the totals). */
 void loader_close(struct loader *l);
