@@ -9,11 +9,12 @@
  * array (cgs_task_bases; its task storage while another task holds that
  * entry) remembers them as of its last switch-out; at the next switch-out
  * the differences are charged to the task's cgroup (through this CPU's
- * accumulator, or its row of the table; no hash lookup). Differences of the kernel's own cumulative
- * counters cannot miss a slice, whichever switch-ins were seen: on this
- * kernel a task sometimes gets the CPU without a traced sched_switch (seen:
- * a switch from one of PID 1's threads), so pairing switch-in with switch-out
- * through a per-CPU slot alone lost whole slices.
+ * accumulator, or its row of the table; no hash lookup). Differences of the
+ * kernel's own cumulative counters cannot miss a slice, whichever
+ * switch-ins were seen: on this kernel a task sometimes gets the CPU
+ * without a traced sched_switch (seen: a switch from one of PID 1's
+ * threads), so pairing switch-in with switch-out through a per-CPU slot
+ * alone lost whole slices.
  *
  * This file holds the task programs (switch, fork, exit, OOM); the rest is in
  * headers it includes once: cgstat_maps.bpf.h (maps and globals),
@@ -140,7 +141,7 @@ static __noinline bool stored_base(struct cgs_slot *s, struct task_struct *prev,
 		*base = *t;
 	else
 		first_base(s, prev, base);
-	return t;
+	return t != NULL;
 }
 
 /*
@@ -245,8 +246,8 @@ int BPF_PROG(cgs_sched_switch, bool preempt, struct task_struct *prev, struct ta
 			}
 		}
 		/* One inlined copy for every path: the verifier walks each
-		 * copy along every path to it, and one per path took it
-		 * 330,000 instructions (4 s of each start here); this 63,000. */
+		 * copy along every path to it. A copy per path took it
+		 * 330,000 instructions (4 s of each start here), one 63,000. */
 		charge_slice(&base, prev, involuntary);
 		if (own) {
 			if (dead)

@@ -1,5 +1,7 @@
 /* The loader's life: pinned totals survive a restart and closing leaves no
- * program behind; without privileges it fails clearly and holds nothing. */
+ * program behind; without privileges it fails clearly and holds nothing;
+ * its programs stay well within what the verifier accepts, on any number of
+ * CPUs. */
 #include <errno.h>
 #include <sched.h>
 #include <fcntl.h>
@@ -135,8 +137,8 @@ out:
  * the CPUs until it could not load on 8. */
 #define VERIFIER_BUDGET 200000
 
-/* Program fd's verified instructions, checked against the budget: the
- * most, or 0 if the kernel does not say. */
+/* Program fd's verified instructions (0 when the kernel cannot say),
+ * checked against the budget. */
 static uint32_t check_verified(int fd, const char *machine)
 {
 	struct bpf_prog_info info = {};
