@@ -70,18 +70,51 @@ static __always_inline bool first_switch_out(struct task_struct *prev)
 	return prev->start_time >= load_ns && prev->nvcsw + prev->nivcsw == 1;
 }
 
+/* The entry of cgs_task_bases that task p left under pid old, if any (its
+ * tag in *tag): a thread that execs while its process has other threads
+ * takes the leader's pid and start time (de_thread), and its base stays in
+ * the entry of its old pid. Known as p's by the old pid in its tag and p's
+ * address kept beside it. */
+static __always_inline struct cgs_task_base *entry_left(struct task_struct *p, __u32 old,
+							 __u64 *tag)
+{
+	__u32 idx = old & (task_slots - 1);
+	struct cgs_task_base *ob = bpf_map_lookup_elem(&cgs_task_bases, &idx);
+
+	if (!ob)
+		return NULL;
+	*tag = ob->tag;
+	if (*tag >> CGS_TAG_START_BITS != old || ob->task != (__u64)p)
+		return NULL;
+	return ob;
+}
+
+/* MAX_RT_PRIO: a lower prio is a real-time or deadline task's. */
+#define FAIR_PRIO 100
+
 /* First switch-out seen of a task that existed before cgstat was loaded (or
  * whose storage could not be had): the base is this CPU's switch-in slot if
  * it names the task, else the kernel's own start of the slice. */
 static __always_inline void first_base(struct cgs_slot *s, struct task_struct *prev,
 				       struct cgs_task *base)
 {
+	struct cgs_task_base *ob;
+	__u64 otag;
+
 	if (first_switch_out(prev)) {
 		/* No storage set up at fork: zero is its base. */
 		base->sum_exec = 0;
 		base->run_delay = 0;
 		base->utime = 0;
 		base->stime = 0;
+		asm volatile("" ::: "memory");
+	} else if (s->task == (__u64)prev && s->pid != prev->pid &&
+		   (ob = entry_left(prev, s->pid, &otag))) {
+		/* Switched in under another pid: it exec'd and took its
+		 * leader's pid meanwhile, and sched_process_exec has not
+		 * moved its entry yet. Its base is the one left there. */
+		*base = ob->t;
+		__sync_val_compare_and_swap(&ob->tag, otag, 0);
 		asm volatile("" ::: "memory");
 	} else if (s->task == (__u64)prev && s->pid == prev->pid) {
 		/* The slot keeps only the CPU time at switch-in (the fields a
@@ -98,7 +131,14 @@ static __always_inline void first_base(struct cgs_slot *s, struct task_struct *p
 		asm volatile("" ::: "memory");
 	} else {
 		__sync_fetch_and_add(&drops.unmatched, 1);
-		base->sum_exec = prev->se.prev_sum_exec_runtime;
+		/* The kernel keeps the start of the slice for a fair task
+		 * only: a real-time one's prev_sum_exec_runtime is as old as
+		 * its last fair slice (0 for one that was always real-time),
+		 * so its slice counts nothing rather than its whole life. */
+		if (prev->prio >= FAIR_PRIO)
+			base->sum_exec = prev->se.prev_sum_exec_runtime;
+		else
+			base->sum_exec = prev->se.sum_exec_runtime;
 		base->run_delay = prev->sched_info.run_delay;
 		base->utime = prev->utime;
 		base->stime = prev->stime;
@@ -163,6 +203,7 @@ static __noinline void keep_stored(struct cgs_task_base *b, struct task_struct *
 		if ((!old || old >> CGS_TAG_START_BITS == prev->pid) &&
 		    __sync_val_compare_and_swap(&b->tag, old, tag) == old) {
 			save_base(&b->t, prev);
+			b->task = (__u64)prev;
 			if (stored)
 				bpf_task_storage_delete(&cgs_tasks, prev);
 			return;
@@ -286,6 +327,57 @@ int BPF_PROG(cgs_sched_process_fork, struct task_struct *parent, struct task_str
 	c = counters_here(child->cgroups->dfl_cgrp, &local);
 	if (c)
 		COUNT(c, local, forks);
+	return 0;
+}
+
+/*
+ * A thread that execs while its process has other threads has just taken
+ * the leader's pid and start time: its base is still in the entry of its
+ * old pid (entry_left), under its old tag, which its next switch-out would
+ * not find. It moves to the entry of the new pid (to task storage while
+ * another live task holds that one), so the next slice is counted from the
+ * thread's last switch-out as any other. Once per such exec; any other exec
+ * returns at the first test.
+ */
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(cgs_sched_process_exec, struct task_struct *p, pid_t old_pid,
+	     struct linux_binprm *bprm)
+{
+	struct cgs_task_base *ob, *nb;
+	__u64 otag, cur, tag;
+	struct cgs_task *t;
+	__u32 idx;
+
+	if (p->pid == old_pid)
+		return 0;
+	/* None: its base, if any, is in task storage (keyed by the task,
+	 * found as before), or a switch-out since the pid changed found it
+	 * first (first_base). */
+	ob = entry_left(p, old_pid, &otag);
+	if (!ob)
+		return 0;
+	tag = task_tag(p);
+	idx = p->pid & (task_slots - 1);
+	nb = bpf_map_lookup_elem(&cgs_task_bases, &idx);
+	if (!nb)
+		return 0;
+	cur = nb->tag;
+	if (cur == tag) {
+		/* It switched out since it took the pid and took this entry
+		 * then: the base there is the newer one. */
+	} else if ((!cur || cur >> CGS_TAG_START_BITS == p->pid) &&
+		   __sync_val_compare_and_swap(&nb->tag, cur, tag) == cur) {
+		/* Free, or left by the old leader. */
+		nb->t = ob->t;
+		nb->task = (__u64)p;
+	} else {
+		t = bpf_task_storage_get(&cgs_tasks, p, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+		if (t) {
+			*t = ob->t;
+			t->valid = 1;
+		}
+	}
+	__sync_val_compare_and_swap(&ob->tag, otag, 0);
 	return 0;
 }
 

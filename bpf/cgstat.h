@@ -145,17 +145,17 @@ struct cgs_task {
  * the rest was left by a task that is gone (its final switch-out untraced,
  * or before a restart), and is taken over. A task whose entry another live
  * task owns keeps its base in task storage (cgs_tasks). A thread that execs
- * while its process has other threads takes the leader's pid: its base
- * stays behind, and its next slice is counted from the slice's start
- * (drops.unmatched), its user/system split and the wait before it not
- * (task storage, keyed by the task, kept them). One line per entry: no two
- * tasks write the same line.
+ * while its process has other threads takes the leader's pid and start
+ * time: sched_process_exec moves its base from the entry of its old pid,
+ * which it knows as its own by the task address kept there, to the entry of
+ * its new pid. One line per entry: no two tasks write the same line.
  */
 #define CGS_TAG_START_BITS 40
 struct cgs_task_base {
 	__u64 tag; /* 0: free */
 	struct cgs_task t; /* t.valid unused: an owned entry is valid */
-	__u64 pad[2];
+	__u64 task; /* the owner's task_struct address, set when it takes the entry */
+	__u64 pad;
 };
 
 /* A slice in progress when the snapshot was taken. */

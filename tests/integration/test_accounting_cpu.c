@@ -380,13 +380,20 @@ static void test_threads_sharing_task_slots(void)
 
 /* A second thread burns, then execs a shell that burns: it takes the
  * leader's pid (and start time) while the leader may not have switched out
- * for good yet. */
+ * for good yet. As SCHED_FIFO nothing preempts the shell, so its only
+ * switch-out after the exec is its last: the one that needs the base the
+ * thread left under its old pid (a preempted shell would take its new
+ * entry at its first switch-out and be exact without it). */
 static void *burn_then_exec(void *arg)
 {
+	struct sched_param sp = { .sched_priority = 1 };
+
+	(void)arg;
+	if (pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp))
+		_exit(125);
 	th_burn_ns(300 * MS);
 	execl("/bin/sh", "sh", "-c", "i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done",
 	      (char *)NULL);
-	(void)arg;
 	_exit(126);
 }
 
@@ -401,9 +408,9 @@ static int thread_execs(void *arg)
 		pause();
 }
 
-/* The CPU time of a process whose second thread execs (the thread's base
- * stays under its old pid) still matches cpu.stat: no base of another task
- * is read, no slice counted twice. */
+/* The CPU time of a process whose second thread execs (its base moves from
+ * the entry of its old pid to that of its new one) matches cpu.stat: no
+ * base of another task is read, no slice counted twice or lost. */
 static void test_thread_exec(void)
 {
 	char cg[4096];
@@ -421,7 +428,8 @@ static void test_thread_exec(void)
 	pid = th_spawn(cg, thread_execs, NULL);
 	if (ASSERT_GT(pid, 0, "spawn"))
 		th_wait(pid, &st);
-	ASSERT_TRUE(WIFEXITED(st) && !WEXITSTATUS(st), "the exec'd shell ran to its end");
+	ASSERT_TRUE(WIFEXITED(st) && !WEXITSTATUS(st),
+		    "the exec'd shell ran to its end (125: SCHED_FIFO refused)");
 	k = th_kernel_usage_ns(cg);
 	ours = th_cpu_of(l, &s, cg);
 	printf("    cpu.stat %llu ns, cgstat %llu ns\n", (unsigned long long)k,

@@ -76,7 +76,9 @@ static void render_kernel_side(const struct daemon_parts *p, struct evbuffer *b)
 			    (unsigned long long)dr.events, (unsigned long long)dr.storage,
 			    (unsigned long long)dr.snapshot, (unsigned long long)dr.deferred);
 	u64_line(b, "cgstat_unmatched_slices_total", "counter",
-		 "Slices counted from the kernel's slice start (switch-in not seen).", dr.unmatched);
+		 "Slices counted from the kernel's slice start (switch-in not seen; "
+		 "a real-time task's counts nothing).",
+		 dr.unmatched);
 	/* ns per event is rate(run_seconds) / rate(runs); both only grow
 	 * while --bpf-stats is on. */
 	u64_line(b, "cgstat_bpf_stats_enabled", "gauge",
