@@ -74,7 +74,9 @@ static __always_inline bool first_switch_out(struct task_struct *prev)
  * tag in *tag): a thread that execs while its process has other threads
  * takes the leader's pid and start time (de_thread), and its base stays in
  * the entry of its old pid. Known as p's by the old pid in its tag and p's
- * address kept beside it. */
+ * address kept beside it, and a base no later than p's counters (an entry
+ * left by a task that is gone, whose task_struct p now is, would need that
+ * address, its pid and an untraced final switch-out). */
 static __always_inline struct cgs_task_base *entry_left(struct task_struct *p, __u32 old,
 							 __u64 *tag)
 {
@@ -84,7 +86,8 @@ static __always_inline struct cgs_task_base *entry_left(struct task_struct *p, _
 	if (!ob)
 		return NULL;
 	*tag = ob->tag;
-	if (*tag >> CGS_TAG_START_BITS != old || ob->task != (__u64)p)
+	if (*tag >> CGS_TAG_START_BITS != old || ob->task != (__u64)p ||
+	    ob->t.sum_exec > p->se.sum_exec_runtime)
 		return NULL;
 	return ob;
 }
