@@ -146,9 +146,10 @@ struct cgs_task {
  * or before a restart), and is taken over. A task whose entry another live
  * task owns keeps its base in task storage (cgs_tasks). A thread that execs
  * while its process has other threads takes the leader's pid and start
- * time: sched_process_exec moves its base from the entry of its old pid,
- * which it knows as its own by the task address kept there, to the entry of
- * its new pid. One line per entry: no two tasks write the same line.
+ * time: sched_process_exec (or a switch-out before it) moves its base from
+ * the entry of its old pid, known as its own by the task address kept
+ * there, to the entry of its new pid. One line per entry: no two tasks
+ * write the same line.
  */
 #define CGS_TAG_START_BITS 40
 struct cgs_task_base {

@@ -383,7 +383,7 @@ static void test_threads_sharing_task_slots(void)
  * for good yet. As SCHED_FIFO nothing preempts the shell, so its only
  * switch-out after the exec is its last: the one that needs the base the
  * thread left under its old pid (a preempted shell would take its new
- * entry at its first switch-out and be exact without it). */
+ * entry at its first switch-out and be exact from there on). */
 static void *burn_then_exec(void *arg)
 {
 	struct sched_param sp = { .sched_priority = 1 };
