@@ -172,6 +172,21 @@ static __always_inline __u64 task_tag(struct task_struct *p)
 	       ((p->start_time ^ ((__u64)p->stack >> 6)) & ((1ULL << CGS_TAG_START_BITS) - 1));
 }
 
+/* Task p takes entry b under tag when b is free or was left by a task that
+ * is gone (its pid, another tag), with a compare-and-swap: another task
+ * with the same index may be taking it too. Only its owner writes it after
+ * that (its base: the caller's to write). */
+static __always_inline bool entry_take(struct cgs_task_base *b, struct task_struct *p, __u64 tag)
+{
+	__u64 old = b->tag;
+
+	if ((old && old >> CGS_TAG_START_BITS != p->pid) ||
+	    __sync_val_compare_and_swap(&b->tag, old, tag) != old)
+		return false;
+	b->task = (__u64)p;
+	return true;
+}
+
 /* prev's base when it does not own its entry of cgs_task_bases: in task
  * storage, or its first switch-out seen (first_base). Whether it has task
  * storage. */
@@ -196,21 +211,13 @@ static __noinline bool stored_base(struct cgs_slot *s, struct task_struct *prev,
 static __noinline void keep_stored(struct cgs_task_base *b, struct task_struct *prev,
 				   bool stored)
 {
-	__u64 old, tag = task_tag(prev);
 	struct cgs_task *t;
 
-	/* Taken with a compare-and-swap: another task with the same index
-	 * may be taking it too. Only its owner writes it after that. */
-	if (b) {
-		old = b->tag;
-		if ((!old || old >> CGS_TAG_START_BITS == prev->pid) &&
-		    __sync_val_compare_and_swap(&b->tag, old, tag) == old) {
-			save_base(&b->t, prev);
-			b->task = (__u64)prev;
-			if (stored)
-				bpf_task_storage_delete(&cgs_tasks, prev);
-			return;
-		}
+	if (b && entry_take(b, prev, task_tag(prev))) {
+		save_base(&b->t, prev);
+		if (stored)
+			bpf_task_storage_delete(&cgs_tasks, prev);
+		return;
 	}
 	t = bpf_task_storage_get(&cgs_tasks, prev, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (t) {
@@ -274,10 +281,7 @@ int BPF_PROG(cgs_sched_switch, bool preempt, struct task_struct *prev, struct ta
 			/* It ends at its first switch-out (a short process of a
 			 * batch job): nothing is kept, so its storage is not
 			 * even looked up. */
-			base.sum_exec = 0;
-			base.run_delay = 0;
-			base.utime = 0;
-			base.stime = 0;
+			base = (struct cgs_task){};
 		} else {
 			idx = prev->pid & (task_slots - 1);
 			b = bpf_map_lookup_elem(&cgs_task_bases, &idx);
@@ -347,8 +351,8 @@ int BPF_PROG(cgs_sched_process_exec, struct task_struct *p, pid_t old_pid,
 	     struct linux_binprm *bprm)
 {
 	struct cgs_task_base *ob, *nb;
-	__u64 otag, cur, tag;
 	struct cgs_task *t;
+	__u64 otag, tag;
 	__u32 idx;
 
 	if (p->pid == old_pid)
@@ -364,15 +368,12 @@ int BPF_PROG(cgs_sched_process_exec, struct task_struct *p, pid_t old_pid,
 	nb = bpf_map_lookup_elem(&cgs_task_bases, &idx);
 	if (!nb)
 		return 0;
-	cur = nb->tag;
-	if (cur == tag) {
+	if (nb->tag == tag) {
 		/* It switched out since it took the pid and took this entry
 		 * then: the base there is the newer one. */
-	} else if ((!cur || cur >> CGS_TAG_START_BITS == p->pid) &&
-		   __sync_val_compare_and_swap(&nb->tag, cur, tag) == cur) {
+	} else if (entry_take(nb, p, tag)) {
 		/* Free, or left by the old leader. */
 		nb->t = ob->t;
-		nb->task = (__u64)p;
 	} else {
 		t = bpf_task_storage_get(&cgs_tasks, p, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 		if (t) {
