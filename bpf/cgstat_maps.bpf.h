@@ -200,5 +200,9 @@ __u32 inflight_len;
  * is taken again (loader.c), never used. */
 __u32 snap_torn;
 struct cgs_inflight inflight[CGS_MAX_CPUS];
+/* CPUs whose slot named a task that was not running there (snapshot_cpu):
+ * user space reads each again with cgs_snap_cpu, on the CPU. */
+__u32 stale_len;
+__u32 stale_cpus[CGS_MAX_CPUS];
 
 #endif

@@ -44,7 +44,7 @@ static long snapshot_cpu(__u64 i, void *unused)
 	struct cgs_slot *s;
 	__u64 seq, task, base, sum, cgid = 0, ns = 0;
 	__u32 pid;
-	bool whole = false;
+	bool whole = false, running = false;
 	int tries;
 
 	s = bpf_map_lookup_percpu_elem(&cgs_slots, &zero, cpu);
@@ -69,9 +69,10 @@ static long snapshot_cpu(__u64 i, void *unused)
 		t = (struct task_struct *)task;
 		/* The task still running there, and no other task now in its
 		 * place (a task_struct freed and made again). */
-		if (task && pid && BPF_CORE_READ(t, on_cpu) && BPF_CORE_READ(t, pid) == pid &&
-		    (!bpf_core_field_exists(t->thread_info.cpu) ||
-		     BPF_CORE_READ(t, thread_info.cpu) == cpu)) {
+		running = task && BPF_CORE_READ(t, on_cpu) && BPF_CORE_READ(t, pid) == pid &&
+			  (!bpf_core_field_exists(t->thread_info.cpu) ||
+			   BPF_CORE_READ(t, thread_info.cpu) == cpu);
+		if (running && pid) {
 			sum = BPF_CORE_READ(t, se.sum_exec_runtime);
 			cgid = BPF_CORE_READ(t, cgroups, dfl_cgrp, kn, id);
 			ns = sum > base ? sum - base : 0;
@@ -84,6 +85,14 @@ static long snapshot_cpu(__u64 i, void *unused)
 	}
 	if (!whole)
 		snap_torn++;
+	if (task && !running) {
+		/* The slot names a task that is not running there: read the
+		 * CPU on the CPU itself (cgs_snap_cpu). */
+		n = stale_len;
+		stale_cpus[n & (CGS_MAX_CPUS - 1)] = cpu;
+		stale_len = n + 1;
+		return 0;
+	}
 	if (cgid) {
 		n = inflight_len;
 		inflight[n & (CGS_MAX_CPUS - 1)].cgid = cgid;
@@ -97,6 +106,7 @@ static __always_inline void snapshot_inflight(void)
 {
 	inflight_len = 0;
 	snap_torn = 0;
+	stale_len = 0;
 	bpf_loop(nr_cpus < CGS_MAX_CPUS ? nr_cpus : CGS_MAX_CPUS, snapshot_cpu, NULL, 0);
 }
 
@@ -169,6 +179,68 @@ SEC("raw_tp")
 int cgs_snap_read(void *ctx)
 {
 	snapshot_inflight();
+	return 0;
+}
+
+/*
+ * The slice running on the CPU this runs on, read there: user space runs it
+ * with BPF_F_TEST_RUN_ON_CPU (an IPI, so no switch runs on this CPU
+ * meanwhile) for each CPU whose slot named a task that was not running
+ * there. The kernel switched tasks without the sched_switch tracepoint (seen
+ * on one kernel: a thread of PID 1 leaves the CPU untraced), and the task it
+ * switched to has been running unseen: its slice, all of it since its last
+ * switch-out, would be left out of every reading until its next one (a
+ * burning cgroup read short by hundreds of milliseconds). The CPU's
+ * accumulators are copied again with it, and its slot repaired, so later
+ * snapshots read the CPU as any other.
+ */
+SEC("raw_tp")
+int cgs_snap_cpu(void *ctx)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	__u32 zero = 0, cpu = bpf_get_smp_processor_id(), idx, n;
+	struct cgs_task_base *b;
+	struct cgs_acc *a, *out;
+	struct cgs_slot *s;
+	__u64 base, sum;
+
+	s = bpf_map_lookup_elem(&cgs_slots, &zero);
+	a = bpf_map_lookup_elem(&cgs_acc, &zero);
+	out = bpf_map_lookup_elem(&cgs_accsnap, &cpu);
+	if (!s || !a || !out)
+		return 0;
+	bpf_probe_read_kernel(out, sizeof(*out), a);
+	sum = t->se.sum_exec_runtime;
+	if (!t->pid) {
+		base = sum; /* idle: nothing in flight */
+	} else {
+		/* What its next switch-out will charge: from its own base
+		 * (cgs_sched_switch), or from zero for a task born since the
+		 * load that has not switched out yet. Else it is not known:
+		 * left out, as before. */
+		idx = t->pid & (task_slots - 1);
+		b = bpf_map_lookup_elem(&cgs_task_bases, &idx);
+		if (b && b->tag == task_tag(t))
+			base = b->t.sum_exec;
+		else if (t->start_time >= load_ns && !(t->nvcsw + t->nivcsw))
+			base = 0;
+		else
+			return 0;
+		n = inflight_len;
+		inflight[n & (CGS_MAX_CPUS - 1)].cgid = t->cgroups->dfl_cgrp->kn->id;
+		inflight[n & (CGS_MAX_CPUS - 1)].cpu_ns = sum > base ? sum - base : 0;
+		inflight_len = n + 1;
+	}
+	/* As if its switch-in had been seen (its counters have not moved
+	 * since its last switch-out, but for this slice): odd while it
+	 * changes, for a snapshot reading it from another CPU. */
+	s->seq++;
+	asm volatile("" ::: "memory");
+	s->task = (__u64)t;
+	s->pid = t->pid;
+	s->sum_exec = base;
+	asm volatile("" ::: "memory");
+	s->seq++;
 	return 0;
 }
 

@@ -2,6 +2,8 @@
  * and run-queue wait: real BPF programs, real cgroups, real processes; the
  * counted CPU agrees with cpu.stat, up the hierarchy and across threads. */
 #include <errno.h>
+#include <sched.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
@@ -17,6 +19,8 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <bpf/bpf.h>
+#include <linux/bpf.h>
 #include "cg.h"
 #include "cg_test.h"
 #include "th_http.h"
@@ -517,6 +521,126 @@ static void test_runqueue_wait(void)
 	loader_close(l);
 }
 
+/* A program that leaves the slot of the CPU it runs on naming a task that is
+ * not running there (an address nothing maps, pid 1), as the kernel does
+ * when it switches tasks without the sched_switch tracepoint (seen on one
+ * kernel: a thread of PID 1 leaves the CPU untraced). Run on a CPU with
+ * BPF_F_TEST_RUN_ON_CPU. */
+static int stale_slot_prog(int slots_fd)
+{
+#define INSN(c, d, sr, o, i) ((struct bpf_insn){ .code = (c), .dst_reg = (d), .src_reg = (sr), .off = (o), .imm = (i) })
+	const __s16 seq = offsetof(struct cgs_slot, seq), task = offsetof(struct cgs_slot, task),
+		    pid = offsetof(struct cgs_slot, pid);
+	const struct bpf_insn insns[] = {
+		INSN(BPF_ST | BPF_MEM | BPF_W, BPF_REG_10, 0, -4, 0),
+		INSN(BPF_LD | BPF_DW | BPF_IMM, BPF_REG_1, BPF_PSEUDO_MAP_FD, 0, slots_fd),
+		INSN(0, 0, 0, 0, 0),
+		INSN(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_2, BPF_REG_10, 0, 0),
+		INSN(BPF_ALU64 | BPF_ADD | BPF_K, BPF_REG_2, 0, 0, -4),
+		INSN(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_map_lookup_elem),
+		INSN(BPF_JMP | BPF_JEQ | BPF_K, BPF_REG_0, 0, 7, 0),
+		INSN(BPF_LDX | BPF_MEM | BPF_DW, BPF_REG_1, BPF_REG_0, seq, 0),
+		INSN(BPF_ALU64 | BPF_ADD | BPF_K, BPF_REG_1, 0, 0, 1),
+		INSN(BPF_STX | BPF_MEM | BPF_DW, BPF_REG_0, BPF_REG_1, seq, 0),
+		INSN(BPF_ST | BPF_MEM | BPF_DW, BPF_REG_0, 0, task, 16),
+		INSN(BPF_ST | BPF_MEM | BPF_W, BPF_REG_0, 0, pid, 1),
+		INSN(BPF_ALU64 | BPF_ADD | BPF_K, BPF_REG_1, 0, 0, 1),
+		INSN(BPF_STX | BPF_MEM | BPF_DW, BPF_REG_0, BPF_REG_1, seq, 0),
+		INSN(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 0),
+		INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
+	};
+#undef INSN
+
+	return bpf_prog_load(BPF_PROG_TYPE_RAW_TRACEPOINT, "cgs_test_stale", "GPL", insns,
+			     sizeof(insns) / sizeof(insns[0]), NULL);
+}
+
+static int burn_on_last_cpu(void *arg)
+{
+	if (th_pin_cpu((int)sysconf(_SC_NPROCESSORS_ONLN) - 1))
+		return 1;
+	th_burn_ns(*(uint64_t *)arg);
+	return 0;
+}
+
+/* A burner alone on a CPU whose slot is left stale (stale_slot_prog) just
+ * after the burner was switched in: each reading still counts its slice
+ * in flight, read on that CPU, and agrees with cpu.stat. Before, readings
+ * were short by all the burner ran since its last switch-out, until the
+ * next one (a burning cgroup's stream read 62.9 % then 132.6 %). */
+static void test_stale_slot(void)
+{
+	int ncpu = (int)sysconf(_SC_NPROCESSORS_ONLN), fd = -1, prog = -1, off = 0;
+	uint64_t dur = 4000 * MS, k0, k1, ours;
+	struct snapshot s = {};
+	struct loader *l;
+	char cg[4096], p[4200];
+	cpu_set_t was;
+	pid_t pid;
+
+	CPU_ZERO(&was);
+	if (ncpu < 2) {
+		th_skip("one CPU: the burner would share it with the test");
+		return;
+	}
+	if (!ASSERT_OK(th_cgroup(NULL, "stale", cg, sizeof(cg)), "cgroup"))
+		return;
+	l = th_open_loader(th_pin_path(), NULL, NULL);
+	if (!l)
+		return;
+	snprintf(p, sizeof(p), "%s/cgs_slots", th_pin_path());
+	fd = bpf_obj_get(p);
+	if (!ASSERT_GE(fd, 0, "open the pinned slots"))
+		goto out;
+	prog = stale_slot_prog(fd);
+	if (!ASSERT_GE(prog, 0, "load the program that makes a slot stale"))
+		goto out;
+	/* This process on another CPU than the burner. */
+	if (sched_getaffinity(0, sizeof(was), &was))
+		CPU_ZERO(&was);
+	th_pin_cpu(0);
+	pid = th_spawn(cg, burn_on_last_cpu, &dur);
+	if (!ASSERT_GT(pid, 0, "spawn"))
+		goto out;
+	{
+		uint64_t until = th_now_ns() + 60000 * MS;
+
+		while (th_kernel_usage_ns(cg) < 100 * MS && th_now_ns() < until)
+			usleep(10 * 1000);
+	}
+	for (int i = 0; i < 8; i++) {
+		LIBBPF_OPTS(bpf_test_run_opts, o, .flags = BPF_F_TEST_RUN_ON_CPU,
+			    .cpu = (__u32)(ncpu - 1));
+
+		if (!ASSERT_OK(bpf_prog_test_run_opts(prog, &o), "run on the burner's CPU"))
+			break;
+		/* Long enough that a reading left without the burner's
+		 * slice would be short by far more than a tick. */
+		usleep(100 * 1000);
+		k0 = th_kernel_usage_ns(cg);
+		ours = th_cpu_of(l, &s, cg);
+		k1 = th_kernel_usage_ns(cg);
+		if (!(th_near(ours, k0, 1, 5 * MS) || th_near(ours, k1, 1, 5 * MS) ||
+		      (ours >= k0 && ours <= k1))) {
+			printf("    reading %d: cpu.stat %llu..%llu ns, cgstat %llu ns\n", i,
+			       (unsigned long long)k0, (unsigned long long)k1, (unsigned long long)ours);
+			off++;
+		}
+	}
+	ASSERT_EQ(off, 0, "every reading agrees with cpu.stat");
+	kill(pid, SIGKILL);
+	th_wait(pid, NULL);
+out:
+	if (CPU_COUNT(&was))
+		sched_setaffinity(0, sizeof(was), &was);
+	if (prog >= 0)
+		close(prog);
+	if (fd >= 0)
+		close(fd);
+	snapshot_free(&s);
+	loader_close(l);
+}
+
 int main(void)
 {
 	th_init("test_accounting_cpu");
@@ -527,5 +651,6 @@ int main(void)
 	th_run("threads_on_every_cpu", test_threads_on_every_cpu);
 	th_run("threads_sharing_task_slots", test_threads_sharing_task_slots);
 	th_run("thread_exec", test_thread_exec);
+	th_run("stale_slot", test_stale_slot);
 	return th_done();
 }

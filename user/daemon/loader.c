@@ -195,6 +195,17 @@ static int run_prog(const struct bpf_program *p)
 	return (int)o.retval;
 }
 
+/* One run of a raw tracepoint program on CPU cpu (an IPI there): its
+ * return value, or -errno. */
+static int run_prog_on(const struct bpf_program *p, __u32 cpu)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, o, .flags = BPF_F_TEST_RUN_ON_CPU, .cpu = cpu);
+
+	if (bpf_prog_test_run_opts(bpf_program__fd(p), &o))
+		return -errno;
+	return (int)o.retval;
+}
+
 /* One read() of an iterator link runs its whole walk (the programs write
  * nothing). */
 static int run_iter(struct bpf_link *link)
@@ -372,6 +383,8 @@ int loader_open(const struct loader_opts *o, struct loader **ret)
 	bpf_program__set_autoload(l->skel->progs.cgs_snap_quiesce, l->snap_progs);
 	bpf_program__set_autoload(l->skel->progs.cgs_snap_read, l->snap_progs);
 	bpf_program__set_autoattach(l->skel->progs.cgs_snap_read, false);
+	bpf_program__set_autoload(l->skel->progs.cgs_snap_cpu, l->snap_progs);
+	bpf_program__set_autoattach(l->skel->progs.cgs_snap_cpu, false);
 	bpf_program__set_autoattach(l->skel->progs.cgs_populate_iter, false);
 	err = cgstat_bpf__load(l->skel);
 	if (err)
@@ -612,11 +625,31 @@ static int read_rows(struct loader *l, struct snapshot *s)
 	return -EAGAIN;
 }
 
+/* The CPUs whose slot named a task not running there (stale_cpus: the
+ * kernel switched without the tracepoint), read again on each of them by
+ * cgs_snap_cpu: its accumulators and the slice of the task running there
+ * now. A CPU that cannot be read so (gone offline, or the program refused)
+ * keeps what cgs_snap_read copied, without a slice in flight: a lag. */
+static void read_stale(struct loader *l)
+{
+	__u32 n = __atomic_load_n(&l->skel->bss->stale_len, __ATOMIC_ACQUIRE);
+
+	if (!l->snap_progs)
+		return;
+	for (__u32 i = 0; i < n && i < CGS_MAX_CPUS; i++) {
+		__u32 cpu = l->skel->bss->stale_cpus[i];
+
+		if (cpu < (__u32)l->ncpus)
+			run_prog_on(l->skel->progs.cgs_snap_cpu, cpu);
+	}
+}
+
 /* Each CPU's accumulators and slice in flight: one run of cgs_snap_read (or
  * of the iterator), again while a CPU's copy was torn (snap_torn: its
- * switch under way through every try, a virtual CPU stopped mid-switch).
- * Read later, a count is still read once: in the accumulators then, or in a
- * row already copied (a lag, see read_all). */
+ * switch under way through every try, a virtual CPU stopped mid-switch);
+ * then the CPUs whose slot was stale, on each. Read later, a count is still
+ * read once: in the accumulators then, or in a row already copied (a lag,
+ * see read_all). */
 static int read_inflight(struct loader *l)
 {
 	int err = 0;
@@ -628,8 +661,10 @@ static int read_inflight(struct loader *l)
 			err = run_iter(l->inflight_link);
 		if (err)
 			return err;
-		if (!__atomic_load_n(&l->skel->bss->snap_torn, __ATOMIC_ACQUIRE))
+		if (!__atomic_load_n(&l->skel->bss->snap_torn, __ATOMIC_ACQUIRE)) {
+			read_stale(l);
 			return 0;
+		}
 	}
 	return -EAGAIN;
 }
