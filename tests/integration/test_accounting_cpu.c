@@ -641,6 +641,65 @@ out:
 	loader_close(l);
 }
 
+static int burn_fifo(void *arg)
+{
+	struct sched_param sp = { .sched_priority = 1 };
+
+	if (sched_setscheduler(0, SCHED_FIFO, &sp))
+		return 125;
+	th_burn_ns(*(uint64_t *)arg);
+	return 0;
+}
+
+/* A real-time task that was running when cgstat loaded: its first
+ * switch-out seen has no base (no switch-in was seen either, unless it was
+ * preempted since), and the kernel keeps no start of the slice for a
+ * real-time task (se.prev_sum_exec_runtime is as old as its last fair
+ * slice, 0 here). That slice counts nothing: never more than the cgroup
+ * used since the load, where the fallback to the slice's start counted the
+ * task's whole life. */
+static void test_realtime_before_load(void)
+{
+	uint64_t dur = 2500 * MS, k_load, k_end, ours;
+	struct snapshot s = {};
+	struct loader *l;
+	char cg[4096];
+	int st = -1;
+	pid_t pid;
+
+	if (!ASSERT_OK(th_cgroup(NULL, "rt", cg, sizeof(cg)), "cgroup"))
+		return;
+	pid = th_spawn(cg, burn_fifo, &dur);
+	if (!ASSERT_GT(pid, 0, "spawn"))
+		return;
+	{
+		uint64_t until = th_now_ns() + 60000 * MS;
+
+		while (th_kernel_usage_ns(cg) < 200 * MS && th_now_ns() < until)
+			usleep(10 * 1000);
+	}
+	l = th_open_loader(NULL, NULL, NULL);
+	if (!l) {
+		kill(pid, SIGKILL);
+		th_wait(pid, NULL);
+		return;
+	}
+	k_load = th_kernel_usage_ns(cg);
+	th_wait(pid, &st);
+	if (!ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+			 "the burner ran to its end (125: SCHED_FIFO refused)"))
+		goto out;
+	k_end = th_kernel_usage_ns(cg);
+	ours = th_cpu_of(l, &s, cg);
+	printf("    cpu.stat %llu ns before the load's end, %llu at the exit; cgstat %llu ns\n",
+	       (unsigned long long)k_load, (unsigned long long)k_end, (unsigned long long)ours);
+	ASSERT_TRUE(k_end - k_load > 100 * MS, "the task ran on after the load");
+	ASSERT_TRUE(ours <= k_end - k_load + 5 * MS, "no more than what ran since the load");
+out:
+	snapshot_free(&s);
+	loader_close(l);
+}
+
 int main(void)
 {
 	th_init("test_accounting_cpu");
@@ -652,5 +711,6 @@ int main(void)
 	th_run("threads_sharing_task_slots", test_threads_sharing_task_slots);
 	th_run("thread_exec", test_thread_exec);
 	th_run("stale_slot", test_stale_slot);
+	th_run("realtime_before_load", test_realtime_before_load);
 	return th_done();
 }
