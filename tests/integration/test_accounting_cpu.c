@@ -33,6 +33,17 @@
 
 /* A busy loop for 2 s: the counted CPU agrees with cpu.stat within 1% + 5 ms,
  * also in the middle of the burn, when the slice is still running. */
+/* Until the kernel counted ns of CPU time in cgroup abs (a loaded machine
+ * gives a burner less than a core, so not after a fixed sleep); 60 s at
+ * most. */
+static void wait_kernel_usage(const char *abs, uint64_t ns)
+{
+	uint64_t until = th_now_ns() + 60000 * MS;
+
+	while (th_kernel_usage_ns(abs) < ns && th_now_ns() < until)
+		usleep(10 * 1000);
+}
+
 static void test_cpu_matches_cpu_stat(void)
 {
 	uint64_t dur = 2000 * MS, k0, k1, ours;
@@ -49,14 +60,8 @@ static void test_cpu_matches_cpu_stat(void)
 	pid = th_spawn(cg, th_burn, &dur);
 	if (!ASSERT_GT(pid, 0, "spawn"))
 		goto out;
-	/* Mid-burn: once the kernel counted 600 ms (a loaded machine gives
-	 * the burner less than a core, so not after a fixed sleep). */
-	{
-		uint64_t until = th_now_ns() + 60000 * MS;
-
-		while (th_kernel_usage_ns(cg) < 600 * MS && th_now_ns() < until)
-			usleep(10 * 1000);
-	}
+	/* Mid-burn: once the kernel counted 600 ms. */
+	wait_kernel_usage(cg, 600 * MS);
 	/* Bracket our reading between two of the kernel's. */
 	k0 = th_kernel_usage_ns(cg);
 	ours = th_cpu_of(l, &s, cg);
@@ -602,12 +607,7 @@ static void test_stale_slot(void)
 	pid = th_spawn(cg, burn_on_last_cpu, &dur);
 	if (!ASSERT_GT(pid, 0, "spawn"))
 		goto out;
-	{
-		uint64_t until = th_now_ns() + 60000 * MS;
-
-		while (th_kernel_usage_ns(cg) < 100 * MS && th_now_ns() < until)
-			usleep(10 * 1000);
-	}
+	wait_kernel_usage(cg, 100 * MS);
 	for (int i = 0; i < 8; i++) {
 		LIBBPF_OPTS(bpf_test_run_opts, o, .flags = BPF_F_TEST_RUN_ON_CPU,
 			    .cpu = (__u32)(ncpu - 1));
@@ -672,12 +672,7 @@ static void test_realtime_before_load(void)
 	pid = th_spawn(cg, burn_fifo, &dur);
 	if (!ASSERT_GT(pid, 0, "spawn"))
 		return;
-	{
-		uint64_t until = th_now_ns() + 60000 * MS;
-
-		while (th_kernel_usage_ns(cg) < 200 * MS && th_now_ns() < until)
-			usleep(10 * 1000);
-	}
+	wait_kernel_usage(cg, 200 * MS);
 	l = th_open_loader(NULL, NULL, NULL);
 	if (!l) {
 		kill(pid, SIGKILL);
