@@ -57,8 +57,9 @@ struct {
 /* Each CPU's accumulators as a snapshot read them, together with the slice
  * in flight there (inflight[]): both taken between two reads of the CPU's
  * slot sequence, so a slice is either in flight or charged, never both and
- * never neither. Written by cgs_snap_read (or cgs_inflight_iter) only; user
- * space reads it through mmap (one entry per possible CPU, sized at load). */
+ * never neither. Written by cgs_snap_read (or cgs_inflight_iter), and by
+ * cgs_snap_cpu on a CPU whose slot was stale; user space reads it through
+ * mmap (one entry per possible CPU, sized at load). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(map_flags, BPF_F_MMAPABLE);
