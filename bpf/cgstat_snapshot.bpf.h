@@ -202,7 +202,7 @@ int cgs_snap_cpu(void *ctx)
 	struct cgs_task_base *b;
 	struct cgs_acc *a, *out;
 	struct cgs_slot *s;
-	__u64 base, sum;
+	__u64 base, sum, start;
 
 	s = bpf_map_lookup_elem(&cgs_slots, &zero);
 	a = bpf_map_lookup_elem(&cgs_acc, &zero);
@@ -216,8 +216,19 @@ int cgs_snap_cpu(void *ctx)
 	} else {
 		/* What its next switch-out will charge: from its own base
 		 * (cgs_sched_switch), or from zero for a task born since the
-		 * load that has not switched out yet. Else it is not known:
-		 * left out, as before. */
+		 * load that has not switched out yet. Else from where its
+		 * switch-in would have put the slot: the start of its slice,
+		 * which the kernel keeps for a fair task, or now for a
+		 * real-time one (first_base then takes the same). A base in
+		 * task storage is not looked at: it is no later than the
+		 * slice's start, so the slice read here is never more than
+		 * the switch-out charges. */
+		/* Read before the lookup: clang would otherwise merge it with
+		 * the entry's load into one through a pointer that is a task
+		 * on one path and a map value on the other, which the verifier
+		 * refuses. */
+		start = t->prio >= FAIR_PRIO ? t->se.prev_sum_exec_runtime : sum;
+		asm volatile("" ::: "memory");
 		idx = t->pid & (task_slots - 1);
 		b = bpf_map_lookup_elem(&cgs_task_bases, &idx);
 		if (b && b->tag == task_tag(t))
@@ -225,7 +236,7 @@ int cgs_snap_cpu(void *ctx)
 		else if (t->start_time >= load_ns && !(t->nvcsw + t->nivcsw))
 			base = 0;
 		else
-			return 0;
+			base = start;
 		n = inflight_len;
 		inflight[n & (CGS_MAX_CPUS - 1)].cgid = t->cgroups->dfl_cgrp->kn->id;
 		inflight[n & (CGS_MAX_CPUS - 1)].cpu_ns = sum > base ? sum - base : 0;
