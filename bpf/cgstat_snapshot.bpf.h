@@ -222,11 +222,10 @@ int cgs_snap_cpu(void *ctx)
 		 * real-time one (first_base then takes the same). A base in
 		 * task storage is not looked at: it is no later than the
 		 * slice's start, so the slice read here is never more than
-		 * the switch-out charges. */
-		/* Read before the lookup: clang would otherwise merge it with
-		 * the entry's load into one through a pointer that is a task
-		 * on one path and a map value on the other, which the verifier
-		 * refuses. */
+		 * the switch-out charges. The start is read before the
+		 * lookup: clang would otherwise merge it with the entry's load
+		 * into one through a pointer that is a task on one path and a
+		 * map value on the other, which the verifier refuses. */
 		start = t->prio >= FAIR_PRIO ? t->se.prev_sum_exec_runtime : sum;
 		asm volatile("" ::: "memory");
 		idx = t->pid & (task_slots - 1);
