@@ -62,12 +62,26 @@ extern struct cgroup *bpf_cgroup_ancestor(struct cgroup *cgrp, int level) __ksym
 #include "cgstat_storage.bpf.h"
 #include "cgstat_acc.bpf.h"
 
-/* prev's first switch-out ever (the kernel counted this switch just before
- * the tracepoint), and it was born after cgstat was loaded: its counters
- * started at zero, an exact base without anything kept for it. */
+/* p was born after cgstat was loaded and has switched out outs times (the
+ * kernel counts a switch just before the tracepoint): its counters started
+ * at zero, an exact base without anything kept for it. */
+static __always_inline bool zero_based(struct task_struct *p, __u64 outs)
+{
+	return p->start_time >= load_ns && p->nvcsw + p->nivcsw == outs;
+}
+
+/* prev's first switch-out ever, and it was born after cgstat was loaded. */
 static __always_inline bool first_switch_out(struct task_struct *prev)
 {
-	return prev->start_time >= load_ns && prev->nvcsw + prev->nivcsw == 1;
+	return zero_based(prev, 1);
+}
+
+/* The entry of cgs_task_bases for pid (pid mod its size). */
+static __always_inline struct cgs_task_base *entry_at(__u32 pid)
+{
+	__u32 idx = pid & (task_slots - 1);
+
+	return bpf_map_lookup_elem(&cgs_task_bases, &idx);
 }
 
 /* The entry of cgs_task_bases that task p left under pid old, if any (its
@@ -80,8 +94,7 @@ static __always_inline bool first_switch_out(struct task_struct *prev)
 static __always_inline struct cgs_task_base *entry_left(struct task_struct *p, __u32 old,
 							 __u64 *tag)
 {
-	__u32 idx = old & (task_slots - 1);
-	struct cgs_task_base *ob = bpf_map_lookup_elem(&cgs_task_bases, &idx);
+	struct cgs_task_base *ob = entry_at(old);
 
 	if (!ob)
 		return NULL;
@@ -94,6 +107,15 @@ static __always_inline struct cgs_task_base *entry_left(struct task_struct *p, _
 
 /* MAX_RT_PRIO: a lower prio is a real-time or deadline task's. */
 #define FAIR_PRIO 100
+
+/* Where p's running slice began, as far as the kernel keeps it: for a fair
+ * task; a real-time one's prev_sum_exec_runtime is as old as its last fair
+ * slice (0 for one that was always real-time), so its slice is taken to
+ * start now (it counts nothing) rather than with its whole life. */
+static __always_inline __u64 slice_start(struct task_struct *p)
+{
+	return p->prio >= FAIR_PRIO ? p->se.prev_sum_exec_runtime : p->se.sum_exec_runtime;
+}
 
 /* First switch-out seen of a task that existed before cgstat was loaded (or
  * whose storage could not be had): the base is this CPU's switch-in slot if
@@ -134,14 +156,7 @@ static __always_inline void first_base(struct cgs_slot *s, struct task_struct *p
 		asm volatile("" ::: "memory");
 	} else {
 		__sync_fetch_and_add(&drops.unmatched, 1);
-		/* The kernel keeps the start of the slice for a fair task
-		 * only: a real-time one's prev_sum_exec_runtime is as old as
-		 * its last fair slice (0 for one that was always real-time),
-		 * so its slice counts nothing rather than its whole life. */
-		if (prev->prio >= FAIR_PRIO)
-			base->sum_exec = prev->se.prev_sum_exec_runtime;
-		else
-			base->sum_exec = prev->se.sum_exec_runtime;
+		base->sum_exec = slice_start(prev);
 		base->run_delay = prev->sched_info.run_delay;
 		base->utime = prev->utime;
 		base->stime = prev->stime;
@@ -258,7 +273,7 @@ int BPF_PROG(cgs_sched_switch, bool preempt, struct task_struct *prev, struct ta
 {
 	bool involuntary = preempt || prev_state == 0;
 	struct cgs_slot *s;
-	__u32 zero = 0, idx;
+	__u32 zero = 0;
 
 	s = bpf_map_lookup_elem(&cgs_slots, &zero);
 	if (!s)
@@ -283,8 +298,7 @@ int BPF_PROG(cgs_sched_switch, bool preempt, struct task_struct *prev, struct ta
 			 * even looked up. */
 			base = (struct cgs_task){};
 		} else {
-			idx = prev->pid & (task_slots - 1);
-			b = bpf_map_lookup_elem(&cgs_task_bases, &idx);
+			b = entry_at(prev->pid);
 			if (b && b->tag == task_tag(prev)) {
 				/* Its own entry: the common case, no helper call. */
 				base = b->t;
@@ -353,7 +367,6 @@ int BPF_PROG(cgs_sched_process_exec, struct task_struct *p, pid_t old_pid,
 	struct cgs_task_base *ob, *nb;
 	struct cgs_task *t;
 	__u64 otag, tag;
-	__u32 idx;
 
 	if (p->pid == old_pid)
 		return 0;
@@ -364,8 +377,7 @@ int BPF_PROG(cgs_sched_process_exec, struct task_struct *p, pid_t old_pid,
 	if (!ob)
 		return 0;
 	tag = task_tag(p);
-	idx = p->pid & (task_slots - 1);
-	nb = bpf_map_lookup_elem(&cgs_task_bases, &idx);
+	nb = entry_at(p->pid);
 	if (!nb)
 		return 0;
 	if (nb->tag == tag) {

@@ -198,7 +198,7 @@ SEC("raw_tp")
 int cgs_snap_cpu(void *ctx)
 {
 	struct task_struct *t = bpf_get_current_task_btf();
-	__u32 zero = 0, cpu = bpf_get_smp_processor_id(), idx, n;
+	__u32 zero = 0, cpu = bpf_get_smp_processor_id(), n;
 	struct cgs_task_base *b;
 	struct cgs_acc *a, *out;
 	struct cgs_slot *s;
@@ -226,13 +226,12 @@ int cgs_snap_cpu(void *ctx)
 		 * lookup: clang would otherwise merge it with the entry's load
 		 * into one through a pointer that is a task on one path and a
 		 * map value on the other, which the verifier refuses. */
-		start = t->prio >= FAIR_PRIO ? t->se.prev_sum_exec_runtime : sum;
+		start = slice_start(t);
 		asm volatile("" ::: "memory");
-		idx = t->pid & (task_slots - 1);
-		b = bpf_map_lookup_elem(&cgs_task_bases, &idx);
+		b = entry_at(t->pid);
 		if (b && b->tag == task_tag(t))
 			base = b->t.sum_exec;
-		else if (t->start_time >= load_ns && !(t->nvcsw + t->nivcsw))
+		else if (zero_based(t, 0))
 			base = 0;
 		else
 			base = start;

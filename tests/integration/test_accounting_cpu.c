@@ -598,19 +598,15 @@ static void stale_slot(bool before_load)
 	if (sched_getaffinity(0, sizeof(was), &was))
 		CPU_ZERO(&was);
 	th_pin_cpu(0);
-	for (int step = 0; step < 2; step++) {
-		if (step == (before_load ? 1 : 0)) {
-			l = th_open_loader(th_pin_path(), NULL, NULL);
-			if (!l)
-				goto out;
-			k_loaded = th_kernel_usage_ns(cg);
-		} else {
-			pid = th_spawn(cg, burn_on_last_cpu, &dur);
-			if (!ASSERT_GT(pid, 0, "spawn"))
-				goto out;
-			wait_kernel_usage(cg, 100 * MS);
-		}
-	}
+	if (!before_load && !(l = th_open_loader(th_pin_path(), NULL, NULL)))
+		goto out;
+	pid = th_spawn(cg, burn_on_last_cpu, &dur);
+	if (!ASSERT_GT(pid, 0, "spawn"))
+		goto out;
+	wait_kernel_usage(cg, 100 * MS);
+	if (before_load && !(l = th_open_loader(th_pin_path(), NULL, NULL)))
+		goto out;
+	k_loaded = th_kernel_usage_ns(cg);
 	snprintf(p, sizeof(p), "%s/cgs_slots", th_pin_path());
 	fd = bpf_obj_get(p);
 	if (!ASSERT_GE(fd, 0, "open the pinned slots"))

@@ -185,25 +185,24 @@ static bool snap_progs_supported(void)
 				       BPF_FUNC_map_lookup_percpu_elem, NULL) > 0;
 }
 
-/* One run of a syscall program: its return value, or -errno. */
-static int run_prog(const struct bpf_program *p)
+/* One run of a program here, or of a raw tracepoint program on CPU cpu
+ * (an IPI there; cpu < 0: here): its return value, or -errno. */
+static int run_prog_on(const struct bpf_program *p, int cpu)
 {
 	LIBBPF_OPTS(bpf_test_run_opts, o);
 
+	if (cpu >= 0) {
+		o.flags = BPF_F_TEST_RUN_ON_CPU;
+		o.cpu = (__u32)cpu;
+	}
 	if (bpf_prog_test_run_opts(bpf_program__fd(p), &o))
 		return -errno;
 	return (int)o.retval;
 }
 
-/* One run of a raw tracepoint program on CPU cpu (an IPI there): its
- * return value, or -errno. */
-static int run_prog_on(const struct bpf_program *p, __u32 cpu)
+static int run_prog(const struct bpf_program *p)
 {
-	LIBBPF_OPTS(bpf_test_run_opts, o, .flags = BPF_F_TEST_RUN_ON_CPU, .cpu = cpu);
-
-	if (bpf_prog_test_run_opts(bpf_program__fd(p), &o))
-		return -errno;
-	return (int)o.retval;
+	return run_prog_on(p, -1);
 }
 
 /* One read() of an iterator link runs its whole walk (the programs write
@@ -640,7 +639,7 @@ static void read_stale(struct loader *l)
 		__u32 cpu = l->skel->bss->stale_cpus[i];
 
 		if (cpu < (__u32)l->ncpus)
-			run_prog_on(l->skel->progs.cgs_snap_cpu, cpu);
+			run_prog_on(l->skel->progs.cgs_snap_cpu, (int)cpu);
 	}
 }
 
