@@ -42,7 +42,7 @@ static int burn_until(void *arg)
  * previous record); null percentages and interval_short when that is under
  * half the TTL; never above 100 % per CPU. */
 static void check_final(const char *what, const char *prev, const char *fin, uint64_t ttl,
-			double max_pct)
+			double max_pct, uint64_t slew)
 {
 	uint64_t iv, d;
 	double pct;
@@ -56,7 +56,7 @@ static void check_final(const char *what, const char *prev, const char *fin, uin
 	       th_json_is_null(fin, "cpu.usage_pct") == 1 ? "null" : "a number");
 	iv = th_json_u64(fin, "interval_ns");
 	d = th_json_u64(fin, "ts_ns") - th_json_u64(prev, "ts_ns");
-	th_check(th_near(iv, d, 0, 2 * MS), __FILE__, __LINE__, what,
+	th_check(th_near(iv, d, 0, 2 * MS + slew), __FILE__, __LINE__, what,
 		 "interval_ns %llu is not its own stream's (%llu since its previous record)",
 		 (unsigned long long)iv, (unsigned long long)d);
 	if (iv < ttl / 2) {
@@ -155,7 +155,7 @@ static void test_final_percentages(void)
 	struct lines la = { 0 }, lb = { 0 };
 	char cg[4096], t[4400], line[16384], *prev_a = NULL, *prev_b = NULL, *first_b = NULL;
 	const char *fin_a = NULL, *fin_b = NULL;
-	uint64_t dl, t_b0;
+	uint64_t dl, t_b0, real0 = th_realtime_ns(), mono0 = th_now_ns(), slew;
 	bool released = false;
 	int over = 0, rc, before = th_failures;
 	pid_t pid;
@@ -215,8 +215,17 @@ static void test_final_percentages(void)
 	for (int i = 0; i < lb.n; i++)
 		over += !pct_ok(lb.v[i], max_pct);
 	ASSERT_EQ(over, 0, "no usage_pct above 100 per CPU in any record");
-	check_final("1s stream", prev_a, fin_a, ttl, max_pct);
-	check_final("3s stream", prev_b, fin_b, ttl, max_pct);
+	/* interval_ns is monotonic and ts_ns realtime: while the host slews its
+	 * realtime clock the two part, by at most what they parted over the test. */
+	{
+		int64_t dr = (int64_t)(th_realtime_ns() - real0), dm = (int64_t)(th_now_ns() - mono0);
+
+		slew = dr > dm ? dr - dm : dm - dr;
+		if (slew > MS)
+			printf("    realtime moved %.1f ms against monotonic during the test\n", slew / 1e6);
+	}
+	check_final("1s stream", prev_a, fin_a, ttl, max_pct, slew);
+	check_final("3s stream", prev_b, fin_b, ttl, max_pct, slew);
 	/* The exit came within a moment of the 1 s stream's fresh record and
 	 * long after the 3 s stream's: one short interval and one long. */
 	if (fin_a && fin_b) {

@@ -26,19 +26,27 @@
 
 static struct th_daemon dmn;
 
+/* Each record's usage_pct, and beside it the cgroup's cpu.stat and the
+ * monotonic clock read as it arrived. */
 struct pct_lines {
-	double *pcts;
-	int *n;
+	const char *cg;
+	double pcts[3];
+	uint64_t k[3], at[3];
+	int n;
 };
 
 static int pct_line(const char *line, size_t len, void *arg)
 {
 	struct pct_lines *pl = arg;
+	struct cg_cpu_stat cs = { 0 };
 	double p = -1;
 
+	cg_read_cpu_stat(pl->cg, &cs);
+	pl->k[pl->n] = cs.usage_usec * 1000;
+	pl->at[pl->n] = th_now_ns();
 	if (!th_json_get_double(line, "cpu.usage_pct", &p))
-		pl->pcts[*pl->n] = p;
-	return ++*pl->n >= 3 ? 1 : 0;
+		pl->pcts[pl->n] = p;
+	return ++pl->n >= 3 ? 1 : 0;
 }
 
 static int first_line(const char *line, size_t len, void *arg)
@@ -47,16 +55,18 @@ static int first_line(const char *line, size_t len, void *arg)
 	return 1;
 }
 
-/* Stats over the socket agree with cpu.stat; percent is ~100 for one busy
- * process over a 1 s interval. */
+/* Stats over the socket agree with cpu.stat; a 1 s stream's percent is what
+ * the kernel counted for one busy process over that second (a core, less
+ * what a loaded host took from it). */
 static void test_stats_over_socket(void)
 {
 	uint64_t dur = 2200 * MS, k0, k1, ours;
 	struct th_response r = { 0 };
 	struct cg_cpu_stat cs;
 	char cg[4096], t[4400];
-	double pcts[3] = { 0 };
-	int fd, npct = 0;
+	struct pct_lines pl = { .cg = cg };
+	double kpct;
+	int fd;
 	struct th_conn *c = NULL;
 	pid_t pid;
 
@@ -70,13 +80,13 @@ static void test_stats_over_socket(void)
 	c = calloc(1, sizeof(*c));
 	if (!th_stream_open(&dmn, c, t))
 		goto out;
-	{
-		struct pct_lines pl = { .pcts = pcts, .n = &npct };
-
-		th_read_lines(c, pct_line, &pl);
-	}
-	printf("    stream usage_pct: %.1f %.1f %.1f\n", pcts[0], pcts[1], pcts[2]);
-	ASSERT_TRUE(pcts[1] > 90 && pcts[1] < 110, "about 100% over 1 s");
+	th_read_lines(c, pct_line, &pl);
+	kpct = pl.at[1] > pl.at[0] ? 100.0 * (pl.k[1] - pl.k[0]) / (pl.at[1] - pl.at[0]) : -1;
+	printf("    stream usage_pct: %.1f %.1f %.1f; cpu.stat between the first two: %.1f\n",
+	       pl.pcts[0], pl.pcts[1], pl.pcts[2], kpct);
+	ASSERT_TRUE(pl.pcts[1] > 50 && pl.pcts[1] < 105, "one busy process over 1 s");
+	ASSERT_TRUE(pl.pcts[1] > kpct - 5 && pl.pcts[1] < kpct + 5,
+		    "the second record's usage_pct is what cpu.stat grew by over its second");
 	th_wait(pid, NULL);
 
 	ASSERT_OK(cg_read_cpu_stat(cg, &cs), "cpu.stat");
