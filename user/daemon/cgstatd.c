@@ -47,8 +47,8 @@ struct daemon {
 	int pin_lock_fd;
 	int listen_fd;
 	struct state *state;
-	struct event *events_ev, *sig_ev[3];
-	bool batching; /* exit events are drained on a timer while they keep coming */
+	struct event *events_ev, *batch_ev, *sig_ev[3];
+	bool batching; /* exit events are drained on batch_ev while they keep coming */
 	uint64_t exits_seen;
 	bool stopping;
 };
@@ -293,21 +293,20 @@ static int on_exit_event(const struct cgs_exit_event *e, void *arg)
 
 /* Exit events: the fd wakes only for urgent records or the first after an
  * idle period; while records keep coming they are drained every
- * LOADER_EVENTS_BATCH_MS by this event's timeout, which is armed only then,
- * so an idle daemon has no wakeup at all. */
-static void on_ringbuf(evutil_socket_t fd, short what, void *arg)
+ * LOADER_EVENTS_BATCH_MS by batch_ev, a timer armed only then, so an idle
+ * daemon has no wakeup at all. The timer is an event of its own: a timeout
+ * on the fd's event would take the fd out of epoll and put it back (an
+ * epoll_ctl) at every batch. */
+static void on_events(evutil_socket_t fd, short what, void *arg)
 {
-	static const struct timeval batch = { 0, LOADER_EVENTS_BATCH_MS * 1000 };
 	struct daemon *d = arg;
+	static const struct timeval batch = { 0, LOADER_EVENTS_BATCH_MS * 1000 };
 	int n = loader_events_drain(d->p.loader);
 
-	if (n && !d->batching) {
-		d->batching = !event_add(d->events_ev, &batch);
-	} else if (!n && d->batching) {
-		event_del(d->events_ev);
-		event_add(d->events_ev, NULL);
-		d->batching = false;
-	}
+	if (n && !d->batching)
+		d->batching = !event_add(d->batch_ev, &batch);
+	else if (!n && d->batching)
+		d->batching = event_del(d->batch_ev) != 0;
 	tracker_run_pending(d->p.tracker);
 }
 
@@ -526,8 +525,9 @@ static int setup(struct daemon *d)
 	on_event_clients(false, d);
 	if (d->p.loader) {
 		d->events_ev = event_new(d->base, loader_events_fd(d->p.loader), EV_READ | EV_PERSIST,
-					 on_ringbuf, d);
-		if (!d->events_ev || event_add(d->events_ev, NULL))
+					 on_events, d);
+		d->batch_ev = event_new(d->base, -1, EV_PERSIST, on_events, d);
+		if (!d->events_ev || !d->batch_ev || event_add(d->events_ev, NULL))
 			return -ENOMEM;
 		tracker_restore(d->p.tracker);
 		err = setup_autoattach(d);
@@ -582,6 +582,8 @@ static void teardown(struct daemon *d)
 			event_free(d->sig_ev[i]);
 	if (d->events_ev)
 		event_free(d->events_ev);
+	if (d->batch_ev)
+		event_free(d->batch_ev);
 	streams_free(d->p.streams);
 	autoattach_free(d->p.autoattach);
 	tracker_free(d->p.tracker);

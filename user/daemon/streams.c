@@ -69,6 +69,8 @@ struct streams {
 	/* A stats record being sent: rendered, written, forgotten, so a
 	 * stream holds no buffer of its own between records. */
 	struct json line;
+	/* An exit line, rendered once for every event client, then copied. */
+	struct json exit_line;
 	bool ticking; /* in on_timer: it sets the timer once at the end */
 	struct {
 		uint64_t id;
@@ -582,6 +584,7 @@ int streams_new(struct event_base *base, const struct clock *clk, const char *mo
 	ss->collector = c;
 	LIST_INIT(&ss->event_clients);
 	json_init(&ss->line);
+	json_init(&ss->exit_line);
 	ss->timer = evtimer_new(base, on_timer, ss);
 	ss->flush_ev = event_new(base, -1, 0, on_flush_exits, ss);
 	if (!ss->timer || !ss->flush_ev) {
@@ -616,6 +619,7 @@ void streams_free(struct streams *ss)
 	}
 	buf_free(&ss->shared_out);
 	json_free(&ss->line);
+	json_free(&ss->exit_line);
 	free(ss);
 }
 
@@ -674,10 +678,10 @@ static void flush_exits(struct stream_client *c)
 void streams_publish_exit(struct streams *ss, const struct cgs_exit_event *e)
 {
 	struct stream_client *c, *tmp;
+	struct json *j = &ss->exit_line;
 	const char *path = NULL;
 	struct exit_info info;
 	struct watched *w;
-	struct json j;
 
 	if (LIST_EMPTY(&ss->event_clients))
 		return;
@@ -687,32 +691,31 @@ void streams_publish_exit(struct streams *ss, const struct cgs_exit_event *e)
 	else
 		path = cached_path(ss, e->cgid);
 	record_exit_from_event(&info, e);
-	json_init(&j);
-	json_obj_begin(&j);
-	json_kv_str(&j, "type", "exit");
-	json_kv_u64(&j, "ts_ns", clock_realtime_ns());
-	json_key(&j, "cgroup");
-	json_str(&j, path);
-	json_kv_u64(&j, "cgroup_id", e->cgid);
-	record_exit_info(&j, &info);
-	json_obj_end(&j);
+	json_reset(j);
+	json_obj_begin(j);
+	json_kv_str(j, "type", "exit");
+	json_kv_u64(j, "ts_ns", clock_realtime_ns());
+	json_key(j, "cgroup");
+	json_str(j, path);
+	json_kv_u64(j, "cgroup_id", e->cgid);
+	record_exit_info(j, &info);
+	json_obj_end(j);
+	buf_putc(&j->b, '\n');
 	for (c = LIST_FIRST(&ss->event_clients); c; c = tmp) {
 		tmp = LIST_NEXT(c, link);
 		if (c->filter_id && c->filter_id != e->cgid)
 			continue;
-		if (json_error(&j)) {
+		if (json_error(j) || buf_failed(&j->b)) {
 			drop_event_client(c, -ENOMEM);
 			continue;
 		}
-		buf_put(&c->exits, json_cstr(&j), strlen(json_cstr(&j)));
-		buf_putc(&c->exits, '\n');
+		buf_put(&c->exits, j->b.p, j->b.len);
 		if (!event_pending(ss->flush_ev, EV_TIMEOUT, NULL))
 			event_active(ss->flush_ev, EV_TIMEOUT, 0);
 		/* A drain of full rings: no client holds more than a write's worth. */
 		if (c->exits.len >= STREAMS_EXITS_FLUSH)
 			flush_exits(c);
 	}
-	json_free(&j);
 }
 
 void streams_flush_exits(struct streams *ss)
