@@ -92,9 +92,9 @@ struct cgs_slot {
  * with plain stores, never touching the cgroups' shared lines; counts move
  * (atomically) only when a new cgroup needs a slot and all are owned. Readers
  * (user space, the rmdir program) add the counts still here to the owners'.
- * Only the owning CPU writes; it bumps head before it moves counts or
- * changes an owner and tail after, so a copy read in address order (tail
- * first, head last) with tail == head is whole.
+ * Only the owning CPU writes, inside sched_switch (a snapshot copies it
+ * between two reads of the CPU's switch sequence, struct cgs_slot); its moves
+ * are announced in struct cgs_moves.
  */
 #define CGS_ACC_SLOTS 8
 /* One more slot, taken only while a snapshot is read and all the others are
@@ -110,12 +110,25 @@ struct cgs_acc_slot {
 };
 
 struct cgs_acc {
-	__u64 tail;
+	__u64 unused0; /* a pinned map keeps its layout (struct cgs_moves now) */
 	__u64 cgid[CGS_ACC_SLOTS + 1]; /* each slot's owner, 0 if free; the spill's last */
 	struct cgs_acc_slot s[CGS_ACC_SLOTS + 1];
 	__u64 adopts; /* times a slot changed owner */
 	__u64 victim; /* the next slot to hand over when all are owned */
+	__u64 unused1;
+};
+
+/* A CPU's moves of accumulator counts into rows (and changes of a slot's
+ * owner), in .bss where user space reads them without a syscall: the CPU
+ * bumps head before it reads snap_active and tail once done. User space
+ * sets snap_active, then waits until tail == head on every CPU: a move
+ * that began before would put counts into a row already copied after they
+ * left the accumulators the snapshot reads later. A line each: CPUs never
+ * write each other's. */
+struct cgs_moves {
 	__u64 head;
+	__u64 tail;
+	__u64 pad[6];
 };
 
 /* Counts that could not reach a cgroup's storage at once (the storage's

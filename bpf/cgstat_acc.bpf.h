@@ -170,10 +170,17 @@ __noinline int acc_vacate(struct cgs_acc *a, int k)
 static __noinline int acc_adopt(struct cgs_acc *a, struct cgroup *cg, __u64 id)
 {
 	struct cgs_acc_slot *sl;
+	struct cgs_moves *m;
 	struct cgroup *p;
+	__u32 cpu;
 	int k;
 
-	__sync_fetch_and_add(&a->head, 1);
+	cpu = bpf_get_smp_processor_id();
+	if (cpu >= CGS_MAX_CPUS)
+		return -1;
+	m = &acc_moves[cpu];
+
+	__sync_fetch_and_add(&m->head, 1);
 	k = acc_find_free(a);
 	if (k < 0) {
 		/* After head (a full barrier): a snapshot that started before
@@ -205,10 +212,10 @@ static __noinline int acc_adopt(struct cgs_acc *a, struct cgroup *cg, __u64 id)
 	sl->up[2] = p ? p->kn->id : 0;
 	p = p && p->self.parent ? p->self.parent->cgroup : NULL;
 	sl->up[3] = p ? p->kn->id : 0;
-	__sync_fetch_and_add(&a->tail, 1);
+	__sync_fetch_and_add(&m->tail, 1);
 	return k;
 abort:
-	__sync_fetch_and_add(&a->tail, 1);
+	__sync_fetch_and_add(&m->tail, 1);
 	return -1;
 }
 

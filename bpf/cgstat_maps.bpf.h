@@ -183,6 +183,8 @@ __u32 rb_batching;
  * cgroup's row), so no count moves from an accumulator the snapshot reads
  * into a row it has already copied. */
 __u32 snap_active;
+/* Each CPU's moves of accumulator counts into rows (struct cgs_moves). */
+struct cgs_moves acc_moves[CGS_MAX_CPUS];
 /* 1 while someone reads the exits of every cgroup (a /v1/events client; any
  * loader user until it says otherwise): else only watched cgroups' exits
  * make a record (every exit is counted either way). */

@@ -121,58 +121,19 @@ int cgs_inflight_iter(struct bpf_iter__cgroup *ctx)
 }
 
 /*
- * A fill's two steps around its copy of the rows, as one BPF_PROG_RUN each
- * instead of a lookup of every CPU's accumulators (a copy of all of them
- * per try) and an iterator's create, read and close (a file made and freed
- * per fill): the kernel paths a fill goes through after idling a TTL were
- * most of its cost on a small tree. The wait is a syscall program; the
- * slices in flight a raw tracepoint program (never attached), whose test
- * run has preemption off and an RCU read section, as the iterator's read()
- * had. Run from a syscall program (sleepable), snapshot_cpu() found now and
- * then, for tens of milliseconds, the task a busy CPU's slot names as not
- * on a CPU (t->on_cpu 0) and left its slice out: 2-39 of 1,000 readings of
- * a burning cgroup short by it, against 0-7 through the iterator or the
- * raw tracepoint program, on this kernel.
+ * A fill's step after its copy of the rows, as one BPF_PROG_RUN instead of a
+ * lookup of every CPU's accumulators (a copy of all of them per try) and an
+ * iterator's create, read and close (a file made and freed per fill): the
+ * kernel paths a fill goes through after idling a TTL were most of its cost
+ * on a small tree. (The wait before the copy, for moves under way, reads
+ * acc_moves in .bss: no syscall.) A raw tracepoint program (never attached),
+ * whose test run has preemption off and an RCU read section, as the
+ * iterator's read() had. Run from a syscall program (sleepable),
+ * snapshot_cpu() found now and then, for tens of milliseconds, the task a
+ * busy CPU's slot names as not on a CPU (t->on_cpu 0) and left its slice
+ * out: 2-39 of 1,000 readings of a burning cgroup short by it, against 0-7
+ * through the iterator or the raw tracepoint program, on this kernel.
  */
-
-/* CPU i is moving no accumulator counts into a row (tail == head, see
- * struct cgs_acc), waited for a few microseconds at most; left counts the
- * CPUs still busy. */
-struct quiet_wait {
-	struct cgs_acc *a;
-	__u32 left;
-};
-
-static long quiet_poll(__u64 i, void *arg)
-{
-	struct quiet_wait *q = arg;
-
-	return *(volatile __u64 *)&q->a->tail == *(volatile __u64 *)&q->a->head;
-}
-
-static long quiesce_cpu(__u64 i, void *arg)
-{
-	struct quiet_wait *q = arg;
-	__u32 zero = 0;
-
-	q->a = bpf_map_lookup_percpu_elem(&cgs_acc, &zero, (__u32)i);
-	if (q->a && bpf_loop(4096, quiet_poll, q, 0) == 4096 &&
-	    *(volatile __u64 *)&q->a->tail != *(volatile __u64 *)&q->a->head)
-		q->left++;
-	return 0;
-}
-
-/* With snap_active set by user space: 0 once no CPU is moving counts into
- * a row, else the CPUs still busy (a mover preempted on PREEMPT_RT: user
- * space yields and asks again). */
-SEC("syscall")
-int cgs_snap_quiesce(void *ctx)
-{
-	struct quiet_wait q = {};
-
-	bpf_loop(nr_cpus < CGS_MAX_CPUS ? nr_cpus : CGS_MAX_CPUS, quiesce_cpu, &q, 0);
-	return q.left;
-}
 
 /* After the rows: every CPU's accumulators with its slice in flight. */
 SEC("raw_tp")

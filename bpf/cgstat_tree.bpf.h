@@ -50,7 +50,7 @@ static __always_inline void row_give_back(struct cgs_row *row, __u32 idx, __u64 
 }
 
 /* Adds what CPU cpu holds for cgid to r, from a whole copy (tail, the
- * counts, then head unchanged): 0, or 1 when the CPU was changing its slots
+ * counts, then head unchanged; struct cgs_moves): 0, or 1 when the CPU was changing its slots
  * meanwhile (it does so with interrupts off, for a few hundred ns at most)
  * and the copy must be taken again. Global, so the verifier checks it once:
  * inlined, it was checked again at each of 64 tries on each CPU, and the
@@ -59,6 +59,7 @@ static __always_inline void row_give_back(struct cgs_row *row, __u32 idx, __u64 
 __noinline int pending_of_cpu(struct cgs_counters *r, struct cgs_counters *tmp, __u64 cgid,
 			      __u32 cpu)
 {
+	struct cgs_moves *m = &acc_moves[cpu & (CGS_MAX_CPUS - 1)];
 	struct cgs_acc_slot *sl;
 	struct cgs_acc *a;
 	__u32 zero = 0;
@@ -68,13 +69,14 @@ __noinline int pending_of_cpu(struct cgs_counters *r, struct cgs_counters *tmp, 
 	a = bpf_map_lookup_percpu_elem(&cgs_acc, &zero, cpu);
 	if (!a || !r || !tmp)
 		return 0;
-	tail = *(volatile __u64 *)&a->tail;
+	tail = *(volatile __u64 *)&m->tail;
+	asm volatile("" ::: "memory");
 	sl = acc_slot(a, acc_find(a, cgid));
 	if (!sl)
-		return tail != *(volatile __u64 *)&a->head;
+		return tail != *(volatile __u64 *)&m->head;
 	__builtin_memcpy(tmp, &sl->c, sizeof(*tmp));
 	asm volatile("" ::: "memory");
-	if (tail != *(volatile __u64 *)&a->head || tail != *(volatile __u64 *)&a->tail)
+	if (tail != *(volatile __u64 *)&m->head || tail != *(volatile __u64 *)&m->tail)
 		return 1;
 	for (i = 0; i < CGS_NR_COUNTERS; i++)
 		((__u64 *)r)[i] += ((__u64 *)tmp)[i];

@@ -1,7 +1,7 @@
 /* The loader's life: pinned totals survive a restart and closing leaves no
  * program behind; without privileges it fails clearly and holds nothing;
  * its programs stay well within what the verifier accepts, on any number of
- * CPUs. */
+ * CPUs; a snapshot waits for a move of accumulator counts under way. */
 #include <errno.h>
 #include <sched.h>
 #include <fcntl.h>
@@ -240,11 +240,96 @@ static void test_unprivileged(void)
 	ASSERT_EQ(th_count_progs_of_uid(65534), 0, "nothing attached");
 }
 
+/* This process's .bss map of the programs, mapped writable: NULL if none. */
+static struct cgstat_bpf__bss *own_bss(size_t *ret_len)
+{
+	for (int fd = 3; fd < 1024; fd++) {
+		struct bpf_map_info info = {};
+		__u32 len = sizeof(info);
+		void *m;
+
+		if (bpf_obj_get_info_by_fd(fd, &info, &len) || strcmp(info.name, "cgstat_b.bss"))
+			continue;
+		*ret_len = (info.value_size + 4095) & ~4095u;
+		m = mmap(NULL, *ret_len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		return m == MAP_FAILED ? NULL : m;
+	}
+	return NULL;
+}
+
+struct mover {
+	struct cgs_moves *m;
+	uint64_t done_ns;
+};
+
+/* Ends the move after 30 ms, and says when. */
+static void *end_move(void *arg)
+{
+	struct mover *mv = arg;
+
+	usleep(30000);
+	mv->done_ns = th_now_ns();
+	__atomic_fetch_add(&mv->m->tail, 1, __ATOMIC_SEQ_CST);
+	return NULL;
+}
+
+/* A CPU that began moving accumulator counts into a row before the snapshot
+ * started (its acc_moves head ahead of tail, as sched_switch leaves it
+ * mid-move): the snapshot copies nothing until the move ends, else it could
+ * read the counts in neither place; one that never ends fails the snapshot
+ * (-EAGAIN), never a reading without them. */
+static void test_snapshot_waits_for_moves(void)
+{
+	long last = sysconf(_SC_NPROCESSORS_ONLN) - 1;
+	struct cgstat_bpf__bss *bss = NULL;
+	struct snapshot s = {};
+	struct mover mv = {};
+	struct loader *l;
+	pthread_t thr;
+	uint64_t t0;
+	size_t len = 0;
+	int err;
+
+	l = th_open_loader(NULL, NULL, NULL);
+	if (!l)
+		return;
+	bss = own_bss(&len);
+	if (!ASSERT_TRUE(bss, "the programs' .bss, mapped") || !ASSERT_GE(last, 0, "CPUs"))
+		goto out;
+	mv.m = &bss->acc_moves[last];
+	ASSERT_OK(loader_snapshot(l, &s), "a snapshot with no move under way");
+	/* A move that does not end. */
+	__atomic_fetch_add(&mv.m->head, 1, __ATOMIC_SEQ_CST);
+	t0 = th_now_ns();
+	err = loader_snapshot(l, &s);
+	printf("    a move that never ends: snapshot %d after %.1f ms\n", err,
+	       (th_now_ns() - t0) / 1e6);
+	ASSERT_EQ(err, -EAGAIN, "no snapshot while a move is under way");
+	/* The same move, ended while the snapshot waits. */
+	if (!ASSERT_OK(pthread_create(&thr, NULL, end_move, &mv), "thread")) {
+		__atomic_fetch_add(&mv.m->tail, 1, __ATOMIC_SEQ_CST);
+		goto out;
+	}
+	err = loader_snapshot(l, &s);
+	t0 = th_now_ns();
+	pthread_join(thr, NULL);
+	printf("    a move that ends 30 ms in: snapshot %d, %.1f ms after it ended\n", err,
+	       ((double)t0 - (double)mv.done_ns) / 1e6);
+	ASSERT_OK(err, "the snapshot once the move ended");
+	ASSERT_GE(t0, mv.done_ns, "the snapshot waited for the move to end");
+out:
+	if (bss)
+		munmap(bss, len);
+	snapshot_free(&s);
+	loader_close(l);
+}
+
 int main(void)
 {
 	th_init("test_accounting_loader");
 	th_run("restart_keeps_totals", test_restart_keeps_totals);
 	th_run("unprivileged", test_unprivileged);
 	th_run("verifier_budget", test_verifier_budget);
+	th_run("snapshot_waits_for_moves", test_snapshot_waits_for_moves);
 	return th_done();
 }

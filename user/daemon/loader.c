@@ -43,8 +43,7 @@ struct loader {
 	int ncpus; /* possible CPUs: entries of a per-CPU map's value */
 	const struct cgs_acc *accsnap; /* mmap: each CPU's accumulator as a snapshot read it */
 	size_t accsnap_len;
-	struct cgs_acc *acc; /* room to read every CPU's accumulator (quiesce) */
-	bool snap_progs; /* a snapshot runs cgs_snap_quiesce/read, not a lookup and the iterator */
+	bool snap_progs; /* a snapshot runs cgs_snap_read, not the iterator */
 	loader_exit_fn on_exit;
 	void *ctx;
 };
@@ -176,11 +175,7 @@ static uint32_t rows_in_use(const struct loader *l)
  * iterator. */
 static bool snap_progs_supported(void)
 {
-	return libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_SYSCALL, NULL) > 0 &&
-	       libbpf_probe_bpf_helper(BPF_PROG_TYPE_SYSCALL, BPF_FUNC_loop, NULL) > 0 &&
-	       libbpf_probe_bpf_helper(BPF_PROG_TYPE_SYSCALL, BPF_FUNC_map_lookup_percpu_elem,
-				       NULL) > 0 &&
-	       libbpf_probe_bpf_helper(BPF_PROG_TYPE_RAW_TRACEPOINT, BPF_FUNC_loop, NULL) > 0 &&
+	return libbpf_probe_bpf_helper(BPF_PROG_TYPE_RAW_TRACEPOINT, BPF_FUNC_loop, NULL) > 0 &&
 	       libbpf_probe_bpf_helper(BPF_PROG_TYPE_RAW_TRACEPOINT,
 				       BPF_FUNC_map_lookup_percpu_elem, NULL) > 0;
 }
@@ -347,11 +342,6 @@ int loader_open(const struct loader_opts *o, struct loader **ret)
 	}
 	l->skel->rodata->nr_cpus = ncpus;
 	l->ncpus = ncpus;
-	l->acc = calloc(ncpus, sizeof(*l->acc));
-	if (!l->acc) {
-		err = -ENOMEM;
-		goto fail;
-	}
 	l->skel->rodata->exit_has_group_dead = exit_tp_has_group_dead();
 	l->skel->rodata->load_ns = clock_now(&clock_monotonic);
 	l->skel->rodata->tp_preemptible = tracepoints_preemptible();
@@ -379,7 +369,6 @@ int loader_open(const struct loader_opts *o, struct loader **ret)
 		goto fail;
 	bpf_program__set_autoattach(l->skel->progs.cgs_inflight_iter, false);
 	l->snap_progs = snap_progs_supported();
-	bpf_program__set_autoload(l->skel->progs.cgs_snap_quiesce, l->snap_progs);
 	bpf_program__set_autoload(l->skel->progs.cgs_snap_read, l->snap_progs);
 	bpf_program__set_autoattach(l->skel->progs.cgs_snap_read, false);
 	bpf_program__set_autoload(l->skel->progs.cgs_snap_cpu, l->snap_progs);
@@ -472,7 +461,6 @@ void loader_close(struct loader *l)
 		close(l->cgroup_fd);
 	if (l->stats_fd >= 0)
 		close(l->stats_fd);
-	free(l->acc);
 	free(l);
 }
 
@@ -552,39 +540,28 @@ static void wait_turn(int tries)
 }
 
 /* Waits until no CPU is moving accumulator counts into a row (each CPU's
- * tail == head, see struct cgs_acc). Called with snap_active set, so none
- * starts one after: a move that began before would otherwise put its
- * counts into a row already copied, after they left the accumulator the
- * snapshot reads later. A move takes a program run: a few reads at most. */
+ * tail == head, struct cgs_moves), read in .bss: no syscall. Called with
+ * snap_active set (a full barrier), so none starts one after: a move that
+ * began before would otherwise put its counts into a row already copied,
+ * after they left the accumulator the snapshot reads later. A move takes a
+ * program run: a CPU still busy after a few looks is one whose mover was
+ * preempted (PREEMPT_RT) or whose virtual CPU stopped. */
 static int quiesce_accs(struct loader *l)
 {
-	__u32 zero = 0;
-	int tries, cpu, left;
+	const struct cgs_moves *m = l->skel->bss->acc_moves;
+	int tries, cpu = 0;
 
-	/* One syscall (the program waits on each CPU); a CPU still busy
-	 * after that is one whose mover was preempted (PREEMPT_RT) or whose
-	 * virtual CPU stopped. */
-	for (tries = 0; l->snap_progs && tries < WAIT_TRIES; tries++) {
-		left = run_prog(l->skel->progs.cgs_snap_quiesce);
-		if (!left)
-			return 0;
-		if (left < 0)
-			l->snap_progs = false; /* refused: the lookup from now on */
-		else
-			wait_turn(tries);
-	}
-	if (l->snap_progs)
-		return -EAGAIN;
-	for (tries = 0; tries < WAIT_TRIES; tries++) {
-		bool whole = true;
+	for (tries = 0; tries < WAIT_TRIES; wait_turn(tries++)) {
+		/* head first: a tail that caught up with it saw every move
+		 * begun before snap_active was set end. */
+		for (; cpu < l->ncpus && cpu < CGS_MAX_CPUS; cpu++) {
+			__u64 head = __atomic_load_n(&m[cpu].head, __ATOMIC_SEQ_CST);
 
-		if (bpf_map_lookup_elem(bpf_map__fd(l->skel->maps.cgs_acc), &zero, l->acc))
-			return -errno;
-		for (cpu = 0; cpu < l->ncpus && whole; cpu++)
-			whole = l->acc[cpu].tail == l->acc[cpu].head;
-		if (whole)
+			if (__atomic_load_n(&m[cpu].tail, __ATOMIC_SEQ_CST) != head)
+				break;
+		}
+		if (cpu >= l->ncpus || cpu >= CGS_MAX_CPUS)
 			return 0;
-		wait_turn(tries);
 	}
 	return -EAGAIN;
 }
