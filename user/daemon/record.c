@@ -58,6 +58,7 @@ static void kv_u64n(struct json *j, const char *key, size_t kl, uint64_t v)
 }
 
 #define kv_u64(j, key, v) kv_u64n(j, key, strlen(key), v)
+#define kv_bool(j, key, v) ((v) ? kv_text(j, key, "true", 4) : kv_text(j, key, "false", 5))
 
 /* The kernel samples user and system time on ticks and scales them to the
  * exact runtime (cputime_adjust); do the same with the counted ns. */
@@ -215,20 +216,31 @@ void record_exit_info(struct json *j, const struct exit_info *e)
 	kv_u64(j, "pid", e->pid);
 	kv_u64(j, "tgid", e->tgid);
 	json_kv_str(j, "comm", e->comm);
-	json_key(j, "code");
 	if (code < 0)
-		json_null(j);
+		kv_text(j, "code", "null", 4);
 	else
-		json_u64(j, code);
-	json_key(j, "signal");
+		kv_u64(j, "code", (uint64_t)code);
 	if (sig >= 0)
-		json_u64(j, sig);
+		kv_u64(j, "signal", (uint64_t)sig);
 	else
-		json_null(j);
-	json_kv_bool(j, "core_dumped", e->flags & CGS_EXIT_COREDUMP);
-	json_kv_bool(j, "oom", e->flags & CGS_EXIT_OOM);
-	json_kv_bool(j, "leader", e->flags & CGS_EXIT_LEADER);
+		kv_text(j, "signal", "null", 4);
+	kv_bool(j, "core_dumped", e->flags & CGS_EXIT_COREDUMP);
+	kv_bool(j, "oom", e->flags & CGS_EXIT_OOM);
+	kv_bool(j, "leader", e->flags & CGS_EXIT_LEADER);
 	kv_u64(j, "cpu_ns", e->cpu_ns);
+}
+
+void record_exit_event(struct json *j, const char *path, uint64_t cgid, uint64_t ts_ns,
+		       const struct exit_info *e)
+{
+	json_obj_begin(j);
+	kv_text(j, "type", "\"exit\"", 6);
+	kv_u64(j, "ts_ns", ts_ns);
+	json_key(j, "cgroup");
+	json_str(j, path);
+	kv_u64(j, "cgroup_id", cgid);
+	record_exit_info(j, e);
+	json_obj_end(j);
 }
 
 /* A record whose cgroup no reading counts: everything the maps would say is

@@ -65,5 +65,9 @@ struct record_in {
 uint64_t record_percentile_us(const __u64 *hist, int slots, double p);
 void record_render(struct json *j, const struct record_in *r);
 void record_exit_info(struct json *j, const struct exit_info *e);
+/* A /v1/events line of exit e (no newline): at ts_ns (realtime), in the
+ * cgroup path (NULL: not known), cgroup id cgid. */
+void record_exit_event(struct json *j, const char *path, uint64_t cgid, uint64_t ts_ns,
+		       const struct exit_info *e);
 
 #endif

@@ -692,14 +692,7 @@ void streams_publish_exit(struct streams *ss, const struct cgs_exit_event *e)
 		path = cached_path(ss, e->cgid);
 	record_exit_from_event(&info, e);
 	json_reset(j);
-	json_obj_begin(j);
-	json_kv_str(j, "type", "exit");
-	json_kv_u64(j, "ts_ns", clock_realtime_ns());
-	json_key(j, "cgroup");
-	json_str(j, path);
-	json_kv_u64(j, "cgroup_id", e->cgid);
-	record_exit_info(j, &info);
-	json_obj_end(j);
+	record_exit_event(j, path, e->cgid, clock_realtime_ns(), &info);
 	buf_putc(&j->b, '\n');
 	for (c = LIST_FIRST(&ss->event_clients); c; c = tmp) {
 		tmp = LIST_NEXT(c, link);
