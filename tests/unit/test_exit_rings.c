@@ -96,6 +96,37 @@ static void test_time_order_across_cpus(void **state)
 	exit_rings_close(&r);
 }
 
+/* Three CPUs' runs, interleaved and of other lengths, come out as one
+ * time order; a run out of order (no kernel should give one) is sorted. */
+static void test_merge_runs(void **state)
+{
+	static const uint64_t cpu0[] = { 1, 4, 5, 9, 20 }, cpu1[] = { 2, 3, 10 },
+			      cpu2[] = { 6, 7, 8, 11, 12, 13 };
+	struct exit_rings r;
+	struct seen s = { 0 };
+
+	open_rings(&r);
+	for (size_t i = 0; i < sizeof(cpu0) / sizeof(cpu0[0]); i++)
+		publish(&r, 0, cpu0[i]);
+	for (size_t i = 0; i < sizeof(cpu1) / sizeof(cpu1[0]); i++)
+		publish(&r, 1, cpu1[i]);
+	for (size_t i = 0; i < sizeof(cpu2) / sizeof(cpu2[0]); i++)
+		publish(&r, 2, cpu2[i]);
+	assert_int_equal(exit_rings_drain(&r, collect, &s), 14);
+	for (int i = 0; i < 13; i++)
+		assert_int_equal(s.ts[i], (uint64_t)i + 1);
+	assert_int_equal(s.ts[13], 20);
+	s.n = 0;
+	publish(&r, 1, 30);
+	publish(&r, 1, 25);
+	publish(&r, 0, 27);
+	assert_int_equal(exit_rings_drain(&r, collect, &s), 3);
+	assert_int_equal(s.ts[0], 25);
+	assert_int_equal(s.ts[1], 27);
+	assert_int_equal(s.ts[2], 30);
+	exit_rings_close(&r);
+}
+
 /* A ring that wrapped around many times reads its records in order. */
 static void test_wraps(void **state)
 {
@@ -147,6 +178,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_time_order_across_cpus),
+		cmocka_unit_test(test_merge_runs),
 		cmocka_unit_test(test_wraps),
 		cmocka_unit_test(test_reentry),
 		cmocka_unit_test(test_len),

@@ -15,8 +15,10 @@ struct exit_rings {
 	size_t ev_len, pos_len; /* the mappings' sizes */
 	unsigned len; /* records per CPU, a power of two */
 	int ncpus;
-	struct cgs_exit_event *batch; /* one drain's records, sorted by time */
-	size_t batch_cap;
+	struct cgs_exit_event *batch; /* one drain's records, each CPU's run in turn */
+	struct cgs_exit_event *merged; /* room for them, merged in time order */
+	size_t batch_cap; /* records in each */
+	size_t *runs; /* where each CPU's run starts in batch, then the end */
 	bool draining; /* a drain from inside fn finds nothing */
 };
 
