@@ -49,10 +49,10 @@ static __always_inline void row_give_back(struct cgs_row *row, __u32 idx, __u64 
 	bpf_map_push_elem(&cgs_free, &idx, 0);
 }
 
-/* Adds what CPU cpu holds for cgid to r, from a whole copy (tail, the
- * counts, then head unchanged; struct cgs_moves): 0, or 1 when the CPU was changing its slots
- * meanwhile (it does so with interrupts off, for a few hundred ns at most)
- * and the copy must be taken again. Global, so the verifier checks it once:
+/* Adds what CPU cpu holds for cgid to r, from a whole copy (its acc_moves
+ * tail, the counts, then head unchanged; struct cgs_moves): 0, or 1 when the
+ * CPU was changing its slots meanwhile (it does so with interrupts off, for a
+ * few hundred ns at most) and the copy must be taken again. Global, so the verifier checks it once:
  * inlined, it was checked again at each of 64 tries on each CPU, and the
  * program could not load on a machine with 8 CPUs (over 1,000,000
  * instructions). r and tmp may be NULL to it. */

@@ -299,8 +299,8 @@ static int on_exit_event(const struct cgs_exit_event *e, void *arg)
  * epoll_ctl) at every batch. */
 static void on_events(evutil_socket_t fd, short what, void *arg)
 {
-	struct daemon *d = arg;
 	static const struct timeval batch = { 0, LOADER_EVENTS_BATCH_MS * 1000 };
+	struct daemon *d = arg;
 	int n = loader_events_drain(d->p.loader);
 
 	if (n && !d->batching)

@@ -169,10 +169,9 @@ static uint32_t rows_in_use(const struct loader *l)
 	return 0;
 }
 
-/* Programs a snapshot runs by BPF_PROG_RUN: a syscall program and a raw
- * tracepoint program that loop and read another CPU's per-CPU values (5.19
- * and later); else it waits through lookups and reads through the
- * iterator. */
+/* The programs a snapshot runs by BPF_PROG_RUN: raw tracepoint programs that
+ * loop and read another CPU's per-CPU values (5.19 and later); else it reads
+ * through the iterator. */
 static bool snap_progs_supported(void)
 {
 	return libbpf_probe_bpf_helper(BPF_PROG_TYPE_RAW_TRACEPOINT, BPF_FUNC_loop, NULL) > 0 &&
