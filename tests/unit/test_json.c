@@ -276,6 +276,30 @@ static void test_keys_escaped(void **state)
 	json_free(&j);
 }
 
+/* A plain key is written as it is, with the separators around it the
+ * escaping path would give. */
+static void test_plain_keys(void **state)
+{
+	struct json j;
+
+	json_init(&j);
+	json_obj_begin(&j);
+	json_keyn_plain(&j, "a", 1);
+	json_u64(&j, 1);
+	json_keyn_plain(&j, "cpu", 3);
+	json_obj_begin(&j);
+	json_keyn_plain(&j, "usage_ns", 8);
+	json_null(&j);
+	json_obj_end(&j);
+	json_keyn(&j, "b", 1);
+	json_str(&j, "x");
+	json_obj_end(&j);
+	assert_int_equal(json_error(&j), 0);
+	assert_string_equal(json_cstr(&j), "{\"a\":1,\"cpu\":{\"usage_ns\":null},\"b\":\"x\"}");
+	assert_valid_json(json_cstr(&j));
+	json_free(&j);
+}
+
 static void test_large_growth(void **state)
 {
 	struct json j;
@@ -417,6 +441,7 @@ int main(void)
 		cmocka_unit_test(test_utf8_invalid),
 		cmocka_unit_test(test_all_bytes_valid),
 		cmocka_unit_test(test_keys_escaped),
+		cmocka_unit_test(test_plain_keys),
 		cmocka_unit_test(test_large_growth),
 		cmocka_unit_test(test_numbers),
 		cmocka_unit_test(test_doubles),

@@ -58,6 +58,8 @@ static void kv_u64n(struct json *j, const char *key, size_t kl, uint64_t v)
 }
 
 #define kv_u64(j, key, v) kv_u64n(j, key, strlen(key), v)
+/* A key that is a literal of this file (nothing to escape). */
+#define key_lit(j, lit) json_keyn_plain(j, "" lit, sizeof(lit) - 1)
 #define kv_bool(j, key, v) ((v) ? kv_text(j, key, "true", 4) : kv_text(j, key, "false", 5))
 
 /* The kernel samples user and system time on ticks and scales them to the
@@ -165,7 +167,7 @@ static void render_psi(struct json *j, const struct record_in *r, bool with_base
 	bool pct_ok = with_base && p && p->valid && q && q->valid && p->mono_ns == r->cur_mono_ns &&
 		      q->mono_ns == r->base_mono_ns;
 
-	json_key(j, "pressure");
+	key_lit(j, "pressure");
 	if (!p || !p->valid) {
 		json_null(j);
 		json_kv_str(j, "pressure_unavailable",
@@ -174,7 +176,7 @@ static void render_psi(struct json *j, const struct record_in *r, bool with_base
 	}
 	json_obj_begin(j);
 	kv_u64(j, "cpu_some_ns", p->some_us * 1000);
-	json_key(j, "cpu_full_ns");
+	key_lit(j, "cpu_full_ns");
 	if (p->has_full)
 		json_u64(j, p->full_us * 1000);
 	else
@@ -215,7 +217,8 @@ void record_exit_info(struct json *j, const struct exit_info *e)
 
 	kv_u64(j, "pid", e->pid);
 	kv_u64(j, "tgid", e->tgid);
-	json_kv_str(j, "comm", e->comm);
+	key_lit(j, "comm");
+	json_str(j, e->comm);
 	if (code < 0)
 		kv_text(j, "code", "null", 4);
 	else
@@ -236,7 +239,7 @@ void record_exit_event(struct json *j, const char *path, uint64_t cgid, uint64_t
 	json_obj_begin(j);
 	kv_text(j, "type", "\"exit\"", 6);
 	kv_u64(j, "ts_ns", ts_ns);
-	json_key(j, "cgroup");
+	key_lit(j, "cgroup");
 	json_str(j, path);
 	kv_u64(j, "cgroup_id", cgid);
 	record_exit_info(j, e);
@@ -255,7 +258,8 @@ static void render_no_counts(struct json *j, const struct record_in *r)
 		json_key(j, keys[i]);
 		json_null(j);
 	}
-	json_kv_str(j, "counts_unavailable", r->no_counts ? r->no_counts : "no reading");
+	key_lit(j, "counts_unavailable");
+	json_str(j, r->no_counts ? r->no_counts : "no reading");
 }
 
 void record_render(struct json *j, const struct record_in *r)
@@ -271,19 +275,23 @@ void record_render(struct json *j, const struct record_in *r)
 	if (b)
 		split_user_sys(b, &bu, &bs);
 	json_obj_begin(j);
-	json_kv_str(j, "type", r->type);
-	json_kv_str(j, "path", r->path);
+	key_lit(j, "type");
+	json_str(j, r->type);
+	key_lit(j, "path");
+	json_str(j, r->path);
 	kv_u64(j, "id", r->id);
-	json_kv_str(j, "state", r->state ? r->state : r->exited ? "exited" : "running");
-	json_kv_str(j, "ts", ts_text(r->cur_real_ns));
+	key_lit(j, "state");
+	json_str(j, r->state ? r->state : r->exited ? "exited" : "running");
+	key_lit(j, "ts");
+	json_str(j, ts_text(r->cur_real_ns));
 	kv_u64(j, "ts_ns", r->cur_real_ns);
-	json_key(j, "interval_ns");
+	key_lit(j, "interval_ns");
 	if (dt)
 		json_u64(j, dt);
 	else
 		json_null(j);
 	if (short_dt) {
-		json_kv_bool(j, "interval_short", true);
+		kv_bool(j, "interval_short", true);
 		b = NULL;
 	}
 	if (r->raised_from_ns)
@@ -295,7 +303,7 @@ void record_render(struct json *j, const struct record_in *r)
 		goto tail;
 	}
 
-	json_key(j, "cpu");
+	key_lit(j, "cpu");
 	json_obj_begin(j);
 	kv_u64(j, "usage_ns", c->cpu_ns);
 	kv_u64(j, "user_ns", u);
@@ -318,13 +326,13 @@ void record_render(struct json *j, const struct record_in *r)
 	pct(j, "system_pct", s, bs, dt, b);
 	json_obj_end(j);
 
-	json_key(j, "ctx_switches");
+	key_lit(j, "ctx_switches");
 	json_obj_begin(j);
 	kv_u64(j, "voluntary", c->nvcsw);
 	kv_u64(j, "involuntary", c->nivcsw);
 	json_obj_end(j);
 
-	json_key(j, "runq");
+	key_lit(j, "runq");
 	json_obj_begin(j);
 	kv_u64(j, "wait_ns", c->runq_ns);
 	kv_u64(j, "count", c->runq_cnt);
@@ -333,7 +341,7 @@ void record_render(struct json *j, const struct record_in *r)
 	kv_u64(j, "p99_us", record_percentile_us(c->runq_hist, CGS_RUNQ_SLOTS, 99));
 	json_obj_end(j);
 
-	json_key(j, "throttling");
+	key_lit(j, "throttling");
 	if (r->cpu_stat && r->cpu_stat->has_throttling) {
 		json_obj_begin(j);
 		kv_u64(j, "periods", r->cpu_stat->nr_periods);
@@ -346,7 +354,7 @@ void record_render(struct json *j, const struct record_in *r)
 
 	render_psi(j, r, b != NULL, dt);
 
-	json_key(j, "tasks");
+	key_lit(j, "tasks");
 	json_obj_begin(j);
 	kv_u64(j, "forks", c->forks);
 	kv_u64(j, "exits", c->exits);
@@ -355,20 +363,21 @@ void record_render(struct json *j, const struct record_in *r)
 	json_obj_end(j);
 tail:
 	/* UINT64_MAX: no fill has ever succeeded (no age to give). */
-	json_key(j, "cache_age_ns");
+	key_lit(j, "cache_age_ns");
 	if (r->cache_age_ns == UINT64_MAX)
 		json_null(j);
 	else
 		json_u64(j, r->cache_age_ns);
 
 	if (r->exit_reason) {
-		json_key(j, "exit");
+		key_lit(j, "exit");
 		json_obj_begin(j);
-		json_kv_str(j, "reason", r->exit_reason);
+		key_lit(j, "reason");
+		json_str(j, r->exit_reason);
 		kv_u64(j, "at_ns", r->exit_real_ns);
 		if (r->while_down)
-			json_kv_bool(j, "while_daemon_down", true);
-		json_key(j, "last");
+			kv_bool(j, "while_daemon_down", true);
+		key_lit(j, "last");
 		if (r->last_exit && r->last_exit->valid) {
 			json_obj_begin(j);
 			record_exit_info(j, r->last_exit);

@@ -235,6 +235,23 @@ void json_keyn(struct json *j, const char *key, size_t n)
 	j->after_key = true;
 }
 
+void json_keyn_plain(struct json *j, const char *key, size_t n)
+{
+	char *p;
+
+	sep(j);
+	if (j->err || !buf_reserve(&j->b, n + 3))
+		return;
+	p = j->b.p + j->b.len;
+	p[0] = '"';
+	memcpy(p + 1, key, n);
+	p[n + 1] = '"';
+	p[n + 2] = ':';
+	j->b.len += n + 3;
+	j->b.p[j->b.len] = '\0';
+	j->after_key = true;
+}
+
 void json_strn(struct json *j, const char *s, size_t n)
 {
 	sep(j);

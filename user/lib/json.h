@@ -43,6 +43,10 @@ void json_arr_end(struct json *j);
 
 /* A key of n bytes (escaped as needed). */
 void json_keyn(struct json *j, const char *key, size_t n);
+/* A key of n bytes that needs nothing escaped (printable ASCII other than
+ * '"' and '\\': the caller's own literal names), written with its quotes
+ * and colon in one copy, without json_keyn's check of every byte. */
+void json_keyn_plain(struct json *j, const char *key, size_t n);
 /* Inline, so that a literal key's length is known where it is written (a
  * record has some forty keys). NULL renders as "". */
 static inline void json_key(struct json *j, const char *key)
