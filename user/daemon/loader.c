@@ -194,11 +194,6 @@ static int run_prog_on(const struct bpf_program *p, int cpu)
 	return (int)o.retval;
 }
 
-static int run_prog(const struct bpf_program *p)
-{
-	return run_prog_on(p, -1);
-}
-
 /* One read() of an iterator link runs its whole walk (the programs write
  * nothing). */
 static int run_iter(struct bpf_link *link)
@@ -630,7 +625,7 @@ static int read_inflight(struct loader *l)
 	int err = 0;
 
 	for (int waits = 0; waits < WAIT_TRIES; wait_turn(waits++)) {
-		if (l->snap_progs && run_prog(l->skel->progs.cgs_snap_read) < 0)
+		if (l->snap_progs && run_prog_on(l->skel->progs.cgs_snap_read, -1) < 0)
 			l->snap_progs = false; /* refused: the iterator from now on */
 		if (!l->snap_progs)
 			err = run_iter(l->inflight_link);

@@ -698,7 +698,7 @@ void streams_publish_exit(struct streams *ss, const struct cgs_exit_event *e)
 		tmp = LIST_NEXT(c, link);
 		if (c->filter_id && c->filter_id != e->cgid)
 			continue;
-		if (json_error(j) || buf_failed(&j->b)) {
+		if (json_error(j)) {
 			drop_event_client(c, -ENOMEM);
 			continue;
 		}
