@@ -12,6 +12,10 @@
  *             tool is missing, or tracefs, which it needs, is neither mounted
  *             nor mountable; a tracefs mounted here is unmounted at the end)
  *
+ * in this order in even rounds and in the reverse order in odd ones (six
+ * rounds by default), so that a drift of the machine's speed through a
+ * round favours no mode.
+ *
  * Printed (and written as JSON to $BENCH_OUT/bench_lifecycle.json when
  * BENCH_OUT is set, always as one "json:" line on stdout): per-iteration time
  * (median over rounds) and its ratio to "none" (the median of each round's
@@ -439,17 +443,159 @@ static void print_and_json(const char *exitsnoop_note, uint64_t tail_w, uint64_t
 	}
 }
 
+/* What a round's runs share. */
+struct round_ctx {
+	const char *cg; /* the bench's parent cgroup */
+	uint32_t base_id;
+	int r;
+	struct th_daemon *dmn;
+	struct drain *ev, *st;
+	const char *es; /* exitsnoop, or NULL: skipped (why in note) */
+	char *note;
+	size_t note_len;
+	uint64_t tail_w, idle_w;
+};
+
+static int run_none(struct round_ctx *rc)
+{
+	char leaf[4096];
+
+	/* Each run in a new leaf cgroup of its own, all at one depth. */
+	if (fresh_cg(rc->cg, "none", rc->r, leaf, sizeof(leaf)))
+		return -1;
+	measure(M_NONE, leaf, 0, rc->base_id, 0, NULL);
+	th_cgroup_drop(leaf);
+	return 0;
+}
+
+static int run_events(struct round_ctx *rc)
+{
+	char leaf[4096];
+
+	if (fresh_cg(rc->cg, "events", rc->r, leaf, sizeof(leaf)))
+		return -1;
+	measure(M_EVENTS, leaf, rc->dmn->pid, rc->base_id, rc->dmn->pid, rc->ev);
+	th_cgroup_drop(leaf);
+	return 0;
+}
+
+/* Attached before the loop moves in; the stream ends with the loop's exit
+ * (the cgroup empties), with its final record. */
+static int run_stream(struct round_ctx *rc)
+{
+	struct th_response resp = { 0 };
+	struct drain *st = rc->st;
+	char leaf[4096], t[4400];
+
+	if (fresh_cg(rc->cg, "stream", rc->r, leaf, sizeof(leaf)))
+		return -1;
+	snprintf(t, sizeof(t), "/v1/cgroups%s", leaf + strlen(th_mount));
+	if (th_get(rc->dmn, "PUT", t, &resp) || (resp.status != 200 && resp.status != 201)) {
+		bench_fail("attach %s: status %d", t, resp.status);
+		th_response_free(&resp);
+		return -1;
+	}
+	th_response_free(&resp);
+	snprintf(t, sizeof(t), "/v1/cgroups%s?stream=true&interval=1s", leaf + strlen(th_mount));
+	st->fd = bench_open_get(rc->dmn->sock, t);
+	if (st->fd < 0) {
+		bench_fail("stream: %s", strerror(-st->fd));
+		return -1;
+	}
+	bench_count_set(&st->match, "\"type\":\"");
+	bench_count_set(&st->exit, "\"type\":\"exit\"");
+	st->match.n = st->exit.n = 0;
+	drains[1] = st;
+	poke();
+	for (int i = 0; i < 2000 && !st->match.n; i++)
+		usleep(1000);
+	if (!st->match.n)
+		bench_fail("no record on the stream");
+	measure(M_STREAM, leaf, rc->dmn->pid, rc->base_id, rc->dmn->pid, rc->ev);
+	/* Its final record, then the end of the reply. */
+	for (int i = 0; i < 2000 && !st->exit.n; i++)
+		usleep(1000);
+	if (!st->exit.n)
+		bench_fail("no exit record on the stream after the loop's exit");
+	th_cgroup_drop(leaf);
+	drains[1] = NULL;
+	poke();
+	usleep(1000);
+	close(st->fd);
+	st->fd = -1;
+	return 0;
+}
+
+/* The daemon's modes, events then stream (stream_first: the other way), on
+ * one daemon with the events client connected throughout; after the last
+ * round's, its wakeups while idle, the clients still connected. */
+static int run_daemon(struct round_ctx *rc, bool stream_first, bool last)
+{
+	int err = start_daemon(rc->dmn, rc->ev);
+
+	if (!err)
+		err = stream_first ? run_stream(rc) : run_events(rc);
+	if (!err)
+		err = stream_first ? run_events(rc) : run_stream(rc);
+	/* The first second holds the end of the cgroup just removed (its
+	 * release by the kernel, the drain's last look). */
+	if (!err && last) {
+		rc->tail_w = idle_wakeups(rc->dmn->pid, 1000000000ULL);
+		rc->idle_w = idle_wakeups(rc->dmn->pid, 3000000000ULL);
+	}
+	drains[0] = drains[1] = NULL;
+	poke();
+	usleep(1000);
+	if (rc->ev->fd >= 0)
+		close(rc->ev->fd);
+	if (rc->st->fd >= 0)
+		close(rc->st->fd);
+	rc->ev->fd = rc->st->fd = -1;
+	if (rc->dmn->pid > 0) {
+		if (th_daemon_stop(rc->dmn))
+			bench_fail("cgstatd did not stop cleanly");
+		th_daemon_cleanup(rc->dmn);
+	}
+	return err;
+}
+
+static int run_exitsnoop(struct round_ctx *rc)
+{
+	char leaf[4096];
+	pid_t sn;
+
+	if (!rc->es)
+		return 0;
+	sn = bench_start_bpf_tool(rc->es, "exitsnoop");
+	if (sn < 0) {
+		snprintf(rc->note, rc->note_len, "exitsnoop did not start");
+		rc->es = NULL;
+		return 0;
+	}
+	if (fresh_cg(rc->cg, "exitsnoop", rc->r, leaf, sizeof(leaf))) {
+		kill(sn, SIGINT);
+		waitpid(sn, NULL, 0);
+		return -1;
+	}
+	/* Its CPU counts like the daemon's (its output goes to /dev/null). */
+	measure(M_EXITSNOOP, leaf, sn, rc->base_id, sn, NULL);
+	th_cgroup_drop(leaf);
+	kill(sn, SIGINT);
+	waitpid(sn, NULL, 0);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct th_daemon dmn = {};
 	struct baseline_bpf *skel = NULL;
 	struct drain ev = { .fd = -1 }, st = { .fd = -1 };
-	char cg[4096] = "", t[4400], note[256] = "";
-	const char *es;
+	char cg[4096] = "", note[256] = "";
+	struct round_ctx rc = { .cg = cg, .dmn = &dmn, .ev = &ev, .st = &st, .note = note,
+				.note_len = sizeof(note) };
 	pthread_t thr;
-	uint32_t base_id = 0;
-	uint64_t t0 = th_now_ns(), idle_w = 0, tail_w = 0;
-	int rounds = 5, stats_fd, err;
+	uint64_t t0 = th_now_ns();
+	int rounds = 6, stats_fd, err;
 
 	if (argc == 5 && !strcmp(argv[1], "--loop"))
 		return loop_main(argv[2], atoi(argv[3]), atoi(argv[4]));
@@ -459,12 +605,12 @@ int main(int argc, char **argv)
 	if (getenv("BENCH_ITERS"))
 		iters = atoi(getenv("BENCH_ITERS"));
 	if (rounds < 1 || rounds > MAX_ROUNDS || iters < 1)
-		rounds = 5, iters = 3000;
-	es = exitsnoop_path(note, sizeof(note));
+		rounds = 6, iters = 3000;
+	rc.es = exitsnoop_path(note, sizeof(note));
 	printf("bench_lifecycle: fork+exit+wait x %d per run, %d rounds of none / events / stream / "
-	       "exitsnoop, interleaved; %ld CPUs\n",
+	       "exitsnoop, interleaved (every other round in the reverse order); %ld CPUs\n",
 	       iters, rounds, sysconf(_SC_NPROCESSORS_ONLN));
-	if (!es)
+	if (!rc.es)
 		printf("  exitsnoop skipped: %s\n", note);
 	stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
 	if (stats_fd < 0) {
@@ -481,7 +627,7 @@ int main(int argc, char **argv)
 		bench_fail("cgroup: %s", strerror(-err));
 		goto out;
 	}
-	skel = bench_baseline(&base_id);
+	skel = bench_baseline(&rc.base_id);
 	if (!skel)
 		goto out;
 	/* Warm-up: page cache, the allocator. */
@@ -494,93 +640,22 @@ int main(int argc, char **argv)
 		}
 	}
 
+	/* Every other round runs the modes in the reverse order: this VM's
+	 * speed drifts within seconds (a loop's time fell by a fifth from one
+	 * mode to the next of one round), and a mode always run after "none"
+	 * read the drift as its own cost, or gain. */
 	for (int r = 0; r < rounds && !bench_failed; r++) {
-		struct th_response resp = { 0 };
-		char leaf[4096];
-		pid_t sn;
+		bool reverse = r % 2;
 
-		/* Each run in a new leaf cgroup of its own, all at one depth. */
-		if (fresh_cg(cg, "none", r, leaf, sizeof(leaf)))
+		rc.r = r;
+		if (reverse ? run_exitsnoop(&rc) : run_none(&rc))
 			break;
-		measure(M_NONE, leaf, 0, base_id, 0, NULL);
-		th_cgroup_drop(leaf);
-
-		if (start_daemon(&dmn, &ev))
+		if (run_daemon(&rc, reverse, r == rounds - 1))
 			break;
-		if (fresh_cg(cg, "events", r, leaf, sizeof(leaf)))
+		if (reverse ? run_none(&rc) : run_exitsnoop(&rc))
 			break;
-		measure(M_EVENTS, leaf, dmn.pid, base_id, dmn.pid, &ev);
-		th_cgroup_drop(leaf);
-
-		/* Attached before the loop moves in; the stream ends with the
-		 * loop's exit (the cgroup empties), with its final record. */
-		if (fresh_cg(cg, "stream", r, leaf, sizeof(leaf)))
-			break;
-		snprintf(t, sizeof(t), "/v1/cgroups%s", leaf + strlen(th_mount));
-		if (th_get(&dmn, "PUT", t, &resp) || (resp.status != 200 && resp.status != 201)) {
-			bench_fail("attach %s: status %d", t, resp.status);
-			th_response_free(&resp);
-			break;
-		}
-		th_response_free(&resp);
-		snprintf(t, sizeof(t), "/v1/cgroups%s?stream=true&interval=1s", leaf + strlen(th_mount));
-		st.fd = bench_open_get(dmn.sock, t);
-		if (st.fd < 0) {
-			bench_fail("stream: %s", strerror(-st.fd));
-			break;
-		}
-		bench_count_set(&st.match, "\"type\":\"");
-		bench_count_set(&st.exit, "\"type\":\"exit\"");
-		st.match.n = st.exit.n = 0;
-		drains[1] = &st;
-		poke();
-		for (int i = 0; i < 2000 && !st.match.n; i++)
-			usleep(1000);
-		if (!st.match.n)
-			bench_fail("no record on the stream");
-		measure(M_STREAM, leaf, dmn.pid, base_id, dmn.pid, &ev);
-		/* Its final record, then the end of the reply. */
-		for (int i = 0; i < 2000 && !st.exit.n; i++)
-			usleep(1000);
-		if (!st.exit.n)
-			bench_fail("no exit record on the stream after the loop's exit");
-		th_cgroup_drop(leaf);
-		/* Idle: the clients still connected, nothing happening. The
-		 * first second holds the end of the cgroup just removed (its
-		 * release by the kernel, the drain's last look). */
-		if (r == rounds - 1) {
-			tail_w = idle_wakeups(dmn.pid, 1000000000ULL);
-			idle_w = idle_wakeups(dmn.pid, 3000000000ULL);
-		}
-		drains[0] = drains[1] = NULL;
-		poke();
-		usleep(1000);
-		if (ev.fd >= 0)
-			close(ev.fd);
-		if (st.fd >= 0)
-			close(st.fd);
-		ev.fd = st.fd = -1;
-		if (th_daemon_stop(&dmn))
-			bench_fail("cgstatd did not stop cleanly");
-		th_daemon_cleanup(&dmn);
-
-		if (es) {
-			sn = bench_start_bpf_tool(es, "exitsnoop");
-			if (sn < 0) {
-				snprintf(note, sizeof(note), "exitsnoop did not start");
-				es = NULL;
-				continue;
-			}
-			if (fresh_cg(cg, "exitsnoop", r, leaf, sizeof(leaf)))
-				break;
-			/* Its CPU counts like the daemon's (its output goes to /dev/null). */
-			measure(M_EXITSNOOP, leaf, sn, base_id, sn, NULL);
-			th_cgroup_drop(leaf);
-			kill(sn, SIGINT);
-			waitpid(sn, NULL, 0);
-		}
 	}
-	print_and_json(note, tail_w, idle_w, 3.0);
+	print_and_json(note, rc.tail_w, rc.idle_w, 3.0);
 out:
 	drain_stop = 1;
 	poke();
