@@ -518,17 +518,14 @@ static int run_stream(struct round_ctx *rc)
 	if (!st->exit.n)
 		bench_fail("no exit record on the stream after the loop's exit");
 	th_cgroup_drop(leaf);
-	drains[1] = NULL;
-	poke();
-	usleep(1000);
-	close(st->fd);
-	st->fd = -1;
+	/* Its connection stays, idle, until the daemon stops (run_daemon). */
 	return 0;
 }
 
 /* The daemon's modes, events then stream (stream_first: the other way), on
  * one daemon with the events client connected throughout; after the last
- * round's, its wakeups while idle, the clients still connected. */
+ * round's, its wakeups while idle, both clients still connected (the
+ * stream's ended with its cgroup). */
 static int run_daemon(struct round_ctx *rc, bool stream_first, bool last)
 {
 	int err = start_daemon(rc->dmn, rc->ev);
