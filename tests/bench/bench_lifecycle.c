@@ -24,7 +24,9 @@
  * CPU and wakeups per exit (/proc/PID/schedstat and /proc/PID/status, read
  * after every exit of the loop was delivered on /v1/events), and the daemon's
  * wakeups while idle (3 s from a second after the last run, clients still
- * connected; the first second, the end of its cgroup, apart). Nothing here
+ * connected; the first second, the end of its cgroup, apart), beside the
+ * processes started on the host meanwhile (their exits reach the events
+ * client, and the first after a pause wakes the daemon). Nothing here
  * asserts a timing: the exit status says whether everything ran and every
  * exit event arrived. */
 #include <errno.h>
@@ -354,7 +356,7 @@ static double paired_ratio(const struct acc *a)
 }
 
 static void print_and_json(const char *exitsnoop_note, uint64_t tail_w, uint64_t idle_w,
-			   double idle_s)
+			   uint64_t idle_forks, double idle_s)
 {
 	char *buf = NULL;
 	size_t blen = 0;
@@ -432,11 +434,16 @@ static void print_and_json(const char *exitsnoop_note, uint64_t tail_w, uint64_t
 		fprintf(js, "},\"exitsnoop_skipped\":\"%s\"", exitsnoop_note);
 	}
 	printf("  daemon idle: %llu wakeups in the %.1f s after the last run's first second "
-	       "(%llu in that second: its cgroup's end)\n",
-	       (unsigned long long)idle_w, idle_s, (unsigned long long)tail_w);
+	       "(%llu in that second: its cgroup's end); %llu processes started on the host "
+	       "meanwhile\n",
+	       (unsigned long long)idle_w, idle_s, (unsigned long long)tail_w,
+	       (unsigned long long)idle_forks);
 	if (js) {
-		fprintf(js, ",\"daemon_idle_wakeups_per_s\":%.2f,\"daemon_wakeups_after_end\":%llu}",
-			bench_div((double)idle_w, idle_s), (unsigned long long)tail_w);
+		fprintf(js,
+			",\"daemon_idle_wakeups_per_s\":%.2f,\"daemon_wakeups_after_end\":%llu,"
+			"\"host_forks_while_idle\":%llu}",
+			bench_div((double)idle_w, idle_s), (unsigned long long)tail_w,
+			(unsigned long long)idle_forks);
 		fclose(js);
 		bench_json_out("bench_lifecycle.json", buf);
 		free(buf);
@@ -454,6 +461,7 @@ struct round_ctx {
 	char *note;
 	size_t note_len;
 	uint64_t tail_w, idle_w;
+	uint64_t idle_forks; /* processes started on the host meanwhile */
 };
 
 static int run_none(struct round_ctx *rc)
@@ -537,8 +545,15 @@ static int run_daemon(struct round_ctx *rc, bool stream_first, bool last)
 	/* The first second holds the end of the cgroup just removed (its
 	 * release by the kernel, the drain's last look). */
 	if (!err && last) {
+		uint64_t f0;
+
 		rc->tail_w = idle_wakeups(rc->dmn->pid, 1000000000ULL);
+		/* Every exit on the host reaches the events client, and the
+		 * first after a pause wakes the daemon: a wakeup in the window
+		 * is the daemon's own only when nothing started meanwhile. */
+		f0 = bench_host_forks();
 		rc->idle_w = idle_wakeups(rc->dmn->pid, 3000000000ULL);
+		rc->idle_forks = bench_host_forks() - f0;
 	}
 	drains[0] = drains[1] = NULL;
 	poke();
@@ -652,7 +667,7 @@ int main(int argc, char **argv)
 		if (reverse ? run_none(&rc) : run_exitsnoop(&rc))
 			break;
 	}
-	print_and_json(note, rc.tail_w, rc.idle_w, 3.0);
+	print_and_json(note, rc.tail_w, rc.idle_w, rc.idle_forks, 3.0);
 out:
 	drain_stop = 1;
 	poke();

@@ -115,6 +115,21 @@ int bench_fork_exit_fn(void *arg)
 	return bench_fork_exit(*(int *)arg) ? 1 : 0;
 }
 
+uint64_t bench_host_forks(void)
+{
+	unsigned long long n = 0;
+	char line[256];
+	FILE *f = fopen("/proc/stat", "re");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "processes %llu", &n) == 1)
+			break;
+	fclose(f);
+	return n;
+}
+
 /* tid 0: the process's main thread. */
 static uint64_t bench_sched_ns_of(pid_t pid, pid_t tid)
 {

@@ -46,6 +46,9 @@ int bench_fork_exit(int n);
 int bench_fork_exit_fn(void *arg);
 /* Time pid has run on a CPU, in ns (/proc/PID/schedstat); 0 if unreadable. */
 uint64_t bench_sched_ns(pid_t pid);
+/* Processes started on the host since boot (/proc/stat's processes), 0 if
+ * unknown: what else ran while a bench measured an idle daemon. */
+uint64_t bench_host_forks(void);
 /* Starts the program at path (argv[0] name, no arguments, stdout and stderr
  * to /dev/null), such as a libbpf tool, and waits up to 10 s until it holds
  * BPF programs (plus 200 ms for its attach): its pid, or -1 when it did not

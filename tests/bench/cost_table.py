@@ -200,7 +200,9 @@ def lifecycle_rows(s):
         rows.append(("daemon wakeups while idle, clients connected (from a second after the "
                      "last run)",
                      f"{s['daemon_idle_wakeups_per_s']:.2f}/s "
-                     f"({s.get('daemon_wakeups_after_end', 0)} in the second the cgroup ended)",
+                     f"({s.get('daemon_wakeups_after_end', 0)} in the second the cgroup ended"
+                     + (f"; {s['host_forks_while_idle']} processes started on the host meanwhile"
+                        if "host_forks_while_idle" in s else "") + ")",
                      "0/s"))
     return rows
 
