@@ -466,20 +466,10 @@ struct round_ctx {
 	struct baseline_bpf *base;
 };
 
-/* The empty program moved after the mode's programs on sched_switch (odd
- * rounds; even ones leave it first): the first program there runs slower
- * in a fork loop (100-114 against 79-92 ns per event, the same empty
- * program first or second beside cgstat's). */
+/* Odd rounds: the empty program after the mode's (bench_baseline_last). */
 static int empty_last(struct round_ctx *rc)
 {
-	if (!(rc->r % 2))
-		return 0;
-	baseline_bpf__detach(rc->base);
-	if (baseline_bpf__attach(rc->base)) {
-		bench_fail("attaching the empty program again: %s", strerror(errno));
-		return -1;
-	}
-	return 0;
+	return rc->r % 2 ? bench_baseline_last(rc->base) : 0;
 }
 
 static int run_none(struct round_ctx *rc)

@@ -290,16 +290,6 @@ static void stop_tool(pid_t pid)
 	waitpid(pid, NULL, 0);
 }
 
-/* The empty program moved after the mode's programs on the tracepoint: the
- * first program there runs slower in some loads (the same empty program,
- * first or second beside cgstat's: 100-114 or 79-92 ns per event in a fork
- * loop), so odd rounds put it last and even ones first. */
-static int empty_last(void)
-{
-	baseline_bpf__detach(base_skel);
-	return empty_set(true);
-}
-
 static int measure(enum wl w, enum mode m, const char *rq, char *note, size_t note_len, int r)
 {
 	struct cell *c = &cells[w][m];
@@ -329,7 +319,8 @@ static int measure(enum wl w, enum mode m, const char *rq, char *note, size_t no
 			return 0;
 		}
 	}
-	if (m != M_NONE && r % 2 && empty_last())
+	/* Odd rounds: the empty program after the mode's (bench_baseline_last). */
+	if (m != M_NONE && r % 2 && bench_baseline_last(base_skel))
 		err = -EIO;
 	else if (run_workload(w, tool, c, m == M_NONE) < 0) {
 		bench_fail("%s/%s: the workload failed", wl_name[w], mode_name[m]);

@@ -406,3 +406,13 @@ struct baseline_bpf *bench_baseline(uint32_t *ret_id)
 		*ret_id = info.id;
 	return skel;
 }
+
+int bench_baseline_last(struct baseline_bpf *skel)
+{
+	baseline_bpf__detach(skel);
+	if (baseline_bpf__attach(skel)) {
+		bench_fail("attaching the empty program again: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}

@@ -300,6 +300,34 @@ static void test_plain_keys(void **state)
 	json_free(&j);
 }
 
+/* A plain key and a raw value in one copy: commas where a member follows
+ * another, none first in an object; a value of any length (a record's
+ * members were copied through a 128-byte stack buffer before). */
+static void test_plain_members(void **state)
+{
+	char big[301], want[400];
+	struct json j;
+
+	(void)state;
+	memset(big, '7', 300);
+	big[300] = '\0';
+	json_init(&j);
+	json_obj_begin(&j);
+	json_kv_rawn_plain(&j, "pid", 3, "42", 2);
+	json_keyn_plain(&j, "o", 1);
+	json_obj_begin(&j);
+	json_kv_rawn_plain(&j, "ok", 2, "true", 4);
+	json_kv_rawn_plain(&j, "n", 1, big, 300);
+	json_obj_end(&j);
+	json_kv_rawn_plain(&j, "code", 4, "null", 4);
+	json_obj_end(&j);
+	assert_int_equal(json_error(&j), 0);
+	snprintf(want, sizeof(want), "{\"pid\":42,\"o\":{\"ok\":true,\"n\":%s},\"code\":null}", big);
+	assert_string_equal(json_cstr(&j), want);
+	assert_valid_json(json_cstr(&j));
+	json_free(&j);
+}
+
 static void test_large_growth(void **state)
 {
 	struct json j;
@@ -442,6 +470,7 @@ int main(void)
 		cmocka_unit_test(test_all_bytes_valid),
 		cmocka_unit_test(test_keys_escaped),
 		cmocka_unit_test(test_plain_keys),
+		cmocka_unit_test(test_plain_members),
 		cmocka_unit_test(test_large_growth),
 		cmocka_unit_test(test_numbers),
 		cmocka_unit_test(test_doubles),

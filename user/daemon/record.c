@@ -27,23 +27,7 @@ uint64_t record_percentile_us(const __u64 *hist, int slots, double p)
 /* "key":text as one member of the object being written. key is one of this
  * file's literals (short, nothing to escape): json_key's escaping of every
  * key was half of rendering a record. */
-static void kv_textn(struct json *j, const char *key, size_t kl, const char *text, size_t tlen)
-{
-	char b[128];
-
-	if (kl + tlen + 4 > sizeof(b)) {
-		json_keyn(j, key, kl);
-		json_rawn(j, text, tlen);
-		return;
-	}
-	b[0] = '"';
-	memcpy(b + 1, key, kl);
-	b[kl + 1] = '"';
-	b[kl + 2] = ':';
-	memcpy(b + kl + 3, text, tlen);
-	json_rawn(j, b, kl + 3 + tlen);
-}
-
+#define kv_textn json_kv_rawn_plain
 /* The key's length from the call site, where it is a literal's. */
 #define kv_text(j, key, text, tlen) kv_textn(j, key, strlen(key), text, tlen)
 

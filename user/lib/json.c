@@ -235,21 +235,41 @@ void json_keyn(struct json *j, const char *key, size_t n)
 	j->after_key = true;
 }
 
-void json_keyn_plain(struct json *j, const char *key, size_t n)
+/* Room for a plain key and extra bytes after it, the key written with its
+ * quotes and colon: where the extra bytes go, or NULL (the error is sticky). */
+static char *plain_key(struct json *j, const char *key, size_t n, size_t extra)
 {
 	char *p;
 
 	sep(j);
-	if (j->err || !buf_reserve(&j->b, n + 3))
-		return;
+	if (j->err || !buf_reserve(&j->b, n + 3 + extra))
+		return NULL;
 	p = j->b.p + j->b.len;
 	p[0] = '"';
 	memcpy(p + 1, key, n);
 	p[n + 1] = '"';
 	p[n + 2] = ':';
+	return p + n + 3;
+}
+
+void json_keyn_plain(struct json *j, const char *key, size_t n)
+{
+	if (!plain_key(j, key, n, 0))
+		return;
 	j->b.len += n + 3;
 	j->b.p[j->b.len] = '\0';
 	j->after_key = true;
+}
+
+void json_kv_rawn_plain(struct json *j, const char *key, size_t n, const char *raw, size_t rn)
+{
+	char *p = plain_key(j, key, n, rn);
+
+	if (!p)
+		return;
+	memcpy(p, raw, rn);
+	j->b.len += n + 3 + rn;
+	j->b.p[j->b.len] = '\0';
 }
 
 void json_strn(struct json *j, const char *s, size_t n)

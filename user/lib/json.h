@@ -47,6 +47,9 @@ void json_keyn(struct json *j, const char *key, size_t n);
  * '"' and '\\': the caller's own literal names), written with its quotes
  * and colon in one copy, without json_keyn's check of every byte. */
 void json_keyn_plain(struct json *j, const char *key, size_t n);
+/* A member: such a key, and rn bytes of raw JSON as its value (a number,
+ * true, null), in one copy. */
+void json_kv_rawn_plain(struct json *j, const char *key, size_t n, const char *raw, size_t rn);
 /* Inline, so that a literal key's length is known where it is written (a
  * record has some forty keys). NULL renders as "". */
 static inline void json_key(struct json *j, const char *key)
