@@ -5,6 +5,9 @@
  *   none      no cgstat (an empty tp_btf/sched_switch program is attached in
  *             every mode, so it is the floor for the switch figures and adds
  *             the same to every mode)
+ *   daemon    cgstatd running with no client and the loop's cgroup not
+ *             attached: nothing reads exits, so they make no record (a
+ *             daemon of its own, started for it)
  *   events    cgstatd running, one /v1/events client connected and drained
  *   stream    cgstatd with the loop's cgroup attached and a stats stream open
  *             on it (besides the events client)
@@ -55,8 +58,8 @@
 
 #define MAX_ROUNDS 20
 
-enum mode { M_NONE, M_EVENTS, M_STREAM, M_EXITSNOOP, M_N };
-static const char *const mode_name[M_N] = { "none", "events", "stream", "exitsnoop" };
+enum mode { M_NONE, M_DAEMON, M_EVENTS, M_STREAM, M_EXITSNOOP, M_N };
+static const char *const mode_name[M_N] = { "none", "daemon", "events", "stream", "exitsnoop" };
 
 enum prog_kind { P_FORK, P_EXIT, P_SWITCH, P_BASE, P_OTHER, P_N };
 static const char *const kind_name[P_N] = { "fork", "exit", "switch", "switch_empty", "other" };
@@ -314,18 +317,21 @@ static int fresh_cg(const char *parent, const char *tag, int r, char *ret, size_
 	return err;
 }
 
-static int start_daemon(struct th_daemon *d, struct drain *ev)
+static int start_daemon(struct th_daemon *d)
 {
-	char t[4400];
-	int err = th_daemon_start(d, NULL), fd;
+	int err = th_daemon_start(d, NULL);
 
-	if (err) {
+	if (err)
 		bench_fail("cgstatd did not start: %s (CGSTATD=%s)", strerror(-err),
 		     getenv("CGSTATD") ? getenv("CGSTATD") : "build/cgstatd");
-		return err;
-	}
-	snprintf(t, sizeof(t), "/v1/events");
-	fd = bench_open_get(d->sock, t);
+	return err;
+}
+
+/* The /v1/events client, drained by the drain thread. */
+static int connect_events(struct th_daemon *d, struct drain *ev)
+{
+	int fd = bench_open_get(d->sock, "/v1/events");
+
 	if (fd < 0) {
 		bench_fail("/v1/events: %s", strerror(-fd));
 		return fd;
@@ -409,12 +415,12 @@ static void print_and_json(const char *exitsnoop_note, uint64_t tail_w, uint64_t
 		if (m == M_EXITSNOOP)
 			fprintf(js, ",\"user_cpu_us_per_exit\":%.3f",
 				bench_div((double)a->daemon_cpu_ns / 1e3, (double)a->exits));
-		if (m == M_EVENTS || m == M_STREAM)
-			fprintf(js, ",\"daemon_cpu_us_per_exit\":%.3f,\"daemon_wakeups_per_exit\":%.4f,"
-				    "\"events_missing\":%llu",
+		if (m == M_DAEMON || m == M_EVENTS || m == M_STREAM)
+			fprintf(js, ",\"daemon_cpu_us_per_exit\":%.3f,\"daemon_wakeups_per_exit\":%.4f",
 				bench_div((double)a->daemon_cpu_ns / 1e3, (double)a->exits),
-				bench_div((double)a->daemon_wakeups, (double)a->exits),
-				(unsigned long long)a->events_missing);
+				bench_div((double)a->daemon_wakeups, (double)a->exits));
+		if (m == M_EVENTS || m == M_STREAM)
+			fprintf(js, ",\"events_missing\":%llu", (unsigned long long)a->events_missing);
 		fprintf(js, "}");
 	}
 	if (acc[M_EXITSNOOP].ran && acc[M_EVENTS].ran) {
@@ -538,33 +544,22 @@ static int run_stream(struct round_ctx *rc)
 	return 0;
 }
 
-/* The daemon's modes, events then stream (stream_first: the other way), on
- * one daemon with the events client connected throughout; after the last
- * round's, its wakeups while idle, both clients still connected (the
- * stream's ended with its cgroup). */
-static int run_daemon(struct round_ctx *rc, bool stream_first, bool last)
+/* Nothing reads exits: the daemon has no client, the loop's cgroup is not
+ * attached. */
+static int run_quiet(struct round_ctx *rc)
 {
-	int err = start_daemon(rc->dmn, rc->ev);
+	char leaf[4096];
 
-	if (!err)
-		err = empty_last(rc);
-	if (!err)
-		err = stream_first ? run_stream(rc) : run_events(rc);
-	if (!err)
-		err = stream_first ? run_events(rc) : run_stream(rc);
-	/* The first second holds the end of the cgroup just removed (its
-	 * release by the kernel, the drain's last look). */
-	if (!err && last) {
-		uint64_t f0;
+	if (fresh_cg(rc->cg, "daemon", rc->r, leaf, sizeof(leaf)))
+		return -1;
+	measure(M_DAEMON, leaf, rc->dmn->pid, rc->base_id, rc->dmn->pid, NULL);
+	th_cgroup_drop(leaf);
+	return 0;
+}
 
-		rc->tail_w = idle_wakeups(rc->dmn->pid, 1000000000ULL);
-		/* Every exit on the host reaches the events client, and the
-		 * first after a pause wakes the daemon: a wakeup in the window
-		 * is the daemon's own only when nothing started meanwhile. */
-		f0 = bench_host_forks();
-		rc->idle_w = idle_wakeups(rc->dmn->pid, 3000000000ULL);
-		rc->idle_forks = bench_host_forks() - f0;
-	}
+/* Stops the daemon, its clients first. */
+static void stop_daemon(struct round_ctx *rc)
+{
 	drains[0] = drains[1] = NULL;
 	poke();
 	usleep(1000);
@@ -578,6 +573,57 @@ static int run_daemon(struct round_ctx *rc, bool stream_first, bool last)
 			bench_fail("cgstatd did not stop cleanly");
 		th_daemon_cleanup(rc->dmn);
 	}
+}
+
+/* The "daemon" mode on a daemon of its own (its clients would read every
+ * exit from the moment they connect). */
+static int run_quiet_daemon(struct round_ctx *rc)
+{
+	int err = start_daemon(rc->dmn);
+
+	if (!err)
+		err = empty_last(rc);
+	if (!err)
+		err = run_quiet(rc);
+	stop_daemon(rc);
+	return err;
+}
+
+/* The daemon's modes: "daemon" (its own daemon), then events and stream on
+ * one daemon with the events client connected throughout; reverse: stream,
+ * events, then "daemon". After the last round's events and stream, the
+ * daemon's wakeups while idle, both clients still connected (the stream's
+ * ended with its cgroup). */
+static int run_daemon(struct round_ctx *rc, bool reverse, bool last)
+{
+	int err = reverse ? 0 : run_quiet_daemon(rc);
+
+	if (!err)
+		err = start_daemon(rc->dmn);
+	if (!err)
+		err = connect_events(rc->dmn, rc->ev);
+	if (!err)
+		err = empty_last(rc);
+	if (!err)
+		err = reverse ? run_stream(rc) : run_events(rc);
+	if (!err)
+		err = reverse ? run_events(rc) : run_stream(rc);
+	/* The first second holds the end of the cgroup just removed (its
+	 * release by the kernel, the drain's last look). */
+	if (!err && last) {
+		uint64_t f0;
+
+		rc->tail_w = idle_wakeups(rc->dmn->pid, 1000000000ULL);
+		/* Every exit on the host reaches the events client, and the
+		 * first after a pause wakes the daemon: a wakeup in the window
+		 * is the daemon's own only when nothing started meanwhile. */
+		f0 = bench_host_forks();
+		rc->idle_w = idle_wakeups(rc->dmn->pid, 3000000000ULL);
+		rc->idle_forks = bench_host_forks() - f0;
+	}
+	stop_daemon(rc);
+	if (!err && reverse)
+		err = run_quiet_daemon(rc);
 	return err;
 }
 
@@ -629,8 +675,8 @@ int main(int argc, char **argv)
 	if (rounds < 1 || rounds > MAX_ROUNDS || iters < 1)
 		rounds = 6, iters = 3000;
 	rc.es = exitsnoop_path(note, sizeof(note));
-	printf("bench_lifecycle: fork+exit+wait x %d per run, %d rounds of none / events / stream / "
-	       "exitsnoop, interleaved (every other round in the reverse order); %ld CPUs\n",
+	printf("bench_lifecycle: fork+exit+wait x %d per run, %d rounds of none / daemon / events / "
+	       "stream / exitsnoop, interleaved (every other round in the reverse order); %ld CPUs\n",
 	       iters, rounds, sysconf(_SC_NPROCESSORS_ONLN));
 	if (!rc.es)
 		printf("  exitsnoop skipped: %s\n", note);

@@ -175,7 +175,8 @@ def lifecycle_rows(s):
         return [("fork+exit+wait loop with cgstatd ÷ without", "not run (bench_lifecycle)", "")]
     m = s["modes"]
     rows = []
-    for mode, label in (("events", "cgstatd with one `/v1/events` client"),
+    for mode, label in (("daemon", "cgstatd running, nothing reading exits"),
+                        ("events", "cgstatd with one `/v1/events` client"),
                         ("stream", "cgstatd attached to the loop's cgroup, a stream open")):
         if mode not in m:
             continue
