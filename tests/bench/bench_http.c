@@ -22,13 +22,16 @@
  *     HTTP with before its own layer), another cgstatd build if
  *     CGSTATD_BASELINE names one (e.g. the commit before a change: before
  *     and after in the same run), and the ping-pong; each one's latency
- *     over the ping-pong's and its server's CPU per request.
+ *     over the ping-pong's and its server's CPU per request; with the
+ *     client and every server on one CPU, then the servers on another
+ *     (left to the scheduler, where it put them decided the figures).
  *
  * The daemon runs with --ttl 1s on its own socket and pin path; it is
  * stopped and its pins removed on every path, and afterwards the bench
  * checks that none of its BPF programs or pinned objects is left. */
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -89,10 +92,14 @@ static struct lat_stats lat_stats(uint64_t *v, size_t n)
 
 /* ---- the baseline: AF_UNIX ping-pong with an echo thread ---------------- */
 
+static volatile pid_t echo_tid; /* for section 4's placements */
+
 static void *echo_thread(void *arg)
 {
 	int fd = *(int *)arg;
 	char buf[4096];
+
+	echo_tid = gettid();
 
 	for (;;) {
 		ssize_t n = read(fd, buf, sizeof(buf)), off = 0;
@@ -553,6 +560,99 @@ static int open_on(const char *sock, struct th_conn **ret)
 	return 0;
 }
 
+/* Where section 4's client (this thread) and servers (the daemons, the bare
+ * server, the echo thread) run. Left to the scheduler, a round trip's time
+ * here depended on whether it put both ends on one CPU or woke the other
+ * (one run read cgstatd at 1.8x the ping-pong and the bare server at 13.7x,
+ * the next run the other way round), so each placement is measured on its
+ * own: on one CPU (JSON key "floors") a request costs what the server does
+ * for it; on two, each round trip also wakes the other CPU, which on a VM
+ * can cost more than the request (every side alike). */
+struct placement {
+	const char *key, *label;
+	int client, server; /* CPUs; server -1: not on this machine */
+};
+
+#define N_PLACES 2
+static struct placement places[N_PLACES] = {
+	{ "floors", "client and servers on one CPU", 0, -1 },
+	{ "floors_two_cpus", "client on one CPU, servers on another", 0, -1 },
+};
+
+/* The first two CPUs this process may run on. */
+static void places_init(void)
+{
+	cpu_set_t set;
+	int n = 0, cpus[2] = { 0, 0 };
+
+	if (sched_getaffinity(0, sizeof(set), &set))
+		CPU_ZERO(&set);
+	for (int i = 0; i < CPU_SETSIZE && n < 2; i++)
+		if (CPU_ISSET(i, &set))
+			cpus[n++] = i;
+	places[0].client = places[0].server = places[1].client = cpus[0];
+	if (n == 2)
+		places[1].server = cpus[1];
+}
+
+/* Pins every side to pl's CPUs; pl NULL: back on every CPU. 0 or -errno. */
+static int place(const struct placement *pl, pid_t floor_pid)
+{
+	int server = pl ? pl->server : -1, err = 0;
+	pid_t servers[3] = { dmn.pid, base_dmn.pid, floor_pid };
+	cpu_set_t set;
+
+	for (int i = 0; i < 3; i++)
+		if (servers[i] > 0 && !err)
+			err = bench_pin_tasks(servers[i], server);
+	CPU_ZERO(&set);
+	for (long i = 0; i < sysconf(_SC_NPROCESSORS_CONF) && i < CPU_SETSIZE; i++)
+		if (!pl || i == server)
+			CPU_SET(i, &set);
+	if (!err && echo_tid > 0 && sched_setaffinity(echo_tid, sizeof(set), &set))
+		err = -errno;
+	CPU_ZERO(&set);
+	for (long i = 0; i < sysconf(_SC_NPROCESSORS_CONF) && i < CPU_SETSIZE; i++)
+		if (!pl || i == pl->client)
+			CPU_SET(i, &set);
+	if (!err && sched_setaffinity(0, sizeof(set), &set))
+		err = -errno;
+	return err;
+}
+
+/* One placement's table, and its JSON object under pl->key; resets the
+ * sides' CPU counts for the next. */
+static void print_floors(const struct placement *pl, struct side *sd, int k, FILE *f)
+{
+	struct lat_stats ping_s = lat_stats(sd[k - 1].lat, LAT_N);
+
+	printf("  %s (client on CPU %d, servers on CPU %d):\n", pl->label, pl->client, pl->server);
+	printf("  %-30s %9s %9s %9s %11s %13s\n", "", "median us", "p99 us", "mean us",
+	       "median / pp", "server CPU us");
+	if (f)
+		fprintf(f, ",\"%s\":{", pl->key);
+	for (int j = 0; j < k; j++) {
+		struct lat_stats ls = j == k - 1 ? ping_s : lat_stats(sd[j].lat, LAT_N);
+
+		printf("  %-30s %9.1f %9.1f %9.1f %10.2fx", sd[j].label, ls.median_us, ls.p99_us,
+		       ls.mean_us, bench_div(ls.median_us, ping_s.median_us));
+		if (sd[j].server)
+			printf(" %13.2f\n", sd[j].cpu_ns / 1e3 / LAT_N);
+		else
+			printf(" %13s\n", "-");
+		if (f)
+			fprintf(f,
+				"%s\"%s\":{\"median_us\":%.2f,\"p99_us\":%.2f,\"mean_us\":%.2f,"
+				"\"median_over_ping\":%.3f,\"server_cpu_us\":%.3f}",
+				j ? "," : "", sd[j].key, ls.median_us, ls.p99_us, ls.mean_us,
+				bench_div(ls.median_us, ping_s.median_us),
+				sd[j].server ? sd[j].cpu_ns / 1e3 / LAT_N : 0.0);
+		sd[j].cpu_ns = 0;
+	}
+	if (f)
+		fprintf(f, "}");
+}
+
 static void bench_floors(const char *target, int echo_fd, uint32_t *base_ids, size_t *n_base_ids)
 {
 	static const char *const args[] = { "--ttl", "1s", NULL };
@@ -569,9 +669,11 @@ static void bench_floors(const char *target, int echo_fd, uint32_t *base_ids, si
 
 	printf("\n4. GET %s (attached, cached) beside its floors in one run: a bare evhttp server\n"
 	       "   with a body of the same size%s, and the ping-pong; %d warm-up + %d timed each,\n"
-	       "   interleaved in blocks of %d; server CPU from its threads' schedstat\n",
+	       "   interleaved in blocks of %d; server CPU from its threads' schedstat; with the\n"
+	       "   client and the servers pinned to one CPU, then to two\n",
 	       target, baseline ? ", CGSTATD_BASELINE's cgstatd" : " (CGSTATD_BASELINE unset)",
 	       LAT_WARMUP, LAT_N, LAT_BLOCK);
+	places_init();
 	memset(sd, 0, sizeof(sd));
 	if ((err = conn_open(&ops[0].c)) ||
 	    (st = th_request_on(ops[0].c, "GET", target, &body, &body_len)) != 200) {
@@ -616,46 +718,35 @@ static void bench_floors(const char *target, int echo_fd, uint32_t *base_ids, si
 			bench_fail("floors: out of memory");
 			goto out;
 		}
-	err = measure_sides(sd, k, LAT_WARMUP, LAT_N, LAT_BLOCK);
-	if (err) {
-		bench_fail("floors: request failed: %s", strerror(-err));
-		goto out;
-	}
 	{
-		struct lat_stats ping_s = lat_stats(sd[k - 1].lat, LAT_N);
 		char *js = NULL;
 		size_t js_len = 0;
 		FILE *f = open_memstream(&js, &js_len);
 
 		if (f)
-			fprintf(f, "{\"bench\":\"http\",\"body_bytes\":%zu,\"floors\":{", body_len);
-
-		printf("  %-30s %9s %9s %9s %11s %13s\n", "", "median us", "p99 us", "mean us",
-		       "median / pp", "server CPU us");
-		for (int j = 0; j < k; j++) {
-			struct lat_stats ls = j == k - 1 ? ping_s : lat_stats(sd[j].lat, LAT_N);
-
-			printf("  %-30s %9.1f %9.1f %9.1f %10.2fx", sd[j].label, ls.median_us,
-			       ls.p99_us, ls.mean_us, bench_div(ls.median_us, ping_s.median_us));
-			if (sd[j].server)
-				printf(" %13.2f\n", sd[j].cpu_ns / 1e3 / LAT_N);
+			fprintf(f, "{\"bench\":\"http\",\"body_bytes\":%zu", body_len);
+		err = 0;
+		for (int p = 0; p < N_PLACES && !err; p++) {
+			if (places[p].server < 0)
+				continue;
+			err = place(&places[p], floor_pid);
+			if (!err)
+				err = measure_sides(sd, k, LAT_WARMUP, LAT_N, LAT_BLOCK);
+			if (err)
+				bench_fail("floors: %s: %s", places[p].label, strerror(-err));
 			else
-				printf(" %13s\n", "-");
-			if (f)
-				fprintf(f,
-					"%s\"%s\":{\"median_us\":%.2f,\"p99_us\":%.2f,\"mean_us\":%.2f,"
-					"\"median_over_ping\":%.3f,\"server_cpu_us\":%.3f}",
-					j ? "," : "",
-					sd[j].key, ls.median_us, ls.p99_us, ls.mean_us,
-					bench_div(ls.median_us, ping_s.median_us),
-					sd[j].server ? sd[j].cpu_ns / 1e3 / LAT_N : 0.0);
+				print_floors(&places[p], sd, k, f);
 		}
+		place(NULL, floor_pid);
 		if (f) {
-			fprintf(f, "}}");
+			fprintf(f, "}");
 			fclose(f);
-			bench_json_out("bench_http.json", js);
+			if (!err)
+				bench_json_out("bench_http.json", js);
 		}
 		free(js);
+		if (err)
+			goto out;
 		printf("  (body %zu bytes; server CPU per timed request: the warm-up is left out)\n",
 		       body_len);
 	}

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <poll.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -213,6 +214,32 @@ uint64_t bench_proc_sched_ns(pid_t pid)
 	}
 	closedir(d);
 	return sum;
+}
+
+int bench_pin_tasks(pid_t pid, int cpu)
+{
+	cpu_set_t set;
+	struct dirent *de;
+	char p[64];
+	int err = 0;
+	DIR *d;
+
+	CPU_ZERO(&set);
+	if (cpu >= 0)
+		CPU_SET(cpu, &set);
+	else
+		for (long i = 0; i < sysconf(_SC_NPROCESSORS_CONF) && i < CPU_SETSIZE; i++)
+			CPU_SET(i, &set);
+	snprintf(p, sizeof(p), "/proc/%d/task", pid);
+	d = opendir(p);
+	if (!d)
+		return -errno;
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.' && sched_setaffinity(atoi(de->d_name), sizeof(set), &set) &&
+		    errno != ESRCH)
+			err = -errno;
+	closedir(d);
+	return err;
 }
 
 long bench_raise_nofile(long want)
