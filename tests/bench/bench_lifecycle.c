@@ -5,6 +5,10 @@
  *   none      no cgstat (an empty tp_btf/sched_switch program is attached in
  *             every mode, so it is the floor for the switch figures and adds
  *             the same to every mode)
+ *   loads     no cgstat: a program that only loads the fields cgstat's
+ *             switch program reads (build/baseline.skel.h) beside the empty
+ *             one, the floor of any program that charges a switch to a
+ *             cgroup on this loop
  *   daemon    cgstatd running with no client and the loop's cgroup not
  *             attached: nothing reads exits, so they make no record (a
  *             daemon of its own, started for it)
@@ -58,8 +62,9 @@
 
 #define MAX_ROUNDS 20
 
-enum mode { M_NONE, M_DAEMON, M_EVENTS, M_STREAM, M_EXITSNOOP, M_N };
-static const char *const mode_name[M_N] = { "none", "daemon", "events", "stream", "exitsnoop" };
+enum mode { M_NONE, M_LOADS, M_DAEMON, M_EVENTS, M_STREAM, M_EXITSNOOP, M_N };
+static const char *const mode_name[M_N] = { "none",   "loads",  "daemon",
+					    "events", "stream", "exitsnoop" };
 
 enum prog_kind { P_FORK, P_EXIT, P_SWITCH, P_BASE, P_OTHER, P_N };
 static const char *const kind_name[P_N] = { "fork", "exit", "switch", "switch_empty", "other" };
@@ -390,6 +395,10 @@ static void print_and_json(const char *exitsnoop_note, uint64_t tail_w, uint64_t
 			       mode_name[m], med / 1e3, ratio, "-", ns[P_OTHER], "-", ns[P_BASE],
 			       bench_div((double)a->daemon_cpu_ns / 1e3, (double)a->exits),
 			       bench_div((double)a->daemon_wakeups, (double)a->exits));
+		else if (m == M_LOADS)
+			printf("  %-10s %12.2f %8.3f %10s %10s %10.1f %12.1f %12s %10s\n",
+			       mode_name[m], med / 1e3, ratio, "-", "-", ns[P_SWITCH], ns[P_BASE], "-",
+			       "-");
 		else
 			printf("  %-10s %12.2f %8.3f %10.1f %10.1f %10.1f %12.1f %12.2f %10.3f\n",
 			       mode_name[m], med / 1e3, ratio, ns[P_FORK], ns[P_EXIT], ns[P_SWITCH],
@@ -407,7 +416,10 @@ static void print_and_json(const char *exitsnoop_note, uint64_t tail_w, uint64_t
 			if (!a->cnt[k])
 				continue;
 			fprintf(js, "%s\"%s\":{\"ns_per_event\":%.1f,\"events\":%llu}", first ? "" : ",",
-				m == M_EXITSNOOP && k == P_OTHER ? "exitsnoop" : kind_name[k], ns[k],
+				m == M_EXITSNOOP && k == P_OTHER ? "exitsnoop"
+				: m == M_LOADS && k == P_SWITCH  ? "loads"
+								 : kind_name[k],
+				ns[k],
 				(unsigned long long)a->cnt[k]);
 			first = 0;
 		}
@@ -439,6 +451,15 @@ static void print_and_json(const char *exitsnoop_note, uint64_t tail_w, uint64_t
 				bench_div(xp, cp), bench_div(xt, ct));
 	} else if (js) {
 		fprintf(js, "},\"exitsnoop_skipped\":\"%s\"", exitsnoop_note);
+	}
+	if (acc[M_LOADS].ran) {
+		const struct acc *l = &acc[M_LOADS];
+
+		printf("  the loads-only program (what cgstat's switch program reads, nothing else): "
+		       "%.1f ns/event, %.2fx the empty program beside it\n",
+		       bench_div((double)l->ns[P_SWITCH], (double)l->cnt[P_SWITCH]),
+		       bench_div(bench_div((double)l->ns[P_SWITCH], (double)l->cnt[P_SWITCH]),
+				 bench_div((double)l->ns[P_BASE], (double)l->cnt[P_BASE])));
 	}
 	printf("  daemon idle: %llu wakeups in the %.1f s after the last run's first second "
 	       "(%llu in that second: its cgroup's end); %llu processes started on the host "
@@ -488,6 +509,27 @@ static int run_none(struct round_ctx *rc)
 	measure(M_NONE, leaf, 0, rc->base_id, 0, NULL);
 	th_cgroup_drop(leaf);
 	return 0;
+}
+
+/* The loads-only program beside the empty one (its place alternated), no
+ * cgstat. */
+static int run_loads(struct round_ctx *rc)
+{
+	struct bpf_link *link;
+	char leaf[4096];
+	uint32_t id;
+	int err = -1;
+
+	if (fresh_cg(rc->cg, "loads", rc->r, leaf, sizeof(leaf)))
+		return -1;
+	link = bench_loads_attach(rc->base, &id);
+	if (link && !empty_last(rc)) {
+		measure(M_LOADS, leaf, 0, rc->base_id, 0, NULL);
+		err = 0;
+	}
+	bpf_link__destroy(link);
+	th_cgroup_drop(leaf);
+	return err;
 }
 
 static int run_events(struct round_ctx *rc)
@@ -675,8 +717,9 @@ int main(int argc, char **argv)
 	if (rounds < 1 || rounds > MAX_ROUNDS || iters < 1)
 		rounds = 6, iters = 3000;
 	rc.es = exitsnoop_path(note, sizeof(note));
-	printf("bench_lifecycle: fork+exit+wait x %d per run, %d rounds of none / daemon / events / "
-	       "stream / exitsnoop, interleaved (every other round in the reverse order); %ld CPUs\n",
+	printf("bench_lifecycle: fork+exit+wait x %d per run, %d rounds of none / loads / daemon / "
+	       "events / stream / exitsnoop, interleaved (every other round in the reverse "
+	       "order); %ld CPUs\n",
 	       iters, rounds, sysconf(_SC_NPROCESSORS_ONLN));
 	if (!rc.es)
 		printf("  exitsnoop skipped: %s\n", note);
@@ -717,11 +760,11 @@ int main(int argc, char **argv)
 		bool reverse = r % 2;
 
 		rc.r = r;
-		if (reverse ? run_exitsnoop(&rc) : run_none(&rc))
+		if (reverse ? run_exitsnoop(&rc) : (run_none(&rc) || run_loads(&rc)))
 			break;
 		if (run_daemon(&rc, reverse, r == rounds - 1))
 			break;
-		if (reverse ? run_none(&rc) : run_exitsnoop(&rc))
+		if (reverse ? (run_loads(&rc) || run_none(&rc)) : run_exitsnoop(&rc))
 			break;
 	}
 	print_and_json(note, rc.tail_w, rc.idle_w, rc.idle_forks, 3.0);

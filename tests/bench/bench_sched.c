@@ -18,6 +18,9 @@
  *
  *   none        nothing attached (the workload's own rate)
  *   cgstat      cgstat's programs, loaded and attached in this process
+ *   loads       a program that only loads the fields cgstat's switch program
+ *               reads (build/baseline.skel.h): the floor of any program that
+ *               charges each switch to a cgroup
  *   runqlat     libbpf-tools' runqlat (all tasks)
  *   runqlat-c   runqlat -c <the workload's cgroup> (per-cgroup filter)
  *
@@ -62,8 +65,8 @@
 
 enum wl { W_PINGPONG, W_MIXED, W_SPREAD, W_N };
 static const char *const wl_name[W_N] = {"pingpong", "mixed", "spread"};
-enum mode { M_NONE, M_CGSTAT, M_RUNQLAT, M_RUNQLAT_CG, M_N };
-static const char *const mode_name[M_N] = {"none", "cgstat", "runqlat", "runqlat-c"};
+enum mode { M_NONE, M_CGSTAT, M_LOADS, M_RUNQLAT, M_RUNQLAT_CG, M_N };
+static const char *const mode_name[M_N] = {"none", "cgstat", "loads", "runqlat", "runqlat-c"};
 enum kind { K_SWITCH, K_WAKEUP, K_OTHER, K_BASE, K_N };
 
 struct cell {
@@ -293,8 +296,10 @@ static void stop_tool(pid_t pid)
 static int measure(enum wl w, enum mode m, const char *rq, char *note, size_t note_len, int r)
 {
 	struct cell *c = &cells[w][m];
+	struct bpf_link *link = NULL;
 	struct loader *l = NULL;
 	pid_t tool = -1;
+	uint32_t id;
 	int err = 0;
 
 	if (m == M_CGSTAT) {
@@ -306,6 +311,10 @@ static int measure(enum wl w, enum mode m, const char *rq, char *note, size_t no
 			return err;
 		}
 		note_ids();
+	} else if (m == M_LOADS) {
+		link = bench_loads_attach(base_skel, &id);
+		if (!link)
+			return -EIO;
 	} else if (m == M_RUNQLAT || m == M_RUNQLAT_CG) {
 		const char *cg = w == W_PINGPONG ? pp_cg : w == W_SPREAD ? spread_cg : mixed_parent;
 		char *argv[] = {"runqlat", m == M_RUNQLAT_CG ? "-c" : NULL, (char *)cg, NULL};
@@ -328,6 +337,7 @@ static int measure(enum wl w, enum mode m, const char *rq, char *note, size_t no
 	}
 	stop_tool(tool);
 	loader_close(l);
+	bpf_link__destroy(link);
 	return err;
 }
 
@@ -460,8 +470,8 @@ int main(void)
 		rounds = 6;
 	if (!rq)
 		snprintf(note, sizeof(note), "runqlat not installed (Debian package libbpf-tools)");
-	printf("bench_sched: %d rounds x %.1f s of pingpong and mixed in modes none / cgstat / "
-	       "runqlat / runqlat -c, interleaved; %ld CPUs\n",
+	printf("bench_sched: %d rounds x %.1f s of pingpong, mixed and spread in modes none / "
+	       "cgstat / loads / runqlat / runqlat -c, interleaved; %ld CPUs\n",
 	       rounds, ROUND_NS / 1e9, sysconf(_SC_NPROCESSORS_ONLN));
 	if (!rq)
 		printf("  runqlat skipped: %s\n", note);

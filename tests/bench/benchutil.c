@@ -417,21 +417,40 @@ void bench_json_out(const char *file, const char *json)
 	}
 }
 
-struct baseline_bpf *bench_baseline(uint32_t *ret_id)
+static uint32_t prog_id(const struct bpf_program *prog)
 {
-	struct baseline_bpf *skel = baseline_bpf__open_and_load();
 	struct bpf_prog_info info = {};
 	__u32 len = sizeof(info);
 
-	if (!skel || baseline_bpf__attach(skel)) {
+	return bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &len) ? 0 : info.id;
+}
+
+struct baseline_bpf *bench_baseline(uint32_t *ret_id)
+{
+	struct baseline_bpf *skel = baseline_bpf__open();
+
+	/* The loads-only program is attached where a bench asks for it. */
+	if (skel)
+		bpf_program__set_autoattach(skel->progs.baseline_loads, false);
+	if (!skel || baseline_bpf__load(skel) || baseline_bpf__attach(skel)) {
 		bench_fail("baseline program: %s", strerror(errno));
 		baseline_bpf__destroy(skel);
 		return NULL;
 	}
-	*ret_id = 0;
-	if (!bpf_obj_get_info_by_fd(bpf_program__fd(skel->progs.baseline_sched_switch), &info, &len))
-		*ret_id = info.id;
+	*ret_id = prog_id(skel->progs.baseline_sched_switch);
 	return skel;
+}
+
+struct bpf_link *bench_loads_attach(struct baseline_bpf *skel, uint32_t *ret_id)
+{
+	struct bpf_link *l = bpf_program__attach(skel->progs.baseline_loads);
+
+	if (!l) {
+		bench_fail("attaching the loads-only program: %s", strerror(errno));
+		return NULL;
+	}
+	*ret_id = prog_id(skel->progs.baseline_loads);
+	return l;
 }
 
 int bench_baseline_last(struct baseline_bpf *skel)

@@ -71,6 +71,7 @@ long bench_raise_nofile(long want);
  * attached, its program id in *ret_id: what the benches hold cgstat's switch
  * program against. NULL on failure, said with bench_fail. */
 struct baseline_bpf;
+struct bpf_link;
 struct baseline_bpf *bench_baseline(uint32_t *ret_id);
 /* The empty program attached again, so that it runs after every program
  * attached to sched_switch since: the first program there runs slower in
@@ -78,6 +79,10 @@ struct baseline_bpf *bench_baseline(uint32_t *ret_id);
  * 100-114 or 79-92 ns per event in a fork loop), so benches alternate its
  * place. 0, or -1 (the failure said). */
 int bench_baseline_last(struct baseline_bpf *skel);
+/* The loads-only sched_switch program of build/baseline.skel.h (what cgstat's
+ * accounting reads, and nothing else), attached after those already there;
+ * its program id in *ret_id. NULL on failure (bench_fail). */
+struct bpf_link *bench_loads_attach(struct baseline_bpf *skel, uint32_t *ret_id);
 
 /* ---- workloads ----------------------------------------------------------- */
 

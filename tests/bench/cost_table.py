@@ -44,9 +44,12 @@ def sched_rows(s):
         if "cgstat" not in w.get(wl, {}).get("modes", {}):
             continue  # not run (BENCH_ONLY=<another workload>)
         c = w[wl]["modes"]["cgstat"]
+        ld = w[wl]["modes"].get("loads")
+        floor = (f"; a program that only loads what cgstat reads: {ld['switch_over_empty']:.2f}"
+                 if ld else "")
         rows.append((f"`sched_switch` ns/event ÷ an empty `tp_btf/sched_switch`, {label}",
-                     f"{c['switch_over_empty']:.2f} ({n(c['switch_ns'])} ÷ {n(c['empty_ns'])} ns)",
-                     "≤ 2.0"))
+                     f"{c['switch_over_empty']:.2f} ({n(c['switch_ns'])} ÷ {n(c['empty_ns'])} ns)"
+                     + floor, "≤ 2.0"))
     for wl, label in (("pingpong", "ping-pong"), ("mixed", "mixed load"),
                       ("spread", "one cgroup on every CPU")):
         if "cgstat" not in w.get(wl, {}).get("modes", {}):
@@ -69,6 +72,9 @@ def sched_rows(s):
             continue
         e = w[wl].get("empty_rate_ratio")
         floor = f"; an empty `sched_switch` program alone {e:.3f} ({slower(e)})" if e else ""
+        ld = w[wl]["modes"].get("loads")
+        if ld:
+            floor += f"; the loads-only program alone {ld['rate_ratio']:.3f} ({slower(ld['rate_ratio'])})"
         rows.append((f"{label}, cgstat attached ÷ nothing attached",
                      f"{c['rate_ratio']:.3f} ({slower(c['rate_ratio'])}){floor}",
                      "≥ 0.97" if wl == "pingpong" else ""))
@@ -197,6 +203,13 @@ def lifecycle_rows(s):
                      f"{sw / empty if empty else 0:.2f} ({n(sw)} ÷ {n(empty)}); "
                      f"{e['daemon_cpu_us_per_exit']:.2f} µs",
                      "≤ 1.03; ≤ 500 · ≤ 500 ns · ≤ 2.0; ≤ 5 µs"))
+    if "loads" in m:
+        p = m["loads"]["progs"]
+        ld = p.get("loads", {}).get("ns_per_event", 0)
+        empty = p.get("switch_empty", {}).get("ns_per_event", 0)
+        rows.append(("fork+exit+wait loop, no cgstat: a `sched_switch` program that only loads "
+                     "what cgstat's reads ÷ the empty one (the floor of the row's switch figure)",
+                     f"{ld / empty if empty else 0:.2f} ({n(ld)} ÷ {n(empty)})", ""))
     x = s.get("exitsnoop_over_cgstat")
     rows.append(("libbpf-tools `exitsnoop` ÷ cgstat per exit (programs; with user space)",
                  f"{x['exit_program']:.1f}× ({n(m['exitsnoop']['progs']['exitsnoop']['ns_per_event'])} ns); "
