@@ -600,24 +600,13 @@ static int place(const struct placement *pl, pid_t floor_pid)
 {
 	int server = pl ? pl->server : -1, err = 0;
 	pid_t servers[3] = { dmn.pid, base_dmn.pid, floor_pid };
-	cpu_set_t set;
 
 	for (int i = 0; i < 3; i++)
 		if (servers[i] > 0 && !err)
 			err = bench_pin_tasks(servers[i], server);
-	CPU_ZERO(&set);
-	for (long i = 0; i < sysconf(_SC_NPROCESSORS_CONF) && i < CPU_SETSIZE; i++)
-		if (!pl || i == server)
-			CPU_SET(i, &set);
-	if (!err && echo_tid > 0 && sched_setaffinity(echo_tid, sizeof(set), &set))
-		err = -errno;
-	CPU_ZERO(&set);
-	for (long i = 0; i < sysconf(_SC_NPROCESSORS_CONF) && i < CPU_SETSIZE; i++)
-		if (!pl || i == pl->client)
-			CPU_SET(i, &set);
-	if (!err && sched_setaffinity(0, sizeof(set), &set))
-		err = -errno;
-	return err;
+	if (!err && echo_tid > 0)
+		err = bench_pin_tid(echo_tid, server);
+	return err ?: bench_pin_tid(0, pl ? pl->client : -1);
 }
 
 /* One placement's table, and its JSON object under pl->key; resets the

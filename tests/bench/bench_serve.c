@@ -27,7 +27,6 @@
  * by pid, the pins and cgroups removed, on every path. */
 #include <errno.h>
 #include <fcntl.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -133,7 +132,6 @@ static void bench_requests(const char *target)
 	char *body = NULL;
 	bool pinned = false;
 	int err, cpu = bench_cpu();
-	cpu_set_t was;
 
 	printf("\n1. Server CPU per cached request, GET %s (--ttl 1s) beside a bare evhttp server "
 	       "with a body of the same size;\n   %d blocks of %d each, interleaved; the client and both "
@@ -155,12 +153,8 @@ static void bench_requests(const char *target)
 	d->server = dmn.pid;
 	f->target = target;
 	f->server = floor_pid;
-	if (sched_getaffinity(0, sizeof(was), &was)) {
-		bench_fail("requests: sched_getaffinity: %s", strerror(errno));
-		goto out;
-	}
 	pinned = true;
-	if ((err = th_pin_cpu(cpu)) || (err = bench_pin_tasks(dmn.pid, cpu)) ||
+	if ((err = bench_pin_tid(0, cpu)) || (err = bench_pin_tasks(dmn.pid, cpu)) ||
 	    (err = bench_pin_tasks(floor_pid, cpu))) {
 		bench_fail("requests: pinning to CPU %d: %s", cpu, strerror(-err));
 		goto out;
@@ -191,7 +185,7 @@ static void bench_requests(const char *target)
 	       bench_div(rrow.daemon_tick_us, rrow.floor_tick_us),
 	       bench_div(rrow.daemon_lat_us, rrow.floor_lat_us), rrow.body);
 out:
-	if (pinned && (sched_setaffinity(0, sizeof(was), &was) || bench_pin_tasks(dmn.pid, -1)))
+	if (pinned && (bench_pin_tid(0, -1) || bench_pin_tasks(dmn.pid, -1)))
 		bench_fail("requests: cannot unpin");
 	free(body);
 	if (d && d->c.fd > 0)

@@ -216,28 +216,31 @@ uint64_t bench_proc_sched_ns(pid_t pid)
 	return sum;
 }
 
-int bench_pin_tasks(pid_t pid, int cpu)
+int bench_pin_tid(pid_t tid, int cpu)
 {
 	cpu_set_t set;
-	struct dirent *de;
-	char p[64];
-	int err = 0;
-	DIR *d;
 
 	CPU_ZERO(&set);
-	if (cpu >= 0)
-		CPU_SET(cpu, &set);
-	else
-		for (long i = 0; i < sysconf(_SC_NPROCESSORS_CONF) && i < CPU_SETSIZE; i++)
+	for (long i = 0; i < sysconf(_SC_NPROCESSORS_CONF) && i < CPU_SETSIZE; i++)
+		if (cpu < 0 || i == cpu)
 			CPU_SET(i, &set);
+	return sched_setaffinity(tid, sizeof(set), &set) ? -errno : 0;
+}
+
+int bench_pin_tasks(pid_t pid, int cpu)
+{
+	struct dirent *de;
+	char p[64];
+	int err = 0, e;
+	DIR *d;
+
 	snprintf(p, sizeof(p), "/proc/%d/task", pid);
 	d = opendir(p);
 	if (!d)
 		return -errno;
 	while ((de = readdir(d)))
-		if (de->d_name[0] != '.' && sched_setaffinity(atoi(de->d_name), sizeof(set), &set) &&
-		    errno != ESRCH)
-			err = -errno;
+		if (de->d_name[0] != '.' && (e = bench_pin_tid(atoi(de->d_name), cpu)) && e != -ESRCH)
+			err = e;
 	closedir(d);
 	return err;
 }

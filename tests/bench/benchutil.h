@@ -60,8 +60,11 @@ pid_t bench_start_bpf_tool_argv(const char *path, char *const argv[]);
  * /proc/PID/task/TID/schedstat: ns resolution, where /proc/PID/stat has
  * clock ticks); 0 if unreadable. */
 uint64_t bench_proc_sched_ns(pid_t pid);
-/* Every thread of process pid on CPU cpu alone, or on every CPU when cpu < 0
- * (a thread that ended meanwhile is skipped). 0 or -errno. */
+/* Thread tid (0: the caller) on CPU cpu alone, or on every CPU when cpu < 0.
+ * 0 or -errno. */
+int bench_pin_tid(pid_t tid, int cpu);
+/* The same for every thread of process pid (one that ended meanwhile is
+ * skipped). */
 int bench_pin_tasks(pid_t pid, int cpu);
 /* Raises RLIMIT_NOFILE (soft and hard) to at least want, as far as the
  * kernel allows: the resulting soft limit. */
