@@ -310,7 +310,7 @@ int BPF_PROG(cgs_sched_switch, bool preempt, struct task_struct *prev, struct ta
 		/* One inlined copy for every path: the verifier walks each
 		 * copy along every path to it. A copy per path took it
 		 * 330,000 instructions (4 s of each start here), one 63,000. */
-		charge_slice(&base, prev, involuntary);
+		charge_slice(&base, prev, involuntary, own ? &b->acc_hint : NULL);
 		if (own) {
 			if (dead)
 				b->tag = 0; /* freed for the next task with this index */

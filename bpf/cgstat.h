@@ -169,7 +169,10 @@ struct cgs_task_base {
 	__u64 tag; /* 0: free */
 	struct cgs_task t; /* t.valid unused: an owned entry is valid */
 	__u64 task; /* the owner's task_struct address, set when it takes the entry */
-	__u64 pad;
+	/* 1 + the accumulator slot (struct cgs_acc) the owner's cgroup had at
+	 * its last switch-out, 0 if none: a hint, checked against the slot's
+	 * owner before use, that spares the search of the slots. */
+	__u64 acc_hint;
 };
 
 /* A slice in progress when the snapshot was taken. */

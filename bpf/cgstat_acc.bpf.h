@@ -220,24 +220,36 @@ abort:
 }
 
 /* Charges prev's slice to its cgroup: into the slot of this CPU's
- * accumulators it owns (or can take), else into the cgroup's row. */
+ * accumulators it owns (or can take), else into the cgroup's row. hint (the
+ * task's entry's acc_hint, or NULL) names the slot to try first, and is set
+ * to the one found otherwise: where several cgroups share a CPU, the search
+ * of the slots stopped at a different one from one switch to the next (a
+ * mixed load's switch program took 19 ns less with the hint, a ping-pong's
+ * 2 ns more). */
 static __always_inline void charge_slice(const struct cgs_task *base, struct task_struct *prev,
-					 bool involuntary)
+					 bool involuntary, __u64 *hint)
 {
 	struct cgroup *cg = prev->cgroups->dfl_cgrp;
 	struct cgs_acc_slot *sl;
 	struct cgs_counters *c;
 	struct cgs_acc *a;
 	__u32 zero = 0;
-	__u64 id;
+	__u64 id, h;
 	int k;
 
 	a = bpf_map_lookup_elem(&cgs_acc, &zero);
 	if (a) {
 		id = cg->kn->id;
-		k = acc_find(a, id);
-		if (k < 0)
-			k = acc_adopt(a, cg, id);
+		h = hint ? *hint : 0;
+		if (h && h <= CGS_ACC_SPILL + 1 && a->cgid[h - 1] == id) {
+			k = h - 1;
+		} else {
+			k = acc_find(a, id);
+			if (k < 0)
+				k = acc_adopt(a, cg, id);
+			if (hint && k >= 0)
+				*hint = k + 1;
+		}
 		sl = acc_slot(a, k);
 		if (sl) {
 			add_slice(&sl->c, base, prev, involuntary, false);
