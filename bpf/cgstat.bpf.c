@@ -422,12 +422,21 @@ static __always_inline void fill_exit(struct cgs_exit_event *e, struct task_stru
 	__builtin_memcpy(e->comm, p->comm, sizeof(e->comm));
 }
 
-/* What an exit record needs of p's signal_struct, on two lines the exit path
- * has not touched: the time of its threads that ended, the OOM mark. */
-static __always_inline void exit_signal(struct task_struct *p, __u64 *dead_ns, bool *oom)
+/* What an exit record needs before the rest of it: its time first, before
+ * any load of ours that may miss (the clock read, rdtsc_ordered, an lfence on
+ * x86, waits for every load under way, so taken after them it would end the
+ * overlap of their misses; it is the dearest part of the exit program:
+ * 150-265 ns of it in a fork loop here, so an exit that makes no record
+ * never reads it). Then two lines of p's signal_struct that the exit path
+ * has not touched, the time of its threads that ended and the OOM mark, so
+ * that their misses overlap the counting that follows. */
+static __always_inline void exit_record_start(struct task_struct *p, __u64 *ts_ns, __u64 *dead_ns,
+					      bool *oom)
 {
-	struct signal_struct *sig = p->signal;
+	struct signal_struct *sig;
 
+	*ts_ns = bpf_ktime_get_ns();
+	sig = p->signal;
 	*dead_ns = sig->sum_sched_runtime;
 	*oom = sig->oom_mm != NULL;
 	asm volatile("" ::: "memory");
@@ -450,20 +459,10 @@ int cgs_sched_process_exit(__u64 *ctx)
 		group_dead = (bool)ctx[1];
 	else
 		group_dead = BPF_CORE_READ(p, signal, live.counter) == 0;
-	/* A record for sure (every exit is read). Its time first, before any
-	 * load of ours that may miss: the clock read (rdtsc_ordered, an lfence
-	 * on x86) waits for every load under way, so taken after them it would
-	 * end the overlap of their misses. It is the dearest part of this
-	 * program (150-265 ns of it in a fork loop here, against 55-95 ns on a
-	 * switch), so an exit that makes no record never reads it. Then two
-	 * lines of signal_struct that the exit path has not touched (the time
-	 * of threads that ended, the OOM mark), so that their misses overlap
-	 * the counting below instead of following it. */
+	/* A record for sure (every exit is read): its inputs first. */
 	record = group_dead && *(volatile __u32 *)&exit_events;
-	if (record) {
-		ts_ns = bpf_ktime_get_ns();
-		exit_signal(p, &dead_ns, &oom);
-	}
+	if (record)
+		exit_record_start(p, &ts_ns, &dead_ns, &oom);
 
 	cgrp = p->cgroups->dfl_cgrp;
 	c = counters_here(cgrp, &local);
@@ -486,8 +485,7 @@ int cgs_sched_process_exit(__u64 *ctx)
 	if (!record) {
 		if (!bpf_map_lookup_elem(&cgs_watched, &cgid))
 			return 0;
-		ts_ns = bpf_ktime_get_ns();
-		exit_signal(p, &dead_ns, &oom);
+		exit_record_start(p, &ts_ns, &dead_ns, &oom);
 	}
 	if (!tp_preemptible) {
 		cpu = bpf_get_smp_processor_id();

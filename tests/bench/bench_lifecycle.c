@@ -499,48 +499,39 @@ static int empty_last(struct round_ctx *rc)
 	return rc->r % 2 ? bench_baseline_last(rc->base) : 0;
 }
 
-static int run_none(struct round_ctx *rc)
+/* One measured run of mode m in a new leaf cgroup of its own (all at one
+ * depth, named after the mode): pid's programs and CPU beside the loop's
+ * (0: none), exits counted on ev (NULL: none). */
+static int run_leaf(struct round_ctx *rc, enum mode m, pid_t pid, struct drain *ev)
 {
 	char leaf[4096];
 
-	/* Each run in a new leaf cgroup of its own, all at one depth. */
-	if (fresh_cg(rc->cg, "none", rc->r, leaf, sizeof(leaf)))
+	if (fresh_cg(rc->cg, mode_name[m], rc->r, leaf, sizeof(leaf)))
 		return -1;
-	measure(M_NONE, leaf, 0, rc->base_id, 0, NULL);
+	measure(m, leaf, pid, rc->base_id, pid, ev);
 	th_cgroup_drop(leaf);
 	return 0;
+}
+
+static int run_none(struct round_ctx *rc)
+{
+	return run_leaf(rc, M_NONE, 0, NULL);
 }
 
 /* The loads-only program beside the empty one (its place alternated), no
  * cgstat. */
 static int run_loads(struct round_ctx *rc)
 {
-	struct bpf_link *link;
-	char leaf[4096];
-	uint32_t id;
-	int err = -1;
+	struct bpf_link *link = bench_loads_attach(rc->base);
+	int err = link && !empty_last(rc) ? run_leaf(rc, M_LOADS, 0, NULL) : -1;
 
-	if (fresh_cg(rc->cg, "loads", rc->r, leaf, sizeof(leaf)))
-		return -1;
-	link = bench_loads_attach(rc->base, &id);
-	if (link && !empty_last(rc)) {
-		measure(M_LOADS, leaf, 0, rc->base_id, 0, NULL);
-		err = 0;
-	}
 	bpf_link__destroy(link);
-	th_cgroup_drop(leaf);
 	return err;
 }
 
 static int run_events(struct round_ctx *rc)
 {
-	char leaf[4096];
-
-	if (fresh_cg(rc->cg, "events", rc->r, leaf, sizeof(leaf)))
-		return -1;
-	measure(M_EVENTS, leaf, rc->dmn->pid, rc->base_id, rc->dmn->pid, rc->ev);
-	th_cgroup_drop(leaf);
-	return 0;
+	return run_leaf(rc, M_EVENTS, rc->dmn->pid, rc->ev);
 }
 
 /* Attached before the loop moves in; the stream ends with the loop's exit
@@ -590,13 +581,7 @@ static int run_stream(struct round_ctx *rc)
  * attached. */
 static int run_quiet(struct round_ctx *rc)
 {
-	char leaf[4096];
-
-	if (fresh_cg(rc->cg, "daemon", rc->r, leaf, sizeof(leaf)))
-		return -1;
-	measure(M_DAEMON, leaf, rc->dmn->pid, rc->base_id, rc->dmn->pid, NULL);
-	th_cgroup_drop(leaf);
-	return 0;
+	return run_leaf(rc, M_DAEMON, rc->dmn->pid, NULL);
 }
 
 /* Stops the daemon, its clients first. */
@@ -671,8 +656,8 @@ static int run_daemon(struct round_ctx *rc, bool reverse, bool last)
 
 static int run_exitsnoop(struct round_ctx *rc)
 {
-	char leaf[4096];
 	pid_t sn;
+	int err;
 
 	if (!rc->es)
 		return 0;
@@ -682,17 +667,11 @@ static int run_exitsnoop(struct round_ctx *rc)
 		rc->es = NULL;
 		return 0;
 	}
-	if (empty_last(rc) || fresh_cg(rc->cg, "exitsnoop", rc->r, leaf, sizeof(leaf))) {
-		kill(sn, SIGINT);
-		waitpid(sn, NULL, 0);
-		return -1;
-	}
 	/* Its CPU counts like the daemon's (its output goes to /dev/null). */
-	measure(M_EXITSNOOP, leaf, sn, rc->base_id, sn, NULL);
-	th_cgroup_drop(leaf);
+	err = empty_last(rc) ? -1 : run_leaf(rc, M_EXITSNOOP, sn, NULL);
 	kill(sn, SIGINT);
 	waitpid(sn, NULL, 0);
-	return 0;
+	return err;
 }
 
 int main(int argc, char **argv)

@@ -299,7 +299,6 @@ static int measure(enum wl w, enum mode m, const char *rq, char *note, size_t no
 	struct bpf_link *link = NULL;
 	struct loader *l = NULL;
 	pid_t tool = -1;
-	uint32_t id;
 	int err = 0;
 
 	if (m == M_CGSTAT) {
@@ -312,7 +311,7 @@ static int measure(enum wl w, enum mode m, const char *rq, char *note, size_t no
 		}
 		note_ids();
 	} else if (m == M_LOADS) {
-		link = bench_loads_attach(base_skel, &id);
+		link = bench_loads_attach(base_skel);
 		if (!link)
 			return -EIO;
 	} else if (m == M_RUNQLAT || m == M_RUNQLAT_CG) {

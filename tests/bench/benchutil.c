@@ -420,17 +420,11 @@ void bench_json_out(const char *file, const char *json)
 	}
 }
 
-static uint32_t prog_id(const struct bpf_program *prog)
-{
-	struct bpf_prog_info info = {};
-	__u32 len = sizeof(info);
-
-	return bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &len) ? 0 : info.id;
-}
-
 struct baseline_bpf *bench_baseline(uint32_t *ret_id)
 {
 	struct baseline_bpf *skel = baseline_bpf__open();
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
 
 	/* The loads-only program is attached where a bench asks for it. */
 	if (skel)
@@ -440,19 +434,18 @@ struct baseline_bpf *bench_baseline(uint32_t *ret_id)
 		baseline_bpf__destroy(skel);
 		return NULL;
 	}
-	*ret_id = prog_id(skel->progs.baseline_sched_switch);
+	*ret_id = 0;
+	if (!bpf_obj_get_info_by_fd(bpf_program__fd(skel->progs.baseline_sched_switch), &info, &len))
+		*ret_id = info.id;
 	return skel;
 }
 
-struct bpf_link *bench_loads_attach(struct baseline_bpf *skel, uint32_t *ret_id)
+struct bpf_link *bench_loads_attach(struct baseline_bpf *skel)
 {
 	struct bpf_link *l = bpf_program__attach(skel->progs.baseline_loads);
 
-	if (!l) {
+	if (!l)
 		bench_fail("attaching the loads-only program: %s", strerror(errno));
-		return NULL;
-	}
-	*ret_id = prog_id(skel->progs.baseline_loads);
 	return l;
 }
 

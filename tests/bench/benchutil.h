@@ -83,9 +83,10 @@ struct baseline_bpf *bench_baseline(uint32_t *ret_id);
  * place. 0, or -1 (the failure said). */
 int bench_baseline_last(struct baseline_bpf *skel);
 /* The loads-only sched_switch program of build/baseline.skel.h (what cgstat's
- * accounting reads, and nothing else), attached after those already there;
- * its program id in *ret_id. NULL on failure (bench_fail). */
-struct bpf_link *bench_loads_attach(struct baseline_bpf *skel, uint32_t *ret_id);
+ * accounting reads, and nothing else), attached after those already there
+ * (benches count it as a switch program by its tracepoint). NULL on failure
+ * (bench_fail). */
+struct bpf_link *bench_loads_attach(struct baseline_bpf *skel);
 
 /* ---- workloads ----------------------------------------------------------- */
 
